@@ -1,0 +1,407 @@
+//! Area codes after Kemendagri: `33` province, `33.72` kota/kabupaten,
+//! `33.72.01` kecamatan, `33.72.01.1001` kelurahan. RW and RT are numbers
+//! inside a kelurahan; SIGAP writes them as `33.72.01.1001/3` (RW 3) and
+//! `33.72.01.1001/3/5` (RW 3, RT 5) so that every level of the roll-up has
+//! one code.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Why a text is not an area code, or an RW/RT number is out of range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AreaError {
+    #[error(
+        "area code {0:?} is not valid; expected e.g. 33.72 (kota), 33.72.01 (kecamatan), \
+         33.72.01.1001 (kelurahan), 33.72.01.1001/3 (RW) or 33.72.01.1001/3/5 (RT)"
+    )]
+    Malformed(String),
+    #[error("{what} {value:?} is not valid: must be a whole number from 1 to 999")]
+    Number { what: &'static str, value: String },
+    #[error("{0} is not a kelurahan code (expected four parts, like 33.72.01.1001)")]
+    NotKelurahan(String),
+}
+
+/// The level of an area in the roll-up, from the widest to the narrowest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Province,
+    Kota,
+    Kecamatan,
+    Kelurahan,
+    Rw,
+    Rt,
+}
+
+impl Level {
+    /// The name users know the level by.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Province => "province",
+            Level::Kota => "kota",
+            Level::Kecamatan => "kecamatan",
+            Level::Kelurahan => "kelurahan",
+            Level::Rw => "rw",
+            Level::Rt => "rt",
+        }
+    }
+}
+
+/// An area at any level, from province down to RT.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AreaCode {
+    province: u8,
+    regency: Option<u8>,
+    district: Option<u8>,
+    village: Option<u16>,
+    rw: Option<u16>,
+    rt: Option<u16>,
+}
+
+/// Parses an RW or RT number (1..=999); leading zeros are fine ("005").
+pub fn parse_rw_rt(what: &'static str, text: &str) -> Result<u16, AreaError> {
+    let bad = || AreaError::Number {
+        what,
+        value: text.to_string(),
+    };
+    let t = text.trim();
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) || t.len() > 4 {
+        return Err(bad());
+    }
+    let n: u16 = t.parse().map_err(|_| bad())?;
+    if (1..=999).contains(&n) {
+        Ok(n)
+    } else {
+        Err(bad())
+    }
+}
+
+impl AreaCode {
+    /// A kota/kabupaten from its province and regency numbers.
+    pub fn kota(province: u32, regency: u32) -> AreaCode {
+        AreaCode {
+            province: province.min(99) as u8,
+            regency: Some(regency.min(99) as u8),
+            district: None,
+            village: None,
+            rw: None,
+            rt: None,
+        }
+    }
+
+    /// A kecamatan from its province, regency and district numbers.
+    pub fn kecamatan(province: u32, regency: u32, district: u32) -> AreaCode {
+        AreaCode {
+            district: Some(district.min(99) as u8),
+            ..AreaCode::kota(province, regency)
+        }
+    }
+
+    /// Parses any level. Whitespace around the text is ignored.
+    pub fn parse(text: &str) -> Result<AreaCode, AreaError> {
+        let malformed = || AreaError::Malformed(text.to_string());
+        let t = text.trim();
+        let mut slash = t.split('/');
+        let dotted = slash.next().ok_or_else(malformed)?;
+        let rw = slash.next();
+        let rt = slash.next();
+        if slash.next().is_some() {
+            return Err(malformed());
+        }
+        let parts: Vec<&str> = dotted.split('.').collect();
+        let widths = [2, 2, 2, 4];
+        if parts.is_empty() || parts.len() > 4 {
+            return Err(malformed());
+        }
+        let mut nums = [0u16; 4];
+        for (i, p) in parts.iter().enumerate() {
+            if p.len() != widths[i] || !p.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(malformed());
+            }
+            nums[i] = p.parse().map_err(|_| malformed())?;
+            if nums[i] == 0 {
+                return Err(malformed());
+            }
+        }
+        if rw.is_some() && parts.len() != 4 {
+            return Err(malformed());
+        }
+        let n = parts.len();
+        let code = AreaCode {
+            province: nums[0] as u8,
+            regency: (n > 1).then_some(nums[1] as u8),
+            district: (n > 2).then_some(nums[2] as u8),
+            village: (n > 3).then_some(nums[3]),
+            rw: rw.map(|r| parse_rw_rt("RW", r)).transpose()?,
+            rt: rt.map(|r| parse_rw_rt("RT", r)).transpose()?,
+        };
+        Ok(code)
+    }
+
+    /// Parses a code that must be a kelurahan.
+    pub fn parse_kelurahan(text: &str) -> Result<AreaCode, AreaError> {
+        let code = AreaCode::parse(text)?;
+        if code.level() == Level::Kelurahan {
+            Ok(code)
+        } else {
+            Err(AreaError::NotKelurahan(code.to_string()))
+        }
+    }
+
+    /// How deep this code is.
+    pub fn level(&self) -> Level {
+        if self.rt.is_some() {
+            Level::Rt
+        } else if self.rw.is_some() {
+            Level::Rw
+        } else if self.village.is_some() {
+            Level::Kelurahan
+        } else if self.district.is_some() {
+            Level::Kecamatan
+        } else if self.regency.is_some() {
+            Level::Kota
+        } else {
+            Level::Province
+        }
+    }
+
+    /// The area one level up; `None` for a province.
+    pub fn parent(&self) -> Option<AreaCode> {
+        let mut p = *self;
+        match self.level() {
+            Level::Province => return None,
+            Level::Kota => p.regency = None,
+            Level::Kecamatan => p.district = None,
+            Level::Kelurahan => p.village = None,
+            Level::Rw => p.rw = None,
+            Level::Rt => p.rt = None,
+        }
+        Some(p)
+    }
+
+    /// All areas above this one, the nearest first, ending at the province.
+    pub fn ancestors(&self) -> Vec<AreaCode> {
+        let mut out = Vec::with_capacity(5);
+        let mut cur = self.parent();
+        while let Some(c) = cur {
+            out.push(c);
+            cur = c.parent();
+        }
+        out
+    }
+
+    /// This area and all above it, the narrowest first.
+    pub fn self_and_ancestors(&self) -> Vec<AreaCode> {
+        let mut out = vec![*self];
+        out.extend(self.ancestors());
+        out
+    }
+
+    /// Whether `other` is this area or lies inside it.
+    pub fn contains(&self, other: &AreaCode) -> bool {
+        other == self || other.ancestors().contains(self)
+    }
+
+    /// The RW `rw` inside this kelurahan.
+    pub fn with_rw(&self, rw: u16) -> Result<AreaCode, AreaError> {
+        if self.level() != Level::Kelurahan {
+            return Err(AreaError::NotKelurahan(self.to_string()));
+        }
+        Ok(AreaCode {
+            rw: Some(rw),
+            ..*self
+        })
+    }
+
+    /// The RT `rt` inside RW `rw` of this kelurahan.
+    pub fn with_rw_rt(&self, rw: u16, rt: u16) -> Result<AreaCode, AreaError> {
+        let mut c = self.with_rw(rw)?;
+        c.rt = Some(rt);
+        Ok(c)
+    }
+
+    /// The kelurahan this code lies in, if it is at kelurahan level or below.
+    pub fn kelurahan(&self) -> Option<AreaCode> {
+        self.village.map(|_| AreaCode {
+            rw: None,
+            rt: None,
+            ..*self
+        })
+    }
+
+    /// The kecamatan this code lies in, if it is at kecamatan level or below.
+    pub fn kecamatan_code(&self) -> Option<AreaCode> {
+        self.district.map(|_| AreaCode {
+            village: None,
+            rw: None,
+            rt: None,
+            ..*self
+        })
+    }
+
+    /// The RW number, for RW and RT codes.
+    pub fn rw(&self) -> Option<u16> {
+        self.rw
+    }
+
+    /// The RT number, for RT codes.
+    pub fn rt(&self) -> Option<u16> {
+        self.rt
+    }
+}
+
+impl fmt::Display for AreaCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}", self.province)?;
+        if let Some(r) = self.regency {
+            write!(f, ".{r:02}")?;
+        }
+        if let Some(d) = self.district {
+            write!(f, ".{d:02}")?;
+        }
+        if let Some(v) = self.village {
+            write!(f, ".{v:04}")?;
+        }
+        if let Some(rw) = self.rw {
+            write!(f, "/{rw}")?;
+        }
+        if let Some(rt) = self.rt {
+            write!(f, "/{rt}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for AreaCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AreaCode({self})")
+    }
+}
+
+impl FromStr for AreaCode {
+    type Err = AreaError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        AreaCode::parse(s)
+    }
+}
+
+impl Serialize for AreaCode {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for AreaCode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        AreaCode::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn parses_each_level() {
+        let cases = [
+            ("33", Level::Province),
+            ("33.72", Level::Kota),
+            ("33.72.01", Level::Kecamatan),
+            ("33.72.01.1001", Level::Kelurahan),
+            ("33.72.01.1001/3", Level::Rw),
+            ("33.72.01.1001/003/005", Level::Rt),
+        ];
+        for (text, level) in cases {
+            assert_eq!(AreaCode::parse(text).unwrap().level(), level, "{text}");
+        }
+        assert_eq!(
+            AreaCode::parse("33.72.01.1001/003/005")
+                .unwrap()
+                .to_string(),
+            "33.72.01.1001/3/5"
+        );
+    }
+
+    #[test]
+    fn rejects_malformed_codes() {
+        for bad in [
+            "",
+            "3",
+            "33.7",
+            "33.72.1",
+            "33.72.01.101",
+            "33.72.01.1001.1",
+            "33.72/1",
+            "33.72.01.1001/0",
+            "33.72.01.1001/1000",
+            "33.72.01.1001/1/2/3",
+            "aa.72",
+            "33.00",
+            "33.72.01.1001/x",
+        ] {
+            assert!(AreaCode::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn parent_and_ancestors_walk_up_to_the_province() {
+        let rt = AreaCode::parse("33.72.01.1001/3/5").unwrap();
+        let names: Vec<String> = rt.ancestors().iter().map(|c| c.to_string()).collect();
+        assert_eq!(
+            names,
+            [
+                "33.72.01.1001/3",
+                "33.72.01.1001",
+                "33.72.01",
+                "33.72",
+                "33"
+            ]
+        );
+        assert_eq!(AreaCode::parse("33").unwrap().parent(), None);
+    }
+
+    #[test]
+    fn contains_is_ancestor_or_self() {
+        let kota = AreaCode::parse("33.72").unwrap();
+        let kel = AreaCode::parse("33.72.05.1001").unwrap();
+        let other = AreaCode::parse("33.71.05.1001").unwrap();
+        assert!(kota.contains(&kel));
+        assert!(kel.contains(&kel));
+        assert!(!kel.contains(&kota));
+        assert!(!kota.contains(&other));
+    }
+
+    #[test]
+    fn rw_rt_numbers_are_checked() {
+        assert_eq!(parse_rw_rt("RT", "005").unwrap(), 5);
+        let err = parse_rw_rt("RT", "0").unwrap_err().to_string();
+        assert!(err.contains("RT \"0\""), "{err}");
+        assert!(parse_rw_rt("RW", "-1").is_err());
+        assert!(parse_rw_rt("RW", "").is_err());
+    }
+
+    #[test]
+    fn kelurahan_only_where_asked() {
+        assert!(AreaCode::parse_kelurahan("33.72.01.1001").is_ok());
+        let err = AreaCode::parse_kelurahan("33.72.01")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a kelurahan"), "{err}");
+    }
+
+    proptest! {
+        #[test]
+        fn display_parse_round_trip(p in 11u32..99, r in 1u32..99, d in 1u32..99,
+                                    v in 1u16..9999, rw in 1u16..999, rt in 1u16..999) {
+            let kel = AreaCode::parse(&format!("{p:02}.{r:02}.{d:02}.{v:04}")).unwrap();
+            let code = kel.with_rw_rt(rw, rt).unwrap();
+            prop_assert_eq!(AreaCode::parse(&code.to_string()).unwrap(), code);
+            prop_assert_eq!(code.kelurahan(), Some(kel));
+            prop_assert!(kel.contains(&code));
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! # sigap-shared: the SIGAP domain
+//!
+//! The types and rules that the field tool (`sigap`) and the server
+//! (`sigap-server`) share, so that they cannot disagree about what a valid
+//! NIK is or how two versions of a record merge. No I/O happens here.
+//!
+//! - [`nik`]: the 16-digit NIK, its region, birth date and sex, masked form.
+//! - [`area`]: Kemendagri area codes from province down to RW and RT.
+//! - [`wilayah`]: the compiled-in Kota Surakarta area table (names by code).
+//! - [`registration`]: a registration and its validation (errors refuse,
+//!   warnings are kept and shown).
+//! - [`hlc`]: the hybrid logical clock that orders writes.
+//! - [`merge`]: per-field last-writer-wins merge of a person's record.
+//! - [`coverage`]: Universal Coverage Jamsostek arithmetic in integers.
+//! - [`wire`]: the sync protocol's request and response types.
+
+pub mod area;
+pub mod coverage;
+pub mod hlc;
+pub mod merge;
+pub mod nik;
+pub mod registration;
+pub mod wilayah;
+pub mod wire;
+
+pub use area::{AreaCode, AreaError, Level};
+pub use coverage::{Figures, Percent, Target};
+pub use hlc::{Hlc, HlcClock};
+pub use merge::{Field, Fields, PersonRecord};
+pub use nik::{Nik, NikError, mask_nik};
+pub use registration::{Category, Issue, Program, Registration, Sex, Status, Validation};
+pub use wire::{Change, ChangeKind, Outcome, PROTOCOL_VERSION};
+
+/// Today's date (UTC) by the system clock.
+pub fn today() -> time::Date {
+    time::OffsetDateTime::now_utc().date()
+}

@@ -1,0 +1,568 @@
+//! The merge rule. A person's record is a set of fields, each carrying the
+//! [`Hlc`] of its last write. Merging two records keeps, per field, the
+//! later write; a void is a write of `status` (and `void_reason`) like any
+//! other. The rule is commutative, associative and idempotent, so every
+//! replica that has seen the same changes holds the same record whatever
+//! the order it saw them in.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+use crate::area::AreaCode;
+use crate::hlc::Hlc;
+use crate::nik::Nik;
+use crate::registration::{Category, Program, Registration, Sex, Status, normalize_name};
+
+/// A set of field values; `None` means "not written by this change".
+/// For the optional texts (`phone`, `employer`, `void_reason`) an empty
+/// string is a write that clears the value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fields {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birth_date: Option<Date>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sex: Option<Sex>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kelurahan: Option<AreaCode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rw: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rt: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<Category>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occupation: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub programs: Option<BTreeSet<Program>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub void_reason: Option<String>,
+}
+
+/// The name of one field of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    Name,
+    BirthDate,
+    Sex,
+    Phone,
+    Kelurahan,
+    Rw,
+    Rt,
+    Category,
+    Occupation,
+    Employer,
+    Programs,
+    Status,
+    VoidReason,
+}
+
+impl Field {
+    /// The fields that say who a person is. Two sources that disagree on
+    /// one of these open a conflict for a supervisor.
+    pub const IDENTITY: [Field; 3] = [Field::Name, Field::BirthDate, Field::Sex];
+
+    /// The field's name as used in flags, files and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Name => "name",
+            Field::BirthDate => "birth_date",
+            Field::Sex => "sex",
+            Field::Phone => "phone",
+            Field::Kelurahan => "kelurahan",
+            Field::Rw => "rw",
+            Field::Rt => "rt",
+            Field::Category => "category",
+            Field::Occupation => "occupation",
+            Field::Employer => "employer",
+            Field::Programs => "programs",
+            Field::Status => "status",
+            Field::VoidReason => "void_reason",
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Runs `$body` once per field with `$f` bound to the field's ident and
+/// `$tag` to its [`Field`].
+macro_rules! for_each_field {
+    ($m:ident) => {
+        $m!(name, Name);
+        $m!(birth_date, BirthDate);
+        $m!(sex, Sex);
+        $m!(phone, Phone);
+        $m!(kelurahan, Kelurahan);
+        $m!(rw, Rw);
+        $m!(rt, Rt);
+        $m!(category, Category);
+        $m!(occupation, Occupation);
+        $m!(employer, Employer);
+        $m!(programs, Programs);
+        $m!(status, Status);
+        $m!(void_reason, VoidReason);
+    };
+}
+
+fn blank_to_none(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+}
+
+impl Fields {
+    /// Every field of a registration, as written by a new registration.
+    pub fn from_registration(r: &Registration) -> Fields {
+        Fields {
+            name: Some(r.name.trim().to_string()),
+            birth_date: Some(r.birth_date),
+            sex: Some(r.sex),
+            phone: Some(r.phone.clone().unwrap_or_default()),
+            kelurahan: Some(r.kelurahan),
+            rw: Some(r.rw),
+            rt: Some(r.rt),
+            category: Some(r.category),
+            occupation: Some(r.occupation.trim().to_string()),
+            employer: Some(r.employer.clone().unwrap_or_default()),
+            programs: Some(r.programs.clone()),
+            status: Some(r.status),
+            void_reason: Some(r.void_reason.clone().unwrap_or_default()),
+        }
+    }
+
+    /// The registration these fields describe, or the names of the
+    /// required fields that are missing.
+    pub fn to_registration(&self, nik: &Nik) -> Result<Registration, Vec<Field>> {
+        let mut missing = Vec::new();
+        macro_rules! need {
+            ($f:ident, $tag:ident) => {
+                if self.$f.is_none() {
+                    missing.push(Field::$tag);
+                }
+            };
+        }
+        need!(name, Name);
+        need!(birth_date, BirthDate);
+        need!(sex, Sex);
+        need!(kelurahan, Kelurahan);
+        need!(rw, Rw);
+        need!(rt, Rt);
+        need!(category, Category);
+        need!(occupation, Occupation);
+        match (
+            &self.name,
+            self.birth_date,
+            self.sex,
+            self.kelurahan,
+            self.rw,
+            self.rt,
+            self.category,
+            &self.occupation,
+        ) {
+            (
+                Some(name),
+                Some(birth_date),
+                Some(sex),
+                Some(kelurahan),
+                Some(rw),
+                Some(rt),
+                Some(category),
+                Some(occupation),
+            ) => Ok(Registration {
+                nik: nik.clone(),
+                name: name.clone(),
+                birth_date,
+                sex,
+                phone: blank_to_none(&self.phone),
+                kelurahan,
+                rw,
+                rt,
+                category,
+                occupation: occupation.clone(),
+                employer: blank_to_none(&self.employer),
+                programs: self.programs.clone().unwrap_or_default(),
+                status: self.status.unwrap_or(Status::Registered),
+                void_reason: blank_to_none(&self.void_reason),
+            }),
+            _ => Err(missing),
+        }
+    }
+
+    /// Which fields this set writes.
+    pub fn written(&self) -> Vec<Field> {
+        let mut out = Vec::new();
+        macro_rules! w {
+            ($f:ident, $tag:ident) => {
+                if self.$f.is_some() {
+                    out.push(Field::$tag);
+                }
+            };
+        }
+        for_each_field!(w);
+        out
+    }
+
+    /// Identity fields both sets write with different values. Names are
+    /// compared after [`normalize_name`], so case and spacing never conflict.
+    pub fn identity_disagreements(&self, other: &Fields) -> Vec<Field> {
+        let mut out = Vec::new();
+        if let (Some(a), Some(b)) = (&self.name, &other.name)
+            && normalize_name(a) != normalize_name(b)
+        {
+            out.push(Field::Name);
+        }
+        if let (Some(a), Some(b)) = (self.birth_date, other.birth_date)
+            && a != b
+        {
+            out.push(Field::BirthDate);
+        }
+        if let (Some(a), Some(b)) = (self.sex, other.sex)
+            && a != b
+        {
+            out.push(Field::Sex);
+        }
+        out
+    }
+
+    /// The address RT, when kelurahan, RW and RT are all known.
+    pub fn address_area(&self) -> Option<AreaCode> {
+        self.kelurahan?.with_rw_rt(self.rw?, self.rt?).ok()
+    }
+
+    /// Whether the record counts towards coverage: live and with an address.
+    pub fn is_live(&self) -> bool {
+        self.status != Some(Status::Void) && self.kelurahan.is_some()
+    }
+}
+
+/// The per-field timestamps of a record; `None` for a field never written.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamps(pub std::collections::BTreeMap<Field, Hlc>);
+
+/// A person as merged from every change seen: one per NIK.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonRecord {
+    pub nik: Nik,
+    pub fields: Fields,
+    pub stamps: Stamps,
+}
+
+impl PersonRecord {
+    /// An empty record for `nik`.
+    pub fn new(nik: Nik) -> PersonRecord {
+        PersonRecord {
+            nik,
+            fields: Fields::default(),
+            stamps: Stamps::default(),
+        }
+    }
+
+    /// The record made by one write of `fields` at `hlc`.
+    pub fn from_write(nik: Nik, fields: &Fields, hlc: Hlc) -> PersonRecord {
+        let stamps = fields.written().into_iter().map(|f| (f, hlc)).collect();
+        PersonRecord {
+            nik,
+            fields: fields.clone(),
+            stamps: Stamps(stamps),
+        }
+    }
+
+    /// Folds one write into this record. Returns the fields it changed.
+    pub fn apply(&mut self, fields: &Fields, hlc: Hlc) -> Vec<Field> {
+        let other = PersonRecord::from_write(self.nik.clone(), fields, hlc);
+        self.merge_from(&other)
+    }
+
+    /// Merges `other` into `self`, keeping per field the later write.
+    /// Returns the fields whose value or stamp changed.
+    pub fn merge_from(&mut self, other: &PersonRecord) -> Vec<Field> {
+        let mut changed = Vec::new();
+        macro_rules! m {
+            ($f:ident, $tag:ident) => {
+                if let (Some(theirs), Some(their_stamp)) =
+                    (&other.fields.$f, other.stamps.0.get(&Field::$tag))
+                {
+                    let take = match (&self.fields.$f, self.stamps.0.get(&Field::$tag)) {
+                        (Some(ours), Some(our_stamp)) => wins(their_stamp, theirs, our_stamp, ours),
+                        _ => true,
+                    };
+                    if take {
+                        self.fields.$f = Some(theirs.clone());
+                        self.stamps.0.insert(Field::$tag, *their_stamp);
+                        changed.push(Field::$tag);
+                    }
+                }
+            };
+        }
+        for_each_field!(m);
+        changed
+    }
+
+    /// The latest write to any field.
+    pub fn last_write(&self) -> Option<Hlc> {
+        self.stamps.0.values().max().copied()
+    }
+}
+
+/// Whether a write `(their_stamp, theirs)` beats `(our_stamp, ours)`.
+/// Later stamp wins; equal stamps (which one device never issues twice)
+/// fall back to comparing the values so the outcome is still symmetric.
+fn wins<T: Serialize + PartialEq>(
+    their_stamp: &Hlc,
+    theirs: &T,
+    our_stamp: &Hlc,
+    ours: &T,
+) -> bool {
+    match their_stamp.cmp(our_stamp) {
+        std::cmp::Ordering::Greater => true,
+        std::cmp::Ordering::Less => false,
+        std::cmp::Ordering::Equal => {
+            theirs != ours
+                && serde_json::to_string(theirs).unwrap_or_default()
+                    > serde_json::to_string(ours).unwrap_or_default()
+        }
+    }
+}
+
+/// Merges two records of the same person into a new one.
+pub fn merge(a: &PersonRecord, b: &PersonRecord) -> PersonRecord {
+    let mut out = a.clone();
+    out.merge_from(b);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use uuid::Uuid;
+
+    fn nik() -> Nik {
+        Nik::parse("3372011203850001").unwrap()
+    }
+
+    fn hlc(millis: u64, counter: u32, device: u128) -> Hlc {
+        Hlc {
+            millis,
+            counter,
+            device: Uuid::from_u128(device),
+        }
+    }
+
+    #[test]
+    fn later_write_wins_per_field() {
+        let mut r = PersonRecord::new(nik());
+        r.apply(
+            &Fields {
+                name: Some("Budi".into()),
+                occupation: Some("ojek".into()),
+                ..Default::default()
+            },
+            hlc(10, 0, 1),
+        );
+        r.apply(
+            &Fields {
+                name: Some("Budi S".into()),
+                ..Default::default()
+            },
+            hlc(5, 0, 2),
+        );
+        r.apply(
+            &Fields {
+                occupation: Some("pedagang".into()),
+                ..Default::default()
+            },
+            hlc(20, 0, 2),
+        );
+        assert_eq!(r.fields.name.as_deref(), Some("Budi"));
+        assert_eq!(r.fields.occupation.as_deref(), Some("pedagang"));
+    }
+
+    #[test]
+    fn device_id_breaks_a_millisecond_tie() {
+        let a = PersonRecord::from_write(
+            nik(),
+            &Fields {
+                name: Some("A".into()),
+                ..Default::default()
+            },
+            hlc(10, 0, 1),
+        );
+        let b = PersonRecord::from_write(
+            nik(),
+            &Fields {
+                name: Some("B".into()),
+                ..Default::default()
+            },
+            hlc(10, 0, 2),
+        );
+        assert_eq!(merge(&a, &b).fields.name.as_deref(), Some("B"));
+        assert_eq!(merge(&b, &a).fields.name.as_deref(), Some("B"));
+    }
+
+    #[test]
+    fn a_void_is_a_write_that_a_later_edit_can_undo() {
+        let mut r = PersonRecord::new(nik());
+        r.apply(
+            &Fields {
+                status: Some(Status::Registered),
+                kelurahan: Some(AreaCode::parse("33.72.01.1001").unwrap()),
+                ..Default::default()
+            },
+            hlc(1, 0, 1),
+        );
+        r.apply(
+            &Fields {
+                status: Some(Status::Void),
+                void_reason: Some("duplicate".into()),
+                ..Default::default()
+            },
+            hlc(2, 0, 1),
+        );
+        assert!(!r.fields.is_live());
+        r.apply(
+            &Fields {
+                status: Some(Status::Registered),
+                ..Default::default()
+            },
+            hlc(3, 0, 2),
+        );
+        assert!(r.fields.is_live());
+    }
+
+    #[test]
+    fn identity_disagreement_ignores_case_and_spacing() {
+        let a = Fields {
+            name: Some("Budi  Santoso".into()),
+            sex: Some(Sex::L),
+            ..Default::default()
+        };
+        let b = Fields {
+            name: Some("BUDI SANTOSO".into()),
+            sex: Some(Sex::L),
+            ..Default::default()
+        };
+        let c = Fields {
+            name: Some("Budi Susanto".into()),
+            ..Default::default()
+        };
+        assert!(a.identity_disagreements(&b).is_empty());
+        assert_eq!(a.identity_disagreements(&c), [Field::Name]);
+    }
+
+    #[test]
+    fn registration_round_trips_through_fields() {
+        let reg = Registration {
+            nik: nik(),
+            name: "Budi Santoso".into(),
+            birth_date: time::macros::date!(1985 - 03 - 12),
+            sex: Sex::L,
+            phone: None,
+            kelurahan: AreaCode::parse("33.72.01.1001").unwrap(),
+            rw: 3,
+            rt: 5,
+            category: Category::Pu,
+            occupation: "buruh".into(),
+            employer: Some("PT Sritex".into()),
+            programs: crate::registration::parse_programs("jkk,jkm,jht").unwrap(),
+            status: Status::Registered,
+            void_reason: None,
+        };
+        let fields = Fields::from_registration(&reg);
+        assert_eq!(fields.to_registration(&nik()).unwrap(), reg);
+        let partial = Fields {
+            name: Some("x".into()),
+            ..Default::default()
+        };
+        let missing = partial.to_registration(&nik()).unwrap_err();
+        assert!(missing.contains(&Field::BirthDate) && !missing.contains(&Field::Name));
+    }
+
+    fn arb_fields() -> impl Strategy<Value = Fields> {
+        (
+            proptest::option::of(prop_oneof!["Budi", "Siti", "Agus"].prop_map(String::from)),
+            proptest::option::of(prop_oneof![Just(Sex::L), Just(Sex::P)]),
+            proptest::option::of(prop_oneof!["ojek", "pedagang"].prop_map(String::from)),
+            proptest::option::of(1u16..4),
+            proptest::option::of(prop_oneof![Just(Status::Registered), Just(Status::Void)]),
+        )
+            .prop_map(|(name, sex, occupation, rt, status)| Fields {
+                name,
+                sex,
+                occupation,
+                rt,
+                status,
+                ..Default::default()
+            })
+    }
+
+    fn arb_record() -> impl Strategy<Value = PersonRecord> {
+        proptest::collection::vec((arb_fields(), 0u64..6, 0u32..3, 0u128..3), 0..5).prop_map(
+            |writes| {
+                let mut r = PersonRecord::new(nik());
+                for (f, m, c, d) in writes {
+                    r.apply(&f, hlc(m, c, d));
+                }
+                r
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn merge_is_commutative(a in arb_record(), b in arb_record()) {
+            prop_assert_eq!(merge(&a, &b), merge(&b, &a));
+        }
+
+        #[test]
+        fn merge_is_associative(a in arb_record(), b in arb_record(), c in arb_record()) {
+            prop_assert_eq!(merge(&merge(&a, &b), &c), merge(&a, &merge(&b, &c)));
+        }
+
+        #[test]
+        fn merge_is_idempotent(a in arb_record(), b in arb_record()) {
+            prop_assert_eq!(merge(&a, &a), a.clone());
+            let ab = merge(&a, &b);
+            prop_assert_eq!(merge(&ab, &b), ab);
+        }
+
+        #[test]
+        fn any_order_of_the_same_changes_gives_the_same_record(
+            changes in proptest::collection::vec((arb_fields(), 0u64..6, 0u32..3, 0u128..3), 1..12),
+            seed in any::<u64>(),
+        ) {
+            let mut forward = PersonRecord::new(nik());
+            for (f, m, c, d) in &changes {
+                forward.apply(f, hlc(*m, *c, *d));
+            }
+            // A deterministic shuffle plus every change applied twice.
+            let mut shuffled: Vec<_> = changes.iter().chain(changes.iter()).collect();
+            let mut s = seed;
+            for i in (1..shuffled.len()).rev() {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                shuffled.swap(i, (s >> 33) as usize % (i + 1));
+            }
+            let mut other = PersonRecord::new(nik());
+            for (f, m, c, d) in shuffled {
+                other.apply(f, hlc(*m, *c, *d));
+            }
+            prop_assert_eq!(forward, other);
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! NIK (Nomor Induk Kependudukan), the 16-digit national identity number.
+//!
+//! Layout: `PP KK DD DDMMYY SSSS`, province, regency/city, district
+//! (kecamatan), birth date with 40 added to the day for women, and a serial
+//! of 0001 or higher. A NIK does not encode the kelurahan.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::{Date, Month};
+
+use crate::area::AreaCode;
+use crate::registration::Sex;
+
+/// Why a text is not a NIK. Each variant names the part that is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NikError {
+    #[error("NIK must be 16 digits, got {0} digits")]
+    Length(usize),
+    #[error("NIK may contain only digits (spaces, dots and dashes are ignored); found {0:?}")]
+    NotDigits(char),
+    #[error("province code {0} is not a province (must be 11 to 99)")]
+    Province(String),
+    #[error("regency/city code {0} is not allowed (00)")]
+    Regency(String),
+    #[error("district (kecamatan) code {0} is not allowed (00)")]
+    District(String),
+    #[error("birth date {0} is not a date (DDMMYY, with 40 added to the day for women)")]
+    BirthDate(String),
+    #[error("serial {0} is not allowed (must be 0001 or higher)")]
+    Serial(String),
+}
+
+impl NikError {
+    /// Stable machine-readable code for APIs and JSON output.
+    pub fn code(&self) -> &'static str {
+        match self {
+            NikError::Length(_) | NikError::NotDigits(_) => "invalid_nik",
+            NikError::Province(_) | NikError::Regency(_) | NikError::District(_) => {
+                "invalid_nik_region"
+            }
+            NikError::BirthDate(_) => "invalid_nik_birth_date",
+            NikError::Serial(_) => "invalid_nik_serial",
+        }
+    }
+}
+
+/// A validated NIK. Holds exactly 16 ASCII digits.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Nik([u8; 16]);
+
+impl Nik {
+    /// Parses a NIK, ignoring spaces, dots and dashes.
+    pub fn parse(text: &str) -> Result<Nik, NikError> {
+        let mut digits = Vec::with_capacity(16);
+        for c in text.chars() {
+            match c {
+                ' ' | '.' | '-' => {}
+                '0'..='9' => digits.push(c as u8),
+                other => return Err(NikError::NotDigits(other)),
+            }
+        }
+        let digits: [u8; 16] = digits
+            .as_slice()
+            .try_into()
+            .map_err(|_| NikError::Length(digits.len()))?;
+        let nik = Nik(digits);
+        let province = nik.part(0, 2);
+        if province.as_bytes()[0] == b'0' || province == "10" {
+            return Err(NikError::Province(province.to_string()));
+        }
+        if nik.part(2, 4) == "00" {
+            return Err(NikError::Regency(nik.part(2, 4).to_string()));
+        }
+        if nik.part(4, 6) == "00" {
+            return Err(NikError::District(nik.part(4, 6).to_string()));
+        }
+        if nik.birth_day_month_year().is_none() {
+            return Err(NikError::BirthDate(nik.part(6, 12).to_string()));
+        }
+        if nik.part(12, 16) == "0000" {
+            return Err(NikError::Serial(nik.part(12, 16).to_string()));
+        }
+        Ok(nik)
+    }
+
+    fn part(&self, from: usize, to: usize) -> &str {
+        // Only ASCII digits are ever stored, so this cannot fail.
+        std::str::from_utf8(&self.0[from..to]).unwrap_or("")
+    }
+
+    fn number(&self, from: usize, to: usize) -> u32 {
+        self.0[from..to]
+            .iter()
+            .fold(0, |acc, d| acc * 10 + u32::from(d - b'0'))
+    }
+
+    /// The 16 digits.
+    pub fn as_str(&self) -> &str {
+        self.part(0, 16)
+    }
+
+    /// The kecamatan that issued this NIK, e.g. `33.72.01`.
+    pub fn district_code(&self) -> AreaCode {
+        AreaCode::kecamatan(self.number(0, 2), self.number(2, 4), self.number(4, 6))
+    }
+
+    /// The regency/city that issued this NIK, e.g. `33.72`.
+    pub fn regency_code(&self) -> AreaCode {
+        AreaCode::kota(self.number(0, 2), self.number(2, 4))
+    }
+
+    /// Sex encoded by the birth day (40 added for women).
+    pub fn sex(&self) -> Sex {
+        if self.number(6, 8) > 40 {
+            Sex::P
+        } else {
+            Sex::L
+        }
+    }
+
+    /// Day, month and two-digit year as written in the NIK, with the 40
+    /// for women removed. `None` when no century makes it a valid date.
+    fn birth_day_month_year(&self) -> Option<(u8, Month, u8)> {
+        let mut day = self.number(6, 8);
+        if day > 40 {
+            day -= 40;
+        }
+        let month = Month::try_from(u8::try_from(self.number(8, 10)).ok()?).ok()?;
+        let yy = u8::try_from(self.number(10, 12)).ok()?;
+        let day = u8::try_from(day).ok()?;
+        // Valid in at least one of the two plausible centuries (29 February
+        // is valid in 2000 but not in 1900).
+        let valid = [1900, 2000]
+            .iter()
+            .any(|c| Date::from_calendar_date(c + i32::from(yy), month, day).is_ok());
+        valid.then_some((day, month, yy))
+    }
+
+    /// Birth date, choosing the latest century that puts it on or before
+    /// `today` (a NIK only holds two digits of the year).
+    pub fn birth_date_before(&self, today: Date) -> Date {
+        let fallback = today;
+        let Some((day, month, yy)) = self.birth_day_month_year() else {
+            return fallback;
+        };
+        let base = today.year() - today.year().rem_euclid(100);
+        for century in [base, base - 100, base - 200] {
+            if let Ok(d) = Date::from_calendar_date(century + i32::from(yy), month, day)
+                && d <= today
+            {
+                return d;
+            }
+        }
+        fallback
+    }
+
+    /// Birth date relative to the current system date. See
+    /// [`Nik::birth_date_before`].
+    pub fn birth_date(&self) -> Date {
+        self.birth_date_before(crate::today())
+    }
+
+    /// Whether `date` has the day, month and two-digit year this NIK encodes.
+    pub fn matches_birth_date(&self, date: Date) -> bool {
+        match self.birth_day_month_year() {
+            Some((day, month, yy)) => {
+                date.day() == day
+                    && date.month() == month
+                    && date.year().rem_euclid(100) == i32::from(yy)
+            }
+            None => false,
+        }
+    }
+
+    /// Masked form for logs: first four and last two digits visible,
+    /// e.g. `3372**********01`.
+    pub fn masked(&self) -> String {
+        mask_nik(self.as_str())
+    }
+}
+
+/// Masks any NIK-like text for logs, keeping the first four and last two
+/// characters. Texts shorter than seven characters are fully masked.
+pub fn mask_nik(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() < 7 {
+        return "*".repeat(chars.len());
+    }
+    let n = chars.len();
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| if i < 4 || i >= n - 2 { *c } else { '*' })
+        .collect()
+}
+
+impl fmt::Display for Nik {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Nik {
+    // Debug output ends up in logs; never print the full NIK there.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Nik({})", self.masked())
+    }
+}
+
+impl FromStr for Nik {
+    type Err = NikError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Nik::parse(s)
+    }
+}
+
+impl Serialize for Nik {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Nik {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Nik::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use time::macros::date;
+
+    #[test]
+    fn parses_a_man_and_strips_separators() {
+        let nik = Nik::parse("3372 01-120385.0001").unwrap();
+        assert_eq!(nik.as_str(), "3372011203850001");
+        assert_eq!(nik.sex(), Sex::L);
+        assert_eq!(
+            nik.birth_date_before(date!(2026 - 11 - 25)),
+            date!(1985 - 03 - 12)
+        );
+        assert_eq!(nik.district_code().to_string(), "33.72.01");
+        assert_eq!(nik.regency_code().to_string(), "33.72");
+    }
+
+    #[test]
+    fn day_plus_forty_is_a_woman() {
+        let nik = Nik::parse("3372055206010002").unwrap();
+        assert_eq!(nik.sex(), Sex::P);
+        assert_eq!(
+            nik.birth_date_before(date!(2026 - 11 - 25)),
+            date!(2001 - 06 - 12)
+        );
+    }
+
+    #[test]
+    fn century_is_the_latest_not_after_today() {
+        let nik = Nik::parse("3372011203250001").unwrap();
+        assert_eq!(
+            nik.birth_date_before(date!(2026 - 11 - 25)),
+            date!(2025 - 03 - 12)
+        );
+        assert_eq!(
+            nik.birth_date_before(date!(2024 - 11 - 25)),
+            date!(1925 - 03 - 12)
+        );
+    }
+
+    #[test]
+    fn rejections_name_the_wrong_part() {
+        let cases = [
+            ("337201120385001", "16 digits, got 15"),
+            ("33720112038500011", "got 17"),
+            ("3372O11203850001", "only digits"),
+            ("0972011203850001", "province code 09"),
+            ("3300011203850001", "regency/city code 00"),
+            ("3372001203850001", "district (kecamatan) code 00"),
+            ("3372013102990001", "birth date 310299 is not a date"),
+            ("3372011213850001", "birth date 121385 is not a date"),
+            ("3372017203850001", "birth date 720385 is not a date"),
+            ("3372010003850001", "birth date 000385 is not a date"),
+            ("3372011203850000", "serial 0000 is not allowed"),
+        ];
+        for (text, expected) in cases {
+            let err = Nik::parse(text).unwrap_err().to_string();
+            assert!(err.contains(expected), "{text}: {err} lacks {expected}");
+        }
+    }
+
+    #[test]
+    fn leap_day_needs_a_leap_century() {
+        // 29 Feb 00 is valid (2000); 29 Feb 01 is not in any century.
+        assert!(Nik::parse("3372012902000001").is_ok());
+        assert!(Nik::parse("3372012902010001").is_err());
+    }
+
+    #[test]
+    fn masked_hides_the_middle() {
+        let nik = Nik::parse("3372011203850001").unwrap();
+        assert_eq!(nik.masked(), "3372**********01");
+        assert_eq!(format!("{nik:?}"), "Nik(3372**********01)");
+        assert_eq!(mask_nik("12345"), "*****");
+    }
+
+    #[test]
+    fn matches_birth_date_checks_day_month_and_year() {
+        let nik = Nik::parse("3372055206010002").unwrap();
+        assert!(nik.matches_birth_date(date!(2001 - 06 - 12)));
+        assert!(!nik.matches_birth_date(date!(2001 - 06 - 13)));
+        assert!(!nik.matches_birth_date(date!(2002 - 06 - 12)));
+    }
+
+    #[test]
+    fn serde_round_trip_and_rejects_bad_text() {
+        let nik = Nik::parse("3372011203850001").unwrap();
+        let json = serde_json::to_string(&nik).unwrap();
+        assert_eq!(json, "\"3372011203850001\"");
+        assert_eq!(serde_json::from_str::<Nik>(&json).unwrap(), nik);
+        assert!(serde_json::from_str::<Nik>("\"3372011203850000\"").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn any_valid_nik_round_trips(
+            prov in 11u32..=99, reg in 1u32..=99, dist in 1u32..=99,
+            day in 1u32..=28, month in 1u32..=12, yy in 0u32..=99,
+            woman in any::<bool>(), serial in 1u32..=9999,
+        ) {
+            let d = if woman { day + 40 } else { day };
+            let text = format!("{prov:02}{reg:02}{dist:02}{d:02}{month:02}{yy:02}{serial:04}");
+            let nik = Nik::parse(&text).unwrap();
+            prop_assert_eq!(nik.to_string(), text.clone());
+            prop_assert_eq!(Nik::parse(&nik.to_string()).unwrap(), nik.clone());
+            prop_assert_eq!(nik.sex(), if woman { Sex::P } else { Sex::L });
+            let born = nik.birth_date_before(time::macros::date!(2026 - 11 - 25));
+            prop_assert_eq!(u32::from(born.day()), day);
+            prop_assert!(nik.matches_birth_date(born));
+        }
+
+        #[test]
+        fn parse_never_panics(text in "\\PC{0,40}") {
+            let _ = Nik::parse(&text);
+        }
+    }
+}

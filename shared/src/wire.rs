@@ -1,0 +1,344 @@
+//! The sync wire types, shared by the `sigap` client and the server.
+//!
+//! Every request and response carries [`PROTOCOL_VERSION`] (in the JSON
+//! body and in the [`PROTOCOL_HEADER`] header), so that a client and a
+//! server of different ages can tell each other so plainly.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::hlc::Hlc;
+use crate::merge::Fields;
+use crate::nik::Nik;
+
+/// The protocol spoken by this build.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// The oldest protocol a server of this build still accepts.
+pub const MIN_PROTOCOL_VERSION: u32 = 1;
+/// HTTP header that carries the protocol version on every request and
+/// response.
+pub const PROTOCOL_HEADER: &str = "x-sigap-protocol";
+
+/// Most changes a client sends in one push.
+pub const MAX_PUSH_CHANGES: usize = 500;
+/// Most persons a server returns in one pull page.
+pub const MAX_PULL_LIMIT: usize = 1000;
+
+/// What a change does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    /// A new registration, with every field.
+    Register,
+    /// Some fields of an existing registration.
+    Edit,
+    /// Marks a registration void (writes `status` and `void_reason`).
+    Void,
+}
+
+/// One change made on a device: the unit of sync.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// Globally unique (UUIDv7, made on the device).
+    pub id: Uuid,
+    pub device_id: Uuid,
+    /// Position in the device's outbox log: 1, 2, 3… without gaps.
+    pub device_seq: u64,
+    pub nik: Nik,
+    pub hlc: Hlc,
+    pub kind: ChangeKind,
+    pub fields: Fields,
+}
+
+/// A batch of changes from one device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushRequest {
+    pub protocol: u32,
+    pub device_id: Uuid,
+    pub changes: Vec<Change>,
+}
+
+/// What the server did with one change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "lowercase")]
+pub enum Outcome {
+    /// Applied: made a new person or updated one this device registered.
+    Applied,
+    /// Already seen (same change id): nothing applied again.
+    Duplicate,
+    /// Applied to a person another source had already registered.
+    Merged,
+    /// Refused for good; `code` is stable, `reason` says how to fix it.
+    Rejected { code: String, reason: String },
+}
+
+/// The answer for one change of a push.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeResult {
+    pub id: Uuid,
+    pub device_seq: u64,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// Proof of delivery: how many changes the server holds from a device and
+/// a hash over their ids (see [`ReceiptHash`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub device_id: Uuid,
+    pub count: u64,
+    /// Highest `device_seq` such that every sequence up to it is held.
+    pub highest_seq: u64,
+    pub hash: String,
+}
+
+/// The answer to a push, sent only after the whole batch is committed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushResponse {
+    pub protocol: u32,
+    pub results: Vec<ChangeResult>,
+    pub receipt: Receipt,
+}
+
+/// A merged person as an agent's replica keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonState {
+    pub nik: Nik,
+    pub fields: Fields,
+    /// Already in the membership roll (an existing participant).
+    pub participant: bool,
+    /// Name of the agent who first registered the person in the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registered_by: Option<String>,
+    /// When (Unix milliseconds) the person was first registered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registered_at: Option<u64>,
+    /// The server's change-feed sequence of this person's latest change.
+    pub seq: u64,
+}
+
+/// One page of the change feed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullPage {
+    pub protocol: u32,
+    pub persons: Vec<PersonState>,
+    /// Pass this as `cursor` to get the next page.
+    pub next_cursor: u64,
+    pub has_more: bool,
+}
+
+/// What the server holds from one device (`GET /api/v1/sync/device`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceStatus {
+    pub protocol: u32,
+    pub receipt: Receipt,
+}
+
+/// The body of every error answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// A stable code, a message for people and optional details.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
+}
+
+/// An order-independent hash over change ids: the XOR of SHA-256 of each
+/// id. It can be kept up to date one id at a time, and two sides that hold
+/// the same set of ids get the same hash whatever the order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReceiptHash([u8; 32]);
+
+impl ReceiptHash {
+    /// Adds one id.
+    pub fn add(&mut self, id: &Uuid) {
+        let digest = Sha256::digest(id.as_bytes());
+        for (acc, b) in self.0.iter_mut().zip(digest.iter()) {
+            *acc ^= b;
+        }
+    }
+
+    /// The hash of a set of ids.
+    pub fn of<'a>(ids: impl IntoIterator<Item = &'a Uuid>) -> ReceiptHash {
+        let mut h = ReceiptHash::default();
+        for id in ids {
+            h.add(id);
+        }
+        h
+    }
+
+    /// Hex text, as carried in [`Receipt::hash`].
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// Reads [`ReceiptHash::to_hex`] back.
+    pub fn from_hex(text: &str) -> Option<ReceiptHash> {
+        let bytes = hex::decode(text).ok()?;
+        Some(ReceiptHash(bytes.try_into().ok()?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::area::AreaCode;
+    use crate::registration::{Category, Status};
+    use serde::de::DeserializeOwned;
+
+    fn round_trip<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(v: &T) {
+        let json = serde_json::to_string(v).unwrap();
+        let back: T = serde_json::from_str(&json).unwrap();
+        assert_eq!(&back, v, "{json}");
+    }
+
+    fn change() -> Change {
+        let device = Uuid::now_v7();
+        Change {
+            id: Uuid::now_v7(),
+            device_id: device,
+            device_seq: 1,
+            nik: Nik::parse("3372011203850001").unwrap(),
+            hlc: Hlc {
+                millis: 1_764_000_000_000,
+                counter: 0,
+                device,
+            },
+            kind: ChangeKind::Register,
+            fields: Fields {
+                name: Some("Budi".into()),
+                kelurahan: Some(AreaCode::parse("33.72.01.1001").unwrap()),
+                category: Some(Category::Bpu),
+                birth_date: Some(time::macros::date!(1985 - 03 - 12)),
+                status: Some(Status::Registered),
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn push_round_trips() {
+        let c = change();
+        round_trip(&PushRequest {
+            protocol: PROTOCOL_VERSION,
+            device_id: c.device_id,
+            changes: vec![c.clone()],
+        });
+        let results = vec![
+            ChangeResult {
+                id: c.id,
+                device_seq: 1,
+                outcome: Outcome::Applied,
+            },
+            ChangeResult {
+                id: c.id,
+                device_seq: 2,
+                outcome: Outcome::Duplicate,
+            },
+            ChangeResult {
+                id: c.id,
+                device_seq: 3,
+                outcome: Outcome::Merged,
+            },
+            ChangeResult {
+                id: c.id,
+                device_seq: 4,
+                outcome: Outcome::Rejected {
+                    code: "area_not_assigned".into(),
+                    reason: "x".into(),
+                },
+            },
+        ];
+        let receipt = Receipt {
+            device_id: c.device_id,
+            count: 4,
+            highest_seq: 4,
+            hash: ReceiptHash::of([&c.id]).to_hex(),
+        };
+        round_trip(&PushResponse {
+            protocol: PROTOCOL_VERSION,
+            results,
+            receipt: receipt.clone(),
+        });
+        round_trip(&DeviceStatus {
+            protocol: PROTOCOL_VERSION,
+            receipt,
+        });
+    }
+
+    #[test]
+    fn wire_format_is_readable_json() {
+        let json = serde_json::to_value(change()).unwrap();
+        assert_eq!(json["nik"], "3372011203850001");
+        assert_eq!(json["kind"], "register");
+        assert_eq!(json["fields"]["kelurahan"], "33.72.01.1001");
+        assert_eq!(json["fields"]["birth_date"], "1985-03-12");
+        assert!(json["fields"].get("phone").is_none());
+        let r = ChangeResult {
+            id: Uuid::nil(),
+            device_seq: 4,
+            outcome: Outcome::Rejected {
+                code: "c".into(),
+                reason: "r".into(),
+            },
+        };
+        let v = serde_json::to_value(r).unwrap();
+        assert_eq!(
+            (v["outcome"].as_str(), v["code"].as_str()),
+            (Some("rejected"), Some("c"))
+        );
+    }
+
+    #[test]
+    fn pull_page_round_trips() {
+        let c = change();
+        let p = PersonState {
+            nik: c.nik.clone(),
+            fields: c.fields.clone(),
+            participant: true,
+            registered_by: Some("agent-1".into()),
+            registered_at: Some(1),
+            seq: 9,
+        };
+        round_trip(&PullPage {
+            protocol: PROTOCOL_VERSION,
+            persons: vec![p],
+            next_cursor: 9,
+            has_more: false,
+        });
+        round_trip(&ErrorBody {
+            error: ErrorDetail {
+                code: "invalid_nik".into(),
+                message: "m".into(),
+                details: None,
+            },
+        });
+    }
+
+    #[test]
+    fn a_bad_nik_on_the_wire_is_a_decode_error() {
+        let mut json = serde_json::to_value(change()).unwrap();
+        json["nik"] = "3372011203850000".into();
+        let err = serde_json::from_value::<Change>(json)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("serial 0000"), "{err}");
+    }
+
+    #[test]
+    fn receipt_hash_ignores_order_and_detects_a_missing_id() {
+        let ids: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
+        let forward = ReceiptHash::of(&ids);
+        let backward = ReceiptHash::of(ids.iter().rev());
+        assert_eq!(forward, backward);
+        assert_ne!(forward, ReceiptHash::of(&ids[1..]));
+        assert_eq!(ReceiptHash::from_hex(&forward.to_hex()), Some(forward));
+    }
+}
