@@ -1,1 +1,14 @@
-//! End-to-end test support.
+//! Support for SIGAP's end-to-end tests: start the real `sigap-server`,
+//! drive the real `sigap`, put a faulty proxy between them, and make valid
+//! test people.
+//!
+//! Test support may panic: a panic here is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod people;
+pub mod procs;
+pub mod proxy;
+
+pub use people::{Person, registrations_csv, roll_csv};
+pub use procs::{Agent, Server, bin, free_port};
+pub use proxy::FaultProxy;

@@ -1,0 +1,261 @@
+//! The real binaries as processes: a server on its own SQLite file, and
+//! agents each with their own local database.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// Path of a workspace binary, next to the test executable's `deps/`.
+/// `SIGAP_BIN_DIR` overrides the folder.
+pub fn bin(name: &str) -> PathBuf {
+    let dir = match std::env::var_os("SIGAP_BIN_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => {
+            let exe = std::env::current_exe().expect("test executable path");
+            let deps = exe.parent().expect("deps folder");
+            deps.parent().expect("profile folder").to_path_buf()
+        }
+    };
+    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} not found; build the binaries first: cargo build --workspace --bins",
+        path.display()
+    );
+    path
+}
+
+/// A free TCP port on 127.0.0.1 (free when asked; tests that restart a
+/// server keep the same port so agents need no new configuration).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running `sigap-server serve` on a database in its own folder.
+pub struct Server {
+    dir: TempDir,
+    child: Option<Child>,
+    pub port: u16,
+}
+
+impl Server {
+    /// Starts a server on a new database and a fixed free port.
+    pub fn start() -> Server {
+        let mut s = Server {
+            dir: TempDir::new().unwrap(),
+            child: None,
+            port: free_port(),
+        };
+        s.restart();
+        s
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("server.db")
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts (again) on the same database and port; waits until ready.
+    pub fn restart(&mut self) {
+        self.kill();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let mut child = Command::new(bin("sigap-server"))
+                .arg("--db")
+                .arg(self.db())
+                .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .unwrap();
+            let stdout = child.stdout.take().unwrap();
+            let mut line = String::new();
+            BufReader::new(stdout).read_line(&mut line).unwrap();
+            if line.contains("listening on") {
+                self.child = Some(child);
+                return;
+            }
+            // The port may still be held by the killed process for a moment.
+            let _ = child.wait();
+            assert!(Instant::now() < deadline, "server did not start: {line:?}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// SIGKILL: no graceful shutdown, as a power cut or crash would do.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Runs an admin command on the server's database.
+    pub fn admin(&self, args: &[&str]) -> Output {
+        let out = Command::new(bin("sigap-server"))
+            .arg("--db")
+            .arg(self.db())
+            .args(args)
+            .output()
+            .unwrap();
+        out
+    }
+
+    /// Runs an admin command that must succeed and returns its stdout.
+    pub fn admin_ok(&self, args: &[&str]) -> String {
+        let out = self.admin(args);
+        assert!(
+            out.status.success(),
+            "sigap-server {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Creates a token and returns it.
+    pub fn token(&self, role: &str, name: &str, areas: &[&str]) -> String {
+        let mut args = vec!["token", "create", "--role", role, "--name", name];
+        for a in areas {
+            args.extend(["--area", a]);
+        }
+        self.admin_ok(&args).trim().to_string()
+    }
+
+    /// GET an API path with a token; returns (status, JSON body).
+    pub fn get(&self, token: &str, path: &str) -> (u16, Value) {
+        let resp = reqwest::blocking::Client::new()
+            .get(format!("{}{path}", self.url()))
+            .bearer_auth(token)
+            .header(sigap_shared::wire::PROTOCOL_HEADER, "1")
+            .send()
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().unwrap_or(Value::Null))
+    }
+
+    /// The coverage figures for an area and year, as a supervisor sees them.
+    pub fn coverage(&self, token: &str, area: &str, year: u32, depth: u32) -> Value {
+        let (status, body) = self.get(
+            token,
+            &format!("/api/v1/coverage?area={area}&year={year}&depth={depth}"),
+        );
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A field agent's device: its own local database.
+pub struct Agent {
+    dir: TempDir,
+}
+
+impl Default for Agent {
+    fn default() -> Self {
+        Agent::new()
+    }
+}
+
+impl Agent {
+    pub fn new() -> Agent {
+        Agent {
+            dir: TempDir::new().unwrap(),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("agent.db")
+    }
+
+    /// The `sigap` command for this device, with fast retries for tests.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(bin("sigap"));
+        c.arg("--db")
+            .arg(self.db())
+            .args(args)
+            .env("SIGAP_RETRY_LIMIT", "4")
+            .env("SIGAP_RETRY_BASE_MS", "50")
+            .env_remove("SIGAP_TOKEN")
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// Runs a command that must succeed; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "sigap {args:?} exited {:?}\nstdout: {}\nstderr: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Configures the device for a server and token.
+    pub fn init(&self, server_url: &str, name: &str, token: &str) {
+        self.ok(&[
+            "init",
+            "--server",
+            server_url,
+            "--device-name",
+            name,
+            "--token",
+            token,
+        ]);
+    }
+
+    /// Imports registrations from CSV text; returns the process output.
+    pub fn import(&self, csv: &str) -> Output {
+        let path = self.dir().join(format!("import-{}.csv", rand_suffix()));
+        std::fs::write(&path, csv).unwrap();
+        self.run(&["import", path.to_str().unwrap()])
+    }
+
+    /// `sigap sync --json`: exit code and the parsed summary (Null when
+    /// the command printed no JSON, e.g. on a network failure).
+    pub fn sync(&self) -> (Option<i32>, Value) {
+        let out = self.run(&["sync", "--json"]);
+        let body = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (out.status.code(), body)
+    }
+
+    /// `sigap status --json`.
+    pub fn status(&self) -> Value {
+        serde_json::from_str(&self.ok(&["status", "--json"])).unwrap()
+    }
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
