@@ -50,10 +50,15 @@ pub fn person(n: u64) -> Person {
 
 /// CSV for `sigap import` of people `range`, informal workers (bpu).
 pub fn registrations_csv(range: std::ops::Range<u64>) -> String {
+    registrations_csv_of(range)
+}
+
+/// CSV for `sigap import` of the given people, informal workers (bpu).
+pub fn registrations_csv_of(people: impl IntoIterator<Item = u64>) -> String {
     let mut out = String::from(
         "nik,name,birth_date,sex,kelurahan,rw,rt,category,occupation,employer,phone,programs\n",
     );
-    for n in range {
+    for n in people {
         let p = person(n);
         writeln!(
             out,
