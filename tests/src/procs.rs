@@ -105,13 +105,12 @@ impl Server {
 
     /// Runs an admin command on the server's database.
     pub fn admin(&self, args: &[&str]) -> Output {
-        let out = Command::new(bin("sigap-server"))
+        Command::new(bin("sigap-server"))
             .arg("--db")
             .arg(self.db())
             .args(args)
             .output()
-            .unwrap();
-        out
+            .unwrap()
     }
 
     /// Runs an admin command that must succeed and returns its stdout.
