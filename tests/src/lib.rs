@@ -5,6 +5,8 @@
 //! Test support may panic: a panic here is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod bench;
+pub mod measure;
 pub mod people;
 pub mod procs;
 pub mod proxy;

@@ -80,6 +80,46 @@ pub fn roll_csv(range: std::ops::Range<u64>) -> String {
     out
 }
 
+/// Person `n` as a complete registration change from `device`, the
+/// `seq`-th of its log.
+pub fn change(n: u64, device: uuid::Uuid, seq: u64) -> sigap_shared::Change {
+    use sigap_shared::{Hlc, Registration, merge::Fields, wire::ChangeKind};
+    let p = person(n);
+    let reg = Registration {
+        nik: sigap_shared::Nik::parse(&p.nik).unwrap(),
+        name: p.name,
+        birth_date: time::Date::parse(
+            &p.birth_date,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .unwrap(),
+        sex: p.sex.parse().unwrap(),
+        phone: None,
+        kelurahan: sigap_shared::AreaCode::parse(&p.kelurahan).unwrap(),
+        rw: p.rw,
+        rt: p.rt,
+        category: sigap_shared::Category::Bpu,
+        occupation: "pedagang".into(),
+        employer: None,
+        programs: sigap_shared::registration::parse_programs("jkk,jkm").unwrap(),
+        status: sigap_shared::Status::Registered,
+        void_reason: None,
+    };
+    sigap_shared::Change {
+        id: uuid::Uuid::now_v7(),
+        device_id: device,
+        device_seq: seq,
+        nik: reg.nik.clone(),
+        hlc: Hlc {
+            millis: sigap_shared::hlc::wall_millis(),
+            counter: 0,
+            device,
+        },
+        kind: ChangeKind::Register,
+        fields: Fields::from_registration(&reg),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

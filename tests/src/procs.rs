@@ -16,9 +16,15 @@ pub fn bin(name: &str) -> PathBuf {
     let dir = match std::env::var_os("SIGAP_BIN_DIR") {
         Some(d) => PathBuf::from(d),
         None => {
-            let exe = std::env::current_exe().expect("test executable path");
-            let deps = exe.parent().expect("deps folder");
-            deps.parent().expect("profile folder").to_path_buf()
+            // Test executables live in target/<profile>/deps, binaries
+            // such as sigap-bench in target/<profile>.
+            let exe = std::env::current_exe().expect("executable path");
+            let dir = exe.parent().expect("executable folder");
+            if dir.ends_with("deps") {
+                dir.parent().expect("profile folder").to_path_buf()
+            } else {
+                dir.to_path_buf()
+            }
         }
     };
     let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
@@ -61,6 +67,29 @@ impl Server {
 
     pub fn db(&self) -> PathBuf {
         self.dir.path().join("server.db")
+    }
+
+    /// A freshly migrated, empty server database (no process kept).
+    pub fn fresh_db() -> (TempDir, PathBuf) {
+        let dir = TempDir::new().unwrap();
+        let db = dir.path().join("server.db");
+        let out = Command::new(bin("sigap-server"))
+            .arg("--db")
+            .arg(&db)
+            .args(["token", "list"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (dir, db)
+    }
+
+    /// The server process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).unwrap_or(0)
     }
 
     pub fn url(&self) -> String {

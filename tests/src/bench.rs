@@ -1,0 +1,630 @@
+//! The benchmark harness behind `sigap-bench`: every figure is measured
+//! against a baseline taken in the same run, on the real binaries.
+
+use std::process::Stdio;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, params_from_iter, types::Value as SqlValue};
+use serde_json::Value;
+use sigap_shared::wire::{PROTOCOL_HEADER, PROTOCOL_VERSION, PushRequest, PushResponse};
+
+use crate::measure::{mib, ms, percentile, secs, time_command, wait_with_peak};
+use crate::people::{change, person, registrations_csv, roll_csv};
+use crate::procs::{Agent, Server, bin};
+
+/// How big each scenario is.
+#[derive(Debug, Clone, Copy)]
+pub struct Scale {
+    /// Registrations in the end-to-end sync, the import and the floor.
+    pub rows: u64,
+    /// Concurrent agents, and changes each pushes.
+    pub agents: u64,
+    pub per_agent: u64,
+    /// Persons behind the coverage query, the lookup replica and the
+    /// memory figures.
+    pub big: u64,
+    /// Repetitions of short measurements.
+    pub reps: usize,
+}
+
+impl Scale {
+    /// The sizes the targets are stated for.
+    pub fn full() -> Scale {
+        Scale {
+            rows: 100_000,
+            agents: 200,
+            per_agent: 500,
+            big: 1_000_000,
+            reps: 200,
+        }
+    }
+
+    /// A small run for CI, so that the harness cannot rot.
+    pub fn smoke() -> Scale {
+        Scale {
+            rows: 2_000,
+            agents: 10,
+            per_agent: 50,
+            big: 5_000,
+            reps: 10,
+        }
+    }
+}
+
+/// One line of the results table.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub figure: String,
+    pub measured: String,
+    pub baseline: String,
+    pub ratio: String,
+    pub target: String,
+    /// Whether the target is met; `None` where there is no target.
+    pub met: Option<bool>,
+}
+
+fn row(
+    figure: &str,
+    measured: String,
+    baseline: String,
+    ratio: String,
+    target: &str,
+    met: Option<bool>,
+) -> Row {
+    Row {
+        figure: figure.into(),
+        measured,
+        baseline,
+        ratio,
+        target: target.into(),
+        met,
+    }
+}
+
+/// Runs every scenario; `log` receives progress lines.
+pub fn run(scale: Scale, log: &mut dyn FnMut(&str)) -> Vec<Row> {
+    let mut rows = Vec::new();
+    log("floor: rows into SQLite in one transaction");
+    let floor = floor_insert(scale.rows);
+    log(&format!("  {}", secs(floor)));
+
+    log("sigap import and end-to-end sync");
+    rows.extend(import_and_sync(scale, floor));
+    log("merge throughput and concurrent agents");
+    rows.extend(merge_and_concurrency(scale, floor));
+    log("process start vs one registration");
+    rows.push(register_vs_start(scale));
+    log("coverage query vs recompute, lookup, memory");
+    rows.extend(big_scenarios(scale));
+    rows
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64().max(1e-9)
+}
+
+fn per_sec(n: u64, d: Duration) -> f64 {
+    n as f64 / d.as_secs_f64().max(1e-9)
+}
+
+/// The floor: the same rows inserted through rusqlite in one transaction
+/// into a table with the server's own schema and indexes (read from a
+/// freshly migrated server database).
+pub fn floor_insert(n: u64) -> Duration {
+    let server = Server::fresh_db();
+    let source = Connection::open(&server.1).expect("server db");
+    let schema: Vec<String> = source
+        .prepare("SELECT sql FROM sqlite_master WHERE tbl_name = 'persons' AND sql IS NOT NULL")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("persons schema");
+    assert!(
+        !schema.is_empty(),
+        "the server database has no persons table"
+    );
+    let columns: Vec<(String, String, bool)> = source
+        .prepare("SELECT name, type, \"notnull\" FROM pragma_table_info('persons')")
+        .and_then(|mut s| {
+            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect()
+        })
+        .expect("persons columns");
+    let dir = tempfile::TempDir::new().expect("tempdir");
+    let mut db = Connection::open(dir.path().join("floor.db")).expect("floor db");
+    db.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
+        .expect("pragmas");
+    for sql in &schema {
+        db.execute_batch(sql).expect("schema");
+    }
+    let rows: Vec<Vec<SqlValue>> = (0..n).map(|i| floor_row(i, &columns)).collect();
+    let names: Vec<&str> = columns.iter().map(|c| c.0.as_str()).collect();
+    let sql = format!(
+        "INSERT INTO persons ({}) VALUES ({})",
+        names.join(","),
+        vec!["?"; names.len()].join(",")
+    );
+    let start = Instant::now();
+    let tx = db.transaction().expect("tx");
+    {
+        let mut stmt = tx.prepare(&sql).expect("insert");
+        for r in &rows {
+            stmt.execute(params_from_iter(r.iter())).expect("row");
+        }
+    }
+    tx.commit().expect("commit");
+    start.elapsed()
+}
+
+/// A row for the floor table: each column filled from person `i` by name.
+fn floor_row(i: u64, columns: &[(String, String, bool)]) -> Vec<SqlValue> {
+    let p = person(i);
+    let c = change(i, uuid::Uuid::nil(), i + 1);
+    columns
+        .iter()
+        .map(|(name, ty, _)| {
+            let n = name.as_str();
+            let text = |s: String| SqlValue::Text(s);
+            if n == "nik" {
+                text(p.nik.clone())
+            } else if n.contains("kelurahan") {
+                text(p.kelurahan.clone())
+            } else if n == "rw" {
+                SqlValue::Integer(i64::from(p.rw))
+            } else if n == "rt" {
+                SqlValue::Integer(i64::from(p.rt))
+            } else if n == "category" {
+                text("bpu".into())
+            } else if n == "status" {
+                text("registered".into())
+            } else if n.contains("fields") || n.contains("record") {
+                text(serde_json::to_string(&c.fields).unwrap_or_default())
+            } else if n.contains("stamps") {
+                text(format!("{{\"name\":\"{}\"}}", c.hlc))
+            } else if n.contains("area") || n.contains("rt_code") {
+                text(format!("{}/{}/{}", p.kelurahan, p.rw, p.rt))
+            } else if ty.to_uppercase().contains("INT") {
+                SqlValue::Integer(i as i64 + 1)
+            } else {
+                text(format!("v{i}"))
+            }
+        })
+        .collect()
+}
+
+fn import_and_sync(scale: Scale, floor: Duration) -> Vec<Row> {
+    let server = Server::start();
+    let token = server.token("agent", "bench", &["33.72"]);
+    let agent = Agent::new();
+    agent.init(&server.url(), "bench", &token);
+    let csv = agent.dir().join("rows.csv");
+    std::fs::write(&csv, registrations_csv(0..scale.rows)).expect("csv");
+    let (import, status) = time_command(
+        agent
+            .command(&["import", csv.to_str().unwrap_or("")])
+            .stdout(Stdio::null()),
+    );
+    assert!(status.success(), "import failed");
+    let (sync, status) = time_command(
+        agent
+            .command(&["sync"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    assert!(status.success(), "sync failed");
+    let n = scale.rows;
+    vec![
+        row(
+            &format!("end-to-end sync of {n} registrations, one device to a SQLite server"),
+            format!("{} ({:.0} records/s)", secs(sync), per_sec(n, sync)),
+            format!("floor {}", secs(floor)),
+            format!("{:.1}× floor", ratio(sync, floor)),
+            "≤ 3 s wall; ≤ 6× the floor",
+            Some(sync <= Duration::from_secs(3) && ratio(sync, floor) <= 6.0),
+        ),
+        row(
+            &format!("`sigap import` of {n} CSV rows"),
+            format!("{} ({:.0} rows/s)", secs(import), per_sec(n, import)),
+            format!("floor {}", secs(floor)),
+            format!("{:.1}× floor", ratio(import, floor)),
+            "≤ 3× the floor",
+            Some(ratio(import, floor) <= 3.0),
+        ),
+    ]
+}
+
+/// Pushes `changes` in batches of `batch` over HTTP; returns each push's
+/// latency.
+fn push_all(
+    url: &str,
+    token: &str,
+    changes: Vec<sigap_shared::Change>,
+    batch: usize,
+) -> Vec<Duration> {
+    let client = reqwest::blocking::Client::new();
+    let mut latencies = Vec::new();
+    for chunk in changes.chunks(batch) {
+        let req = PushRequest {
+            protocol: PROTOCOL_VERSION,
+            device_id: chunk[0].device_id,
+            changes: chunk.to_vec(),
+        };
+        let start = Instant::now();
+        let resp = client
+            .post(format!("{url}/api/v1/sync/push"))
+            .bearer_auth(token)
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+            .json(&req)
+            .send()
+            .expect("push");
+        assert!(
+            resp.status().is_success(),
+            "push answered {}",
+            resp.status()
+        );
+        let body: PushResponse = resp.json().expect("push response");
+        latencies.push(start.elapsed());
+        assert_eq!(body.results.len(), chunk.len());
+    }
+    latencies
+}
+
+fn device_changes(device: uuid::Uuid, people: std::ops::Range<u64>) -> Vec<sigap_shared::Change> {
+    let first = people.start;
+    people.map(|n| change(n, device, n - first + 1)).collect()
+}
+
+fn covered(server: &Server, token: &str) -> u64 {
+    server.coverage(token, "33.72", 2026, 0)["figures"]["covered"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+fn merge_and_concurrency(scale: Scale, floor: Duration) -> Vec<Row> {
+    let total = scale.agents * scale.per_agent;
+    // One agent pushes everything.
+    let server = Server::start();
+    let token = server.token("agent", "one", &["33.72"]);
+    let sup = server.token("supervisor", "spv", &["33.72"]);
+    let changes = device_changes(uuid::Uuid::now_v7(), 0..total);
+    let start = Instant::now();
+    let single = push_all(&server.url(), &token, changes, scale.per_agent as usize);
+    let one_agent = start.elapsed();
+    assert_eq!(covered(&server, &sup), total);
+    drop(server);
+
+    // The same number of changes from many agents at once.
+    let server = Server::start();
+    let sup = server.token("supervisor", "spv", &["33.72"]);
+    let tokens: Vec<String> = (0..scale.agents)
+        .map(|i| server.token("agent", &format!("a{i}"), &["33.72"]))
+        .collect();
+    let batches: Vec<Vec<sigap_shared::Change>> = (0..scale.agents)
+        .map(|i| {
+            device_changes(
+                uuid::Uuid::now_v7(),
+                i * scale.per_agent..(i + 1) * scale.per_agent,
+            )
+        })
+        .collect();
+    let barrier = Arc::new(Barrier::new(batches.len()));
+    let url = server.url();
+    let start = Instant::now();
+    let handles: Vec<_> = batches
+        .into_iter()
+        .zip(tokens)
+        .map(|(b, t)| {
+            let (barrier, url) = (barrier.clone(), url.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                push_all(&url, &t, b, usize::MAX)
+            })
+        })
+        .collect();
+    let latencies: Vec<Duration> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap_or_default())
+        .collect();
+    let many = start.elapsed();
+    let all_applied = covered(&server, &sup) == total && latencies.len() as u64 == scale.agents;
+    let rate = per_sec(total, one_agent);
+    vec![
+        row(
+            "server merge throughput (HTTP push, idempotency and coverage upkeep included)",
+            format!("{rate:.0} changes/s ({total} in {})", secs(one_agent)),
+            format!("floor {:.0} rows/s", per_sec(scale.rows, floor)),
+            format!("{:.2}× floor rate", rate / per_sec(scale.rows, floor)),
+            "≥ 50,000 changes/s",
+            Some(rate >= 50_000.0),
+        ),
+        row(
+            &format!(
+                "{} agents pushing {} changes each at once",
+                scale.agents, scale.per_agent
+            ),
+            format!(
+                "{} wall; push p50 {}, p99 {}; {}",
+                secs(many),
+                ms(percentile(&latencies, 50.0)),
+                ms(percentile(&latencies, 99.0)),
+                if all_applied {
+                    "all applied once"
+                } else {
+                    "NOT all applied once"
+                }
+            ),
+            format!(
+                "one agent: {} wall, push p99 {}",
+                secs(one_agent),
+                ms(percentile(&single, 99.0))
+            ),
+            format!("{:.2}× one agent", ratio(many, one_agent)),
+            "all applied, none doubled; p99 reported",
+            Some(all_applied),
+        ),
+    ]
+}
+
+fn register_vs_start(scale: Scale) -> Row {
+    let agent = Agent::new();
+    agent.init("http://127.0.0.1:9", "bench", "none");
+    let reps = scale.reps.clamp(5, 50);
+    let mut start = Vec::new();
+    let mut reg = Vec::new();
+    for i in 0..reps as u64 {
+        let (d, _) = time_command(agent.command(&["--version"]).stdout(Stdio::null()));
+        start.push(d);
+        let p = person(i);
+        let (d, status) = time_command(
+            agent
+                .command(&[
+                    "register",
+                    "--nik",
+                    &p.nik,
+                    "--name",
+                    &p.name,
+                    "--birth-date",
+                    &p.birth_date,
+                    "--sex",
+                    p.sex,
+                    "--kelurahan",
+                    &p.kelurahan,
+                    "--rw",
+                    &p.rw.to_string(),
+                    "--rt",
+                    &p.rt.to_string(),
+                    "--category",
+                    "bpu",
+                    "--occupation",
+                    "pedagang",
+                ])
+                .stdout(Stdio::null()),
+        );
+        assert!(status.success(), "register failed");
+        reg.push(d);
+    }
+    let (r, s) = (percentile(&reg, 50.0), percentile(&start, 50.0));
+    row(
+        "`sigap register` one record (whole process, median)",
+        ms(r),
+        format!("`sigap --version` {}", ms(s)),
+        format!("{:.2}× process start", ratio(r, s)),
+        "≤ 2× process start",
+        Some(ratio(r, s) <= 2.0),
+    )
+}
+
+fn big_scenarios(scale: Scale) -> Vec<Row> {
+    let n = scale.big;
+    let server = Server::start();
+    let roll = server.db().with_file_name("roll.csv");
+    std::fs::write(&roll, roll_csv(0..n)).expect("roll");
+    server.admin_ok(&[
+        "baseline",
+        "set",
+        "--area",
+        "33.72",
+        "--year",
+        "2026",
+        "--working-population",
+        &(n * 2).to_string(),
+    ]);
+    server.admin_ok(&["participants", "import", roll.to_str().unwrap_or("")]);
+    let sup = server.token("supervisor", "spv", &["33.72"]);
+
+    // Coverage to RT depth, against a full recompute.
+    let client = reqwest::blocking::Client::new();
+    let mut samples = Vec::new();
+    for _ in 0..scale.reps {
+        let start = Instant::now();
+        let resp = client
+            .get(format!(
+                "{}/api/v1/coverage?area=33.72&year=2026&depth=4",
+                server.url()
+            ))
+            .bearer_auth(&sup)
+            .send()
+            .expect("coverage");
+        assert!(resp.status().is_success());
+        let _: Value = resp.json().expect("coverage json");
+        samples.push(start.elapsed());
+    }
+    let (recompute, status) = time_command(
+        std::process::Command::new(bin("sigap-server"))
+            .arg("--db")
+            .arg(server.db())
+            .args(["coverage", "verify"])
+            .stdout(Stdio::null()),
+    );
+    assert!(status.success(), "coverage verify failed");
+    let p99 = percentile(&samples, 99.0);
+
+    // The agent pulls all persons into its replica (client memory, pull).
+    let token = server.token("agent", "bench", &["33.72"]);
+    let agent = Agent::new();
+    agent.init(&server.url(), "bench", &token);
+    let child = agent
+        .command(&["sync"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sync");
+    let (pull_time, status, pull_peak) = wait_with_peak(child);
+    assert!(status.success(), "pull failed");
+    let nik = person(n / 2).nik;
+    let mut lookups = Vec::new();
+    for _ in 0..scale.reps.clamp(5, 50) {
+        let (d, status) = time_command(agent.command(&["lookup", &nik]).stdout(Stdio::null()));
+        assert!(status.success());
+        lookups.push(d);
+    }
+    let lookup = percentile(&lookups, 50.0);
+
+    // Memory: the server ingesting n changes, the client pushing n
+    // changes, against the client pushing a tenth of that.
+    let (server_peak, push_big) = server_ingest_peak(n);
+    let client_small = client_push_peak((n / 10).max(1));
+    let client_big = client_push_peak(n);
+    vec![
+        row(
+            &format!("coverage query for Kota Surakarta, depth to RT, {n} persons"),
+            format!("p99 {} (p50 {})", ms(p99), ms(percentile(&samples, 50.0))),
+            format!("full recompute (`coverage verify`) {}", secs(recompute)),
+            format!("{:.0}× faster than the recompute", ratio(recompute, p99)),
+            "p99 ≤ 20 ms and ≥ 100× faster than the recompute",
+            Some(p99 <= Duration::from_millis(20) && ratio(recompute, p99) >= 100.0),
+        ),
+        row(
+            &format!("`sigap lookup` against a {n}-person replica (whole process, median)"),
+            ms(lookup),
+            format!("pull of the replica {}", secs(pull_time)),
+            "—".into(),
+            "≤ 10 ms",
+            Some(lookup <= Duration::from_millis(10)),
+        ),
+        row(
+            &format!("server peak memory while ingesting {n} changes"),
+            mib(server_peak),
+            format!("ingest took {}", secs(push_big)),
+            "—".into(),
+            "≤ 300 MB",
+            Some(server_peak <= 300 * 1000 * 1000),
+        ),
+        row(
+            &format!("client peak memory syncing {n} changes"),
+            mib(client_big),
+            format!(
+                "{} syncing {}; pulling {n} persons {}",
+                mib(client_small),
+                (n / 10).max(1),
+                mib(pull_peak)
+            ),
+            format!(
+                "{:.2}× the small backlog",
+                client_big as f64 / client_small.max(1) as f64
+            ),
+            "flat (independent of backlog)",
+            Some((client_big as f64) <= 1.5 * client_small as f64),
+        ),
+    ]
+}
+
+/// Peak memory of a server while one device pushes `n` changes, and the
+/// time the pushes took.
+fn server_ingest_peak(n: u64) -> (u64, Duration) {
+    let server = Server::start();
+    let token = server.token("agent", "bench", &["33.72"]);
+    let pid = server.pid();
+    let device = uuid::Uuid::now_v7();
+    let start = Instant::now();
+    let mut peak = 0;
+    let step = 50_000;
+    let mut from = 0;
+    while from < n {
+        let to = (from + step).min(n);
+        let changes: Vec<_> = (from..to).map(|i| change(i, device, i + 1)).collect();
+        push_all(&server.url(), &token, changes, 500);
+        peak = peak.max(crate::measure::peak_rss(pid).unwrap_or(0));
+        from = to;
+    }
+    (peak, start.elapsed())
+}
+
+/// Peak memory of `sigap sync` pushing a backlog of `n` changes.
+fn client_push_peak(n: u64) -> u64 {
+    let server = Server::start();
+    let token = server.token("agent", "bench", &["33.72"]);
+    let agent = Agent::new();
+    agent.init(&server.url(), "bench", &token);
+    let csv = agent.dir().join("rows.csv");
+    std::fs::write(&csv, registrations_csv(0..n)).expect("csv");
+    let status = agent
+        .command(&["import", csv.to_str().unwrap_or("")])
+        .stdout(Stdio::null())
+        .status()
+        .expect("import");
+    assert!(status.success());
+    let child = agent
+        .command(&["sync"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sync");
+    let (_, status, peak) = wait_with_peak(child);
+    assert!(status.success(), "sync failed");
+    peak
+}
+
+/// The results as the BENCHMARKS.md table.
+pub fn markdown(rows: &[Row]) -> String {
+    let mut out = String::from(
+        "| figure | measured | baseline (same run) | ratio | target | met |\n| --- | --- | --- | --- | --- | --- |\n",
+    );
+    for r in rows {
+        let met = match r.met {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "—",
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            r.figure, r.measured, r.baseline, r.ratio, r.target, met
+        ));
+    }
+    out
+}
+
+/// The whole BENCHMARKS.md: machine, command, date, then the table.
+pub fn document(table: &str, command: &str, scale: Scale) -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_string())
+        })
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map(|kb| format!("{:.0} GiB", kb as f64 / 1024.0 / 1024.0))
+        .unwrap_or_default();
+    let date = time::OffsetDateTime::now_utc().date();
+    format!(
+        "# SIGAP benchmarks\n\n\
+         - date: {date}\n- machine: {cpu}, {cores} cores, {mem} memory\n\
+         - command: `{command}`\n- sizes: {scale:?}\n\n\
+         Every figure is measured by the harness in `tests/src/bench.rs` on the real\n\
+         `sigap` and `sigap-server` binaries, beside a baseline measured in the same run.\n\
+         The floor is the same rows inserted through rusqlite in one transaction into a\n\
+         table with the server's own `persons` schema and indexes.\n\n{table}"
+    )
+}
