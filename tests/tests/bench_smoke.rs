@@ -1,0 +1,25 @@
+//! The benchmark harness at small sizes, so that it cannot rot. Timings
+//! here are not judged (debug build, shared CI machine); the full run is
+//! `cargo build --release --workspace --bins && target/release/sigap-bench`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use sigap_e2e::bench::{self, Scale};
+
+#[test]
+fn smoke_run_measures_every_figure() {
+    let rows = bench::run(Scale::smoke(), &mut |line| eprintln!("{line}"));
+    let figures: Vec<&str> = rows.iter().map(|r| r.figure.as_str()).collect();
+    assert_eq!(rows.len(), 9, "{figures:#?}");
+    // Correctness inside the benchmark is judged even in a smoke run.
+    let concurrent = rows
+        .iter()
+        .find(|r| r.figure.contains("agents pushing"))
+        .unwrap();
+    assert_eq!(concurrent.met, Some(true), "{concurrent:?}");
+    let table = bench::markdown(&rows);
+    assert_eq!(table.lines().count(), 2 + rows.len());
+    assert!(
+        rows.iter()
+            .all(|r| !r.measured.is_empty() && !r.baseline.is_empty())
+    );
+}
