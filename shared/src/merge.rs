@@ -99,8 +99,8 @@ impl fmt::Display for Field {
     }
 }
 
-/// Runs `$body` once per field with `$f` bound to the field's ident and
-/// `$tag` to its [`Field`].
+/// Calls the macro `$m!(field_ident, FieldVariant)` once for every field,
+/// so per-field code is written once and cannot forget a field.
 macro_rules! for_each_field {
     ($m:ident) => {
         $m!(name, Name);
