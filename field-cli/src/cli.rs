@@ -1,0 +1,253 @@
+//! Command-line interface: flags and help text, written for a field agent.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const AFTER_HELP: &str = "\
+A typical day:
+  sigap init --server https://sigap.example --device-name laptop-budi --token TOKEN
+  sigap register                  (asks for each field on a terminal)
+  sigap list --kelurahan 33.72.01.1001 --rw 3
+  sigap visit --kelurahan 33.72.01.1001 --rw 3 --rt 5 --households 40
+  sigap status
+  sigap sync                      (back at the office, with a connection)
+
+Everything is saved on this device first; nothing needs a connection except
+`sigap sync`. A sync that is cut off loses nothing: run it again.
+
+Exit status:
+  0  done
+  1  partly done: some CSV rows were rejected, changes are still pending or
+     were rejected by the server after a sync, or `sync --verify` found a
+     difference
+  2  bad input (invalid NIK, wrong date, missing field…): nothing was saved
+  3  the local database or a file could not be read or written
+  4  the server could not be reached (your changes are safe; sync again later)
+  5  the server refused: token not accepted (401/403) or a protocol version
+     mismatch (upgrade sigap)
+
+Environment:
+  SIGAP_DB             database file (same as --db)
+  SIGAP_TOKEN          access token (same as --token of `sigap init`)
+  SIGAP_RETRY_LIMIT    attempts per request during sync (default 5)
+  SIGAP_RETRY_BASE_MS  first retry delay in milliseconds (default 500)";
+
+/// SIGAP field tool: register workers for BPJS Ketenagakerjaan offline and
+/// sync them with the branch office server.
+#[derive(Debug, Parser)]
+#[command(name = "sigap", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Database file [default: sigap.db in your data folder].
+    #[arg(long, global = true, env = "SIGAP_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// Print machine-readable JSON instead of tables and sentences.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Set up this device: the server to sync with, its name and token.
+    ///
+    /// Run it once before registering. Run it again to change the server,
+    /// the name or the token; the device id stays the same.
+    Init(InitArgs),
+    /// Register a worker. Missing fields are asked for on a terminal.
+    Register(RegisterArgs),
+    /// List the people registered on this device.
+    List(ListArgs),
+    /// Show one person's registration (and its history with --history).
+    Show(ShowArgs),
+    /// Change fields of a registration (also fixes a rejected change).
+    Edit(EditArgs),
+    /// Cancel a registration, with a reason. It stays in the history.
+    Void(VoidArgs),
+    /// Import registrations typed up from paper forms (CSV).
+    Import(ImportArgs),
+    /// Export registrations to CSV (same columns as import).
+    Export(ExportArgs),
+    /// Log the visit of an RT (households visited), for progress per RT.
+    Visit(VisitArgs),
+    /// Show the progress per RT: households visited and people registered.
+    Progress(ProgressArgs),
+    /// What is on this device: records, pending and rejected changes, last sync.
+    Status,
+    /// Send pending changes to the server and fetch the people of your areas.
+    Sync(SyncArgs),
+    /// Is this NIK already registered? Answers offline from the last sync.
+    Lookup(LookupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Server address, e.g. https://sigap.kantor-solo.example
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// A name for this device, e.g. laptop-budi.
+    #[arg(long, value_name = "NAME")]
+    pub device_name: Option<String>,
+    /// Access token from your supervisor.
+    #[arg(
+        long,
+        env = "SIGAP_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
+}
+
+/// The fields of a registration, as flags.
+#[derive(Debug, Args, Default, Clone)]
+pub struct FieldArgs {
+    /// Full name as on the KTP.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Birth date: YYYY-MM-DD or DD-MM-YYYY.
+    #[arg(long, value_name = "DATE")]
+    pub birth_date: Option<String>,
+    /// Sex: L (laki-laki) or P (perempuan).
+    #[arg(long, value_name = "L|P")]
+    pub sex: Option<String>,
+    /// Kelurahan code, e.g. 33.72.01.1001 (Pajang).
+    #[arg(long, value_name = "CODE")]
+    pub kelurahan: Option<String>,
+    /// RW number.
+    #[arg(long, value_name = "N")]
+    pub rw: Option<String>,
+    /// RT number.
+    #[arg(long, value_name = "N")]
+    pub rt: Option<String>,
+    /// pu (wage earner), bpu (informal), jakon (construction), pmi (migrant).
+    #[arg(long, value_name = "pu|bpu|jakon|pmi")]
+    pub category: Option<String>,
+    /// Occupation, e.g. pedagang, buruh, ojek.
+    #[arg(long)]
+    pub occupation: Option<String>,
+    /// Employer (required for pu).
+    #[arg(long)]
+    pub employer: Option<String>,
+    /// Phone, e.g. 081234567890.
+    #[arg(long)]
+    pub phone: Option<String>,
+    /// Programmes, e.g. jkk,jkm,jht [default: those the category requires].
+    #[arg(long, value_name = "LIST")]
+    pub programs: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    /// The 16-digit NIK from the KTP.
+    #[arg(long)]
+    pub nik: Option<String>,
+    #[command(flatten)]
+    pub fields: FieldArgs,
+    /// Register even though the last sync says someone else already did
+    /// (the server merges both into one person).
+    #[arg(long)]
+    pub force: bool,
+    /// Never ask; fail listing the missing fields instead.
+    #[arg(long)]
+    pub no_input: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only this kelurahan (code).
+    #[arg(long, value_name = "CODE")]
+    pub kelurahan: Option<String>,
+    /// Only this RW.
+    #[arg(long, value_name = "N")]
+    pub rw: Option<String>,
+    /// Only this RT.
+    #[arg(long, value_name = "N")]
+    pub rt: Option<String>,
+    /// Only people with changes not yet accepted by the server.
+    #[arg(long)]
+    pub pending: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The NIK.
+    pub nik: String,
+    /// Also list every change made to this person on this device.
+    #[arg(long)]
+    pub history: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// The NIK of the registration to change.
+    pub nik: String,
+    #[command(flatten)]
+    pub fields: FieldArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VoidArgs {
+    /// The NIK of the registration to cancel.
+    pub nik: String,
+    /// Why, e.g. "duplicate form" or "moved away".
+    #[arg(long)]
+    pub reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// CSV file with a header row: nik,name,birth_date,sex,kelurahan,rw,rt,
+    /// category,occupation,employer,phone,programs
+    pub file: PathBuf,
+    /// Save nothing if any row is rejected.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Output CSV file, or - for the screen.
+    pub file: String,
+}
+
+#[derive(Debug, Args)]
+pub struct VisitArgs {
+    /// Kelurahan code.
+    #[arg(long, value_name = "CODE")]
+    pub kelurahan: String,
+    /// RW number.
+    #[arg(long, value_name = "N")]
+    pub rw: String,
+    /// RT number.
+    #[arg(long, value_name = "N")]
+    pub rt: String,
+    /// How many households you visited.
+    #[arg(long, value_name = "N")]
+    pub households: u32,
+    /// A note, e.g. "ketua RT absent, come back Friday".
+    #[arg(long)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProgressArgs {
+    /// Only this kelurahan (code).
+    #[arg(long, value_name = "CODE")]
+    pub kelurahan: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Check with the server that it holds every change sent from here.
+    #[arg(long)]
+    pub verify: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LookupArgs {
+    /// The NIK to look up.
+    pub nik: String,
+}

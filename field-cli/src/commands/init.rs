@@ -1,0 +1,97 @@
+//! `sigap init`: configure this device.
+
+use std::process::ExitCode;
+
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::cli::InitArgs;
+use crate::error::{CliError, exit};
+use crate::output;
+use crate::store::{self, Store, key};
+
+pub fn run(store: &mut Store, args: InitArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let existing = store.device_opt()?;
+    if existing.is_none() {
+        let mut missing = Vec::new();
+        if args.server.is_none() {
+            missing.push("--server URL");
+        }
+        if args.device_name.is_none() {
+            missing.push("--device-name NAME");
+        }
+        if !missing.is_empty() {
+            return Err(CliError::Input(format!(
+                "this device is new: give {} (e.g. sigap init --server https://sigap.example --device-name laptop-budi)",
+                missing.join(" and ")
+            ))
+            .into());
+        }
+    }
+    if let Some(url) = &args.server {
+        let parsed = reqwest::Url::parse(url.trim()).map_err(|e| {
+            CliError::Input(format!(
+                "--server {url:?} is not an address ({e}); write it like https://sigap.example"
+            ))
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(CliError::Input(format!(
+                "--server {url:?} must start with http:// or https://"
+            ))
+            .into());
+        }
+    }
+    if let Some(name) = &args.device_name
+        && name.trim().is_empty()
+    {
+        return Err(CliError::Input("--device-name must not be empty".into()).into());
+    }
+    let tx = store.conn.transaction()?;
+    let device_id = match &existing {
+        Some(d) => d.id,
+        None => {
+            let id = Uuid::now_v7();
+            store::set(&tx, key::DEVICE_ID, &id.to_string())?;
+            id
+        }
+    };
+    if let Some(url) = &args.server {
+        store::set(&tx, key::SERVER_URL, url.trim().trim_end_matches('/'))?;
+    }
+    if let Some(name) = &args.device_name {
+        store::set(&tx, key::DEVICE_NAME, name.trim())?;
+    }
+    if let Some(token) = &args.token {
+        store::set(&tx, key::TOKEN, token.trim())?;
+    }
+    tx.commit()?;
+    let d = store.device()?;
+    if json {
+        output::json(&json!({
+            "device_id": d.id,
+            "device_name": d.name,
+            "server": d.server_url,
+            "token_set": d.token.is_some(),
+            "database": store.path,
+            "new_device": existing.is_none(),
+        }))?;
+    } else {
+        let verb = if existing.is_none() {
+            "set up"
+        } else {
+            "updated"
+        };
+        output::line(&format!(
+            "device {verb}: {} ({device_id})\nserver: {}\ntoken: {}\ndatabase: {}",
+            d.name,
+            d.server_url.as_deref().unwrap_or("(none)"),
+            if d.token.is_some() {
+                "set"
+            } else {
+                "not set (give --token or SIGAP_TOKEN before syncing)"
+            },
+            store.path.display()
+        ))?;
+    }
+    Ok(super::code(exit::OK))
+}

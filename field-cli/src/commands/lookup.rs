@@ -1,0 +1,60 @@
+//! `sigap lookup NIK`: is this person already registered? Offline.
+
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use crate::cli::LookupArgs;
+use crate::error::exit;
+use crate::output;
+use crate::store::{Store, key, records, replica};
+
+pub fn run(store: &Store, args: LookupArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let nik = super::nik_arg(&args.nik)?;
+    let local = records::get(&store.conn, &nik)?;
+    let remote = replica::get(&store.conn, &nik)?;
+    let synced = store.get(key::LAST_PULL_AT)?;
+    let (answer, text) = if let Some(r) = &local {
+        let name = r.fields().name.clone().unwrap_or_default();
+        (
+            "local",
+            format!(
+                "NIK {nik} is registered on this device: {name} ({})",
+                r.sync_state()
+            ),
+        )
+    } else if let Some(p) = &remote {
+        (
+            if p.participant {
+                "participant"
+            } else {
+                "covered"
+            },
+            format!("NIK {nik} is {}", replica::describe(p)),
+        )
+    } else {
+        (
+            "unknown",
+            format!(
+                "unknown: NIK {nik} is not registered on this device nor in the last synced data (synced {})",
+                synced.as_deref().unwrap_or("never")
+            ),
+        )
+    };
+    if json {
+        output::json(&json!({
+            "nik": nik,
+            "answer": answer,
+            "local": local.as_ref().map(|r| json!({
+                "name": r.fields().name,
+                "sync_state": r.sync_state(),
+                "status": r.fields().status,
+            })),
+            "replica": remote,
+            "synced_at": synced,
+        }))?;
+    } else {
+        output::line(&text)?;
+    }
+    Ok(super::code(exit::OK))
+}

@@ -1,0 +1,137 @@
+//! `sigap register`: a new registration, from flags or asked field by field.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use serde_json::json;
+use sigap_shared::{ChangeKind, Nik, PersonRecord, Registration, wilayah};
+
+use crate::cli::RegisterArgs;
+use crate::error::{CliError, exit};
+use crate::fields::{RawFields, today};
+use crate::output;
+use crate::prompt;
+use crate::store::writer::Writer;
+use crate::store::{Store, records, replica};
+
+pub fn run(store: &mut Store, args: RegisterArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let device = store.device()?;
+    let mut raw = RawFields::from_args(args.nik.clone(), &args.fields);
+    let missing = missing_flags(&raw);
+    let interactive = !args.no_input
+        && std::io::stdin().is_terminal()
+        && std::io::stdout().is_terminal()
+        && !missing.is_empty();
+    let reg = if interactive {
+        match prompt::register(store, &mut raw, args.force)? {
+            prompt::Decision::Register(reg) => reg,
+            prompt::Decision::Edit(nik, fields) => {
+                return super::edit::write_edit(store, &nik, fields, ChangeKind::Edit, json);
+            }
+            prompt::Decision::Cancel => {
+                return Err(CliError::Input("cancelled: nothing was saved".into()).into());
+            }
+        }
+    } else {
+        if !missing.is_empty() {
+            return Err(CliError::Input(format!(
+                "missing {}: give them as flags (see `sigap register --help`), or run on a terminal to be asked",
+                missing.join(", ")
+            ))
+            .into());
+        }
+        if let Some(text) = &raw.nik {
+            let nik = super::nik_arg(text)?;
+            check_not_known(store, &nik, args.force)?;
+        }
+        let (reg, _) = raw.to_registration().map_err(|issues| CliError::Invalid {
+            what: "the registration".into(),
+            issues,
+        })?;
+        reg
+    };
+    let validation = reg.validate(today());
+    if !validation.is_ok() {
+        return Err(CliError::Invalid {
+            what: "the registration".into(),
+            issues: validation.errors,
+        }
+        .into());
+    }
+    let fields = sigap_shared::Fields::from_registration(&reg);
+    let mut w = Writer::begin(&mut store.conn, device.id)?;
+    if w.record(&reg.nik)?.is_some() {
+        return Err(already_here(&reg.nik).into());
+    }
+    let hlc = w.tick();
+    let record = PersonRecord::from_write(reg.nik.clone(), &fields, hlc);
+    let seq = w.save(
+        &record,
+        &validation.warnings,
+        ChangeKind::Register,
+        &fields,
+        hlc,
+    )?;
+    w.commit()?;
+    if json {
+        output::json(&json!({
+            "saved": true,
+            "nik": reg.nik,
+            "device_seq": seq,
+            "warnings": validation.warnings,
+        }))?;
+    } else {
+        output::warnings(&validation.warnings);
+        output::line(&saved_line(&reg))?;
+    }
+    Ok(super::code(exit::OK))
+}
+
+pub fn saved_line(reg: &Registration) -> String {
+    let area = reg
+        .address_area()
+        .map(|a| wilayah::area_label(&a))
+        .unwrap_or_else(|| reg.kelurahan.to_string());
+    format!(
+        "saved: {} {}, {}, {}; waiting for `sigap sync`",
+        reg.nik, reg.name, area, reg.category
+    )
+}
+
+/// The required flags that were not given, as flags.
+fn missing_flags(raw: &RawFields) -> Vec<String> {
+    let mut out = Vec::new();
+    if raw.nik.is_none() {
+        out.push("--nik".to_string());
+    }
+    for (name, given) in raw.required_presence() {
+        if !given {
+            out.push(format!("--{}", name.replace('_', "-")));
+        }
+    }
+    out
+}
+
+pub fn already_here(nik: &Nik) -> CliError {
+    CliError::Input(format!(
+        "NIK {nik} is already registered on this device; use `sigap edit {nik} --FIELD VALUE` to change it (see `sigap show {nik}`)"
+    ))
+}
+
+/// Refuses a NIK this device or the last synced data already knows.
+pub fn check_not_known(store: &Store, nik: &Nik, force: bool) -> Result<(), CliError> {
+    if let Some(r) = records::get(&store.conn, nik)? {
+        let name = r.fields().name.clone().unwrap_or_default();
+        return Err(CliError::Input(format!(
+            "NIK {nik} is already registered on this device ({name}, {}); use `sigap edit {nik} --FIELD VALUE` to change it",
+            r.sync_state()
+        )));
+    }
+    if !force && let Some(p) = replica::get(&store.conn, nik)? {
+        return Err(CliError::Input(format!(
+            "NIK {nik} is {}; nothing saved. Give --force to register anyway (the server merges both into one person)",
+            replica::describe(&p)
+        )));
+    }
+    Ok(())
+}

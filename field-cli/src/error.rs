@@ -1,0 +1,65 @@
+//! The crate's one error type. Each variant maps to an exit status that is
+//! documented in `sigap --help`.
+
+use sigap_shared::Issue;
+
+/// Exit statuses, as documented in `sigap --help`.
+pub mod exit {
+    /// Everything done.
+    pub const OK: u8 = 0;
+    /// Partly done: some CSV rows rejected, changes still pending or
+    /// rejected after a sync, or `sync --verify` found differences.
+    pub const PARTIAL: u8 = 1;
+    /// Bad input or usage: nothing was saved.
+    pub const INPUT: u8 = 2;
+    /// The local database or a file could not be read or written.
+    pub const LOCAL: u8 = 3;
+    /// The server could not be reached (after retries).
+    pub const NETWORK: u8 = 4;
+    /// The server refused: token (401/403), protocol version, or request.
+    pub const REFUSED: u8 = 5;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad input or usage; the message says what to do.
+    #[error("{0}")]
+    Input(String),
+    /// A registration or change refused by the validation rules.
+    #[error("{what} was not saved:{}", issues.iter().map(|i| format!("\n  {i}")).collect::<String>())]
+    Invalid { what: String, issues: Vec<Issue> },
+    /// The local database or a file.
+    #[error("{0}")]
+    Local(String),
+    /// The server could not be reached.
+    #[error("{0}")]
+    Network(String),
+    /// The server refused the request.
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Input(_) | CliError::Invalid { .. } => exit::INPUT,
+            CliError::Local(_) => exit::LOCAL,
+            CliError::Network(_) => exit::NETWORK,
+            CliError::Refused(_) => exit::REFUSED,
+        }
+    }
+}
+
+impl From<rusqlite::Error> for CliError {
+    fn from(err: rusqlite::Error) -> CliError {
+        CliError::Local(format!("local database: {err}"))
+    }
+}
+
+impl From<serde_json::Error> for CliError {
+    fn from(err: serde_json::Error) -> CliError {
+        CliError::Local(format!("local database holds unreadable data: {err}"))
+    }
+}
+
+pub type Result<T, E = CliError> = std::result::Result<T, E>;

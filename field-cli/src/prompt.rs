@@ -1,0 +1,337 @@
+//! Asking for a registration field by field on a terminal. Each field is
+//! asked again until it is valid; the rules are the shared ones.
+
+use dialoguer::{Confirm, Input, Select};
+use rusqlite::OptionalExtension;
+use sigap_shared::area::parse_rw_rt;
+use sigap_shared::registration::{format_programs, validate_phone};
+use sigap_shared::{Category, Fields, Nik, Registration, Sex, wilayah};
+
+use crate::error::CliError;
+use crate::fields::{self, RawFields, today};
+use crate::store::{Store, records, replica};
+
+/// What the agent decided.
+pub enum Decision {
+    Register(Registration),
+    /// The NIK is already registered here: change these fields instead.
+    Edit(Nik, Fields),
+    Cancel,
+}
+
+fn ask(
+    prompt: &str,
+    default: Option<String>,
+    check: impl Fn(&str) -> Result<(), String>,
+) -> anyhow::Result<String> {
+    let mut input = Input::<String>::new().with_prompt(prompt);
+    if let Some(d) = default {
+        input = input.default(d);
+    }
+    Ok(input
+        .validate_with(move |s: &String| check(s))
+        .interact_text()?
+        .trim()
+        .to_string())
+}
+
+fn ask_optional(
+    prompt: &str,
+    default: Option<String>,
+    check: impl Fn(&str) -> Result<(), String>,
+) -> anyhow::Result<String> {
+    let mut input = Input::<String>::new().with_prompt(prompt).allow_empty(true);
+    if let Some(d) = default {
+        input = input.default(d);
+    }
+    Ok(input
+        .validate_with(move |s: &String| {
+            if s.trim().is_empty() {
+                Ok(())
+            } else {
+                check(s)
+            }
+        })
+        .interact_text()?
+        .trim()
+        .to_string())
+}
+
+fn not_empty(s: &str) -> Result<(), String> {
+    if s.trim().is_empty() {
+        Err("required".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// The last address registered here, to offer as the default (door to door).
+fn last_address(store: &Store) -> Option<(String, i64, i64)> {
+    store
+        .conn
+        .query_row(
+            "SELECT kelurahan, rw, rt FROM records WHERE kelurahan IS NOT NULL ORDER BY updated_at DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .ok()
+        .flatten()
+}
+
+pub fn register(store: &Store, raw: &mut RawFields, force: bool) -> anyhow::Result<Decision> {
+    let nik = match raw.nik.as_deref().map(fields::parse_nik) {
+        Some(Ok(n)) => n,
+        Some(Err(e)) => {
+            eprintln!("{e}");
+            fields::parse_nik(&ask("NIK (16 digits)", None, |s| {
+                fields::parse_nik(s).map(|_| ())
+            })?)
+            .map_err(CliError::Input)?
+        }
+        None => fields::parse_nik(&ask("NIK (16 digits)", None, |s| {
+            fields::parse_nik(s).map(|_| ())
+        })?)
+        .map_err(CliError::Input)?,
+    };
+    if let Some(rec) = records::get(&store.conn, &nik)? {
+        eprintln!(
+            "NIK {nik} is already registered on this device: {} ({})",
+            rec.fields().name.clone().unwrap_or_default(),
+            rec.sync_state()
+        );
+        if Confirm::new()
+            .with_prompt("Edit that registration instead?")
+            .default(true)
+            .interact()?
+        {
+            return ask_edit(&nik, rec.fields());
+        }
+        return Ok(Decision::Cancel);
+    }
+    if !force && let Some(p) = replica::get(&store.conn, &nik)? {
+        eprintln!("NIK {nik} is {}", replica::describe(&p));
+        if !Confirm::new()
+            .with_prompt("Register anyway? (the server merges both into one person)")
+            .default(false)
+            .interact()?
+        {
+            return Ok(Decision::Cancel);
+        }
+    }
+    raw.nik = Some(nik.to_string());
+    let mut first = true;
+    loop {
+        fill(store, raw, &nik, first)?;
+        first = false;
+        let issues = match raw.to_registration() {
+            Err(issues) => issues,
+            Ok((reg, _)) => {
+                let v = reg.validate(today());
+                if v.is_ok() {
+                    return Ok(Decision::Register(reg));
+                }
+                v.errors
+            }
+        };
+        for i in &issues {
+            eprintln!("  {i}");
+            if !clear(raw, &i.field) {
+                return Err(CliError::Invalid {
+                    what: "the registration".into(),
+                    issues,
+                }
+                .into());
+            }
+        }
+    }
+}
+
+fn clear(raw: &mut RawFields, field: &str) -> bool {
+    let slot = match field {
+        "name" => &mut raw.name,
+        "birth_date" => &mut raw.birth_date,
+        "sex" => &mut raw.sex,
+        "kelurahan" => &mut raw.kelurahan,
+        "rw" => &mut raw.rw,
+        "rt" => &mut raw.rt,
+        "category" => &mut raw.category,
+        "occupation" => &mut raw.occupation,
+        "employer" => &mut raw.employer,
+        "phone" => &mut raw.phone,
+        "programs" => &mut raw.programs,
+        _ => return false,
+    };
+    *slot = None;
+    true
+}
+
+fn fill(store: &Store, raw: &mut RawFields, nik: &Nik, first: bool) -> anyhow::Result<()> {
+    let last = last_address(store);
+    if raw.name.is_none() {
+        raw.name = Some(ask("Full name (as on the KTP)", None, not_empty)?);
+    }
+    if raw.birth_date.is_none() {
+        let n = nik.clone();
+        let check = move |s: &str| {
+            let d = fields::parse_birth_date(s)?;
+            if n.matches_birth_date(d) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "the NIK encodes {}; check the date or the NIK",
+                    n.birth_date()
+                ))
+            }
+        };
+        raw.birth_date = Some(ask(
+            "Birth date (YYYY-MM-DD)",
+            Some(nik.birth_date().to_string()),
+            check,
+        )?);
+    }
+    if raw.sex.is_none() {
+        let default = if nik.sex() == Sex::P { 1 } else { 0 };
+        let i = Select::new()
+            .with_prompt("Sex")
+            .items(["L (laki-laki)", "P (perempuan)"])
+            .default(default)
+            .interact()?;
+        raw.sex = Some(if i == 1 { "P" } else { "L" }.into());
+    }
+    if raw.kelurahan.is_none() {
+        let k = ask(
+            "Kelurahan code (e.g. 33.72.01.1001)",
+            last.as_ref().map(|l| l.0.clone()),
+            |s| fields::parse_kelurahan(s).map(|_| ()),
+        )?;
+        if let Ok(code) = fields::parse_kelurahan(&k) {
+            match wilayah::area_name(&code) {
+                Some(_) => eprintln!("  kelurahan {}", wilayah::area_label(&code)),
+                None => eprintln!("  warning: {code} is not in the area table"),
+            }
+        }
+        raw.kelurahan = Some(k);
+    }
+    if raw.rw.is_none() {
+        raw.rw = Some(ask("RW", last.as_ref().map(|l| l.1.to_string()), |s| {
+            parse_rw_rt("RW", s).map(|_| ()).map_err(|e| e.to_string())
+        })?);
+    }
+    if raw.rt.is_none() {
+        raw.rt = Some(ask("RT", last.as_ref().map(|l| l.2.to_string()), |s| {
+            parse_rw_rt("RT", s).map(|_| ()).map_err(|e| e.to_string())
+        })?);
+    }
+    if raw.category.is_none() {
+        let items: Vec<String> = Category::ALL
+            .iter()
+            .map(|c| format!("{:<6} {}", c.as_str(), c.description()))
+            .collect();
+        let i = Select::new()
+            .with_prompt("Category")
+            .items(&items)
+            .default(1)
+            .interact()?;
+        raw.category = Some(
+            Category::ALL
+                .get(i)
+                .copied()
+                .unwrap_or(Category::Bpu)
+                .as_str()
+                .into(),
+        );
+    }
+    let category = raw
+        .category
+        .as_deref()
+        .and_then(|c| fields::parse_category(c).ok());
+    if raw.occupation.is_none() {
+        raw.occupation = Some(ask(
+            "Occupation (e.g. pedagang, buruh, ojek)",
+            None,
+            not_empty,
+        )?);
+    }
+    if raw.employer.is_none() {
+        if category.is_some_and(Category::requires_employer) {
+            raw.employer = Some(ask("Employer (required for pu)", None, not_empty)?);
+        } else if first {
+            let e = ask_optional("Employer (optional, Enter to skip)", None, |_| Ok(()))?;
+            raw.employer = (!e.is_empty()).then_some(e);
+        }
+    }
+    if raw.phone.is_none() && first {
+        let p = ask_optional("Phone (optional, Enter to skip)", None, |s| {
+            validate_phone(s).map(|_| ())
+        })?;
+        raw.phone = (!p.is_empty()).then_some(p);
+    }
+    if raw.programs.is_none() {
+        let cat = category.unwrap_or(Category::Bpu);
+        let default = format_programs(&cat.required_programs().iter().copied().collect());
+        let allowed = cat.allowed_programs();
+        raw.programs = Some(ask(
+            &format!(
+                "Programmes ({} allowed)",
+                allowed
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            Some(default),
+            move |s| {
+                let set = fields::parse_programs(s)?;
+                match set.iter().find(|p| !allowed.contains(p)) {
+                    Some(p) => Err(format!("{p} is not allowed for category {cat}")),
+                    None => Ok(()),
+                }
+            },
+        )?);
+    }
+    Ok(())
+}
+
+/// Asks each changeable field with the current value as default; returns
+/// the fields the agent changed.
+fn ask_edit(nik: &Nik, cur: &Fields) -> anyhow::Result<Decision> {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let mut out = Fields::default();
+    let name = ask("Full name", Some(text(&cur.name)), not_empty)?;
+    if Some(&name) != cur.name.as_ref() {
+        out.name = Some(name);
+    }
+    let occupation = ask("Occupation", Some(text(&cur.occupation)), not_empty)?;
+    if Some(&occupation) != cur.occupation.as_ref() {
+        out.occupation = Some(occupation);
+    }
+    let employer = ask_optional(
+        "Employer",
+        cur.employer.clone().filter(|e| !e.is_empty()),
+        |_| Ok(()),
+    )?;
+    if employer != text(&cur.employer) {
+        out.employer = Some(employer);
+    }
+    let phone = ask_optional("Phone", cur.phone.clone().filter(|e| !e.is_empty()), |s| {
+        validate_phone(s).map(|_| ())
+    })?;
+    if phone != text(&cur.phone) {
+        out.phone = Some(phone);
+    }
+    let programs = ask(
+        "Programmes",
+        cur.programs.as_ref().map(format_programs),
+        |s| fields::parse_programs(s).map(|_| ()),
+    )?;
+    let programs = fields::parse_programs(&programs).map_err(CliError::Input)?;
+    if Some(&programs) != cur.programs.as_ref() {
+        out.programs = Some(programs);
+    }
+    if out.written().is_empty() {
+        eprintln!("nothing changed for {nik}");
+        return Ok(Decision::Cancel);
+    }
+    Ok(Decision::Edit(nik.clone(), out))
+}

@@ -1,0 +1,217 @@
+//! The local store: one SQLite file (WAL, synchronous=FULL) holding the
+//! device's configuration, its records, the outbox (which is also the change
+//! history), the receipts of the server, the replica of the agent's areas
+//! and the visit log.
+
+pub mod outbox;
+pub mod records;
+pub mod replica;
+pub mod visits;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite_migration::{M, Migrations};
+use sigap_shared::{Hlc, HlcClock};
+use uuid::Uuid;
+
+use crate::error::{CliError, Result};
+
+const MIGRATIONS: &[M<'static>] = &[M::up(
+    "CREATE TABLE config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+     CREATE TABLE records (
+        nik TEXT PRIMARY KEY,
+        fields TEXT NOT NULL,
+        stamps TEXT NOT NULL,
+        warnings TEXT NOT NULL DEFAULT '[]',
+        name TEXT NOT NULL DEFAULT '',
+        kelurahan TEXT, rw INTEGER, rt INTEGER, category TEXT, status TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+     );
+     CREATE INDEX records_area ON records(kelurahan, rw, rt);
+     CREATE TABLE changes (
+        device_seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        nik TEXT NOT NULL,
+        hlc TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        fields TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending'
+            CHECK (state IN ('pending', 'acked', 'rejected')),
+        outcome TEXT,
+        reject_code TEXT,
+        reject_reason TEXT,
+        superseded_by INTEGER REFERENCES changes(device_seq),
+        created_at TEXT NOT NULL,
+        answered_at TEXT
+     );
+     CREATE INDEX changes_nik ON changes(nik);
+     CREATE INDEX changes_state ON changes(state, device_seq);
+     CREATE TABLE receipts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        received_at TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        highest_seq INTEGER NOT NULL,
+        hash TEXT NOT NULL
+     );
+     CREATE TABLE replica (
+        nik TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        participant INTEGER NOT NULL,
+        registered_by TEXT,
+        registered_at INTEGER,
+        name TEXT,
+        kelurahan TEXT, rw INTEGER, rt INTEGER, status TEXT,
+        seq INTEGER NOT NULL
+     );
+     CREATE TABLE visits (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kelurahan TEXT NOT NULL, rw INTEGER NOT NULL, rt INTEGER NOT NULL,
+        households INTEGER NOT NULL,
+        note TEXT,
+        visited_at TEXT NOT NULL
+     );
+     CREATE INDEX visits_area ON visits(kelurahan, rw, rt);",
+)];
+
+/// Keys of the `config` table.
+pub mod key {
+    pub const DEVICE_ID: &str = "device_id";
+    pub const DEVICE_NAME: &str = "device_name";
+    pub const SERVER_URL: &str = "server_url";
+    pub const TOKEN: &str = "token";
+    pub const HLC_LAST: &str = "hlc_last";
+    pub const PULL_CURSOR: &str = "pull_cursor";
+    pub const LAST_SYNC_AT: &str = "last_sync_at";
+    pub const LAST_PULL_AT: &str = "last_pull_at";
+}
+
+pub struct Store {
+    pub conn: Connection,
+    pub path: PathBuf,
+}
+
+/// This device, as set up by `sigap init`.
+#[derive(Debug, Clone)]
+pub struct Device {
+    pub id: Uuid,
+    pub name: String,
+    pub server_url: Option<String>,
+    pub token: Option<String>,
+}
+
+/// The default database path: `sigap.db` in the user's data folder.
+pub fn default_path() -> Result<PathBuf> {
+    directories::ProjectDirs::from("id", "bpjs", "sigap")
+        .map(|d| d.data_dir().join("sigap.db"))
+        .ok_or_else(|| {
+            CliError::Local(
+                "cannot find a data folder for the database (no home directory); give --db PATH"
+                    .into(),
+            )
+        })
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its
+    /// schema up to date.
+    pub fn open(path: &Path) -> Result<Store> {
+        let fail = |what: &str, err: &dyn std::fmt::Display| {
+            CliError::Local(format!(
+                "cannot open the database {}: {what}: {err}",
+                path.display()
+            ))
+        };
+        if let Some(parent) = path.parent()
+            && !parent.as_os_str().is_empty()
+            && !parent.exists()
+        {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| fail(&format!("cannot create folder {}", parent.display()), &e))?;
+        }
+        let mut conn = Connection::open(path).map_err(|e| fail("open", &e))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(|e| fail("open", &e))?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(|e| fail("not writable or not a database", &e))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(fail("journal mode", &format!("WAL refused ({mode})")));
+        }
+        conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+            .map_err(|e| fail("settings", &e))?;
+        Migrations::from_slice(MIGRATIONS)
+            .to_latest(&mut conn)
+            .map_err(|e| fail("schema", &e))?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn get(&self, key: &str) -> Result<Option<String>> {
+        get(&self.conn, key)
+    }
+
+    /// The device, or an error telling the agent to run `sigap init`.
+    pub fn device(&self) -> Result<Device> {
+        self.device_opt()?.ok_or_else(|| {
+            CliError::Input(
+                "this device is not set up yet: run `sigap init --server URL --device-name NAME` first"
+                    .into(),
+            )
+        })
+    }
+
+    pub fn device_opt(&self) -> Result<Option<Device>> {
+        let Some(id) = self.get(key::DEVICE_ID)? else {
+            return Ok(None);
+        };
+        let id = Uuid::parse_str(&id)
+            .map_err(|e| CliError::Local(format!("stored device id {id:?} is damaged: {e}")))?;
+        Ok(Some(Device {
+            id,
+            name: self.get(key::DEVICE_NAME)?.unwrap_or_default(),
+            server_url: self.get(key::SERVER_URL)?,
+            token: self.get(key::TOKEN)?,
+        }))
+    }
+}
+
+pub fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT value FROM config WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
+pub fn set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO config(key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+/// The device's clock, resumed after the last timestamp it issued.
+pub fn clock(conn: &Connection, device: Uuid) -> Result<HlcClock> {
+    Ok(
+        match get(conn, key::HLC_LAST)?.and_then(|t| Hlc::from_sortable(&t)) {
+            Some(last) if last.device == device => HlcClock::resume(last),
+            _ => HlcClock::new(device),
+        },
+    )
+}
+
+/// Now, as stored in the database (RFC 3339, UTC).
+pub fn now_text() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    now.replace_nanosecond(0)
+        .unwrap_or(now)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

@@ -1,0 +1,271 @@
+//! The outbox: every change made on this device, in order. It is also the
+//! history of each record; nothing is ever deleted from it.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use sigap_shared::wire::{ChangeResult, Receipt};
+use sigap_shared::{Change, ChangeKind, Fields, Hlc, Nik, Outcome};
+use uuid::Uuid;
+
+use crate::error::{CliError, Result};
+
+pub struct NewChange<'a> {
+    pub seq: i64,
+    pub id: Uuid,
+    pub nik: &'a Nik,
+    pub hlc: Hlc,
+    pub kind: ChangeKind,
+    pub fields: &'a Fields,
+    pub now: &'a str,
+}
+
+pub fn kind_str(kind: ChangeKind) -> &'static str {
+    match kind {
+        ChangeKind::Register => "register",
+        ChangeKind::Edit => "edit",
+        ChangeKind::Void => "void",
+    }
+}
+
+fn parse_kind(text: &str) -> Result<ChangeKind> {
+    match text {
+        "register" => Ok(ChangeKind::Register),
+        "edit" => Ok(ChangeKind::Edit),
+        "void" => Ok(ChangeKind::Void),
+        other => Err(CliError::Local(format!(
+            "stored change kind {other:?} is damaged"
+        ))),
+    }
+}
+
+pub fn last_seq(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT COALESCE(MAX(device_seq), 0) FROM changes",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+pub fn append(conn: &Connection, c: &NewChange<'_>) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO changes(device_seq, id, nik, hlc, kind, fields, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        c.seq,
+        c.id.to_string(),
+        c.nik.as_str(),
+        c.hlc.to_sortable(),
+        kind_str(c.kind),
+        serde_json::to_string(c.fields)?,
+        c.now,
+    ])?;
+    Ok(())
+}
+
+pub fn supersede_rejected(conn: &Connection, nik: &Nik, by: i64) -> Result<usize> {
+    Ok(conn.execute(
+        "UPDATE changes SET superseded_by = ?2
+         WHERE nik = ?1 AND state = 'rejected' AND superseded_by IS NULL",
+        params![nik.as_str(), by],
+    )?)
+}
+
+/// One change as the history and `status` show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeRow {
+    pub device_seq: i64,
+    pub id: String,
+    pub nik: String,
+    pub hlc: String,
+    pub kind: String,
+    pub fields: serde_json::Value,
+    pub state: String,
+    pub outcome: Option<String>,
+    pub reject_code: Option<String>,
+    pub reject_reason: Option<String>,
+    pub superseded_by: Option<i64>,
+    pub created_at: String,
+    pub answered_at: Option<String>,
+}
+
+const ROW: &str = "SELECT device_seq, id, nik, hlc, kind, fields, state, outcome, reject_code,
+    reject_reason, superseded_by, created_at, answered_at FROM changes";
+
+fn rows(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> Result<Vec<ChangeRow>> {
+    let mut stmt = conn.prepare(sql)?;
+    let iter = stmt.query_map(args, |r| {
+        let fields: String = r.get(5)?;
+        Ok(ChangeRow {
+            device_seq: r.get(0)?,
+            id: r.get(1)?,
+            nik: r.get(2)?,
+            hlc: r.get(3)?,
+            kind: r.get(4)?,
+            fields: serde_json::from_str(&fields).unwrap_or(serde_json::Value::Null),
+            state: r.get(6)?,
+            outcome: r.get(7)?,
+            reject_code: r.get(8)?,
+            reject_reason: r.get(9)?,
+            superseded_by: r.get(10)?,
+            created_at: r.get(11)?,
+            answered_at: r.get(12)?,
+        })
+    })?;
+    Ok(iter.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn history(conn: &Connection, nik: &Nik) -> Result<Vec<ChangeRow>> {
+    rows(
+        conn,
+        &format!("{ROW} WHERE nik = ?1 ORDER BY device_seq"),
+        [nik.as_str()],
+    )
+}
+
+/// Rejected changes not yet corrected.
+pub fn outstanding_rejected(conn: &Connection) -> Result<Vec<ChangeRow>> {
+    rows(
+        conn,
+        &format!("{ROW} WHERE state = 'rejected' AND superseded_by IS NULL ORDER BY device_seq"),
+        [],
+    )
+}
+
+pub fn count_state(conn: &Connection, state: &str) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM changes WHERE state = ?1",
+        [state],
+        |r| r.get(0),
+    )?)
+}
+
+pub fn count_outstanding_rejected(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM changes WHERE state = 'rejected' AND superseded_by IS NULL",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// The next pending changes in order, at most `limit`.
+pub fn pending_page(conn: &Connection, device: Uuid, limit: usize) -> Result<Vec<Change>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT device_seq, id, nik, hlc, kind, fields FROM changes
+         WHERE state = 'pending' ORDER BY device_seq LIMIT ?1",
+    )?;
+    let raw = stmt
+        .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let damaged = |what: &str, seq: i64| {
+        CliError::Local(format!("change {seq} in the outbox has a damaged {what}"))
+    };
+    raw.into_iter()
+        .map(|(seq, id, nik, hlc, kind, fields)| {
+            Ok(Change {
+                id: Uuid::parse_str(&id).map_err(|_| damaged("id", seq))?,
+                device_id: device,
+                device_seq: u64::try_from(seq).map_err(|_| damaged("sequence", seq))?,
+                nik: Nik::parse(&nik).map_err(|_| damaged("NIK", seq))?,
+                hlc: Hlc::from_sortable(&hlc).ok_or_else(|| damaged("timestamp", seq))?,
+                kind: parse_kind(&kind)?,
+                fields: serde_json::from_str(&fields)?,
+            })
+        })
+        .collect()
+}
+
+/// Records the server's answer for one change. Returns false when the
+/// answer is for a change this device does not know.
+pub fn record_result(conn: &Connection, r: &ChangeResult, now: &str) -> Result<bool> {
+    let (state, outcome, code, reason) = match &r.outcome {
+        Outcome::Applied => ("acked", "applied", None, None),
+        Outcome::Merged => ("acked", "merged", None, None),
+        Outcome::Duplicate => ("acked", "duplicate", None, None),
+        Outcome::Rejected { code, reason } => (
+            "rejected",
+            "rejected",
+            Some(code.as_str()),
+            Some(reason.as_str()),
+        ),
+    };
+    let n = conn
+        .prepare_cached(
+            "UPDATE changes SET state = ?2, outcome = ?3, reject_code = ?4, reject_reason = ?5,
+             answered_at = ?6 WHERE id = ?1",
+        )?
+        .execute(params![r.id.to_string(), state, outcome, code, reason, now])?;
+    Ok(n > 0)
+}
+
+pub fn store_receipt(conn: &Connection, r: &Receipt, now: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO receipts(received_at, count, highest_seq, hash) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            now,
+            i64::try_from(r.count).unwrap_or(i64::MAX),
+            i64::try_from(r.highest_seq).unwrap_or(i64::MAX),
+            r.hash
+        ],
+    )?;
+    Ok(())
+}
+
+/// The last receipt kept: (received_at, count, highest_seq, hash).
+pub fn last_receipt(conn: &Connection) -> Result<Option<(String, i64, i64, String)>> {
+    Ok(conn
+        .query_row(
+            "SELECT received_at, count, highest_seq, hash FROM receipts ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?)
+}
+
+/// Changes the server has answered (so holds): (seq, id).
+pub fn answered(conn: &Connection) -> Result<Vec<(i64, Uuid)>> {
+    let mut stmt = conn.prepare(
+        "SELECT device_seq, id FROM changes WHERE state IN ('acked', 'rejected') ORDER BY device_seq",
+    )?;
+    let raw = stmt
+        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    raw.into_iter()
+        .map(|(seq, id)| {
+            Uuid::parse_str(&id)
+                .map(|u| (seq, u))
+                .map_err(|_| CliError::Local(format!("change {seq} has a damaged id")))
+        })
+        .collect()
+}
+
+/// The id of change `seq`.
+pub fn id_of(conn: &Connection, seq: i64) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT id FROM changes WHERE device_seq = ?1", [seq], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
+/// Puts answered changes back in the queue (the server lost them).
+pub fn requeue(conn: &Connection, seqs: &[i64]) -> Result<usize> {
+    let mut n = 0;
+    let mut stmt = conn.prepare_cached(
+        "UPDATE changes SET state = 'pending', outcome = NULL, reject_code = NULL,
+         reject_reason = NULL, answered_at = NULL WHERE device_seq = ?1 AND state <> 'pending'",
+    )?;
+    for s in seqs {
+        n += stmt.execute([s])?;
+    }
+    Ok(n)
+}

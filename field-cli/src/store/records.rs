@@ -1,0 +1,229 @@
+//! The device's records: the merged view of the changes made here.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+use sigap_shared::merge::Stamps;
+use sigap_shared::registration::format_programs;
+use sigap_shared::{AreaCode, Fields, Issue, Nik, PersonRecord, wilayah};
+
+use crate::error::{CliError, Result};
+
+/// One record with its warnings and sync state.
+#[derive(Debug, Clone)]
+pub struct LocalRecord {
+    pub record: PersonRecord,
+    pub warnings: Vec<Issue>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Changes not yet answered by the server.
+    pub pending: i64,
+    /// Changes the server rejected that are not yet corrected.
+    pub rejected: i64,
+}
+
+impl LocalRecord {
+    /// `rejected`, `pending` or `synced`.
+    pub fn sync_state(&self) -> &'static str {
+        if self.rejected > 0 {
+            "rejected"
+        } else if self.pending > 0 {
+            "pending"
+        } else {
+            "synced"
+        }
+    }
+
+    pub fn fields(&self) -> &Fields {
+        &self.record.fields
+    }
+}
+
+/// A record as JSON for scripts, and the row of `sigap export`.
+#[derive(Debug, Serialize)]
+pub struct RecordView {
+    pub nik: String,
+    pub name: String,
+    pub birth_date: String,
+    pub sex: String,
+    pub kelurahan: String,
+    pub kelurahan_name: String,
+    pub rw: String,
+    pub rt: String,
+    pub category: String,
+    pub occupation: String,
+    pub employer: String,
+    pub phone: String,
+    pub programs: String,
+    pub status: String,
+    pub void_reason: String,
+    pub sync_state: String,
+    pub warnings: Vec<Issue>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn text<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref().map(ToString::to_string).unwrap_or_default()
+}
+
+impl RecordView {
+    pub fn of(r: &LocalRecord) -> RecordView {
+        let f = r.fields();
+        RecordView {
+            nik: r.record.nik.to_string(),
+            name: text(&f.name),
+            birth_date: text(&f.birth_date),
+            sex: text(&f.sex),
+            kelurahan: text(&f.kelurahan),
+            kelurahan_name: f
+                .kelurahan
+                .as_ref()
+                .and_then(wilayah::area_name)
+                .unwrap_or_default()
+                .to_string(),
+            rw: text(&f.rw),
+            rt: text(&f.rt),
+            category: text(&f.category),
+            occupation: text(&f.occupation),
+            employer: text(&f.employer),
+            phone: text(&f.phone),
+            programs: f.programs.as_ref().map(format_programs).unwrap_or_default(),
+            status: text(&f.status),
+            void_reason: text(&f.void_reason),
+            sync_state: r.sync_state().to_string(),
+            warnings: r.warnings.clone(),
+            created_at: r.created_at.clone(),
+            updated_at: r.updated_at.clone(),
+        }
+    }
+}
+
+const SELECT: &str = "SELECT r.nik, r.fields, r.stamps, r.warnings, r.created_at, r.updated_at,
+    (SELECT COUNT(*) FROM changes c WHERE c.nik = r.nik AND c.state = 'pending'),
+    (SELECT COUNT(*) FROM changes c WHERE c.nik = r.nik AND c.state = 'rejected'
+        AND c.superseded_by IS NULL)
+    FROM records r";
+
+fn from_row(
+    row: &Row<'_>,
+) -> rusqlite::Result<(String, String, String, String, String, String, i64, i64)> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+    ))
+}
+
+type RawRow = (String, String, String, String, String, String, i64, i64);
+
+fn decode(raw: RawRow) -> Result<LocalRecord> {
+    let (nik, fields, stamps, warnings, created_at, updated_at, pending, rejected) = raw;
+    let nik = Nik::parse(&nik)
+        .map_err(|e| CliError::Local(format!("stored NIK {nik:?} is damaged: {e}")))?;
+    let fields: Fields = serde_json::from_str(&fields)?;
+    let stamps: Stamps = serde_json::from_str(&stamps)?;
+    Ok(LocalRecord {
+        record: PersonRecord {
+            nik,
+            fields,
+            stamps,
+        },
+        warnings: serde_json::from_str(&warnings)?,
+        created_at,
+        updated_at,
+        pending,
+        rejected,
+    })
+}
+
+pub fn get(conn: &Connection, nik: &Nik) -> Result<Option<LocalRecord>> {
+    let raw = conn
+        .prepare_cached(&format!("{SELECT} WHERE r.nik = ?1"))?
+        .query_row([nik.as_str()], from_row)
+        .optional()?;
+    raw.map(decode).transpose()
+}
+
+pub fn exists(conn: &Connection, nik: &Nik) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM records WHERE nik = ?1")?
+        .query_row([nik.as_str()], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+pub fn upsert(conn: &Connection, r: &PersonRecord, warnings: &[Issue], now: &str) -> Result<()> {
+    let f = &r.fields;
+    conn.prepare_cached(
+        "INSERT INTO records(nik, fields, stamps, warnings, name, kelurahan, rw, rt, category,
+            status, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)
+         ON CONFLICT(nik) DO UPDATE SET fields = excluded.fields, stamps = excluded.stamps,
+            warnings = excluded.warnings, name = excluded.name, kelurahan = excluded.kelurahan,
+            rw = excluded.rw, rt = excluded.rt, category = excluded.category,
+            status = excluded.status, updated_at = excluded.updated_at",
+    )?
+    .execute(params![
+        r.nik.as_str(),
+        serde_json::to_string(f)?,
+        serde_json::to_string(&r.stamps)?,
+        serde_json::to_string(warnings)?,
+        f.name.clone().unwrap_or_default(),
+        f.kelurahan.map(|k| k.to_string()),
+        f.rw,
+        f.rt,
+        f.category.map(|c| c.as_str()),
+        f.status.map(|s| s.as_str()),
+        now,
+    ])?;
+    Ok(())
+}
+
+/// Which records to list.
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub kelurahan: Option<AreaCode>,
+    pub rw: Option<u16>,
+    pub rt: Option<u16>,
+    pub pending: bool,
+}
+
+pub fn list(conn: &Connection, filter: &Filter) -> Result<Vec<LocalRecord>> {
+    let mut sql = format!("{SELECT} WHERE 1 = 1");
+    let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+    if let Some(k) = filter.kelurahan {
+        args.push(Box::new(k.to_string()));
+        sql.push_str(&format!(" AND r.kelurahan = ?{}", args.len()));
+    }
+    if let Some(rw) = filter.rw {
+        args.push(Box::new(rw));
+        sql.push_str(&format!(" AND r.rw = ?{}", args.len()));
+    }
+    if let Some(rt) = filter.rt {
+        args.push(Box::new(rt));
+        sql.push_str(&format!(" AND r.rt = ?{}", args.len()));
+    }
+    if filter.pending {
+        sql.push_str(
+            " AND EXISTS (SELECT 1 FROM changes c WHERE c.nik = r.nik AND (c.state = 'pending'
+              OR (c.state = 'rejected' AND c.superseded_by IS NULL)))",
+        );
+    }
+    sql.push_str(" ORDER BY r.kelurahan, r.rw, r.rt, r.name, r.nik");
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), from_row)?;
+    let mut out = Vec::new();
+    for raw in rows {
+        out.push(decode(raw?)?);
+    }
+    Ok(out)
+}
+
+pub fn count(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM records", [], |r| r.get(0))?)
+}

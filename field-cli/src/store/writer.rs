@@ -1,0 +1,86 @@
+//! Writing changes: every register, edit and void updates the record and
+//! appends a change to the outbox in one transaction, with the next device
+//! sequence number and a fresh HLC (both persisted in that transaction).
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use sigap_shared::{ChangeKind, Fields, Hlc, HlcClock, Issue, Nik, PersonRecord};
+use uuid::Uuid;
+
+use super::{key, now_text, outbox, records};
+use crate::error::Result;
+
+pub struct Writer<'c> {
+    tx: Transaction<'c>,
+    clock: HlcClock,
+    next_seq: i64,
+    now: String,
+}
+
+impl<'c> Writer<'c> {
+    /// Starts a write transaction (taking the write lock at once).
+    pub fn begin(conn: &'c mut Connection, device: Uuid) -> Result<Writer<'c>> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let clock = super::clock(&tx, device)?;
+        let next_seq = outbox::last_seq(&tx)? + 1;
+        Ok(Writer {
+            tx,
+            clock,
+            next_seq,
+            now: now_text(),
+        })
+    }
+
+    pub fn tx(&self) -> &Transaction<'c> {
+        &self.tx
+    }
+
+    pub fn record(&self, nik: &Nik) -> Result<Option<records::LocalRecord>> {
+        records::get(&self.tx, nik)
+    }
+
+    /// A new timestamp for a write made now.
+    pub fn tick(&mut self) -> Hlc {
+        self.clock.now()
+    }
+
+    /// Stores `record` (already holding the write) and appends the change.
+    /// Returns the change's device sequence number.
+    pub fn save(
+        &mut self,
+        record: &PersonRecord,
+        warnings: &[Issue],
+        kind: ChangeKind,
+        fields: &Fields,
+        hlc: Hlc,
+    ) -> Result<i64> {
+        records::upsert(&self.tx, record, warnings, &self.now)?;
+        let seq = self.next_seq;
+        outbox::append(
+            &self.tx,
+            &outbox::NewChange {
+                seq,
+                id: Uuid::now_v7(),
+                nik: &record.nik,
+                hlc,
+                kind,
+                fields,
+                now: &self.now,
+            },
+        )?;
+        self.next_seq += 1;
+        Ok(seq)
+    }
+
+    /// Marks the rejected, not yet corrected changes of `nik` as corrected
+    /// by change `by`.
+    pub fn supersede_rejected(&self, nik: &Nik, by: i64) -> Result<usize> {
+        outbox::supersede_rejected(&self.tx, nik, by)
+    }
+
+    /// Persists the clock and commits everything.
+    pub fn commit(self) -> Result<()> {
+        super::set(&self.tx, key::HLC_LAST, &self.clock.last().to_sortable())?;
+        self.tx.commit()?;
+        Ok(())
+    }
+}

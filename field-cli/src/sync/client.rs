@@ -1,0 +1,252 @@
+//! The HTTP side of sync: one blocking client that puts the protocol
+//! version and the token on every request, retries network errors and 5xx
+//! with exponential backoff and full jitter, and turns every refusal into a
+//! message that says what to do.
+
+use std::time::Duration;
+
+use rand::Rng;
+use reqwest::StatusCode;
+use reqwest::blocking::{Client as Http, RequestBuilder};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use sigap_shared::wire::{
+    DeviceStatus, ErrorBody, PROTOCOL_HEADER, PROTOCOL_VERSION, PullPage, PushRequest, PushResponse,
+};
+use uuid::Uuid;
+
+use crate::error::{CliError, Result};
+use crate::store::Device;
+
+/// One change the server holds from this device.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HeldChange {
+    pub device_seq: u64,
+    pub id: Uuid,
+}
+
+/// A page of `GET /api/v1/sync/device/{id}/changes`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HeldPage {
+    pub changes: Vec<HeldChange>,
+    #[serde(default)]
+    pub has_more: bool,
+}
+
+pub struct Client {
+    http: Http,
+    base: String,
+    token: String,
+    attempts: u32,
+    base_delay_ms: u64,
+}
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
+}
+
+impl Client {
+    pub fn new(device: &Device) -> Result<Client> {
+        let base = device
+            .server_url
+            .clone()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                CliError::Input("no server is set: run `sigap init --server URL`".into())
+            })?;
+        let token = std::env::var("SIGAP_TOKEN")
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+            .or_else(|| device.token.clone())
+            .ok_or_else(|| {
+                CliError::Input(
+                    "no token is set: ask your supervisor for one and run `sigap init --token TOKEN`".into(),
+                )
+            })?;
+        let http = Http::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120))
+            .user_agent(concat!("sigap/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| CliError::Local(format!("cannot start the HTTP client: {e}")))?;
+        Ok(Client {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            token: token.trim().to_string(),
+            attempts: u32::try_from(env_num("SIGAP_RETRY_LIMIT", 5))
+                .unwrap_or(5)
+                .max(1),
+            base_delay_ms: env_num("SIGAP_RETRY_BASE_MS", 500),
+        })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub fn push(&self, req: &PushRequest) -> Result<PushResponse> {
+        let url = format!("{}/api/v1/sync/push", self.base);
+        self.send("push", |h| h.post(&url).json(req))
+    }
+
+    pub fn pull(&self, cursor: u64, limit: usize) -> Result<PullPage> {
+        let url = format!(
+            "{}/api/v1/sync/pull?cursor={cursor}&limit={limit}",
+            self.base
+        );
+        self.send("pull", |h| h.get(&url))
+    }
+
+    pub fn device_status(&self, device: Uuid) -> Result<DeviceStatus> {
+        let url = format!("{}/api/v1/sync/device/{device}", self.base);
+        self.send("device status", |h| h.get(&url))
+    }
+
+    pub fn device_changes(&self, device: Uuid, after_seq: u64, limit: usize) -> Result<HeldPage> {
+        let url = format!(
+            "{}/api/v1/sync/device/{device}/changes?after_seq={after_seq}&limit={limit}",
+            self.base
+        );
+        self.send("device changes", |h| h.get(&url))
+    }
+
+    fn delay(&self, attempt: u32) -> Duration {
+        let cap = self
+            .base_delay_ms
+            .saturating_mul(1u64 << attempt.min(16))
+            .min(30_000);
+        Duration::from_millis(rand::rng().random_range(0..=cap))
+    }
+
+    fn send<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        build: impl Fn(&Http) -> RequestBuilder,
+    ) -> Result<T> {
+        let mut last = String::new();
+        for attempt in 0..self.attempts {
+            if attempt > 0 {
+                std::thread::sleep(self.delay(attempt - 1));
+            }
+            let sent = build(&self.http)
+                .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+                .bearer_auth(&self.token)
+                .send();
+            let resp = match sent {
+                Ok(r) => r,
+                Err(e) => {
+                    last = error_chain(&e);
+                    continue;
+                }
+            };
+            let status = resp.status();
+            let proto = resp
+                .headers()
+                .get(PROTOCOL_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u32>().ok());
+            let body = match resp.text() {
+                Ok(b) => b,
+                Err(e) => {
+                    last = format!("reading the answer to {what}: {}", error_chain(&e));
+                    continue;
+                }
+            };
+            if status.is_success() {
+                return serde_json::from_str(&body).map_err(|e| self.undecodable(what, proto, &e));
+            }
+            if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+                last = describe(status, &body);
+                continue;
+            }
+            return Err(refusal(status, &body, proto));
+        }
+        Err(CliError::Network(format!(
+            "could not reach {}: {last} (tried {} times); your changes are safe on this device, run `sigap sync` again when connected",
+            self.base, self.attempts
+        )))
+    }
+
+    fn undecodable(&self, what: &str, proto: Option<u32>, e: &serde_json::Error) -> CliError {
+        match proto {
+            Some(p) if p > PROTOCOL_VERSION => CliError::Refused(format!(
+                "the server speaks SIGAP protocol {p} and this sigap speaks {PROTOCOL_VERSION}: upgrade sigap"
+            )),
+            Some(p) if p < PROTOCOL_VERSION => CliError::Refused(format!(
+                "the server is older (SIGAP protocol {p}; this sigap speaks {PROTOCOL_VERSION}): ask the office to upgrade sigap-server"
+            )),
+            _ => CliError::Refused(format!(
+                "the answer of {} to {what} could not be read ({e}); is it a SIGAP server?",
+                self.base
+            )),
+        }
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        let t = s.to_string();
+        if !text.contains(&t) {
+            text.push_str(": ");
+            text.push_str(&t);
+        }
+        src = s.source();
+    }
+    text
+}
+
+fn parse_error(body: &str) -> Option<(String, String)> {
+    serde_json::from_str::<ErrorBody>(body)
+        .ok()
+        .map(|b| (b.error.code, b.error.message))
+}
+
+fn describe(status: StatusCode, body: &str) -> String {
+    match parse_error(body) {
+        Some((code, message)) => format!("HTTP {status} {code}: {message}"),
+        None => {
+            let snippet: String = body.chars().take(200).collect();
+            format!(
+                "HTTP {status}{}",
+                if snippet.trim().is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", snippet.trim())
+                }
+            )
+        }
+    }
+}
+
+/// A non-retryable answer: say what happened and what to do.
+fn refusal(status: StatusCode, body: &str, proto: Option<u32>) -> CliError {
+    let parsed = parse_error(body);
+    let code = parsed.as_ref().map(|p| p.0.as_str()).unwrap_or("");
+    let detail = describe(status, body);
+    let msg = match (status.as_u16(), code) {
+        (_, "protocol_too_new") => format!(
+            "the server is older than this sigap ({detail}); ask the office to upgrade sigap-server"
+        ),
+        (_, "protocol_too_old") | (426, _) => {
+            format!("this sigap is too old for the server ({detail}): upgrade sigap")
+        }
+        (401, _) => format!(
+            "the server refused the token ({detail}): ask your supervisor for a new token and run `sigap init --token …`"
+        ),
+        (403, _) => format!(
+            "the server refused this request ({detail}); ask your supervisor to check your areas and role"
+        ),
+        _ => match proto {
+            Some(p) if p != PROTOCOL_VERSION => format!(
+                "the server speaks SIGAP protocol {p}, this sigap speaks {PROTOCOL_VERSION} ({detail})"
+            ),
+            _ => format!("the server refused the request ({detail})"),
+        },
+    };
+    CliError::Refused(msg)
+}
