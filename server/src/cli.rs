@@ -1,0 +1,157 @@
+//! The command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::store::Role;
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success
+  1  partial failure (some rows rejected, or coverage verify found differences)
+  2  usage error or bad input
+  3  database error
+
+Every command works on the database given by --db or SIGAP_SERVER_DB
+(default: sigap-server.db in the current directory).";
+
+/// SIGAP central server: sync API, merge, coverage and admin commands.
+#[derive(Debug, Parser)]
+#[command(name = "sigap-server", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// SQLite database file (created if missing).
+    #[arg(
+        long,
+        global = true,
+        env = "SIGAP_SERVER_DB",
+        default_value = "sigap-server.db"
+    )]
+    pub db: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API until SIGTERM or Ctrl-C.
+    Serve {
+        /// Address to listen on; port 0 picks a free port.
+        #[arg(long, env = "SIGAP_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Working-population baselines per area and year.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+    /// Coverage targets per area and year.
+    #[command(subcommand)]
+    Target(TargetCommand),
+    /// The membership roll of existing participants.
+    #[command(subcommand)]
+    Participants(ParticipantsCommand),
+    /// Coverage figures and their consistency.
+    #[command(subcommand)]
+    Coverage(CoverageCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it once (alone on stdout).
+    Create {
+        #[arg(long, value_enum)]
+        role: Role,
+        /// A unique name, e.g. the agent's name; shown in the audit trail.
+        #[arg(long)]
+        name: String,
+        /// An area the token may work in (kota, kecamatan or kelurahan code);
+        /// repeat for several. Required for agents and supervisors.
+        #[arg(long = "area")]
+        areas: Vec<String>,
+        /// Print {"id","name","role","areas","token"} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List tokens (never shows the secrets).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by id or name.
+    Revoke {
+        /// Token id or name.
+        token: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Set the working population of one area and year.
+    Set {
+        #[arg(long)]
+        area: String,
+        #[arg(long)]
+        year: i32,
+        #[arg(long)]
+        working_population: u64,
+    },
+    /// Import baselines from a CSV file with columns area,year,working_population.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TargetCommand {
+    /// Set the target of one area and year.
+    Set {
+        #[arg(long)]
+        area: String,
+        #[arg(long)]
+        year: i32,
+        /// Target coverage, e.g. 57.02.
+        #[arg(long)]
+        percent: String,
+        /// The target as a published head count, if any.
+        #[arg(long)]
+        count: Option<u64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ParticipantsCommand {
+    /// Import the roll from a CSV file with columns nik,kelurahan,rw,rt,category.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The CSV file (header row required; extra columns are ignored).
+    pub file: PathBuf,
+    /// Write nothing if any row is bad.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CoverageCommand {
+    /// Show coverage of an area, read from the database.
+    Show {
+        #[arg(long)]
+        area: String,
+        /// Year of the baseline and target (default: this year).
+        #[arg(long)]
+        year: Option<i32>,
+        /// Levels of child areas to include (0 to 4).
+        #[arg(long, default_value_t = 0)]
+        depth: u8,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recount coverage from every person and compare with the counters.
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
+}

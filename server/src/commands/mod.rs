@@ -1,0 +1,69 @@
+//! The admin commands and `serve`, one file per group.
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+use crate::store::{SqliteStore, StoreError};
+
+mod baseline;
+mod coverage;
+mod participants;
+mod serve;
+mod token;
+
+/// Why a command failed; each maps to an exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// Bad arguments or input: exit 2.
+    #[error("{0}")]
+    Usage(String),
+    /// The database failed: exit 3.
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl CommandError {
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            CommandError::Usage(_) => ExitCode::from(2),
+            CommandError::Store(StoreError::Invalid { .. }) => ExitCode::from(2),
+            CommandError::Store(_) => ExitCode::from(3),
+            CommandError::Io(_) => ExitCode::from(3),
+        }
+    }
+}
+
+pub(crate) fn usage(msg: impl Into<String>) -> CommandError {
+    CommandError::Usage(msg.into())
+}
+
+fn open(cli: &Cli) -> Result<SqliteStore, CommandError> {
+    SqliteStore::open(&cli.db).map_err(|e| {
+        CommandError::Store(StoreError::Corrupt(format!(
+            "cannot open database {}: {e} (check --db / SIGAP_SERVER_DB)",
+            cli.db.display()
+        )))
+    })
+}
+
+/// Runs a parsed command line; the exit code says how it went.
+pub fn run(cli: Cli) -> Result<ExitCode, CommandError> {
+    let store = open(&cli)?;
+    match cli.command {
+        Command::Serve { listen } => serve::run(store, listen),
+        Command::Token(c) => token::run(&store, c),
+        Command::Baseline(c) => baseline::run(&store, c),
+        Command::Target(c) => baseline::run_target(&store, c),
+        Command::Participants(c) => participants::run(&store, c),
+        Command::Coverage(c) => coverage::run(&store, c),
+    }
+}
+
+/// Prints rejected CSV rows and says whether to fail.
+pub(crate) fn report_rejects(rejects: &[String]) {
+    for r in rejects {
+        eprintln!("{r}");
+    }
+}

@@ -1,0 +1,162 @@
+//! The coverage tree: figures for an area and its children, built from the
+//! counters the merge keeps current (no rescan of persons per request).
+
+use serde::Serialize;
+use sigap_shared::coverage::Figures;
+use sigap_shared::{AreaCode, Category, Level, wilayah};
+
+use crate::store::{AreaData, ByCategory, category_index};
+
+/// Most levels of children a request may ask for (kota down to RT).
+pub const MAX_DEPTH: u8 = 4;
+
+/// Covered head counts by category.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CategoryCounts {
+    pub pu: u64,
+    pub bpu: u64,
+    pub jakon: u64,
+    pub pmi: u64,
+}
+
+impl From<ByCategory> for CategoryCounts {
+    fn from(c: ByCategory) -> Self {
+        let at = |cat: Category| c[category_index(cat)];
+        CategoryCounts {
+            pu: at(Category::Pu),
+            bpu: at(Category::Bpu),
+            jakon: at(Category::Jakon),
+            pmi: at(Category::Pmi),
+        }
+    }
+}
+
+/// The figures of one area, and of its children where asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CoverageNode {
+    pub area: AreaCode,
+    pub name: Option<String>,
+    pub level: Level,
+    pub year: i32,
+    pub figures: Figures,
+    pub baseline_set: bool,
+    pub by_category: CategoryCounts,
+    pub children: Vec<CoverageNode>,
+}
+
+/// The answer of `GET /api/v1/coverage`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CoverageReport {
+    pub protocol: u32,
+    #[serde(flatten)]
+    pub root: CoverageNode,
+}
+
+/// A name for any area: the table's name, or for RW/RT the kelurahan's
+/// name with the numbers (`Pajang RW 3 RT 5`).
+pub fn area_display_name(code: &AreaCode) -> Option<String> {
+    match code.level() {
+        Level::Rw | Level::Rt => {
+            let kel = code.kelurahan()?;
+            let mut s = wilayah::area_name(&kel).unwrap_or("").to_string();
+            if let Some(rw) = code.rw() {
+                s.push_str(&format!(" RW {rw}"));
+            }
+            if let Some(rt) = code.rt() {
+                s.push_str(&format!(" RT {rt}"));
+            }
+            Some(s.trim().to_string())
+        }
+        _ => wilayah::area_name(code).map(str::to_string),
+    }
+}
+
+/// Direct children of `area`: from the area table for kota and kecamatan,
+/// plus every area that has counters, a baseline or a target.
+pub fn children_of(area: &AreaCode, data: &AreaData) -> Vec<AreaCode> {
+    let mut out: Vec<AreaCode> = wilayah::children(area).iter().map(|a| a.code).collect();
+    let known = data
+        .counters
+        .keys()
+        .chain(data.baselines.keys())
+        .chain(data.targets.keys());
+    for code in known {
+        if code.parent().as_ref() == Some(area) {
+            out.push(*code);
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Builds the node of `area` with `depth` levels of children.
+pub fn build(area: &AreaCode, year: i32, depth: u8, data: &AreaData) -> CoverageNode {
+    let counts = data.counters.get(area).copied().unwrap_or_default();
+    let covered: u64 = counts.iter().sum();
+    let baseline = data.baselines.get(area).copied();
+    let figures = Figures::compute(
+        covered,
+        baseline.unwrap_or(0),
+        data.targets.get(area).copied(),
+    );
+    let children = if depth == 0 {
+        Vec::new()
+    } else {
+        children_of(area, data)
+            .iter()
+            .map(|c| build(c, year, depth - 1, data))
+            .collect()
+    };
+    CoverageNode {
+        area: *area,
+        name: area_display_name(area),
+        level: area.level(),
+        year,
+        figures,
+        baseline_set: baseline.is_some(),
+        by_category: counts.into(),
+        children,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sigap_shared::coverage::{Percent, Target};
+
+    #[test]
+    fn surakarta_figures_from_counters() {
+        let kota = AreaCode::parse("33.72").unwrap();
+        let mut data = AreaData::default();
+        data.counters.insert(kota, [100_000, 512, 0, 0]);
+        data.baselines.insert(kota, 227_164);
+        data.targets.insert(
+            kota,
+            Target {
+                percent: Percent(5702),
+                count: None,
+            },
+        );
+        let node = build(&kota, 2024, 1, &data);
+        assert_eq!(node.figures.coverage, "44.24%");
+        assert_eq!(node.figures.uncovered, 126_652);
+        assert_eq!(node.figures.gap_points.as_deref(), Some("12.78"));
+        assert_eq!(node.children.len(), 5);
+        assert_eq!(node.name.as_deref(), Some("Kota Surakarta"));
+        assert_eq!(node.by_category.bpu, 512);
+    }
+
+    #[test]
+    fn rw_children_come_from_the_data() {
+        let kel = AreaCode::parse("33.72.01.1001").unwrap();
+        let mut data = AreaData::default();
+        data.counters
+            .insert(AreaCode::parse("33.72.01.1001/3").unwrap(), [1, 0, 0, 0]);
+        data.baselines
+            .insert(AreaCode::parse("33.72.01.1001/4").unwrap(), 10);
+        let kids = children_of(&kel, &data);
+        assert_eq!(kids.len(), 2);
+        assert_eq!(area_display_name(&kids[0]).as_deref(), Some("Pajang RW 3"));
+    }
+}

@@ -1,0 +1,106 @@
+//! One error type for the HTTP layer. Each variant maps to a status and a
+//! stable code; internal errors are logged and never sent to the client.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use sigap_shared::wire::{ErrorBody, ErrorDetail, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{message}")]
+    BadRequest { code: String, message: String },
+    #[error("{message}")]
+    Unprocessable { code: String, message: String },
+    #[error("{message}")]
+    Conflict { code: String, message: String },
+    #[error("request body is larger than the 8 MiB limit; send fewer changes per push")]
+    PayloadTooLarge,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error(
+        "this server speaks SIGAP protocol {PROTOCOL_VERSION}; the client speaks {0}: upgrade sigap-server"
+    )]
+    ProtocolTooNew(u32),
+    #[error(
+        "this server needs SIGAP protocol {MIN_PROTOCOL_VERSION} or newer; the client speaks {0}: upgrade sigap"
+    )]
+    ProtocolTooOld(u32),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn bad_request(code: &str, message: impl Into<String>) -> ApiError {
+        ApiError::BadRequest {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn unprocessable(code: &str, message: impl Into<String>) -> ApiError {
+        ApiError::Unprocessable {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &str) {
+        match self {
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
+            ApiError::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
+            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::ProtocolTooNew(_) => (StatusCode::BAD_REQUEST, "protocol_too_new"),
+            ApiError::ProtocolTooOld(_) => (StatusCode::UPGRADE_REQUIRED, "protocol_too_old"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(m) => ApiError::NotFound(m),
+            StoreError::Invalid { code, message } if code == "conflict_resolved" => {
+                ApiError::Conflict { code, message }
+            }
+            StoreError::Invalid { code, message } => ApiError::Unprocessable { code, message },
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let message = match &self {
+            ApiError::Internal(detail) => {
+                tracing::error!(error = %crate::logging::mask_niks(detail), "internal error");
+                "the server failed; the error is logged. Retry later or contact the operator"
+                    .to_string()
+            }
+            other => other.to_string(),
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: code.to_string(),
+                message,
+                details: None,
+            },
+        };
+        (status, Json(body)).into_response()
+    }
+}

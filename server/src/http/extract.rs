@@ -1,0 +1,61 @@
+//! Extractors whose rejections are our JSON errors: a bad body or query is
+//! a 400/422 with serde's explanation, never a plain-text answer.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+
+/// `Json<T>` with [`ApiError`] rejections.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(r: JsonRejection) -> ApiError {
+    match r {
+        JsonRejection::JsonDataError(e) => ApiError::unprocessable(
+            "invalid_body",
+            format!("the request body does not fit: {}", e.body_text()),
+        ),
+        JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(
+            "invalid_json",
+            format!("the request body is not valid JSON: {}", e.body_text()),
+        ),
+        JsonRejection::MissingJsonContentType(_) => ApiError::bad_request(
+            "missing_content_type",
+            "send the body with Content-Type: application/json",
+        ),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        other => ApiError::bad_request("invalid_body", other.body_text()),
+    }
+}
+
+/// `Query<T>` with [`ApiError`] rejections.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(v)) => Ok(ApiQuery(v)),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::bad_request(
+                "invalid_query",
+                format!("the query string is not valid: {}", e.body_text()),
+            )),
+            Err(other) => Err(ApiError::bad_request("invalid_query", other.body_text())),
+        }
+    }
+}

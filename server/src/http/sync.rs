@@ -1,0 +1,156 @@
+//! `/api/v1/sync/*`: push, pull and the device log (agents).
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use sigap_shared::wire::{
+    DeviceStatus, MAX_PULL_LIMIT, MAX_PUSH_CHANGES, MIN_PROTOCOL_VERSION, Outcome,
+    PROTOCOL_VERSION, PullPage, PushRequest, PushResponse,
+};
+use uuid::Uuid;
+
+use super::auth::Auth;
+use super::error::ApiError;
+use super::extract::{ApiJson, ApiQuery};
+use super::{AppState, blocking};
+use crate::store::DeviceChange;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/sync/push", post(push))
+        .route("/api/v1/sync/pull", get(pull))
+        .route("/api/v1/sync/device/{device_id}", get(device))
+        .route(
+            "/api/v1/sync/device/{device_id}/changes",
+            get(device_changes),
+        )
+}
+
+async fn push(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(req): ApiJson<PushRequest>,
+) -> Result<Json<PushResponse>, ApiError> {
+    auth.require_agent()?;
+    if req.protocol > PROTOCOL_VERSION {
+        return Err(ApiError::ProtocolTooNew(req.protocol));
+    }
+    if req.protocol < MIN_PROTOCOL_VERSION {
+        return Err(ApiError::ProtocolTooOld(req.protocol));
+    }
+    if req.changes.len() > MAX_PUSH_CHANGES {
+        return Err(ApiError::unprocessable(
+            "too_many_changes",
+            format!(
+                "a push carries at most {MAX_PUSH_CHANGES} changes, this one has {}; split it",
+                req.changes.len()
+            ),
+        ));
+    }
+    let token = auth.0;
+    let store = state.store.clone();
+    let device = req.device_id;
+    let n = req.changes.len();
+    let resp = blocking(move || {
+        let by = crate::store::Pusher {
+            token_name: &token.name,
+            areas: Some(&token.areas),
+        };
+        store.push(&by, &req)
+    })
+    .await?;
+    let rejected = resp
+        .results
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Rejected { .. }))
+        .count();
+    tracing::info!(%device, changes = n, rejected, held = resp.receipt.count, "push committed");
+    Ok(Json(resp))
+}
+
+#[derive(Deserialize)]
+struct PullQuery {
+    cursor: Option<u64>,
+    limit: Option<usize>,
+}
+
+fn check_limit(limit: Option<usize>) -> Result<usize, ApiError> {
+    match limit {
+        Some(0) => Err(ApiError::bad_request(
+            "invalid_limit",
+            format!("limit must be 1 to {MAX_PULL_LIMIT}"),
+        )),
+        Some(n) => Ok(n.min(MAX_PULL_LIMIT)),
+        None => Ok(500),
+    }
+}
+
+async fn pull(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<PullQuery>,
+) -> Result<Json<PullPage>, ApiError> {
+    auth.require_agent()?;
+    let limit = check_limit(q.limit)?;
+    let areas = auth.area_filter();
+    let store = state.store.clone();
+    let page = blocking(move || store.pull(areas.as_deref(), q.cursor.unwrap_or(0), limit)).await?;
+    Ok(Json(page))
+}
+
+fn parse_device(text: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(text).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_device_id",
+            format!("device id {text:?} is not a UUID: {e}"),
+        )
+    })
+}
+
+async fn device(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(device_id): Path<String>,
+) -> Result<Json<DeviceStatus>, ApiError> {
+    auth.require_agent()?;
+    let device = parse_device(&device_id)?;
+    let store = state.store.clone();
+    let receipt = blocking(move || store.device_receipt(device)).await?;
+    Ok(Json(DeviceStatus {
+        protocol: PROTOCOL_VERSION,
+        receipt,
+    }))
+}
+
+#[derive(Deserialize)]
+struct ChangesQuery {
+    after_seq: Option<u64>,
+    limit: Option<usize>,
+}
+
+#[derive(serde::Serialize)]
+struct ChangesPage {
+    protocol: u32,
+    changes: Vec<DeviceChange>,
+    has_more: bool,
+}
+
+async fn device_changes(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(device_id): Path<String>,
+    ApiQuery(q): ApiQuery<ChangesQuery>,
+) -> Result<Json<ChangesPage>, ApiError> {
+    auth.require_agent()?;
+    let device = parse_device(&device_id)?;
+    let limit = check_limit(q.limit)?;
+    let store = state.store.clone();
+    let (changes, has_more) =
+        blocking(move || store.device_changes(device, q.after_seq.unwrap_or(0), limit)).await?;
+    Ok(Json(ChangesPage {
+        protocol: PROTOCOL_VERSION,
+        changes,
+        has_more,
+    }))
+}

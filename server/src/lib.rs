@@ -1,0 +1,17 @@
+//! # sigap-server
+//!
+//! The SIGAP central server: the sync API of `docs/sync-api.md` on axum,
+//! the merge engine (one person per NIK), coverage kept current as changes
+//! merge, roles by token, and the admin commands, over a [`store::Store`]
+//! (SQLite by default).
+
+pub mod cli;
+pub mod commands;
+pub mod coverage;
+pub mod engine;
+pub mod http;
+pub mod logging;
+pub mod store;
+pub mod token;
+
+pub use http::{AppState, app};

@@ -1,0 +1,295 @@
+//! The narrow storage interface of the server. Everything the HTTP layer
+//! and the admin commands need goes through [`Store`], so that a PostgreSQL
+//! backend can follow the SQLite one. The merge and coverage rules stay in
+//! [`crate::engine`] and [`crate::coverage`], pure functions both backends
+//! reuse.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use sigap_shared::coverage::Target;
+use sigap_shared::merge::{Field, Fields};
+use sigap_shared::wire::{PullPage, PushRequest, PushResponse, Receipt};
+use sigap_shared::{AreaCode, Category, Nik};
+use uuid::Uuid;
+
+pub mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+/// A storage failure. Bad input is never reported as one of these except
+/// through [`StoreError::Invalid`] and [`StoreError::NotFound`].
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database migration failed: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// Input refused by a domain rule: a stable code and a message.
+    #[error("{message}")]
+    Invalid { code: String, message: String },
+    #[error("a background task failed: {0}")]
+    Task(String),
+}
+
+/// The role a token grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Agent,
+    Supervisor,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "agent" => Some(Role::Agent),
+            "supervisor" => Some(Role::Supervisor),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// A stored token, without its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub areas: Vec<AreaCode>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<i64>,
+}
+
+impl TokenInfo {
+    /// Whether this token may see `area` (admins see everything).
+    pub fn covers(&self, area: &AreaCode) -> bool {
+        self.role == Role::Admin || self.areas.iter().any(|a| a.contains(area))
+    }
+}
+
+/// A token to store: its hash only.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub name: String,
+    pub role: Role,
+    pub areas: Vec<AreaCode>,
+    pub hash: String,
+}
+
+/// The agent on whose behalf a push is made.
+#[derive(Debug, Clone)]
+pub struct Pusher<'a> {
+    pub token_name: &'a str,
+    /// Areas the token may write to; `None` means everywhere.
+    pub areas: Option<&'a [AreaCode]>,
+}
+
+/// One row of the device log, as `GET /sync/device/{id}/changes` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceChange {
+    pub device_seq: u64,
+    pub id: Uuid,
+    pub outcome: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A working-population baseline for an area and year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Baseline {
+    pub area: AreaCode,
+    pub year: i32,
+    pub working_population: u64,
+}
+
+/// One membership-roll row: an existing participant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollRow {
+    pub nik: Nik,
+    pub kelurahan: AreaCode,
+    pub rw: u16,
+    pub rt: u16,
+    pub category: Category,
+}
+
+/// What a roll import did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ImportSummary {
+    /// Persons new to the server.
+    pub created: u64,
+    /// Persons already known (from the field or an earlier import).
+    pub joined: u64,
+    /// Rows that changed nothing (already imported).
+    pub unchanged: u64,
+}
+
+/// Covered head counts by category, in [`Category::ALL`] order.
+pub type ByCategory = [u64; 4];
+
+/// Index of a category in [`ByCategory`].
+pub fn category_index(c: Category) -> usize {
+    match c {
+        Category::Pu => 0,
+        Category::Bpu => 1,
+        Category::Jakon => 2,
+        Category::Pmi => 3,
+    }
+}
+
+/// Counters, baselines and targets of an area and everything inside it.
+#[derive(Debug, Clone, Default)]
+pub struct AreaData {
+    pub counters: HashMap<AreaCode, ByCategory>,
+    pub baselines: HashMap<AreaCode, u64>,
+    pub targets: HashMap<AreaCode, Target>,
+}
+
+/// A stored counter that differs from a recount.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CounterDiff {
+    pub area: String,
+    pub category: String,
+    pub stored: i64,
+    pub expected: i64,
+}
+
+/// The result of recounting coverage from the persons.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    pub persons: u64,
+    pub counters: u64,
+    pub differences: Vec<CounterDiff>,
+}
+
+/// One source's view of the identity fields in a conflict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ConflictSide {
+    /// Device id, or `roll` / `server`.
+    pub source: String,
+    /// Token name of the agent, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    pub fields: Fields,
+}
+
+/// An identity disagreement for a supervisor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Conflict {
+    pub id: i64,
+    pub nik: Nik,
+    pub kelurahan: Option<AreaCode>,
+    pub fields: Vec<Field>,
+    pub existing: ConflictSide,
+    pub incoming: ConflictSide,
+    pub change_id: Uuid,
+    pub status: String,
+    pub opened_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<Fields>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// One entry of a person's history: a change that touched the person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryEntry {
+    pub change_id: Uuid,
+    pub device_id: Uuid,
+    pub device_seq: u64,
+    pub agent: String,
+    pub kind: String,
+    pub hlc: String,
+    pub received_at: i64,
+    pub outcome: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    pub fields: serde_json::Value,
+}
+
+/// A merged person as a supervisor sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PersonView {
+    pub nik: Nik,
+    pub fields: Fields,
+    pub stamps: serde_json::Value,
+    pub participant: bool,
+    pub covered: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registered_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registered_at: Option<u64>,
+    pub seq: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<HistoryEntry>>,
+}
+
+/// Everything the server keeps. Methods block; async callers run them in
+/// `spawn_blocking`.
+pub trait Store: Send + Sync + 'static {
+    fn find_token(&self, hash: &str) -> Result<Option<TokenInfo>, StoreError>;
+    fn create_token(&self, token: &NewToken) -> Result<TokenInfo, StoreError>;
+    fn list_tokens(&self) -> Result<Vec<TokenInfo>, StoreError>;
+    /// Revokes by id or name; `None` when there is no such token.
+    fn revoke_token(&self, id_or_name: &str) -> Result<Option<TokenInfo>, StoreError>;
+
+    /// Handles one push in one transaction (docs/sync-api.md).
+    fn push(&self, by: &Pusher<'_>, req: &PushRequest) -> Result<PushResponse, StoreError>;
+    /// Persons in `areas` (everywhere when `None`) with feed seq > cursor.
+    fn pull(
+        &self,
+        areas: Option<&[AreaCode]>,
+        cursor: u64,
+        limit: usize,
+    ) -> Result<PullPage, StoreError>;
+    fn device_receipt(&self, device: Uuid) -> Result<Receipt, StoreError>;
+    /// The device log after `after_seq`, and whether more follow.
+    fn device_changes(
+        &self,
+        device: Uuid,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<(Vec<DeviceChange>, bool), StoreError>;
+
+    fn set_baselines(&self, rows: &[Baseline]) -> Result<(), StoreError>;
+    fn set_target(&self, area: &AreaCode, year: i32, target: Target) -> Result<(), StoreError>;
+    fn import_participants(&self, rows: &[RollRow]) -> Result<ImportSummary, StoreError>;
+    fn area_data(&self, area: &AreaCode, year: i32) -> Result<AreaData, StoreError>;
+    fn verify_counters(&self) -> Result<VerifyReport, StoreError>;
+
+    /// Conflicts, optionally only those with `status`, newest first.
+    fn conflicts(&self, status: Option<&str>) -> Result<Vec<Conflict>, StoreError>;
+    fn conflict(&self, id: i64) -> Result<Option<Conflict>, StoreError>;
+    /// Applies the supervisor's chosen identity values and closes the
+    /// conflict.
+    fn resolve_conflict(
+        &self,
+        id: i64,
+        fields: &Fields,
+        note: Option<&str>,
+        by: &str,
+    ) -> Result<Conflict, StoreError>;
+    fn person(&self, nik: &Nik, history: bool) -> Result<Option<PersonView>, StoreError>;
+}

@@ -1,0 +1,404 @@
+//! The SQLite store: one file, WAL, one writer connection (all writes are
+//! serialised through it), a few read connections used concurrently.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite_migration::{M, Migrations};
+use sigap_shared::AreaCode;
+use sigap_shared::coverage::{Percent, Target};
+use sigap_shared::merge::PersonRecord;
+
+use super::{AreaData, Baseline, NewToken, Role, StoreError, TokenInfo, category_index};
+
+mod read;
+mod write;
+
+const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("sqlite/schema_v1.sql"))];
+
+/// Read connections kept open for reuse.
+const MAX_IDLE_READERS: usize = 8;
+
+/// The SQLite implementation of [`super::Store`].
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Acknowledged data must survive a power loss, not only a crash.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its
+    /// schema up to date.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let mut conn = Connection::open(path)?;
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Corrupt(format!(
+                "could not switch {} to WAL mode (got {mode})",
+                path.display()
+            )));
+        }
+        configure(&conn)?;
+        Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            writer: Mutex::new(conn),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn writer(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.writer
+            .lock()
+            .map_err(|_| StoreError::Task("the writer lock is poisoned".into()))
+    }
+
+    /// Runs `f` on a read connection.
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let pooled = self
+            .readers
+            .lock()
+            .map_err(|_| StoreError::Task("the reader pool lock is poisoned".into()))?
+            .pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                c.busy_timeout(std::time::Duration::from_secs(10))?;
+                c
+            }
+        };
+        let out = f(&conn);
+        if let Ok(mut pool) = self.readers.lock()
+            && pool.len() < MAX_IDLE_READERS
+        {
+            pool.push(conn);
+        }
+        out
+    }
+
+    /// Direct access to the writer connection, for tests that tamper with
+    /// the data.
+    #[doc(hidden)]
+    pub fn with_writer<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let conn = self.writer()?;
+        Ok(f(&conn)?)
+    }
+}
+
+pub(super) fn now_millis() -> i64 {
+    i64::try_from(sigap_shared::hlc::wall_millis()).unwrap_or(i64::MAX)
+}
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+fn parse_area(text: &str) -> Result<AreaCode, StoreError> {
+    AreaCode::parse(text).map_err(corrupt)
+}
+
+fn parse_record(text: &str) -> Result<PersonRecord, StoreError> {
+    serde_json::from_str(text).map_err(|e| corrupt(format!("person record: {e}")))
+}
+
+fn token_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(TokenInfo, String, String)> {
+    let role: String = row.get(2)?;
+    let areas: String = row.get(3)?;
+    Ok((
+        TokenInfo {
+            id: row.get(0)?,
+            name: row.get(1)?,
+            role: Role::Agent,
+            areas: Vec::new(),
+            created_at: row.get(4)?,
+            revoked_at: row.get(5)?,
+        },
+        role,
+        areas,
+    ))
+}
+
+fn finish_token(
+    (mut t, role, areas): (TokenInfo, String, String),
+) -> Result<TokenInfo, StoreError> {
+    t.role = Role::parse(&role).ok_or_else(|| corrupt(format!("token role {role:?}")))?;
+    t.areas = areas
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(parse_area)
+        .collect::<Result<_, _>>()?;
+    Ok(t)
+}
+
+const TOKEN_COLUMNS: &str = "id, name, role, areas, created_at, revoked_at";
+
+impl SqliteStore {
+    pub(super) fn find_token_impl(&self, hash: &str) -> Result<Option<TokenInfo>, StoreError> {
+        self.read(|c| {
+            let sql = format!(
+                "SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = ?1 AND revoked_at IS NULL"
+            );
+            let row = c
+                .prepare_cached(&sql)?
+                .query_row([hash], token_from_row)
+                .optional()?;
+            row.map(finish_token).transpose()
+        })
+    }
+
+    pub(super) fn create_token_impl(&self, t: &NewToken) -> Result<TokenInfo, StoreError> {
+        let conn = self.writer()?;
+        let exists: Option<i64> = conn
+            .query_row("SELECT id FROM tokens WHERE name = ?1", [&t.name], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if exists.is_some() {
+            return Err(StoreError::Invalid {
+                code: "token_name_taken".into(),
+                message: format!(
+                    "a token named {:?} already exists; choose another name or revoke it first",
+                    t.name
+                ),
+            });
+        }
+        let areas: Vec<String> = t.areas.iter().map(|a| a.to_string()).collect();
+        let now = now_millis();
+        conn.execute(
+            "INSERT INTO tokens (name, role, areas, hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![t.name, t.role.as_str(), areas.join(","), t.hash, now],
+        )?;
+        Ok(TokenInfo {
+            id: conn.last_insert_rowid(),
+            name: t.name.clone(),
+            role: t.role,
+            areas: t.areas.clone(),
+            created_at: now,
+            revoked_at: None,
+        })
+    }
+
+    pub(super) fn list_tokens_impl(&self) -> Result<Vec<TokenInfo>, StoreError> {
+        self.read(|c| {
+            let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY id");
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt.query_map([], token_from_row)?;
+            let mut out = Vec::new();
+            for r in rows {
+                out.push(finish_token(r?)?);
+            }
+            Ok(out)
+        })
+    }
+
+    pub(super) fn revoke_token_impl(&self, key: &str) -> Result<Option<TokenInfo>, StoreError> {
+        let conn = self.writer()?;
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE name = ?1 OR CAST(id AS TEXT) = ?1 ORDER BY (name = ?1) DESC LIMIT 1"
+        );
+        let Some(row) = conn.query_row(&sql, [key], token_from_row).optional()? else {
+            return Ok(None);
+        };
+        let mut token = finish_token(row)?;
+        if token.revoked_at.is_none() {
+            let now = now_millis();
+            conn.execute(
+                "UPDATE tokens SET revoked_at = ?1 WHERE id = ?2",
+                params![now, token.id],
+            )?;
+            token.revoked_at = Some(now);
+        }
+        Ok(Some(token))
+    }
+
+    pub(super) fn set_baselines_impl(&self, rows: &[Baseline]) -> Result<(), StoreError> {
+        let mut conn = self.writer()?;
+        let tx = conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO baselines (area, year, working_population) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(area, year) DO UPDATE SET working_population = excluded.working_population",
+            )?;
+            for b in rows {
+                let pop = i64::try_from(b.working_population).unwrap_or(i64::MAX);
+                stmt.execute(params![b.area.to_string(), b.year, pop])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub(super) fn set_target_impl(
+        &self,
+        area: &AreaCode,
+        year: i32,
+        t: Target,
+    ) -> Result<(), StoreError> {
+        let conn = self.writer()?;
+        let count = t.count.map(|c| i64::try_from(c).unwrap_or(i64::MAX));
+        conn.execute(
+            "INSERT INTO targets (area, year, percent_bp, count) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(area, year) DO UPDATE SET percent_bp = excluded.percent_bp, count = excluded.count",
+            params![area.to_string(), year, t.percent.basis_points(), count],
+        )?;
+        Ok(())
+    }
+
+    pub(super) fn area_data_impl(
+        &self,
+        area: &AreaCode,
+        year: i32,
+    ) -> Result<AreaData, StoreError> {
+        use sigap_shared::Level;
+        let code = area.to_string();
+        let glob = match area.level() {
+            Level::Province | Level::Kota | Level::Kecamatan => format!("{code}.*"),
+            Level::Kelurahan | Level::Rw => format!("{code}/*"),
+            Level::Rt => code.clone(),
+        };
+        self.read(|c| {
+            let mut data = AreaData::default();
+            let mut stmt = c.prepare_cached(
+                "SELECT area, category, covered FROM counters WHERE area = ?1 OR area GLOB ?2",
+            )?;
+            let mut rows = stmt.query(params![code, glob])?;
+            while let Some(r) = rows.next()? {
+                let a = parse_area(&r.get::<_, String>(0)?)?;
+                let cat: String = r.get(1)?;
+                let cat: sigap_shared::Category = cat.parse().map_err(corrupt)?;
+                let n: i64 = r.get(2)?;
+                data.counters.entry(a).or_default()[category_index(cat)] =
+                    u64::try_from(n).unwrap_or(0);
+            }
+            let mut stmt = c.prepare_cached(
+                "SELECT area, working_population FROM baselines WHERE year = ?3 AND (area = ?1 OR area GLOB ?2)",
+            )?;
+            let mut rows = stmt.query(params![code, glob, year])?;
+            while let Some(r) = rows.next()? {
+                let a = parse_area(&r.get::<_, String>(0)?)?;
+                let n: i64 = r.get(1)?;
+                data.baselines.insert(a, u64::try_from(n).unwrap_or(0));
+            }
+            let mut stmt = c.prepare_cached(
+                "SELECT area, percent_bp, count FROM targets WHERE year = ?3 AND (area = ?1 OR area GLOB ?2)",
+            )?;
+            let mut rows = stmt.query(params![code, glob, year])?;
+            while let Some(r) = rows.next()? {
+                let a = parse_area(&r.get::<_, String>(0)?)?;
+                let bp: u32 = r.get(1)?;
+                let count: Option<i64> = r.get(2)?;
+                data.targets.insert(
+                    a,
+                    Target {
+                        percent: Percent(bp),
+                        count: count.map(|c| u64::try_from(c).unwrap_or(0)),
+                    },
+                );
+            }
+            Ok(data)
+        })
+    }
+}
+
+impl super::Store for SqliteStore {
+    fn find_token(&self, hash: &str) -> Result<Option<TokenInfo>, StoreError> {
+        self.find_token_impl(hash)
+    }
+    fn create_token(&self, token: &NewToken) -> Result<TokenInfo, StoreError> {
+        self.create_token_impl(token)
+    }
+    fn list_tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
+        self.list_tokens_impl()
+    }
+    fn revoke_token(&self, id_or_name: &str) -> Result<Option<TokenInfo>, StoreError> {
+        self.revoke_token_impl(id_or_name)
+    }
+    fn push(
+        &self,
+        by: &super::Pusher<'_>,
+        req: &sigap_shared::wire::PushRequest,
+    ) -> Result<sigap_shared::wire::PushResponse, StoreError> {
+        self.push_impl(by, req)
+    }
+    fn pull(
+        &self,
+        areas: Option<&[AreaCode]>,
+        cursor: u64,
+        limit: usize,
+    ) -> Result<sigap_shared::wire::PullPage, StoreError> {
+        self.pull_impl(areas, cursor, limit)
+    }
+    fn device_receipt(
+        &self,
+        device: uuid::Uuid,
+    ) -> Result<sigap_shared::wire::Receipt, StoreError> {
+        self.device_receipt_impl(device)
+    }
+    fn device_changes(
+        &self,
+        device: uuid::Uuid,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<(Vec<super::DeviceChange>, bool), StoreError> {
+        self.device_changes_impl(device, after_seq, limit)
+    }
+    fn set_baselines(&self, rows: &[Baseline]) -> Result<(), StoreError> {
+        self.set_baselines_impl(rows)
+    }
+    fn set_target(&self, area: &AreaCode, year: i32, target: Target) -> Result<(), StoreError> {
+        self.set_target_impl(area, year, target)
+    }
+    fn import_participants(
+        &self,
+        rows: &[super::RollRow],
+    ) -> Result<super::ImportSummary, StoreError> {
+        self.import_participants_impl(rows)
+    }
+    fn area_data(&self, area: &AreaCode, year: i32) -> Result<AreaData, StoreError> {
+        self.area_data_impl(area, year)
+    }
+    fn verify_counters(&self) -> Result<super::VerifyReport, StoreError> {
+        self.verify_counters_impl()
+    }
+    fn conflicts(&self, status: Option<&str>) -> Result<Vec<super::Conflict>, StoreError> {
+        self.conflicts_impl(status)
+    }
+    fn conflict(&self, id: i64) -> Result<Option<super::Conflict>, StoreError> {
+        self.conflict_impl(id)
+    }
+    fn resolve_conflict(
+        &self,
+        id: i64,
+        fields: &sigap_shared::Fields,
+        note: Option<&str>,
+        by: &str,
+    ) -> Result<super::Conflict, StoreError> {
+        self.resolve_conflict_impl(id, fields, note, by)
+    }
+    fn person(
+        &self,
+        nik: &sigap_shared::Nik,
+        history: bool,
+    ) -> Result<Option<super::PersonView>, StoreError> {
+        self.person_impl(nik, history)
+    }
+}

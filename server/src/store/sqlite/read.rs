@@ -1,0 +1,304 @@
+//! The read paths: pull, device log, persons, conflicts, verification.
+
+use std::collections::HashMap;
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use sigap_shared::merge::Field;
+use sigap_shared::wire::{PROTOCOL_VERSION, PersonState, PullPage, Receipt};
+use sigap_shared::{AreaCode, Level, Nik};
+use uuid::Uuid;
+
+use super::{SqliteStore, corrupt, parse_area, parse_record};
+use crate::engine;
+use crate::store::{
+    Conflict, ConflictSide, CounterDiff, DeviceChange, HistoryEntry, PersonView, StoreError,
+    VerifyReport,
+};
+
+fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn uuid_of(bytes: &[u8]) -> Result<Uuid, StoreError> {
+    Uuid::from_slice(bytes).map_err(corrupt)
+}
+
+const CONFLICT_COLUMNS: &str = "id, nik, kelurahan, fields, existing, incoming, change_id, status,
+     opened_at, resolved_at, resolved_by, resolution, note";
+
+fn conflict_from_row(r: &rusqlite::Row<'_>) -> Result<Conflict, StoreError> {
+    let json = |i: usize| -> Result<String, StoreError> { Ok(r.get::<_, String>(i)?) };
+    let nik: String = r.get(1)?;
+    let kel: Option<String> = r.get(2)?;
+    let fields: Vec<Field> = serde_json::from_str(&json(3)?).map_err(corrupt)?;
+    let existing: ConflictSide = serde_json::from_str(&json(4)?).map_err(corrupt)?;
+    let incoming: ConflictSide = serde_json::from_str(&json(5)?).map_err(corrupt)?;
+    let change: Vec<u8> = r.get(6)?;
+    let resolution: Option<String> = r.get(11)?;
+    Ok(Conflict {
+        id: r.get(0)?,
+        nik: Nik::parse(&nik).map_err(corrupt)?,
+        kelurahan: kel.as_deref().map(parse_area).transpose()?,
+        fields,
+        existing,
+        incoming,
+        change_id: uuid_of(&change)?,
+        status: r.get(7)?,
+        opened_at: r.get(8)?,
+        resolved_at: r.get(9)?,
+        resolved_by: r.get(10)?,
+        resolution: resolution
+            .map(|t| serde_json::from_str(&t).map_err(corrupt))
+            .transpose()?,
+        note: r.get(12)?,
+    })
+}
+
+pub(super) fn load_conflict(conn: &Connection, id: i64) -> Result<Option<Conflict>, StoreError> {
+    let sql = format!("SELECT {CONFLICT_COLUMNS} FROM conflicts WHERE id = ?1");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query([id])?;
+    match rows.next()? {
+        Some(r) => Ok(Some(conflict_from_row(r)?)),
+        None => Ok(None),
+    }
+}
+
+impl SqliteStore {
+    pub(in crate::store) fn pull_impl(
+        &self,
+        areas: Option<&[AreaCode]>,
+        cursor: u64,
+        limit: usize,
+    ) -> Result<PullPage, StoreError> {
+        let mut sql = String::from(
+            "SELECT nik, record, participant, registered_by, registered_at, seq FROM persons
+             WHERE seq > ?1",
+        );
+        let mut values: Vec<Value> = vec![Value::Integer(to_i64(cursor))];
+        if let Some(areas) = areas {
+            let mut ors = Vec::new();
+            for a in areas {
+                values.push(Value::Text(match a.level() {
+                    Level::Kelurahan => a.to_string(),
+                    _ => format!("{a}.*"),
+                }));
+                let n = values.len();
+                ors.push(match a.level() {
+                    Level::Kelurahan => format!("kelurahan = ?{n}"),
+                    _ => format!("kelurahan GLOB ?{n}"),
+                });
+            }
+            if ors.is_empty() {
+                ors.push("0".into());
+            }
+            sql.push_str(&format!(" AND ({})", ors.join(" OR ")));
+        }
+        values.push(Value::Integer(i64::try_from(limit).unwrap_or(0) + 1));
+        sql.push_str(&format!(" ORDER BY seq LIMIT ?{}", values.len()));
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&sql)?;
+            let mut rows = stmt.query(params_from_iter(values.iter()))?;
+            let mut persons = Vec::new();
+            let mut has_more = false;
+            while let Some(r) = rows.next()? {
+                if persons.len() == limit {
+                    has_more = true;
+                    break;
+                }
+                let rec = parse_record(&r.get::<_, String>(1)?)?;
+                let at: Option<i64> = r.get(4)?;
+                persons.push(PersonState {
+                    nik: rec.nik,
+                    fields: rec.fields,
+                    participant: r.get(2)?,
+                    registered_by: r.get(3)?,
+                    registered_at: at.map(to_u64),
+                    seq: to_u64(r.get(5)?),
+                });
+            }
+            let next_cursor = persons.last().map_or(cursor, |p| p.seq);
+            Ok(PullPage {
+                protocol: PROTOCOL_VERSION,
+                persons,
+                next_cursor,
+                has_more,
+            })
+        })
+    }
+
+    pub(in crate::store) fn device_receipt_impl(
+        &self,
+        device: Uuid,
+    ) -> Result<Receipt, StoreError> {
+        self.read(|c| super::write::load_device(c, &device))
+    }
+
+    pub(in crate::store) fn device_changes_impl(
+        &self,
+        device: Uuid,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<(Vec<DeviceChange>, bool), StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT device_seq, id, outcome, reject_code, reject_reason FROM changes
+                 WHERE device_id = ?1 AND in_log = 1 AND device_seq > ?2
+                 ORDER BY device_seq LIMIT ?3",
+            )?;
+            let mut rows = stmt.query(params![
+                device.as_bytes().as_slice(),
+                to_i64(after_seq),
+                i64::try_from(limit).unwrap_or(0) + 1
+            ])?;
+            let mut out = Vec::new();
+            let mut more = false;
+            while let Some(r) = rows.next()? {
+                if out.len() == limit {
+                    more = true;
+                    break;
+                }
+                let id: Vec<u8> = r.get(1)?;
+                out.push(DeviceChange {
+                    device_seq: to_u64(r.get(0)?),
+                    id: uuid_of(&id)?,
+                    outcome: r.get(2)?,
+                    code: r.get(3)?,
+                    reason: r.get(4)?,
+                });
+            }
+            Ok((out, more))
+        })
+    }
+
+    pub(in crate::store) fn verify_counters_impl(&self) -> Result<VerifyReport, StoreError> {
+        self.read(|c| {
+            let mut expected: HashMap<(String, String), i64> = HashMap::new();
+            let mut report = VerifyReport::default();
+            let mut stmt = c.prepare("SELECT record FROM persons")?;
+            let mut rows = stmt.query([])?;
+            let mut deltas = HashMap::new();
+            while let Some(r) = rows.next()? {
+                report.persons += 1;
+                let rec = parse_record(&r.get::<_, String>(0)?)?;
+                engine::add_deltas(&mut deltas, &None, &engine::coverage_key(&rec.fields));
+            }
+            for ((area, cat), n) in deltas {
+                expected.insert((area.to_string(), cat.as_str().to_string()), n);
+            }
+            let mut stmt = c.prepare("SELECT area, category, covered FROM counters")?;
+            let mut rows = stmt.query([])?;
+            let mut stored: HashMap<(String, String), i64> = HashMap::new();
+            while let Some(r) = rows.next()? {
+                stored.insert((r.get(0)?, r.get(1)?), r.get(2)?);
+            }
+            let mut keys: Vec<&(String, String)> = expected.keys().chain(stored.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            report.counters = keys.len() as u64;
+            for k in keys {
+                let s = stored.get(k).copied().unwrap_or(0);
+                let e = expected.get(k).copied().unwrap_or(0);
+                if s != e {
+                    report.differences.push(CounterDiff {
+                        area: k.0.clone(),
+                        category: k.1.clone(),
+                        stored: s,
+                        expected: e,
+                    });
+                }
+            }
+            Ok(report)
+        })
+    }
+
+    pub(in crate::store) fn conflicts_impl(
+        &self,
+        status: Option<&str>,
+    ) -> Result<Vec<Conflict>, StoreError> {
+        self.read(|c| {
+            let sql = format!(
+                "SELECT {CONFLICT_COLUMNS} FROM conflicts WHERE ?1 IS NULL OR status = ?1 ORDER BY id DESC"
+            );
+            let mut stmt = c.prepare_cached(&sql)?;
+            let mut rows = stmt.query([status])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(conflict_from_row(r)?);
+            }
+            Ok(out)
+        })
+    }
+
+    pub(in crate::store) fn conflict_impl(&self, id: i64) -> Result<Option<Conflict>, StoreError> {
+        self.read(|c| load_conflict(c, id))
+    }
+
+    pub(in crate::store) fn person_impl(
+        &self,
+        nik: &Nik,
+        history: bool,
+    ) -> Result<Option<PersonView>, StoreError> {
+        self.read(|c| {
+            type Row = (String, bool, Option<String>, Option<i64>, i64);
+            let row: Option<Row> = c
+                .prepare_cached(
+                    "SELECT record, participant, registered_by, registered_at, seq
+                     FROM persons WHERE nik = ?1",
+                )?
+                .query_row([nik.as_str()], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })
+                .optional()?;
+            let Some((rec, participant, by, at, seq)) = row else {
+                return Ok(None);
+            };
+            let rec = parse_record(&rec)?;
+            let history = if history {
+                let mut stmt = c.prepare_cached(
+                    "SELECT id, device_id, device_seq, agent, kind, hlc, received_at, outcome,
+                            reject_code, fields
+                     FROM changes WHERE nik = ?1 ORDER BY received_at, hlc",
+                )?;
+                let mut rows = stmt.query([nik.as_str()])?;
+                let mut out = Vec::new();
+                while let Some(r) = rows.next()? {
+                    let id: Vec<u8> = r.get(0)?;
+                    let dev: Vec<u8> = r.get(1)?;
+                    let fields: String = r.get(9)?;
+                    out.push(HistoryEntry {
+                        change_id: uuid_of(&id)?,
+                        device_id: uuid_of(&dev)?,
+                        device_seq: to_u64(r.get(2)?),
+                        agent: r.get(3)?,
+                        kind: r.get(4)?,
+                        hlc: r.get(5)?,
+                        received_at: r.get(6)?,
+                        outcome: r.get(7)?,
+                        code: r.get(8)?,
+                        fields: serde_json::from_str(&fields).map_err(corrupt)?,
+                    });
+                }
+                Some(out)
+            } else {
+                None
+            };
+            Ok(Some(PersonView {
+                covered: engine::coverage_key(&rec.fields).is_some(),
+                stamps: serde_json::to_value(&rec.stamps).map_err(corrupt)?,
+                nik: rec.nik,
+                fields: rec.fields,
+                participant,
+                registered_by: by,
+                registered_at: at.map(to_u64),
+                seq: to_u64(seq),
+                history,
+            }))
+        })
+    }
+}

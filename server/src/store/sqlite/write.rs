@@ -1,0 +1,533 @@
+//! The write paths: push, membership-roll import, conflict resolution.
+//! Each runs in one transaction on the single writer connection.
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use sigap_shared::merge::{Fields, PersonRecord};
+use sigap_shared::wire::{
+    Change, ChangeKind, ChangeResult, Outcome, PROTOCOL_VERSION, PushRequest, PushResponse,
+    Receipt, ReceiptHash,
+};
+use sigap_shared::{AreaCode, Category, Hlc, Nik};
+use uuid::Uuid;
+
+use super::{SqliteStore, corrupt, now_millis, parse_record};
+use crate::engine::{self, CoverageKey, Decision, ROLL_DEVICE, SERVER_DEVICE};
+use crate::store::{Conflict, ConflictSide, ImportSummary, Pusher, RollRow, StoreError};
+
+/// A person as loaded for a write.
+pub(super) struct Stored {
+    pub record: PersonRecord,
+    pub participant: bool,
+    pub registered_by: Option<String>,
+    pub registered_hlc: Option<String>,
+    pub registered_at: Option<i64>,
+}
+
+/// State of one write transaction: the next feed seq and the counter
+/// changes, flushed once at the end.
+pub(super) struct Writer<'c> {
+    conn: &'c Connection,
+    next_seq: i64,
+    deltas: HashMap<(AreaCode, Category), i64>,
+}
+
+impl<'c> Writer<'c> {
+    pub fn new(conn: &'c Connection) -> Result<Writer<'c>, StoreError> {
+        let max: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM persons", [], |r| {
+            r.get(0)
+        })?;
+        Ok(Writer {
+            conn,
+            next_seq: max + 1,
+            deltas: HashMap::new(),
+        })
+    }
+
+    pub fn load(&self, nik: &Nik) -> Result<Option<Stored>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT record, participant, registered_by, registered_hlc, registered_at
+             FROM persons WHERE nik = ?1",
+        )?;
+        let row = stmt
+            .query_row([nik.as_str()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, bool>(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                ))
+            })
+            .optional()?;
+        row.map(|(rec, participant, by, hlc, at)| {
+            Ok(Stored {
+                record: parse_record(&rec)?,
+                participant,
+                registered_by: by,
+                registered_hlc: hlc,
+                registered_at: at,
+            })
+        })
+        .transpose()
+    }
+
+    /// Saves a person under a new feed seq, keeping the counters in step
+    /// with the move from `old_key`.
+    pub fn save(&mut self, p: &Stored, old_key: &CoverageKey) -> Result<i64, StoreError> {
+        let key = engine::coverage_key(&p.record.fields);
+        engine::add_deltas(&mut self.deltas, old_key, &key);
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let json = serde_json::to_string(&p.record).map_err(corrupt)?;
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO persons (nik, record, kelurahan, cov_area, category, participant,
+                                  registered_by, registered_hlc, registered_at, seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT(nik) DO UPDATE SET record = excluded.record,
+                kelurahan = excluded.kelurahan, cov_area = excluded.cov_area,
+                category = excluded.category, participant = excluded.participant,
+                registered_by = excluded.registered_by,
+                registered_hlc = excluded.registered_hlc,
+                registered_at = excluded.registered_at, seq = excluded.seq",
+        )?;
+        stmt.execute(params![
+            p.record.nik.as_str(),
+            json,
+            p.record.fields.kelurahan.map(|k| k.to_string()),
+            key.map(|(rt, _)| rt.to_string()),
+            p.record.fields.category.map(|c| c.as_str()),
+            p.participant,
+            p.registered_by,
+            p.registered_hlc,
+            p.registered_at,
+            seq,
+        ])?;
+        Ok(seq)
+    }
+
+    /// Writes the counter changes of the transaction.
+    pub fn flush(self) -> Result<(), StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO counters (area, category, covered) VALUES (?1, ?2, ?3)
+             ON CONFLICT(area, category) DO UPDATE SET covered = covered + excluded.covered",
+        )?;
+        for ((area, cat), d) in self.deltas {
+            if d != 0 {
+                stmt.execute(params![area.to_string(), cat.as_str(), d])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the server holds from one device, kept up to date per push.
+struct DeviceRow {
+    count: u64,
+    highest_seq: u64,
+    hash: ReceiptHash,
+}
+
+pub(super) fn load_device(conn: &Connection, device: &Uuid) -> Result<Receipt, StoreError> {
+    let row: Option<(i64, i64, String)> = conn
+        .prepare_cached("SELECT count, highest_seq, hash FROM devices WHERE device_id = ?1")?
+        .query_row([device.as_bytes().as_slice()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    Ok(match row {
+        Some((count, highest, hash)) => Receipt {
+            device_id: *device,
+            count: u64::try_from(count).unwrap_or(0),
+            highest_seq: u64::try_from(highest).unwrap_or(0),
+            hash,
+        },
+        None => Receipt {
+            device_id: *device,
+            count: 0,
+            highest_seq: 0,
+            hash: ReceiptHash::default().to_hex(),
+        },
+    })
+}
+
+fn kind_str(k: ChangeKind) -> &'static str {
+    match k {
+        ChangeKind::Register => "register",
+        ChangeKind::Edit => "edit",
+        ChangeKind::Void => "void",
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn log_change(
+    conn: &Connection,
+    change: &Change,
+    in_log: bool,
+    agent: &str,
+    now: i64,
+    outcome: &str,
+    reject: Option<(&str, &str)>,
+) -> Result<(), StoreError> {
+    let fields = serde_json::to_string(&change.fields).map_err(corrupt)?;
+    conn.prepare_cached(
+        "INSERT INTO changes (id, device_id, device_seq, in_log, nik, hlc, kind, fields, agent,
+                              received_at, outcome, reject_code, reject_reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?
+    .execute(params![
+        change.id.as_bytes().as_slice(),
+        change.device_id.as_bytes().as_slice(),
+        i64::try_from(change.device_seq).unwrap_or(i64::MAX),
+        in_log,
+        change.nik.as_str(),
+        change.hlc.to_sortable(),
+        kind_str(change.kind),
+        fields,
+        agent,
+        now,
+        outcome,
+        reject.map(|r| r.0),
+        reject.map(|r| r.1),
+    ])?;
+    Ok(())
+}
+
+fn rejected(code: &str, reason: impl Into<String>) -> Outcome {
+    Outcome::Rejected {
+        code: code.to_string(),
+        reason: reason.into(),
+    }
+}
+
+impl SqliteStore {
+    pub(in crate::store) fn push_impl(
+        &self,
+        by: &Pusher<'_>,
+        req: &PushRequest,
+    ) -> Result<PushResponse, StoreError> {
+        let mut conn = self.writer()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = now_millis();
+        let receipt = load_device(&tx, &req.device_id)?;
+        let mut dev = DeviceRow {
+            count: receipt.count,
+            highest_seq: receipt.highest_seq,
+            hash: ReceiptHash::from_hex(&receipt.hash)
+                .ok_or_else(|| corrupt("device receipt hash"))?,
+        };
+        let mut w = Writer::new(&tx)?;
+        let mut results = Vec::with_capacity(req.changes.len());
+        for change in &req.changes {
+            let outcome = push_one(&tx, &mut w, &mut dev, by, req.device_id, change, now)?;
+            results.push(ChangeResult {
+                id: change.id,
+                device_seq: change.device_seq,
+                outcome,
+            });
+        }
+        w.flush()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "SELECT 1 FROM changes WHERE device_id = ?1 AND device_seq = ?2 AND in_log = 1",
+            )?;
+            while stmt.exists(params![
+                req.device_id.as_bytes().as_slice(),
+                i64::try_from(dev.highest_seq + 1).unwrap_or(i64::MAX)
+            ])? {
+                dev.highest_seq += 1;
+            }
+        }
+        let hash = dev.hash.to_hex();
+        tx.prepare_cached(
+            "INSERT INTO devices (device_id, count, highest_seq, hash) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(device_id) DO UPDATE SET count = excluded.count,
+                highest_seq = excluded.highest_seq, hash = excluded.hash",
+        )?
+        .execute(params![
+            req.device_id.as_bytes().as_slice(),
+            i64::try_from(dev.count).unwrap_or(i64::MAX),
+            i64::try_from(dev.highest_seq).unwrap_or(i64::MAX),
+            hash
+        ])?;
+        tx.commit()?;
+        Ok(PushResponse {
+            protocol: PROTOCOL_VERSION,
+            results,
+            receipt: Receipt {
+                device_id: req.device_id,
+                count: dev.count,
+                highest_seq: dev.highest_seq,
+                hash,
+            },
+        })
+    }
+
+    pub(in crate::store) fn import_participants_impl(
+        &self,
+        rows: &[RollRow],
+    ) -> Result<ImportSummary, StoreError> {
+        let mut conn = self.writer()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let millis = u64::try_from(now_millis()).unwrap_or(0);
+        let mut summary = ImportSummary::default();
+        let mut w = Writer::new(&tx)?;
+        for (i, row) in rows.iter().enumerate() {
+            let hlc = Hlc {
+                millis,
+                counter: u32::try_from(i).unwrap_or(u32::MAX),
+                device: ROLL_DEVICE,
+            };
+            let fields = Fields {
+                kelurahan: Some(row.kelurahan),
+                rw: Some(row.rw),
+                rt: Some(row.rt),
+                category: Some(row.category),
+                ..Default::default()
+            };
+            match w.load(&row.nik)? {
+                Some(mut p) => {
+                    let old_key = engine::coverage_key(&p.record.fields);
+                    let before = p.record.fields.clone();
+                    p.record.apply(&fields, hlc);
+                    if p.participant && before == p.record.fields {
+                        summary.unchanged += 1;
+                        continue;
+                    }
+                    p.participant = true;
+                    w.save(&p, &old_key)?;
+                    summary.joined += 1;
+                }
+                None => {
+                    let p = Stored {
+                        record: PersonRecord::from_write(row.nik.clone(), &fields, hlc),
+                        participant: true,
+                        registered_by: None,
+                        registered_hlc: None,
+                        registered_at: None,
+                    };
+                    w.save(&p, &None)?;
+                    summary.created += 1;
+                }
+            }
+        }
+        w.flush()?;
+        tx.commit()?;
+        Ok(summary)
+    }
+
+    pub(in crate::store) fn resolve_conflict_impl(
+        &self,
+        id: i64,
+        fields: &Fields,
+        note: Option<&str>,
+        by: &str,
+    ) -> Result<Conflict, StoreError> {
+        let mut conn = self.writer()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let conflict = super::read::load_conflict(&tx, id)?
+            .ok_or_else(|| StoreError::NotFound(format!("no conflict with id {id}")))?;
+        if conflict.status != "open" {
+            return Err(StoreError::Invalid {
+                code: "conflict_resolved".into(),
+                message: format!("conflict {id} is already resolved"),
+            });
+        }
+        let mut w = Writer::new(&tx)?;
+        let mut p = w
+            .load(&conflict.nik)?
+            .ok_or_else(|| corrupt("conflict for a person that is not stored"))?;
+        let old_key = engine::coverage_key(&p.record.fields);
+        let now = u64::try_from(now_millis()).unwrap_or(0);
+        let hlc = engine::server_hlc(&p.record, now);
+        p.record.apply(fields, hlc);
+        if let Ok(reg) = p.record.fields.to_registration(&conflict.nik) {
+            let v = reg.validate(engine::hlc_date(&hlc));
+            if let Some(first) = v.errors.first() {
+                return Err(StoreError::Invalid {
+                    code: first.code.clone(),
+                    message: first.message.clone(),
+                });
+            }
+        }
+        w.save(&p, &old_key)?;
+        w.flush()?;
+        let audit = Change {
+            id: Uuid::now_v7(),
+            device_id: SERVER_DEVICE,
+            device_seq: 0,
+            nik: conflict.nik.clone(),
+            hlc,
+            kind: ChangeKind::Edit,
+            fields: fields.clone(),
+        };
+        let now_i = now_millis();
+        log_change(&tx, &audit, false, by, now_i, "applied", None)?;
+        let resolution = serde_json::to_string(fields).map_err(corrupt)?;
+        tx.execute(
+            "UPDATE conflicts SET status = 'resolved', resolved_at = ?1, resolved_by = ?2,
+                 resolution = ?3, note = ?4 WHERE id = ?5",
+            params![now_i, by, resolution, note, id],
+        )?;
+        let out =
+            super::read::load_conflict(&tx, id)?.ok_or_else(|| corrupt("conflict vanished"))?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn push_one(
+    conn: &Connection,
+    w: &mut Writer<'_>,
+    dev: &mut DeviceRow,
+    by: &Pusher<'_>,
+    device: Uuid,
+    change: &Change,
+    now: i64,
+) -> Result<Outcome, StoreError> {
+    let seen: Option<(String, Option<String>, Option<String>)> = conn
+        .prepare_cached("SELECT outcome, reject_code, reject_reason FROM changes WHERE id = ?1")?
+        .query_row([change.id.as_bytes().as_slice()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    if let Some((outcome, code, reason)) = seen {
+        return Ok(if outcome == "rejected" {
+            rejected(&code.unwrap_or_default(), reason.unwrap_or_default())
+        } else {
+            Outcome::Duplicate
+        });
+    }
+    if change.device_id != device {
+        return Ok(rejected(
+            "device_mismatch",
+            format!(
+                "change {} belongs to device {}, but the batch is from device {device}; push each device's changes separately",
+                change.id, change.device_id
+            ),
+        ));
+    }
+    let other: Option<Vec<u8>> = conn
+        .prepare_cached(
+            "SELECT id FROM changes WHERE device_id = ?1 AND device_seq = ?2 AND in_log = 1",
+        )?
+        .query_row(
+            params![
+                device.as_bytes().as_slice(),
+                i64::try_from(change.device_seq).unwrap_or(i64::MAX)
+            ],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(other) = other {
+        let other = Uuid::from_slice(&other).map_err(corrupt)?;
+        let reason = format!(
+            "device {device} already sent change {other} as number {}; this change {} reuses the number, so the device's outbox log is inconsistent: contact support, do not delete the outbox",
+            change.device_seq, change.id
+        );
+        log_change(
+            conn,
+            change,
+            false,
+            by.token_name,
+            now,
+            "rejected",
+            Some(("seq_conflict", &reason)),
+        )?;
+        return Ok(rejected("seq_conflict", reason));
+    }
+    let stored = w.load(&change.nik)?;
+    let decision = engine::decide(
+        stored.as_ref().map(|s| &s.record),
+        stored.as_ref().is_some_and(|s| s.participant),
+        change,
+        by.areas,
+    );
+    dev.count += 1;
+    dev.hash.add(&change.id);
+    match decision {
+        Decision::Rejected { code, reason } => {
+            log_change(
+                conn,
+                change,
+                true,
+                by.token_name,
+                now,
+                "rejected",
+                Some((&code, &reason)),
+            )?;
+            Ok(Outcome::Rejected { code, reason })
+        }
+        Decision::Accepted {
+            record,
+            merged,
+            changed,
+            conflict,
+        } => {
+            let (old_key, mut p) = match stored {
+                Some(s) => (engine::coverage_key(&s.record.fields), s),
+                None => (
+                    None,
+                    Stored {
+                        record: record.clone(),
+                        participant: false,
+                        registered_by: None,
+                        registered_hlc: None,
+                        registered_at: None,
+                    },
+                ),
+            };
+            p.record = record;
+            let mut dirty = !changed.is_empty();
+            if change.kind == ChangeKind::Register {
+                let hlc = change.hlc.to_sortable();
+                if p.registered_hlc.as_ref().is_none_or(|h| hlc < *h) {
+                    p.registered_by = Some(by.token_name.to_string());
+                    p.registered_at = Some(i64::try_from(change.hlc.millis).unwrap_or(i64::MAX));
+                    p.registered_hlc = Some(hlc);
+                    dirty = true;
+                }
+            }
+            if dirty {
+                w.save(&p, &old_key)?;
+            }
+            if let Some(c) = conflict {
+                let names = serde_json::to_string(&c.fields).map_err(corrupt)?;
+                let existing = ConflictSide {
+                    source: engine::source_name(&c.existing_device),
+                    agent: None,
+                    fields: c.existing,
+                };
+                let incoming = ConflictSide {
+                    source: engine::source_name(&change.device_id),
+                    agent: Some(by.token_name.to_string()),
+                    fields: c.incoming,
+                };
+                conn.prepare_cached(
+                    "INSERT INTO conflicts (nik, kelurahan, fields, existing, incoming, change_id,
+                                            status, opened_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7)",
+                )?
+                .execute(params![
+                    change.nik.as_str(),
+                    p.record.fields.kelurahan.map(|k| k.to_string()),
+                    names,
+                    serde_json::to_string(&existing).map_err(corrupt)?,
+                    serde_json::to_string(&incoming).map_err(corrupt)?,
+                    change.id.as_bytes().as_slice(),
+                    now
+                ])?;
+                tracing::info!(nik = %change.nik.masked(), "identity conflict opened");
+            }
+            let outcome = if merged { "merged" } else { "applied" };
+            log_change(conn, change, true, by.token_name, now, outcome, None)?;
+            Ok(if merged {
+                Outcome::Merged
+            } else {
+                Outcome::Applied
+            })
+        }
+    }
+}
