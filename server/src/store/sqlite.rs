@@ -278,7 +278,8 @@ impl SqliteStore {
         self.read(|c| {
             let mut data = AreaData::default();
             let mut stmt = c.prepare_cached(
-                "SELECT area, category, covered FROM counters WHERE area = ?1 OR area GLOB ?2",
+                "SELECT area, category, covered FROM counters
+                 WHERE covered <> 0 AND (area = ?1 OR area GLOB ?2)",
             )?;
             let mut rows = stmt.query(params![code, glob])?;
             while let Some(r) = rows.next()? {

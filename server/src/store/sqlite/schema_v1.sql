@@ -89,3 +89,9 @@ CREATE TABLE conflicts (
     note TEXT
 );
 CREATE INDEX conflicts_status ON conflicts(status, id);
+
+-- Small server-wide counters (e.g. how many roll imports have run).
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;

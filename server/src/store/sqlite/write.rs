@@ -270,15 +270,22 @@ impl SqliteStore {
     ) -> Result<ImportSummary, StoreError> {
         let mut conn = self.writer()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let millis = u64::try_from(now_millis()).unwrap_or(0);
+        // The roll writes at millis 0, so any field write (which carries a
+        // real clock) wins over it; later imports win over earlier ones.
+        let import_no: i64 = tx.query_row(
+            "INSERT INTO meta (key, value) VALUES ('roll_imports', 1)
+             ON CONFLICT(key) DO UPDATE SET value = value + 1 RETURNING value",
+            [],
+            |r| r.get(0),
+        )?;
+        let hlc = Hlc {
+            millis: 0,
+            counter: u32::try_from(import_no).unwrap_or(u32::MAX),
+            device: ROLL_DEVICE,
+        };
         let mut summary = ImportSummary::default();
         let mut w = Writer::new(&tx)?;
-        for (i, row) in rows.iter().enumerate() {
-            let hlc = Hlc {
-                millis,
-                counter: u32::try_from(i).unwrap_or(u32::MAX),
-                device: ROLL_DEVICE,
-            };
+        for row in rows {
             let fields = Fields {
                 kelurahan: Some(row.kelurahan),
                 rw: Some(row.rw),

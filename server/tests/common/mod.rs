@@ -1,0 +1,179 @@
+//! Test helpers: a real server on an ephemeral port over a fresh database,
+//! tokens, and valid registrations.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use sigap_server::store::{NewToken, Role, SqliteStore, Store};
+use sigap_server::{AppState, app};
+use sigap_shared::merge::Fields;
+use sigap_shared::registration::parse_programs;
+use sigap_shared::wire::{Change, ChangeKind, PushRequest};
+use sigap_shared::{AreaCode, Category, Hlc, Nik, Status};
+use uuid::Uuid;
+
+pub struct Server {
+    pub url: String,
+    pub store: Arc<SqliteStore>,
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn start() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("test.db")).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = AppState::new(store.clone());
+    tokio::spawn(async move {
+        axum::serve(listener, app(state)).await.unwrap();
+    });
+    Server {
+        url: format!("http://{addr}"),
+        store,
+        client: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+impl Server {
+    pub fn token(&self, role: Role, name: &str, areas: &[&str]) -> String {
+        let secret = sigap_server::token::generate();
+        self.store
+            .create_token(&NewToken {
+                name: name.into(),
+                role,
+                areas: areas.iter().map(|a| AreaCode::parse(a).unwrap()).collect(),
+                hash: sigap_server::token::hash(&secret),
+            })
+            .unwrap();
+        secret
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: &Value) -> (StatusCode, Value) {
+        let r = self
+            .client
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn push(
+        &self,
+        token: &str,
+        device: &Device,
+        changes: &[Change],
+    ) -> (StatusCode, Value) {
+        let req = PushRequest {
+            protocol: 1,
+            device_id: device.id,
+            changes: changes.to_vec(),
+        };
+        self.post(
+            token,
+            "/api/v1/sync/push",
+            &serde_json::to_value(&req).unwrap(),
+        )
+        .await
+    }
+}
+
+/// A device issuing changes with rising sequence numbers and clocks.
+pub struct Device {
+    pub id: Uuid,
+    pub seq: u64,
+    pub millis: u64,
+}
+
+pub const NOW: u64 = 1_764_000_000_000; // 2025-11-24
+
+impl Device {
+    pub fn new() -> Device {
+        Device {
+            id: Uuid::now_v7(),
+            seq: 0,
+            millis: NOW,
+        }
+    }
+
+    pub fn change(&mut self, nik: &str, kind: ChangeKind, fields: Fields) -> Change {
+        self.seq += 1;
+        self.millis += 1000;
+        Change {
+            id: Uuid::now_v7(),
+            device_id: self.id,
+            device_seq: self.seq,
+            nik: Nik::parse(nik).unwrap(),
+            hlc: Hlc {
+                millis: self.millis,
+                counter: 0,
+                device: self.id,
+            },
+            kind,
+            fields,
+        }
+    }
+
+    pub fn register(&mut self, nik: &str, name: &str, kel: &str, rw: u16, rt: u16) -> Change {
+        let fields = registration_fields(nik, name, kel, rw, rt);
+        self.change(nik, ChangeKind::Register, fields)
+    }
+}
+
+/// All fields of a valid bpu registration; birth date and sex from the NIK.
+pub fn registration_fields(nik: &str, name: &str, kel: &str, rw: u16, rt: u16) -> Fields {
+    let n = Nik::parse(nik).unwrap();
+    Fields {
+        name: Some(name.into()),
+        birth_date: Some(n.birth_date()),
+        sex: Some(n.sex()),
+        phone: Some(String::new()),
+        kelurahan: Some(AreaCode::parse(kel).unwrap()),
+        rw: Some(rw),
+        rt: Some(rt),
+        category: Some(Category::Bpu),
+        occupation: Some("pedagang".into()),
+        employer: Some(String::new()),
+        programs: Some(parse_programs("jkk,jkm").unwrap()),
+        status: Some(Status::Registered),
+        void_reason: Some(String::new()),
+    }
+}
+
+/// The i-th of many distinct valid NIKs issued in kecamatan `kec6`
+/// (e.g. "337201").
+pub fn nik(kec6: &str, i: u32) -> String {
+    let day = 1 + i % 28;
+    let month = 1 + (i / 28) % 12;
+    let year = 70 + (i / 336) % 20;
+    let serial = 1 + i / 6720;
+    format!("{kec6}{day:02}{month:02}{year:02}{serial:04}")
+}
+
+pub fn outcomes(resp: &Value) -> Vec<String> {
+    resp["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap().to_string())
+        .collect()
+}

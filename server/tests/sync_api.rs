@@ -1,0 +1,299 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Push, pull and the device log through real HTTP.
+
+mod common;
+
+use common::{Device, outcomes, start};
+use reqwest::StatusCode;
+use serde_json::json;
+use sigap_server::store::Role;
+use sigap_shared::merge::Fields;
+use sigap_shared::wire::ChangeKind;
+
+const LAWEYAN_KEL: &str = "33.72.01.1001";
+
+#[tokio::test]
+async fn replayed_batch_applies_nothing_twice() {
+    let s = start().await;
+    let agent = s.token(Role::Agent, "agent-1", &["33.72.01"]);
+    let sup = s.token(Role::Supervisor, "sup", &["33.72"]);
+    let mut d = Device::new();
+    let batch = vec![
+        d.register("3372011203850001", "Budi Santoso", LAWEYAN_KEL, 3, 5),
+        d.register("3372015204900002", "Siti Aminah", LAWEYAN_KEL, 3, 6),
+    ];
+    let (st, first) = s.push(&agent, &d, &batch).await;
+    assert_eq!(st, StatusCode::OK, "{first}");
+    assert_eq!(outcomes(&first), ["applied", "applied"]);
+    let (_, again) = s.push(&agent, &d, &batch).await;
+    assert_eq!(outcomes(&again), ["duplicate", "duplicate"]);
+    assert_eq!(first["receipt"], again["receipt"]);
+    assert_eq!(again["receipt"]["count"], 2);
+    assert_eq!(again["receipt"]["highest_seq"], 2);
+    let ids: Vec<_> = batch.iter().map(|c| c.id).collect();
+    assert_eq!(
+        again["receipt"]["hash"],
+        sigap_shared::wire::ReceiptHash::of(&ids).to_hex()
+    );
+    let (_, cov) = s.get(&sup, "/api/v1/coverage?area=33.72&year=2025").await;
+    assert_eq!(cov["figures"]["covered"], 2);
+    let (_, page) = s.get(&agent, "/api/v1/sync/pull").await;
+    assert_eq!(page["persons"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn reused_sequence_number_is_a_seq_conflict() {
+    let s = start().await;
+    let agent = s.token(Role::Agent, "agent-1", &["33.72.01"]);
+    let mut d = Device::new();
+    let a = d.register("3372011203850001", "Budi", LAWEYAN_KEL, 1, 1);
+    let mut b = d.register("3372015204900002", "Siti", LAWEYAN_KEL, 1, 1);
+    b.device_seq = a.device_seq;
+    let (_, r) = s.push(&agent, &d, &[a]).await;
+    assert_eq!(outcomes(&r), ["applied"]);
+    let (_, r) = s.push(&agent, &d, &[b]).await;
+    assert_eq!(r["results"][0]["outcome"], "rejected");
+    assert_eq!(r["results"][0]["code"], "seq_conflict");
+    assert_eq!(r["receipt"]["count"], 1);
+}
+
+#[tokio::test]
+async fn an_edit_for_a_nik_never_seen_is_unknown_person() {
+    let s = start().await;
+    let agent = s.token(Role::Agent, "agent-1", &["33.72.01"]);
+    let mut d = Device::new();
+    let edit = d.change(
+        "3372011203850001",
+        ChangeKind::Edit,
+        Fields {
+            phone: Some("081234567890".into()),
+            ..Default::default()
+        },
+    );
+    let (_, r) = s.push(&agent, &d, &[edit.clone()]).await;
+    assert_eq!(r["results"][0]["code"], "unknown_person");
+    // The rejection is kept: the same answer again on replay.
+    let (_, r) = s.push(&agent, &d, &[edit]).await;
+    assert_eq!(r["results"][0]["code"], "unknown_person");
+    let (_, log) = s
+        .get(&agent, &format!("/api/v1/sync/device/{}/changes", d.id))
+        .await;
+    assert_eq!(log["changes"][0]["outcome"], "rejected");
+    assert_eq!(log["changes"][0]["code"], "unknown_person");
+}
+
+#[tokio::test]
+async fn registration_outside_the_agents_areas_is_area_not_assigned() {
+    let s = start().await;
+    let agent = s.token(Role::Agent, "agent-1", &["33.72.02"]);
+    let mut d = Device::new();
+    let c = d.register("3372011203850001", "Budi", LAWEYAN_KEL, 1, 1);
+    let (st, r) = s.push(&agent, &d, &[c]).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(r["results"][0]["code"], "area_not_assigned");
+    assert!(
+        r["results"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Pajang")
+    );
+}
+
+#[tokio::test]
+async fn invalid_registration_is_rejected_with_the_domain_code() {
+    let s = start().await;
+    let agent = s.token(Role::Agent, "agent-1", &["33.72"]);
+    let mut d = Device::new();
+    let mut c = d.register("3372011203850001", "Budi", LAWEYAN_KEL, 1, 1);
+    c.fields.birth_date = Some(time::macros::date!(1985 - 03 - 13));
+    let (_, r) = s.push(&agent, &d, &[c]).await;
+    assert_eq!(r["results"][0]["code"], "birth_date_mismatch");
+}
+
+#[tokio::test]
+async fn a_change_from_another_device_in_the_batch_is_device_mismatch() {
+    let s = start().await;
+    let agent = s.token(Role::Agent, "agent-1", &["33.72"]);
+    let mut d = Device::new();
+    let mut other = Device::new();
+    let c = other.register("3372011203850001", "Budi", LAWEYAN_KEL, 1, 1);
+    let (_, r) = s.push(&agent, &d, &[c]).await;
+    assert_eq!(r["results"][0]["code"], "device_mismatch");
+    let ok = d.register("3372015204900002", "Siti", LAWEYAN_KEL, 1, 1);
+    let (_, r) = s.push(&agent, &d, &[ok]).await;
+    assert_eq!(outcomes(&r), ["applied"]);
+}
+
+#[tokio::test]
+async fn pull_pages_through_the_agents_areas_only() {
+    let s = start().await;
+    let agent = s.token(Role::Agent, "laweyan", &["33.72.01"]);
+    let all = s.token(Role::Agent, "kota", &["33.72"]);
+    let mut d = Device::new();
+    let mut changes = Vec::new();
+    for i in 0..5 {
+        changes.push(d.register(&common::nik("337201", i), "Budi", LAWEYAN_KEL, 1, 1));
+    }
+    changes.push(d.register(&common::nik("337202", 0), "Agus", "33.72.02.1001", 1, 1));
+    let (_, r) = s.push(&all, &d, &changes).await;
+    assert!(outcomes(&r).iter().all(|o| o == "applied"), "{r}");
+    let mut cursor = 0;
+    let mut seen = 0;
+    loop {
+        let (st, page) = s
+            .get(
+                &agent,
+                &format!("/api/v1/sync/pull?cursor={cursor}&limit=2"),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        seen += page["persons"].as_array().unwrap().len();
+        cursor = page["next_cursor"].as_u64().unwrap();
+        if !page["has_more"].as_bool().unwrap() {
+            break;
+        }
+    }
+    assert_eq!(seen, 5);
+    let (_, empty) = s
+        .get(&agent, &format!("/api/v1/sync/pull?cursor={cursor}"))
+        .await;
+    assert_eq!(empty["persons"], json!([]));
+    assert_eq!(empty["next_cursor"].as_u64(), Some(cursor));
+    let (_, p) = s.get(&all, "/api/v1/sync/pull").await;
+    assert_eq!(p["persons"].as_array().unwrap().len(), 6);
+    assert_eq!(p["persons"][0]["registered_by"], "kota");
+}
+
+#[tokio::test]
+async fn device_status_reports_the_receipt() {
+    let s = start().await;
+    let agent = s.token(Role::Agent, "agent-1", &["33.72"]);
+    let mut d = Device::new();
+    let c = d.register("3372011203850001", "Budi", LAWEYAN_KEL, 1, 1);
+    let (_, pushed) = s.push(&agent, &d, &[c]).await;
+    let (st, status) = s
+        .get(&agent, &format!("/api/v1/sync/device/{}", d.id))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(status["receipt"], pushed["receipt"]);
+    assert_eq!(status["protocol"], 1);
+    let fresh = uuid::Uuid::now_v7();
+    let (_, status) = s.get(&agent, &format!("/api/v1/sync/device/{fresh}")).await;
+    assert_eq!(status["receipt"]["count"], 0);
+    let (st, err) = s.get(&agent, "/api/v1/sync/device/not-a-uuid").await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(err["error"]["code"], "invalid_device_id");
+}
+
+#[tokio::test]
+async fn the_same_changes_in_any_order_give_the_same_persons_and_coverage() {
+    let mut a = Device::new();
+    let mut b = Device::new();
+    let nik1 = "3372011203850001";
+    let nik2 = "3372015204900002";
+    let mut changes = vec![
+        a.register(nik1, "Budi Santoso", LAWEYAN_KEL, 3, 5),
+        b.register(nik1, "Budi Santoso", "33.72.01.1002", 2, 1),
+        a.register(nik2, "Siti", LAWEYAN_KEL, 1, 1),
+    ];
+    changes.push(a.change(
+        nik2,
+        ChangeKind::Void,
+        Fields {
+            status: Some(sigap_shared::Status::Void),
+            void_reason: Some("moved away".into()),
+            ..Default::default()
+        },
+    ));
+    changes.push(b.change(
+        nik1,
+        ChangeKind::Edit,
+        Fields {
+            occupation: Some("ojek".into()),
+            ..Default::default()
+        },
+    ));
+    let mut results = Vec::new();
+    // Each device's changes keep their outbox order; devices interleave.
+    for order in [
+        vec![0, 1, 2, 3, 4],
+        vec![1, 4, 0, 2, 3],
+        vec![1, 0, 4, 2, 3],
+    ] {
+        let s = start().await;
+        let agent = s.token(Role::Agent, "agent", &["33.72"]);
+        let sup = s.token(Role::Supervisor, "sup", &["33.72"]);
+        for i in order {
+            let c = &changes[i];
+            let dev = if c.device_id == a.id { &a } else { &b };
+            let (st, r) = s.push(&agent, dev, std::slice::from_ref(c)).await;
+            assert_eq!(st, StatusCode::OK);
+            assert_ne!(r["results"][0]["outcome"], "rejected", "{r}");
+        }
+        let (_, page) = s.get(&agent, "/api/v1/sync/pull").await;
+        let mut persons: Vec<_> = page["persons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let mut p = p.clone();
+                p.as_object_mut().unwrap().remove("seq");
+                p
+            })
+            .collect();
+        persons.sort_by_key(|p| p["nik"].as_str().unwrap().to_string());
+        let (_, cov) = s
+            .get(&sup, "/api/v1/coverage?area=33.72&year=2025&depth=4")
+            .await;
+        results.push((persons, cov));
+    }
+    for r in &results[1..] {
+        assert!(
+            r.0 == results[0].0,
+            "persons differ: {:?} vs {:?}",
+            r.0,
+            results[0].0
+        );
+        assert!(r.1 == results[0].1, "coverage differs");
+    }
+    assert_eq!(results[0].1["figures"]["covered"], 1);
+    let budi = &results[0].0[0];
+    assert_eq!(budi["fields"]["kelurahan"], "33.72.01.1002");
+    assert_eq!(budi["fields"]["occupation"], "ojek");
+}
+
+#[tokio::test]
+async fn a_roll_participant_registered_in_the_field_is_counted_once() {
+    use sigap_server::store::{RollRow, Store};
+    let s = start().await;
+    let agent = s.token(Role::Agent, "agent-1", &["33.72.01"]);
+    let sup = s.token(Role::Supervisor, "sup", &["33.72.01"]);
+    let nik = "3372011203850001";
+    s.store
+        .import_participants(&[RollRow {
+            nik: sigap_shared::Nik::parse(nik).unwrap(),
+            kelurahan: sigap_shared::AreaCode::parse(LAWEYAN_KEL).unwrap(),
+            rw: 3,
+            rt: 5,
+            category: sigap_shared::Category::Pu,
+        }])
+        .unwrap();
+    let (_, page) = s.get(&agent, "/api/v1/sync/pull").await;
+    assert_eq!(page["persons"][0]["participant"], true);
+    let mut d = Device::new();
+    let c = d.register(nik, "Budi Santoso", LAWEYAN_KEL, 3, 5);
+    let (_, r) = s.push(&agent, &d, &[c]).await;
+    assert_eq!(outcomes(&r), ["merged"], "{r}");
+    let (_, cov) = s
+        .get(&sup, "/api/v1/coverage?area=33.72.01&year=2025")
+        .await;
+    assert_eq!(cov["figures"]["covered"], 1);
+    assert_eq!(cov["by_category"]["bpu"], 1);
+    assert_eq!(cov["by_category"]["pu"], 0);
+    let (_, page) = s.get(&agent, "/api/v1/sync/pull").await;
+    assert_eq!(page["persons"].as_array().unwrap().len(), 1);
+    assert_eq!(page["persons"][0]["participant"], true);
+    assert_eq!(page["persons"][0]["registered_by"], "agent-1");
+    let report = s.store.verify_counters().unwrap();
+    assert!(report.differences.is_empty(), "{report:?}");
+}
