@@ -87,12 +87,9 @@ pub fn run(store: &mut Store, args: ImportArgs, json: bool) -> anyhow::Result<Ex
     let mut record = csv::StringRecord::new();
     let mut last_line = 1u64;
     loop {
-        let line;
-        match rdr.read_record(&mut record) {
+        let line = match rdr.read_record(&mut record) {
             Ok(false) => break,
-            Ok(true) => {
-                line = record.position().map(|p| p.line()).unwrap_or(last_line + 1);
-            }
+            Ok(true) => record.position().map(|p| p.line()).unwrap_or(last_line + 1),
             Err(e) => {
                 let line = e.position().map(|p| p.line()).unwrap_or(last_line + 1);
                 last_line = line;
@@ -116,7 +113,7 @@ pub fn run(store: &mut Store, args: ImportArgs, json: bool) -> anyhow::Result<Ex
                 }
                 continue;
             }
-        }
+        };
         last_line = line;
         let mut reject = |field: &str, message: String| {
             rejected.push(Rejected {

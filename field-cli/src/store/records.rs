@@ -104,9 +104,7 @@ const SELECT: &str = "SELECT r.nik, r.fields, r.stamps, r.warnings, r.created_at
         AND c.superseded_by IS NULL)
     FROM records r";
 
-fn from_row(
-    row: &Row<'_>,
-) -> rusqlite::Result<(String, String, String, String, String, String, i64, i64)> {
+fn from_row(row: &Row<'_>) -> rusqlite::Result<RawRow> {
     Ok((
         row.get(0)?,
         row.get(1)?,

@@ -1,0 +1,377 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use common::fake_server::{FakeServer, Request};
+use common::*;
+use serde_json::json;
+use sigap_shared::wire::{
+    ChangeResult, DeviceStatus, PersonState, PullPage, PushRequest, PushResponse, Receipt,
+    ReceiptHash,
+};
+use sigap_shared::{Nik, Outcome};
+use uuid::Uuid;
+
+/// A fake server that keeps changes by id, rejects NIKs in `reject`, and
+/// serves `persons` on pull.
+#[derive(Default)]
+struct State {
+    held: BTreeMap<u64, Uuid>,
+    seen: HashSet<Uuid>,
+    reject: HashSet<String>,
+    persons: Vec<PersonState>,
+    fail_next: usize,
+}
+
+fn receipt(st: &State, device: Uuid) -> Receipt {
+    Receipt {
+        device_id: device,
+        count: st.held.len() as u64,
+        highest_seq: st.held.keys().last().copied().unwrap_or(0),
+        hash: ReceiptHash::of(st.held.values()).to_hex(),
+    }
+}
+
+fn fake(state: Arc<Mutex<State>>) -> FakeServer {
+    FakeServer::start(Box::new(move |req: &Request| {
+        let mut st = state.lock().unwrap();
+        if st.fail_next > 0 {
+            st.fail_next -= 1;
+            return (
+                503,
+                r#"{"error":{"code":"unavailable","message":"busy"}}"#.into(),
+            );
+        }
+        if req.path == "/api/v1/sync/push" {
+            let push: PushRequest = serde_json::from_str(&req.body).unwrap();
+            let mut results = Vec::new();
+            for c in &push.changes {
+                let outcome = if st.seen.contains(&c.id) {
+                    Outcome::Duplicate
+                } else if st.reject.contains(c.nik.as_str()) {
+                    Outcome::Rejected {
+                        code: "area_not_assigned".into(),
+                        reason: "kelurahan 33.72.01.1001 is not in your areas".into(),
+                    }
+                } else {
+                    Outcome::Applied
+                };
+                st.seen.insert(c.id);
+                st.held.insert(c.device_seq, c.id);
+                results.push(ChangeResult {
+                    id: c.id,
+                    device_seq: c.device_seq,
+                    outcome,
+                });
+            }
+            let resp = PushResponse {
+                protocol: 1,
+                results,
+                receipt: receipt(&st, push.device_id),
+            };
+            return (200, serde_json::to_string(&resp).unwrap());
+        }
+        if req.path.starts_with("/api/v1/sync/pull") {
+            let cursor: u64 = req
+                .path
+                .split("cursor=")
+                .nth(1)
+                .unwrap()
+                .split('&')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let persons: Vec<PersonState> = st
+                .persons
+                .iter()
+                .filter(|p| p.seq > cursor)
+                .cloned()
+                .collect();
+            let next = persons.iter().map(|p| p.seq).max().unwrap_or(cursor);
+            let page = PullPage {
+                protocol: 1,
+                persons,
+                next_cursor: next,
+                has_more: false,
+            };
+            return (200, serde_json::to_string(&page).unwrap());
+        }
+        if let Some(rest) = req.path.strip_prefix("/api/v1/sync/device/") {
+            let device: Uuid = rest.split('/').next().unwrap().parse().unwrap();
+            if rest.contains("/changes") {
+                let changes: Vec<_> = st
+                    .held
+                    .iter()
+                    .map(|(s, id)| json!({"device_seq": s, "id": id, "outcome": "applied"}))
+                    .collect();
+                return (
+                    200,
+                    json!({"protocol": 1, "changes": changes, "has_more": false}).to_string(),
+                );
+            }
+            let status = DeviceStatus {
+                protocol: 1,
+                receipt: receipt(&st, device),
+            };
+            return (200, serde_json::to_string(&status).unwrap());
+        }
+        (
+            404,
+            r#"{"error":{"code":"not_found","message":"no such path"}}"#.into(),
+        )
+    }))
+}
+
+fn person(nik: &str, participant: bool, seq: u64) -> PersonState {
+    PersonState {
+        nik: Nik::parse(nik).unwrap(),
+        fields: sigap_shared::Fields {
+            name: Some("Agus Salim".into()),
+            kelurahan: Some(sigap_shared::AreaCode::parse("33.72.01.1003").unwrap()),
+            ..Default::default()
+        },
+        participant,
+        registered_by: (!participant).then(|| "agent-rina".to_string()),
+        registered_at: Some(1_764_000_000_000),
+        seq,
+    }
+}
+
+#[test]
+fn sync_pushes_pulls_and_reports_then_lookup_answers_offline() {
+    let state = Arc::new(Mutex::new(State::default()));
+    state.lock().unwrap().persons = vec![
+        person("3372011505800003", false, 1),
+        person("3372012006700004", true, 2),
+    ];
+    let server = fake(state.clone());
+    let env = Env::with_server(&server.url);
+    env.register_budi().code(0);
+    env.run(&siti_args()).code(0);
+    let s = env.run(&["sync", "--json"]).code(0).json();
+    assert_eq!(s["sent"], 2);
+    assert_eq!(s["applied"], 2);
+    assert_eq!(s["received"], 2);
+    assert_eq!(s["pending_left"], 0);
+    assert_eq!(s["receipt"]["count"], 2);
+    // Every request carries the protocol version and the token.
+    for r in server.requests() {
+        assert_eq!(r.header("x-sigap-protocol"), Some("1"), "{}", r.path);
+        assert_eq!(r.header("authorization"), Some("Bearer t0ken"));
+    }
+    env.run(&["lookup", "3372011505800003"])
+        .code(0)
+        .stdout_has("already covered: registered by agent-rina on 2025-11-24");
+    env.run(&["lookup", "3372012006700004"])
+        .code(0)
+        .stdout_has("already a participant");
+    // The replica makes register refuse a known NIK.
+    env.run(&[
+        "register",
+        "--nik",
+        "3372011505800003",
+        "--name",
+        "Agus",
+        "--birth-date",
+        "1980-05-15",
+        "--sex",
+        "L",
+        "--kelurahan",
+        "33.72.01.1003",
+        "--rw",
+        "1",
+        "--rt",
+        "1",
+        "--category",
+        "bpu",
+        "--occupation",
+        "tukang",
+    ])
+    .code(2)
+    .stderr_has("already covered: registered by agent-rina");
+    let st = env.run(&["status", "--json"]).json();
+    assert_eq!(st["pending_changes"], 0);
+    assert!(st["last_sync_at"].is_string());
+    // A second sync sends nothing and pulls from the stored cursor.
+    let again = env.run(&["sync", "--json"]).code(0).json();
+    assert_eq!(
+        (again["sent"].as_u64(), again["received"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert!(server.requests().last().unwrap().path.contains("cursor=2"));
+}
+
+#[test]
+fn rejected_changes_are_set_aside_corrected_by_edit_and_sent_again() {
+    let state = Arc::new(Mutex::new(State::default()));
+    state.lock().unwrap().reject.insert(BUDI.into());
+    let server = fake(state.clone());
+    let env = Env::with_server(&server.url);
+    env.register_budi().code(0);
+    env.run(&siti_args()).code(0);
+    env.run(&["sync"])
+        .code(1)
+        .stdout_has("rejected #1 3372011203850001: kelurahan 33.72.01.1001 is not in your areas (area_not_assigned)");
+    env.run(&["status"])
+        .code(0)
+        .stdout_has("rejected changes to correct: 1")
+        .stdout_has("area_not_assigned")
+        .stdout_has("sigap edit NIK");
+    state.lock().unwrap().reject.clear();
+    env.run(&["edit", BUDI, "--kelurahan", "33.72.01.1003"])
+        .code(0)
+        .stdout_has("corrects 1 rejected change(s)");
+    let s = env.run(&["sync", "--json"]).code(0).json();
+    assert_eq!(s["sent"], 1);
+    assert_eq!(s["rejected_outstanding"], 0);
+    let push: PushRequest = serde_json::from_str(
+        &server
+            .requests()
+            .iter()
+            .rev()
+            .find(|r| r.path.ends_with("/push"))
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    assert_eq!(
+        push.changes[0].kind,
+        sigap_shared::ChangeKind::Register,
+        "the whole record is sent again"
+    );
+    assert!(push.changes[0].fields.name.is_some());
+}
+
+#[test]
+fn server_errors_are_retried_then_the_sync_succeeds() {
+    let state = Arc::new(Mutex::new(State {
+        fail_next: 2,
+        ..State::default()
+    }));
+    let server = fake(state);
+    let env = Env::with_server(&server.url);
+    env.register_budi().code(0);
+    env.run(&["sync"]).code(0).stdout_has("sent 1 (applied 1");
+}
+
+#[test]
+fn an_unreachable_server_exits_4_and_keeps_the_changes() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let env = Env::with_server(&url);
+    env.register_budi().code(0);
+    env.run(&["sync"])
+        .code(4)
+        .stderr_has(&format!("could not reach {url}"))
+        .stderr_has("your changes are safe on this device");
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM changes WHERE state = 'pending'"),
+        1
+    );
+}
+
+#[test]
+fn a_dropped_answer_is_resent_and_answered_as_duplicate() {
+    // The server commits the push but the connection dies before the answer.
+    let state = Arc::new(Mutex::new(State::default()));
+    let inner = fake(state.clone());
+    let drops = Arc::new(Mutex::new(1));
+    let target = inner.url.clone();
+    let proxy = FakeServer::start(Box::new(move |req: &Request| {
+        let resp = reqwest::blocking::Client::new()
+            .request(req.method.parse().unwrap(), format!("{target}{}", req.path))
+            .body(req.body.clone())
+            .send()
+            .unwrap();
+        let status = resp.status().as_u16();
+        let body = resp.text().unwrap();
+        let mut d = drops.lock().unwrap();
+        if req.path.ends_with("/push") && *d > 0 {
+            *d -= 1;
+            return (0, String::new());
+        }
+        (status, body)
+    }));
+    let env = Env::with_server(&proxy.url);
+    env.register_budi().code(0);
+    let s = env.run(&["sync", "--json"]).code(0).json();
+    assert_eq!(s["duplicates"], 1, "{s}");
+    assert_eq!(state.lock().unwrap().held.len(), 1);
+}
+
+#[test]
+fn a_refused_token_exits_5_with_what_to_do() {
+    let server = FakeServer::start(Box::new(|_| {
+        (
+            401,
+            r#"{"error":{"code":"unauthorized","message":"unknown token"}}"#.into(),
+        )
+    }));
+    let env = Env::with_server(&server.url);
+    env.register_budi().code(0);
+    env.run(&["sync"])
+        .code(5)
+        .stderr_has("the server refused the token (HTTP 401")
+        .stderr_has("sigap init --token");
+    assert_eq!(server.requests().len(), 1, "401 is not retried");
+}
+
+#[test]
+fn a_protocol_mismatch_is_a_clear_message_not_a_decode_error() {
+    let server = FakeServer::start(Box::new(|_| {
+        (426, r#"{"error":{"code":"protocol_too_old","message":"this server needs SIGAP protocol 2"}}"#.into())
+    }));
+    let env = Env::with_server(&server.url);
+    env.register_budi().code(0);
+    env.run(&["sync"]).code(5).stderr_has("upgrade sigap");
+    let server = FakeServer::start(Box::new(|_| {
+        (400, r#"{"error":{"code":"protocol_too_new","message":"this server speaks SIGAP protocol 0"}}"#.into())
+    }));
+    env.run(&["init", "--server", &server.url]).code(0);
+    env.run(&["sync"])
+        .code(5)
+        .stderr_has("upgrade sigap-server");
+}
+
+#[test]
+fn verify_matches_then_detects_changes_the_server_lost() {
+    let state = Arc::new(Mutex::new(State::default()));
+    let server = fake(state.clone());
+    let env = Env::with_server(&server.url);
+    env.register_budi().code(0);
+    env.run(&siti_args()).code(0);
+    env.run(&["sync"]).code(0);
+    env.run(&["sync", "--verify"])
+        .code(0)
+        .stdout_has("verified: the server holds 2 change(s) from this device, hash matches");
+    // The server restores an old backup: change 2 is gone.
+    {
+        let mut st = state.lock().unwrap();
+        let lost = st.held.remove(&2).unwrap();
+        st.seen.remove(&lost);
+    }
+    let r = env.run(&["sync", "--verify", "--json"]).code(1).json();
+    assert_eq!(r["requeued"], json!([2]));
+    env.run(&["sync"]).code(0).stdout_has("sent 1 (applied 1");
+    env.run(&["sync", "--verify"])
+        .code(0)
+        .stdout_has("verified");
+}
+
+#[test]
+fn sync_needs_a_server_and_token() {
+    let env = Env::bare();
+    env.run(&[
+        "init",
+        "--server",
+        "http://127.0.0.1:9",
+        "--device-name",
+        "x",
+    ])
+    .code(0);
+    env.run(&["sync"]).code(2).stderr_has("no token is set");
+}
