@@ -1,0 +1,296 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Authentication, roles, areas and bad input: always a JSON error with
+//! the right status, never a 500.
+
+mod common;
+
+use common::{Device, start};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sigap_server::store::Role;
+
+fn code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("")
+}
+
+#[tokio::test]
+async fn healthz_needs_no_token_and_every_answer_carries_the_protocol() {
+    let s = start().await;
+    let r = s
+        .client
+        .get(format!("{}/healthz", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["x-sigap-protocol"], "1");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body, json!({"status": "ok", "protocol": 1}));
+    let r = s
+        .client
+        .get(format!("{}/nope", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.headers()["x-sigap-protocol"], "1");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(code(&body), "not_found");
+}
+
+#[tokio::test]
+async fn every_endpoint_refuses_a_missing_or_revoked_token() {
+    let s = start().await;
+    let t = s.token(Role::Admin, "admin", &[]);
+    use sigap_server::store::Store;
+    s.store.revoke_token("admin").unwrap();
+    let dev = uuid::Uuid::now_v7();
+    for path in [
+        "/api/v1/sync/pull".to_string(),
+        format!("/api/v1/sync/device/{dev}"),
+        format!("/api/v1/sync/device/{dev}/changes"),
+        "/api/v1/coverage?area=33.72".into(),
+        "/api/v1/conflicts".into(),
+        "/api/v1/persons/3372011203850001".into(),
+    ] {
+        let r = s
+            .client
+            .get(format!("{}{path}", s.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
+        let (st, body) = s.get(&t, &path).await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED, "{path}");
+        assert_eq!(code(&body), "unauthorized");
+    }
+    let (st, _) = s.post("sigap_wrong", "/api/v1/sync/push", &json!({})).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, _) = s
+        .post("sigap_wrong", "/api/v1/conflicts/1/resolve", &json!({}))
+        .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_wrong_role_is_forbidden() {
+    let s = start().await;
+    let agent = s.token(Role::Agent, "agent", &["33.72"]);
+    let sup = s.token(Role::Supervisor, "sup", &["33.72"]);
+    let admin = s.token(Role::Admin, "admin", &[]);
+    for path in [
+        "/api/v1/coverage?area=33.72",
+        "/api/v1/conflicts",
+        "/api/v1/persons/3372011203850001",
+    ] {
+        let (st, body) = s.get(&agent, path).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(code(&body), "forbidden");
+    }
+    for t in [&sup, &admin] {
+        let (st, _) = s.get(t, "/api/v1/sync/pull").await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        let d = Device::new();
+        let (st, _) = s.push(t, &d, &[]).await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+    }
+    let (st, _) = s.get(&admin, "/api/v1/coverage?area=33.72").await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = s.get(&sup, "/api/v1/conflicts").await;
+    assert_eq!(st, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_area_outside_the_token_is_forbidden_with_its_name() {
+    let s = start().await;
+    let sup = s.token(Role::Supervisor, "sup", &["33.72.01"]);
+    let (st, body) = s.get(&sup, "/api/v1/coverage?area=33.72").await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert!(body["error"]["message"].as_str().unwrap().contains("33.72"));
+    let (st, body) = s.get(&sup, "/api/v1/coverage?area=33.72.02.1001").await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Joyotakan")
+    );
+    let (st, _) = s
+        .get(&sup, "/api/v1/coverage?area=33.72.01.1001&depth=2")
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    // A person outside the supervisor's areas.
+    let agent = s.token(Role::Agent, "agent", &["33.72"]);
+    let mut d = Device::new();
+    let c = d.register("3372021203850001", "Agus", "33.72.02.1001", 1, 1);
+    s.push(&agent, &d, &[c]).await;
+    let (st, _) = s.get(&sup, "/api/v1/persons/3372021203850001").await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn bad_input_is_a_json_4xx_never_a_500() {
+    let s = start().await;
+    let agent = s.token(Role::Agent, "agent", &["33.72"]);
+    let sup = s.token(Role::Supervisor, "sup", &["33.72"]);
+    let cases: Vec<(&str, &str, StatusCode, &str)> = vec![
+        (
+            &sup,
+            "/api/v1/coverage",
+            StatusCode::BAD_REQUEST,
+            "missing_area",
+        ),
+        (
+            &sup,
+            "/api/v1/coverage?area=33.7",
+            StatusCode::BAD_REQUEST,
+            "invalid_area",
+        ),
+        (
+            &sup,
+            "/api/v1/coverage?area=33.72&depth=9",
+            StatusCode::BAD_REQUEST,
+            "invalid_depth",
+        ),
+        (
+            &sup,
+            "/api/v1/coverage?area=33.72&year=abc",
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+        ),
+        (
+            &sup,
+            "/api/v1/persons/123",
+            StatusCode::BAD_REQUEST,
+            "invalid_nik",
+        ),
+        (
+            &sup,
+            "/api/v1/persons/3372011203850001",
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            &sup,
+            "/api/v1/conflicts?status=maybe",
+            StatusCode::BAD_REQUEST,
+            "invalid_status",
+        ),
+        (
+            &agent,
+            "/api/v1/sync/pull?cursor=-1",
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+        ),
+        (
+            &agent,
+            "/api/v1/sync/pull?limit=0",
+            StatusCode::BAD_REQUEST,
+            "invalid_limit",
+        ),
+    ];
+    for (t, path, status, c) in cases {
+        let (st, body) = s.get(t, path).await;
+        assert_eq!((st, code(&body)), (status, c), "{path}: {body}");
+    }
+    let url = format!("{}/api/v1/sync/push", s.url);
+    let r = s
+        .client
+        .post(&url)
+        .bearer_auth(&agent)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(code(&body), "invalid_json");
+    let d = Device::new();
+    let mut bad = serde_json::to_value(sigap_shared::wire::PushRequest {
+        protocol: 1,
+        device_id: d.id,
+        changes: vec![],
+    })
+    .unwrap();
+    bad["changes"] = json!([{"id": "x"}]);
+    let (st, body) = s.post(&agent, "/api/v1/sync/push", &bad).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(code(&body), "invalid_body");
+    let big = "x".repeat(9 * 1024 * 1024);
+    let r = s
+        .client
+        .post(&url)
+        .bearer_auth(&agent)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(code(&body), "payload_too_large");
+    let (st, body) = s
+        .post(
+            &sup,
+            "/api/v1/conflicts/abc/resolve",
+            &json!({"fields": {"name": "X"}}),
+        )
+        .await;
+    assert_eq!((st, code(&body)), (StatusCode::BAD_REQUEST, "invalid_id"));
+    let (st, body) = s
+        .post(
+            &sup,
+            "/api/v1/conflicts/1/resolve",
+            &json!({"fields": {"rt": 3}}),
+        )
+        .await;
+    assert_eq!(
+        (st, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_resolution")
+    );
+    let (st, body) = s
+        .post(
+            &sup,
+            "/api/v1/conflicts/99/resolve",
+            &json!({"fields": {"name": "X"}}),
+        )
+        .await;
+    assert_eq!((st, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+}
+
+#[tokio::test]
+async fn protocol_versions_too_new_or_too_old_are_explained() {
+    let s = start().await;
+    let agent = s.token(Role::Agent, "agent", &["33.72"]);
+    let get = |v: &'static str| {
+        s.client
+            .get(format!("{}/api/v1/sync/pull", s.url))
+            .bearer_auth(&agent)
+            .header("x-sigap-protocol", v)
+            .send()
+    };
+    let r = get("2").await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(code(&body), "protocol_too_new");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("upgrade sigap-server")
+    );
+    let r = get("0").await.unwrap();
+    assert_eq!(r.status(), StatusCode::UPGRADE_REQUIRED);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(code(&body), "protocol_too_old");
+    let r = get("1").await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let d = Device::new();
+    let body = json!({"protocol": 2, "device_id": d.id, "changes": []});
+    let (st, b) = s.post(&agent, "/api/v1/sync/push", &body).await;
+    assert_eq!(
+        (st, code(&b)),
+        (StatusCode::BAD_REQUEST, "protocol_too_new")
+    );
+}
