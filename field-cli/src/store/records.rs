@@ -1,10 +1,12 @@
 //! The device's records: the merged view of the changes made here.
 
+use std::collections::BTreeMap;
+
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
-use sigap_shared::merge::Stamps;
+use sigap_shared::merge::{Field, Stamps};
 use sigap_shared::registration::format_programs;
-use sigap_shared::{AreaCode, Fields, Issue, Nik, PersonRecord, wilayah};
+use sigap_shared::{AreaCode, Fields, Hlc, Issue, Nik, PersonRecord, wilayah};
 
 use crate::error::{CliError, Result};
 
@@ -124,7 +126,7 @@ fn decode(raw: RawRow) -> Result<LocalRecord> {
     let nik = Nik::parse(&nik)
         .map_err(|e| CliError::Local(format!("stored NIK {nik:?} is damaged: {e}")))?;
     let fields: Fields = serde_json::from_str(&fields)?;
-    let stamps: Stamps = serde_json::from_str(&stamps)?;
+    let stamps = decode_stamps(&stamps)?;
     Ok(LocalRecord {
         record: PersonRecord {
             nik,
@@ -137,6 +139,30 @@ fn decode(raw: RawRow) -> Result<LocalRecord> {
         pending,
         rejected,
     })
+}
+
+/// Stamps are stored grouped by timestamp (`{"<hlc>": ["name", …]}`):
+/// most records hold one or two distinct timestamps, so this is a fraction
+/// of the size of one timestamp per field.
+fn encode_stamps(stamps: &Stamps) -> Result<String> {
+    let mut grouped: BTreeMap<String, Vec<Field>> = BTreeMap::new();
+    for (field, hlc) in &stamps.0 {
+        grouped.entry(hlc.to_sortable()).or_default().push(*field);
+    }
+    Ok(serde_json::to_string(&grouped)?)
+}
+
+fn decode_stamps(text: &str) -> Result<Stamps> {
+    let grouped: BTreeMap<String, Vec<Field>> = serde_json::from_str(text)?;
+    let mut out = BTreeMap::new();
+    for (hlc, fields) in grouped {
+        let hlc = Hlc::from_sortable(&hlc)
+            .ok_or_else(|| CliError::Local(format!("stored timestamp {hlc:?} is damaged")))?;
+        for f in fields {
+            out.insert(f, hlc);
+        }
+    }
+    Ok(Stamps(out))
 }
 
 pub fn get(conn: &Connection, nik: &Nik) -> Result<Option<LocalRecord>> {
@@ -169,7 +195,7 @@ pub fn upsert(conn: &Connection, r: &PersonRecord, warnings: &[Issue], now: &str
     .execute(params![
         r.nik.as_str(),
         serde_json::to_string(f)?,
-        serde_json::to_string(&r.stamps)?,
+        encode_stamps(&r.stamps)?,
         serde_json::to_string(warnings)?,
         f.name.clone().unwrap_or_default(),
         f.kelurahan.map(|k| k.to_string()),
