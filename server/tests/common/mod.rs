@@ -24,6 +24,15 @@ pub struct Server {
 pub async fn start() -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&dir.path().join("test.db")).unwrap());
+    serve_in(store, dir).await
+}
+
+/// Serves an existing store.
+pub async fn serve(store: Arc<SqliteStore>) -> Server {
+    serve_in(store, tempfile::tempdir().unwrap()).await
+}
+
+async fn serve_in(store: Arc<SqliteStore>, dir: tempfile::TempDir) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let state = AppState::new(store.clone());

@@ -1,0 +1,321 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The published Kota Surakarta figures computed by the server, and the
+//! admin commands run as the real binary.
+
+mod common;
+
+use std::io::Write;
+use std::process::Command;
+
+use common::{Device, outcomes, start};
+use serde_json::Value;
+use sigap_server::store::Role;
+
+const BIN: &str = env!("CARGO_BIN_EXE_sigap-server");
+
+/// A roll of `n` valid, distinct NIKs spread over the 54 kelurahan.
+fn roll_csv(n: u32) -> String {
+    let kels: Vec<_> =
+        sigap_shared::wilayah::kelurahan_in(&sigap_shared::AreaCode::parse("33.72").unwrap())
+            .into_iter()
+            .map(|a| a.code)
+            .collect();
+    assert_eq!(kels.len(), 54);
+    let mut out = String::from("nik,kelurahan,rw,rt,category\n");
+    for i in 0..n {
+        let kel = kels[(i % 54) as usize];
+        let kec = kel.kecamatan_code().unwrap().to_string().replace('.', "");
+        let cat = ["pu", "bpu", "jakon", "pmi"][(i % 4) as usize];
+        out.push_str(&format!(
+            "{},{kel},{},{},{cat}\n",
+            common::nik(&kec, i),
+            1 + i % 7,
+            1 + i % 5
+        ));
+    }
+    out
+}
+
+fn cli(db: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .env("SIGAP_SERVER_DB", db)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_server_reproduces_the_published_surakarta_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("solo.db");
+    let csv = dir.path().join("roll.csv");
+    std::fs::write(&csv, roll_csv(100_512)).unwrap();
+    let (code, _, err) = cli(&db, &["participants", "import", csv.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("100512 new participants"), "{err}");
+    let (code, _, err) = cli(
+        &db,
+        &[
+            "baseline",
+            "set",
+            "--area",
+            "33.72",
+            "--year",
+            "2024",
+            "--working-population",
+            "227164",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = cli(
+        &db,
+        &[
+            "target",
+            "set",
+            "--area",
+            "33.72",
+            "--year",
+            "2024",
+            "--percent",
+            "57.02",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = cli(
+        &db,
+        &[
+            "coverage", "show", "--area", "33.72", "--year", "2024", "--json",
+        ],
+    );
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["figures"]["coverage"], "44.24%");
+    assert_eq!(v["figures"]["uncovered"], 126_652);
+    assert_eq!(v["figures"]["gap_points"], "12.78");
+    let (code, out, _) = cli(&db, &["coverage", "verify"]);
+    assert_eq!(code, 0, "{out}");
+
+    // The same database served over HTTP; field registrations of people
+    // already in the roll do not count twice.
+    let store = std::sync::Arc::new(sigap_server::store::SqliteStore::open(&db).unwrap());
+    let s = common::serve(store).await;
+    let sup = s.token(Role::Supervisor, "sup", &["33.72"]);
+    let agent = s.token(Role::Agent, "agent", &["33.72"]);
+    let (_, cov) = s
+        .get(&sup, "/api/v1/coverage?area=33.72&year=2024&depth=1")
+        .await;
+    assert_eq!(cov["figures"]["covered"], 100_512);
+    assert_eq!(cov["figures"]["coverage"], "44.24%");
+    assert_eq!(cov["figures"]["uncovered"], 126_652);
+    assert_eq!(cov["figures"]["gap_points"], "12.78");
+    assert_eq!(cov["figures"]["target_percent"], "57.02");
+    assert_eq!(cov["children"].as_array().unwrap().len(), 5);
+    let first_roll_nik = roll_csv(1)
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .to_string();
+    let mut d = Device::new();
+    let c = d.register(&first_roll_nik, "Budi Santoso", "33.72.01.1001", 1, 1);
+    let (_, r) = s.push(&agent, &d, &[c]).await;
+    assert_eq!(outcomes(&r), ["merged"], "{r}");
+    let (_, cov) = s.get(&sup, "/api/v1/coverage?area=33.72&year=2024").await;
+    assert_eq!(cov["figures"]["covered"], 100_512);
+}
+
+#[test]
+fn token_commands_create_list_and_revoke() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let (code, out, err) = cli(
+        &db,
+        &[
+            "token", "create", "--role", "agent", "--name", "siti", "--area", "33.72.01",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let token = out.trim();
+    assert!(token.starts_with("sigap_") && token.len() == 70, "{out}");
+    assert_eq!(out.lines().count(), 1);
+    let (code, out, _) = cli(
+        &db,
+        &[
+            "token", "create", "--role", "admin", "--name", "root", "--json",
+        ],
+    );
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["role"], "admin");
+    assert!(v["token"].as_str().unwrap().starts_with("sigap_"));
+    let (code, _, err) = cli(
+        &db,
+        &["token", "create", "--role", "supervisor", "--name", "x"],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("--area"), "{err}");
+    let (code, _, err) = cli(
+        &db,
+        &[
+            "token", "create", "--role", "agent", "--name", "siti", "--area", "33.72",
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    let (code, out, _) = cli(&db, &["token", "list"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("siti") && out.contains("root") && !out.contains(token));
+    let (code, _, _) = cli(&db, &["token", "revoke", "siti"]);
+    assert_eq!(code, 0);
+    let (_, out, _) = cli(&db, &["token", "list", "--json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert!(v[0]["revoked_at"].is_i64());
+    let (code, _, _) = cli(&db, &["token", "revoke", "nobody"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn participants_import_reports_bad_rows_by_line_and_strict_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let csv = dir.path().join("roll.csv");
+    let mut f = std::fs::File::create(&csv).unwrap();
+    writeln!(f, "nik,kelurahan,rw,rt,category,extra").unwrap();
+    writeln!(f, "3372011203850001,33.72.01.1001,3,5,pu,x").unwrap();
+    writeln!(f, "3372011203850000,33.72.01.1001,3,5,pu,x").unwrap();
+    writeln!(f, "3372015204900002,33.72.01,3,5,bpu,x").unwrap();
+    drop(f);
+    let path = csv.to_str().unwrap();
+    let (code, _, err) = cli(&db, &["participants", "import", "--strict", path]);
+    assert_eq!(code, 1);
+    assert!(err.contains("line 3") && err.contains("serial"), "{err}");
+    assert!(
+        err.contains("line 4") && err.contains("not a kelurahan"),
+        "{err}"
+    );
+    let (_, out, _) = cli(&db, &["coverage", "show", "--area", "33.72", "--json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["figures"]["covered"], 0);
+    let (code, _, _) = cli(&db, &["participants", "import", path]);
+    assert_eq!(code, 1);
+    let (_, out, _) = cli(&db, &["coverage", "show", "--area", "33.72", "--json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["figures"]["covered"], 1);
+    assert_eq!(v["by_category"]["pu"], 1);
+    let (code, _, err) = cli(&db, &["participants", "import", "/nonexistent.csv"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn baselines_import_and_verify_detects_a_tampered_counter() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.db");
+    let csv = dir.path().join("base.csv");
+    std::fs::write(
+        &csv,
+        "area,year,working_population\n33.72,2024,227164\n33.72.01.1001/3,2024,120\nbad,2024,1\n",
+    )
+    .unwrap();
+    let (code, _, err) = cli(&db, &["baseline", "import", csv.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("line 4"), "{err}");
+    let (_, out, _) = cli(
+        &db,
+        &[
+            "coverage",
+            "show",
+            "--area",
+            "33.72.01.1001",
+            "--year",
+            "2024",
+            "--depth",
+            "1",
+            "--json",
+        ],
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["children"][0]["area"], "33.72.01.1001/3");
+    assert_eq!(v["children"][0]["figures"]["working_population"], 120);
+    let roll = dir.path().join("roll.csv");
+    std::fs::write(
+        &roll,
+        "nik,kelurahan,rw,rt,category\n3372011203850001,33.72.01.1001,3,5,pu\n",
+    )
+    .unwrap();
+    assert_eq!(
+        cli(&db, &["participants", "import", roll.to_str().unwrap()]).0,
+        0
+    );
+    assert_eq!(cli(&db, &["coverage", "verify"]).0, 0);
+    let store = sigap_server::store::SqliteStore::open(&db).unwrap();
+    store
+        .with_writer(|c| {
+            c.execute(
+                "UPDATE counters SET covered = covered + 1 WHERE area = '33.72.01'",
+                [],
+            )
+        })
+        .unwrap();
+    drop(store);
+    let (code, out, _) = cli(&db, &["coverage", "verify", "--json"]);
+    assert_eq!(code, 1);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["differences"][0]["area"], "33.72.01");
+    let (code, _, _) = cli(
+        &db,
+        &[
+            "target",
+            "set",
+            "--area",
+            "33.72",
+            "--year",
+            "2024",
+            "--percent",
+            "57.021",
+        ],
+    );
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn serve_prints_its_address_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("SIGAP_SERVER_DB", &db)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("sigap-server listening on ")
+        .unwrap()
+        .to_string();
+    let body: Value = reqwest::blocking::get(format!("{url}/healthz"))
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(body["status"], "ok");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
