@@ -7,7 +7,7 @@ mod common;
 use std::io::Write;
 use std::process::Command;
 
-use common::{Device, outcomes, start};
+use common::{Device, outcomes};
 use serde_json::Value;
 use sigap_server::store::Role;
 

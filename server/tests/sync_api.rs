@@ -70,7 +70,7 @@ async fn an_edit_for_a_nik_never_seen_is_unknown_person() {
             ..Default::default()
         },
     );
-    let (_, r) = s.push(&agent, &d, &[edit.clone()]).await;
+    let (_, r) = s.push(&agent, &d, std::slice::from_ref(&edit)).await;
     assert_eq!(r["results"][0]["code"], "unknown_person");
     // The rejection is kept: the same answer again on replay.
     let (_, r) = s.push(&agent, &d, &[edit]).await;
