@@ -39,13 +39,28 @@ pub fn person(n: u64) -> Person {
     let nik_day = if woman { day + 40 } else { day };
     Person {
         nik: format!("{kec}{nik_day:02}{month:02}{:02}{serial:04}", year % 100),
-        name: format!("Warga {n}"),
+        name: format!("Warga {}", letters(n)),
         birth_date: format!("{year}-{month:02}-{day:02}"),
         sex: if woman { "P" } else { "L" },
         kelurahan: k.code.to_string(),
         rw: (n % 7 + 1) as u16,
         rt: (n % 13 + 1) as u16,
     }
+}
+
+/// `n` written in letters (names hold no digits): 0 → "A", 27 → "Bb".
+pub fn letters(mut n: u64) -> String {
+    let mut out = Vec::new();
+    loop {
+        out.push(b'a' + (n % 26) as u8);
+        n /= 26;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    out[0] = out[0].to_ascii_uppercase();
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// CSV for `sigap import` of people `range`, informal workers (bpu).

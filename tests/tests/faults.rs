@@ -115,7 +115,7 @@ fn client_killed_mid_sync_then_next_sync_completes() {
     }
     let summary = sync_until_clean(&agent, 2);
     let status = agent.status();
-    assert_eq!(status["pending"], 0, "{status}\n{summary}");
+    assert_eq!(status["pending_changes"], 0, "{status}\n{summary}");
 
     let r = receipt(&server, &token, &agent);
     assert_eq!(r["count"], total, "{r}");

@@ -19,7 +19,8 @@ fn scenario(order: [usize; 2]) -> (Value, Value, Vec<Value>) {
     // Agent 0: people 0..30. Agent 1: people 20..50, person 25 spelled
     // differently.
     assert!(agents[0].import(&registrations_csv(0..30)).status.success());
-    let csv = registrations_csv(20..50).replace("Warga 25,", "Warga Dua Lima,");
+    let csv =
+        registrations_csv(20..50).replace(&format!("{},", person(25).name), "Warga Dua Lima,");
     assert!(agents[1].import(&csv).status.success());
 
     for i in order {
