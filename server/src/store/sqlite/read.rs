@@ -82,6 +82,14 @@ impl SqliteStore {
         );
         let mut values: Vec<Value> = vec![Value::Integer(to_i64(cursor))];
         if let Some(areas) = areas {
+            // One kelurahan: the (kelurahan, seq) index gives the page in
+            // order. Wider or several areas: walk the seq index and filter
+            // (`+` keeps SQLite from choosing the kelurahan index, which
+            // would read every match and sort it for each page).
+            let col = match areas {
+                [one] if one.level() == Level::Kelurahan => "kelurahan",
+                _ => "+kelurahan",
+            };
             let mut ors = Vec::new();
             for a in areas {
                 values.push(Value::Text(match a.level() {
@@ -90,8 +98,8 @@ impl SqliteStore {
                 }));
                 let n = values.len();
                 ors.push(match a.level() {
-                    Level::Kelurahan => format!("kelurahan = ?{n}"),
-                    _ => format!("kelurahan GLOB ?{n}"),
+                    Level::Kelurahan => format!("{col} = ?{n}"),
+                    _ => format!("{col} GLOB ?{n}"),
                 });
             }
             if ors.is_empty() {
