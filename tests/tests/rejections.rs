@@ -15,7 +15,7 @@ fn rejected_change_does_not_block_ten_thousand_others() {
     agent.init(&server.url(), "hp-1", &token);
 
     // Person n lives in kelurahan n % 54; the first 11 are in Laweyan.
-    let laweyan: Vec<u64> = (0..20_000u64)
+    let laweyan: Vec<u64> = (0..60_000u64)
         .filter(|n| n % 54 < 11)
         .take(10_000)
         .collect();
