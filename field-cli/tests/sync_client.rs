@@ -125,18 +125,25 @@ fn fake(state: Arc<Mutex<State>>) -> FakeServer {
     }))
 }
 
+/// A person as the server's pull sends it: masked, keyed by the lookup hash.
 fn person(nik: &str, participant: bool, seq: u64) -> PersonState {
+    let nik = Nik::parse(nik).unwrap();
+    let fields = sigap_shared::Fields {
+        // The roll has no names; a field registration does.
+        name: (!participant).then(|| "Agus Salim".to_string()),
+        kelurahan: Some(sigap_shared::AreaCode::parse("33.72.01.1003").unwrap()),
+        rw: Some(2),
+        rt: Some(4),
+        category: Some(sigap_shared::Category::Bpu),
+        status: Some(sigap_shared::Status::Registered),
+        ..Default::default()
+    };
     PersonState {
-        nik: Nik::parse(nik).unwrap(),
-        fields: sigap_shared::Fields {
-            name: Some("Agus Salim".into()),
-            kelurahan: Some(sigap_shared::AreaCode::parse("33.72.01.1003").unwrap()),
-            ..Default::default()
-        },
         participant,
         registered_by: (!participant).then(|| "agent-rina".to_string()),
         registered_at: Some(1_764_000_000_000),
         seq,
+        ..PersonState::masked(&nik, &fields)
     }
 }
 
@@ -162,12 +169,46 @@ fn sync_pushes_pulls_and_reports_then_lookup_answers_offline() {
         assert_eq!(r.header("x-sigap-protocol"), Some("1"), "{}", r.path);
         assert_eq!(r.header("authorization"), Some("Bearer t0ken"));
     }
+    // The pulled persons carry no NIK, and the replica keeps none.
+    for r in server.requests() {
+        assert!(!r.path.contains("3372011505800003"), "{}", r.path);
+    }
+    assert_eq!(
+        env.count(
+            "SELECT COUNT(*) FROM replica WHERE state LIKE '%3372011505800003%' OR state LIKE '%Agus%'"
+        ),
+        0
+    );
     env.run(&["lookup", "3372011505800003"])
         .code(0)
-        .stdout_has("already covered: registered by agent-rina on 2025-11-24");
+        .stdout_has(
+            "NIK 3372011505800003 is already covered: registered by agent-rina on 2025-11-24 (A*** S****, Bumi (33.72.01.1003))",
+        );
     env.run(&["lookup", "3372012006700004"])
         .code(0)
-        .stdout_has("already a participant");
+        .stdout_has("already a participant (membership roll), Bumi (33.72.01.1003)");
+    let j = env
+        .run(&["lookup", "3372011505800003", "--json"])
+        .code(0)
+        .json();
+    assert_eq!(j["answer"], "covered");
+    assert_eq!(j["replica"]["nik_masked"], "3372**********03");
+    assert_eq!(j["replica"]["name_masked"], "A*** S****");
+    assert_eq!(j["replica"]["registered_by"], "agent-rina");
+    assert!(j["replica"].get("nik").is_none());
+    assert!(!j.to_string().contains("Agus"), "{j}");
+    let j = env
+        .run(&["lookup", "3372012006700004", "--json"])
+        .code(0)
+        .json();
+    assert_eq!(j["answer"], "participant");
+    // Own registrations answer from the local records, in full.
+    env.run(&["lookup", BUDI])
+        .code(0)
+        .stdout_has("registered on this device: Budi Santoso");
+    env.run(&["lookup", "3372011505800005"])
+        .code(0)
+        .stdout_has("unknown: NIK 3372011505800005 is not registered");
     // The replica makes register refuse a known NIK.
     env.run(&[
         "register",
@@ -191,7 +232,26 @@ fn sync_pushes_pulls_and_reports_then_lookup_answers_offline() {
         "tukang",
     ])
     .code(2)
-    .stderr_has("already covered: registered by agent-rina");
+    .stderr_has("already covered: registered by agent-rina")
+    .stderr_has("(A*** S****, Bumi (33.72.01.1003))");
+    // And import refuses the rows of known persons, found by their hash.
+    let csv = env.path("forms.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "{CSV_HEADER}{}{}",
+            "3372011505800003,Agus,1980-05-15,L,33.72.01.1003,1,1,bpu,tukang,,,\"jkk,jkm\"\n",
+            "3372012006700004,Wati,1970-06-20,L,33.72.01.1003,1,1,bpu,tukang,,,\"jkk,jkm\"\n",
+        ),
+    )
+    .unwrap();
+    env.run(&["import", csv.to_str().unwrap()])
+        .code(1)
+        .stdout_has("imported 0, rejected 2")
+        .stderr_has(
+            "line 2: nik: NIK 3372011505800003 is already covered: registered by agent-rina",
+        )
+        .stderr_has("line 3: nik: NIK 3372012006700004 is already a participant (membership roll)");
     let st = env.run(&["status", "--json"]).json();
     assert_eq!(st["pending_changes"], 0);
     assert!(st["last_sync_at"].is_string());

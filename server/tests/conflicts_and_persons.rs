@@ -81,9 +81,16 @@ async fn two_agents_disagreeing_on_a_name_open_a_conflict_a_supervisor_resolves(
         .await;
     assert_eq!(cov["figures"]["covered"], 1);
     assert!(s.store.verify_counters().unwrap().differences.is_empty());
-    // An agent's replica sees the resolved name.
+    // An agent's replica gets the resolved person again, masked: neither
+    // agent's full name nor the NIK reaches it.
     let (_, page) = s.get(&a1, "/api/v1/sync/pull").await;
-    assert_eq!(page["persons"][0]["fields"]["name"], "Budi Santoso");
+    let pulled = &page["persons"][0];
+    assert_eq!(pulled["name_masked"], "B*** S******");
+    assert_eq!(pulled["seq"], p["seq"]);
+    let text = page.to_string();
+    for secret in [NIK, "Santoso", "Susanto"] {
+        assert!(!text.contains(secret), "pull leaks {secret}: {text}");
+    }
 }
 
 #[tokio::test]

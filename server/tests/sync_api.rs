@@ -9,6 +9,7 @@ use serde_json::json;
 use sigap_server::store::Role;
 use sigap_shared::merge::Fields;
 use sigap_shared::wire::ChangeKind;
+use sigap_shared::{Nik, nik_lookup_hash};
 
 const LAWEYAN_KEL: &str = "33.72.01.1001";
 
@@ -241,11 +242,12 @@ async fn the_same_changes_in_any_order_give_the_same_persons_and_coverage() {
                 p
             })
             .collect();
-        persons.sort_by_key(|p| p["nik"].as_str().unwrap().to_string());
+        persons.sort_by_key(|p| p["nik_hash"].as_str().unwrap().to_string());
         let (_, cov) = s
             .get(&sup, "/api/v1/coverage?area=33.72&year=2025&depth=4")
             .await;
-        results.push((persons, cov));
+        let (_, budi) = s.get(&sup, &format!("/api/v1/persons/{nik1}")).await;
+        results.push((persons, cov, budi["fields"].clone()));
     }
     for r in &results[1..] {
         assert!(
@@ -255,11 +257,103 @@ async fn the_same_changes_in_any_order_give_the_same_persons_and_coverage() {
             results[0].0
         );
         assert!(r.1 == results[0].1, "coverage differs");
+        assert!(r.2 == results[0].2, "merged fields differ");
     }
     assert_eq!(results[0].1["figures"]["covered"], 1);
-    let budi = &results[0].0[0];
-    assert_eq!(budi["fields"]["kelurahan"], "33.72.01.1002");
-    assert_eq!(budi["fields"]["occupation"], "ojek");
+    let hash1 = nik_lookup_hash(&Nik::parse(nik1).unwrap());
+    let budi = results[0]
+        .0
+        .iter()
+        .find(|p| p["nik_hash"] == hash1.as_str())
+        .unwrap();
+    assert_eq!(budi["kelurahan"], "33.72.01.1002");
+    assert_eq!(results[0].2["kelurahan"], "33.72.01.1002");
+    assert_eq!(results[0].2["occupation"], "ojek");
+}
+
+#[tokio::test]
+async fn pull_sends_masked_persons_without_niks_or_names() {
+    use sigap_server::store::{RollRow, Store};
+    let s = start().await;
+    let budi_agent = s.token(Role::Agent, "agent-budi", &["33.72.01"]);
+    let other_agent = s.token(Role::Agent, "agent-siti", &["33.72.01"]);
+    let sup = s.token(Role::Supervisor, "sup", &["33.72.01"]);
+    let registered = "3372011203850001";
+    let participant = "3372015204900002";
+    let mut d = Device::new();
+    let mut c = d.register(registered, "Budi Santoso", LAWEYAN_KEL, 3, 5);
+    c.fields.phone = Some("081234567890".into());
+    c.fields.occupation = Some("tukang becak".into());
+    let (_, r) = s.push(&budi_agent, &d, &[c]).await;
+    assert_eq!(outcomes(&r), ["applied"], "{r}");
+    s.store
+        .import_participants(&[RollRow {
+            nik: Nik::parse(participant).unwrap(),
+            kelurahan: sigap_shared::AreaCode::parse("33.72.01.1002").unwrap(),
+            rw: 1,
+            rt: 2,
+            category: sigap_shared::Category::Pu,
+        }])
+        .unwrap();
+
+    let resp = s
+        .client
+        .get(format!("{}/api/v1/sync/pull", s.url))
+        .bearer_auth(&other_agent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body = resp.text().await.unwrap();
+    for secret in [
+        registered,
+        participant,
+        "Budi",
+        "Santoso",
+        "081234567890",
+        "tukang becak",
+        "1985-03-12",
+    ] {
+        assert!(!body.contains(secret), "pull leaks {secret}: {body}");
+    }
+    let page: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let persons = page["persons"].as_array().unwrap();
+    assert_eq!(persons.len(), 2);
+    let budi = &persons[0];
+    assert_eq!(
+        budi["nik_hash"],
+        nik_lookup_hash(&Nik::parse(registered).unwrap())
+    );
+    assert_eq!(budi["nik_masked"], "3372**********01");
+    assert_eq!(budi["name_masked"], "B*** S******");
+    assert_eq!(budi["kelurahan"], LAWEYAN_KEL);
+    assert_eq!(
+        (budi["rw"].as_u64(), budi["rt"].as_u64()),
+        (Some(3), Some(5))
+    );
+    assert_eq!(budi["category"], "bpu");
+    assert_eq!(budi["status"], "registered");
+    assert_eq!(budi["registered_by"], "agent-budi");
+    assert_eq!(budi["participant"], false);
+    for gone in ["nik", "fields", "name", "birth_date", "phone", "occupation"] {
+        assert!(budi.get(gone).is_none(), "{gone} in {budi}");
+    }
+    let roll = &persons[1];
+    assert_eq!(
+        roll["nik_hash"],
+        nik_lookup_hash(&Nik::parse(participant).unwrap())
+    );
+    assert_eq!(roll["nik_masked"], "3372**********02");
+    assert_eq!(roll["participant"], true);
+    assert!(roll.get("name_masked").is_none());
+    assert_eq!(roll["kelurahan"], "33.72.01.1002");
+
+    // The supervisor of the area still reads the full record.
+    let (st, p) = s.get(&sup, &format!("/api/v1/persons/{registered}")).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(p["nik"], registered);
+    assert_eq!(p["fields"]["name"], "Budi Santoso");
+    assert_eq!(p["fields"]["phone"], "081234567890");
 }
 
 #[tokio::test]

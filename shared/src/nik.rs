@@ -8,6 +8,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::{Digest, Sha256};
 use time::{Date, Month};
 
 use crate::area::AreaCode;
@@ -196,6 +197,48 @@ pub fn mask_nik(text: &str) -> String {
         .collect()
 }
 
+/// Masks a person's name for anyone who may not see it: the first letter of
+/// each word stays, every other letter becomes `*`, other characters (dots,
+/// apostrophes, hyphens) stay. Runs of whitespace become one space.
+/// `"Budi Santoso"` → `"B*** S******"`.
+pub fn mask_name(name: &str) -> String {
+    let mut words = Vec::new();
+    for word in name.split_whitespace() {
+        let mut first = true;
+        let masked: String = word
+            .chars()
+            .map(|c| {
+                if !c.is_alphabetic() {
+                    c
+                } else if first {
+                    first = false;
+                    c
+                } else {
+                    '*'
+                }
+            })
+            .collect();
+        words.push(masked);
+    }
+    words.join(" ")
+}
+
+/// What [`nik_lookup_hash`] puts before the 16 digits; the version names
+/// the scheme, so that a new one can be told apart.
+pub const NIK_LOOKUP_PREFIX: &str = "sigap-nik-v1:";
+
+/// The key under which an agent's replica holds a person: hex SHA-256 of
+/// `"sigap-nik-v1:"` followed by the 16 digits. The server sends it instead
+/// of the NIK on pull; the client computes it from the NIK the agent typed.
+/// It keeps NIKs out of the feed's text, but it is not a secret: anyone who
+/// guesses a NIK can check the guess (that is what `sigap lookup` does).
+pub fn nik_lookup_hash(nik: &Nik) -> String {
+    let mut h = Sha256::new();
+    h.update(NIK_LOOKUP_PREFIX.as_bytes());
+    h.update(nik.as_str().as_bytes());
+    hex::encode(h.finalize())
+}
+
 impl fmt::Display for Nik {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -305,6 +348,31 @@ mod tests {
         assert_eq!(nik.masked(), "3372**********01");
         assert_eq!(format!("{nik:?}"), "Nik(3372**********01)");
         assert_eq!(mask_nik("12345"), "*****");
+    }
+
+    #[test]
+    fn mask_name_keeps_the_first_letter_of_each_word() {
+        assert_eq!(mask_name("Budi Santoso"), "B*** S******");
+        assert_eq!(mask_name("  Siti   Aminah "), "S*** A*****");
+        assert_eq!(mask_name("Joko"), "J***");
+        assert_eq!(mask_name("A"), "A");
+        assert_eq!(mask_name("Muh. Ali-Akbar"), "M**. A**-*****");
+        assert_eq!(mask_name("Ni'matul"), "N*'*****");
+        assert_eq!(mask_name("Żaneta Ñúñez"), "Ż***** Ñ****");
+        assert_eq!(mask_name(""), "");
+        assert!(!mask_name("Budi Santoso").contains("udi"));
+    }
+
+    #[test]
+    fn lookup_hash_is_sha256_of_the_prefixed_digits() {
+        let nik = Nik::parse("3372011203850001").unwrap();
+        let h = nik_lookup_hash(&nik);
+        let expected = hex::encode(Sha256::digest(b"sigap-nik-v1:3372011203850001"));
+        assert_eq!(h, expected);
+        assert_eq!(h.len(), 64);
+        assert!(!h.contains("3372011203850001"));
+        let other = Nik::parse("3372011203850002").unwrap();
+        assert_ne!(nik_lookup_hash(&other), h);
     }
 
     #[test]

@@ -8,9 +8,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::area::AreaCode;
 use crate::hlc::Hlc;
 use crate::merge::Fields;
-use crate::nik::Nik;
+use crate::nik::{Nik, mask_name, nik_lookup_hash};
+use crate::registration::{Category, Status};
 
 /// The protocol spoken by this build.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -101,11 +103,33 @@ pub struct PushResponse {
     pub receipt: Receipt,
 }
 
-/// A merged person as an agent's replica keeps it.
+/// A merged person as an agent's replica keeps it: enough to answer "is
+/// this NIK already registered, or a participant?" offline, and nothing
+/// more. NIKs and names are personal data that only a supervisor of the area
+/// may read, so the feed carries no NIK and no full name: the person is
+/// found by [`nik_lookup_hash`] of the NIK the agent types, and shown with
+/// the masked NIK and name. Birth date, sex, phone, occupation and employer
+/// are not sent at all.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersonState {
-    pub nik: Nik,
-    pub fields: Fields,
+    /// [`nik_lookup_hash`] of the person's NIK.
+    pub nik_hash: String,
+    /// [`Nik::masked`], e.g. `3372**********01`.
+    pub nik_masked: String,
+    /// [`mask_name`] of the merged name, e.g. `B*** S******` (none for a
+    /// membership-roll person nobody has registered in the field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_masked: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kelurahan: Option<AreaCode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rw: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rt: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<Category>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
     /// Already in the membership roll (an existing participant).
     pub participant: bool,
     /// Name of the agent who first registered the person in the field.
@@ -116,6 +140,33 @@ pub struct PersonState {
     pub registered_at: Option<u64>,
     /// The server's change-feed sequence of this person's latest change.
     pub seq: u64,
+}
+
+impl PersonState {
+    /// The masked state of a person's merged fields, with `participant`
+    /// false, no `registered_by`/`registered_at` and `seq` 0: fill those in
+    /// with struct update syntax.
+    pub fn masked(nik: &Nik, fields: &Fields) -> PersonState {
+        PersonState {
+            nik_hash: nik_lookup_hash(nik),
+            nik_masked: nik.masked(),
+            name_masked: fields.name.as_deref().map(mask_name),
+            kelurahan: fields.kelurahan,
+            rw: fields.rw,
+            rt: fields.rt,
+            category: fields.category,
+            status: fields.status,
+            participant: false,
+            registered_by: None,
+            registered_at: None,
+            seq: 0,
+        }
+    }
+
+    /// Whether this is the person with `nik`.
+    pub fn is_for(&self, nik: &Nik) -> bool {
+        self.nik_hash == nik_lookup_hash(nik)
+    }
 }
 
 /// One page of the change feed.
@@ -189,8 +240,6 @@ impl ReceiptHash {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::area::AreaCode;
-    use crate::registration::{Category, Status};
     use serde::de::DeserializeOwned;
 
     fn round_trip<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(v: &T) {
@@ -300,17 +349,21 @@ mod tests {
     fn pull_page_round_trips() {
         let c = change();
         let p = PersonState {
-            nik: c.nik.clone(),
-            fields: c.fields.clone(),
             participant: true,
             registered_by: Some("agent-1".into()),
             registered_at: Some(1),
             seq: 9,
+            ..PersonState::masked(&c.nik, &c.fields)
+        };
+        let roll_only = PersonState {
+            participant: true,
+            seq: 10,
+            ..PersonState::masked(&c.nik, &Fields::default())
         };
         round_trip(&PullPage {
             protocol: PROTOCOL_VERSION,
-            persons: vec![p],
-            next_cursor: 9,
+            persons: vec![p, roll_only],
+            next_cursor: 10,
             has_more: false,
         });
         round_trip(&ErrorBody {
@@ -320,6 +373,52 @@ mod tests {
                 details: None,
             },
         });
+    }
+
+    #[test]
+    fn person_state_carries_no_full_nik_nor_name() {
+        let mut c = change();
+        c.fields.name = Some("Budi Santoso".into());
+        c.fields.phone = Some("081234567890".into());
+        c.fields.occupation = Some("pedagang".into());
+        c.fields.employer = Some("PT Batik Solo".into());
+        c.fields.sex = Some(crate::registration::Sex::L);
+        c.fields.rw = Some(3);
+        c.fields.rt = Some(5);
+        let p = PersonState {
+            registered_by: Some("agent-budi".into()),
+            registered_at: Some(1_764_000_000_000),
+            seq: 3,
+            ..PersonState::masked(&c.nik, &c.fields)
+        };
+        let text = serde_json::to_string(&p).unwrap();
+        for secret in [
+            "3372011203850001",
+            "Budi",
+            "Santoso",
+            "081234567890",
+            "1985",
+            "pedagang",
+            "Batik",
+        ] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["nik_hash"], nik_lookup_hash(&c.nik));
+        assert_eq!(json["nik_masked"], "3372**********01");
+        assert_eq!(json["name_masked"], "B*** S******");
+        assert_eq!(json["kelurahan"], "33.72.01.1001");
+        assert_eq!(
+            (json["rw"].as_u64(), json["rt"].as_u64()),
+            (Some(3), Some(5))
+        );
+        assert_eq!(json["category"], "bpu");
+        assert_eq!(json["status"], "registered");
+        for gone in ["nik", "fields", "name", "birth_date", "sex", "phone"] {
+            assert!(json.get(gone).is_none(), "{gone} in {text}");
+        }
+        assert!(p.is_for(&c.nik));
+        assert!(!p.is_for(&Nik::parse("3372011203850002").unwrap()));
     }
 
     #[test]

@@ -31,6 +31,18 @@ fn scenario(order: [usize; 2]) -> (Value, Value, Vec<Value>) {
     for a in &agents {
         assert_eq!(a.sync().0, Some(0));
     }
+    // Agent 0 finds agent 1's person offline, by the NIK's lookup hash,
+    // and sees the name only masked.
+    let other = person(45);
+    let out = agents[0].run(&["lookup", &other.nik]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("is already covered: registered by agent-1"),
+        "{text}"
+    );
+    assert!(text.contains("W**** "), "{text}");
+    assert!(!text.contains(&other.name), "{text}");
     let coverage = server.coverage(&sup, "33.72", 2026, 2);
     let (status, conflicts) = server.get(&sup, "/api/v1/conflicts");
     assert_eq!(status, 200, "{conflicts}");

@@ -1,4 +1,8 @@
 //! `sigap lookup NIK`: is this person already registered? Offline.
+//!
+//! Answers from this device's own registrations first (in full: the agent
+//! typed them), then from the replica of the last pull, which holds only
+//! masked persons found by the NIK's lookup hash.
 
 use std::process::ExitCode;
 
@@ -50,6 +54,7 @@ pub fn run(store: &Store, args: LookupArgs, json: bool) -> anyhow::Result<ExitCo
                 "sync_state": r.sync_state(),
                 "status": r.fields().status,
             })),
+            // Masked: lookup hash, masked NIK and name, area, category.
             "replica": remote,
             "synced_at": synced,
         }))?;

@@ -18,8 +18,9 @@ use uuid::Uuid;
 
 use crate::error::{CliError, Result};
 
-const MIGRATIONS: &[M<'static>] = &[M::up(
-    "CREATE TABLE config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(
+        "CREATE TABLE config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
      CREATE TABLE records (
         nik TEXT PRIMARY KEY,
         fields TEXT NOT NULL,
@@ -74,7 +75,25 @@ const MIGRATIONS: &[M<'static>] = &[M::up(
         visited_at TEXT NOT NULL
      );
      CREATE INDEX visits_area ON visits(kelurahan, rw, rt);",
-)];
+    ),
+    // The pull feed no longer carries NIKs nor names: the replica is keyed
+    // by the NIK's lookup hash and holds masked persons. It is emptied and
+    // the pull cursor reset, so the next `sigap sync` fills it again.
+    M::up(
+        "DROP TABLE replica;
+     CREATE TABLE replica (
+        nik_hash TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        participant INTEGER NOT NULL,
+        registered_by TEXT,
+        registered_at INTEGER,
+        name_masked TEXT,
+        kelurahan TEXT, rw INTEGER, rt INTEGER, category TEXT, status TEXT,
+        seq INTEGER NOT NULL
+     );
+     DELETE FROM config WHERE key IN ('pull_cursor', 'last_pull_at');",
+    ),
+];
 
 /// Keys of the `config` table.
 pub mod key {
@@ -214,4 +233,44 @@ pub fn now_text() -> String {
         .unwrap_or(now)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn the_replica_migration_empties_it_and_resets_the_pull_cursor() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            // A database made before the masked feed: replica keyed by NIK.
+            let mut conn = Connection::open(&path).unwrap();
+            Migrations::from_slice(&MIGRATIONS[..1])
+                .to_latest(&mut conn)
+                .unwrap();
+            conn.execute_batch(
+                "INSERT INTO replica(nik, state, participant, name, seq)
+                 VALUES ('3372011203850001', '{}', 0, 'Budi Santoso', 7);
+                 INSERT INTO config(key, value) VALUES ('pull_cursor', '7'),
+                    ('last_pull_at', '2026-11-25T16:31:07Z'), ('device_name', 'x');",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(replica::count(&store.conn).unwrap(), 0);
+        assert_eq!(store.get(key::PULL_CURSOR).unwrap(), None);
+        assert_eq!(store.get(key::LAST_PULL_AT).unwrap(), None);
+        assert_eq!(store.get(key::DEVICE_NAME).unwrap().as_deref(), Some("x"));
+        let old: i64 = store
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('replica') WHERE name IN ('nik', 'name')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(old, 0);
+    }
 }

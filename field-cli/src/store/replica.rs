@@ -1,45 +1,50 @@
 //! The replica: the merged persons of the agent's areas as last pulled,
 //! so that `lookup` and `register` can answer offline.
+//!
+//! The server sends persons masked (`PersonState`): no NIK, no full name.
+//! The replica is keyed by `nik_lookup_hash`, computed here from the NIK
+//! the agent typed.
 
 use rusqlite::{Connection, OptionalExtension, params};
-use sigap_shared::Nik;
 use sigap_shared::wire::PersonState;
+use sigap_shared::{Nik, nik_lookup_hash};
 
 use crate::error::Result;
 
 pub fn upsert(conn: &Connection, p: &PersonState) -> Result<()> {
-    let f = &p.fields;
     conn.prepare_cached(
-        "INSERT INTO replica(nik, state, participant, registered_by, registered_at, name,
-            kelurahan, rw, rt, status, seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-         ON CONFLICT(nik) DO UPDATE SET state = excluded.state,
+        "INSERT INTO replica(nik_hash, state, participant, registered_by, registered_at,
+            name_masked, kelurahan, rw, rt, category, status, seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+         ON CONFLICT(nik_hash) DO UPDATE SET state = excluded.state,
             participant = excluded.participant, registered_by = excluded.registered_by,
-            registered_at = excluded.registered_at, name = excluded.name,
+            registered_at = excluded.registered_at, name_masked = excluded.name_masked,
             kelurahan = excluded.kelurahan, rw = excluded.rw, rt = excluded.rt,
-            status = excluded.status, seq = excluded.seq",
+            category = excluded.category, status = excluded.status, seq = excluded.seq",
     )?
     .execute(params![
-        p.nik.as_str(),
+        p.nik_hash,
         serde_json::to_string(p)?,
         p.participant,
         p.registered_by,
         p.registered_at
             .map(|v| i64::try_from(v).unwrap_or(i64::MAX)),
-        f.name,
-        f.kelurahan.map(|k| k.to_string()),
-        f.rw,
-        f.rt,
-        f.status.map(|s| s.as_str()),
+        p.name_masked,
+        p.kelurahan.map(|k| k.to_string()),
+        p.rw,
+        p.rt,
+        p.category.map(|c| c.as_str()),
+        p.status.map(|s| s.as_str()),
         i64::try_from(p.seq).unwrap_or(i64::MAX),
     ])?;
     Ok(())
 }
 
+/// The replica's person with this NIK, found by its lookup hash.
 pub fn get(conn: &Connection, nik: &Nik) -> Result<Option<PersonState>> {
     let raw: Option<String> = conn
-        .prepare_cached("SELECT state FROM replica WHERE nik = ?1")?
-        .query_row([nik.as_str()], |r| r.get(0))
+        .prepare_cached("SELECT state FROM replica WHERE nik_hash = ?1")?
+        .query_row([nik_lookup_hash(nik)], |r| r.get(0))
         .optional()?;
     Ok(raw.map(|s| serde_json::from_str(&s)).transpose()?)
 }
@@ -48,22 +53,25 @@ pub fn count(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("SELECT COUNT(*) FROM replica", [], |r| r.get(0))?)
 }
 
-/// A sentence saying who already holds this person, for messages.
+/// A sentence saying who already holds this person, for messages. It shows
+/// only what the server sent: the masked name, never the full one.
 pub fn describe(p: &PersonState) -> String {
     let area = p
-        .fields
         .kelurahan
         .map(|k| sigap_shared::wilayah::area_label(&k))
         .unwrap_or_else(|| "unknown kelurahan".into());
-    let name = p.fields.name.clone().unwrap_or_default();
+    let who = match &p.name_masked {
+        Some(name) if !name.is_empty() => format!("{name}, {area}"),
+        _ => area,
+    };
     if p.participant {
-        format!("already a participant (membership roll): {name}, {area}")
+        format!("already a participant (membership roll), {who}")
     } else {
         let by = p.registered_by.as_deref().unwrap_or("another agent");
         let when = p
             .registered_at
             .map(crate::output::date_of_millis)
             .unwrap_or_else(|| "an unknown date".into());
-        format!("already covered: registered by {by} on {when} ({name}, {area})")
+        format!("already covered: registered by {by} on {when} ({who})")
     }
 }

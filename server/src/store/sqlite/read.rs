@@ -121,13 +121,14 @@ impl SqliteStore {
                 }
                 let rec = parse_record(&r.get::<_, String>(1)?)?;
                 let at: Option<i64> = r.get(4)?;
+                // Agents get the masked state only: no NIK, no full name,
+                // no birth date or contact details (see `PersonState`).
                 persons.push(PersonState {
-                    nik: rec.nik,
-                    fields: rec.fields,
                     participant: r.get(2)?,
                     registered_by: r.get(3)?,
                     registered_at: at.map(to_u64),
                     seq: to_u64(r.get(5)?),
+                    ..PersonState::masked(&rec.nik, &rec.fields)
                 });
             }
             let next_cursor = persons.last().map_or(cursor, |p| p.seq);
