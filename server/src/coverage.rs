@@ -1,6 +1,8 @@
 //! The coverage tree: figures for an area and its children, built from the
 //! counters the merge keeps current (no rescan of persons per request).
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use sigap_shared::coverage::Figures;
 use sigap_shared::{AreaCode, Category, Level, wilayah};
@@ -74,24 +76,45 @@ pub fn area_display_name(code: &AreaCode) -> Option<String> {
 /// Direct children of `area`: from the area table for kota and kecamatan,
 /// plus every area that has counters, a baseline or a target.
 pub fn children_of(area: &AreaCode, data: &AreaData) -> Vec<AreaCode> {
-    let mut out: Vec<AreaCode> = wilayah::children(area).iter().map(|a| a.code).collect();
+    children_index(data).remove(area).unwrap_or_default()
+}
+
+/// Every area's direct children, sorted, in one pass over the data: a
+/// tree down to RT has thousands of nodes, and looking each node's
+/// children up by scanning all areas would be quadratic.
+fn children_index(data: &AreaData) -> HashMap<AreaCode, Vec<AreaCode>> {
+    let mut index: HashMap<AreaCode, Vec<AreaCode>> = HashMap::new();
+    let table = wilayah::surakarta().iter().map(|a| a.code);
     let known = data
         .counters
         .keys()
         .chain(data.baselines.keys())
-        .chain(data.targets.keys());
-    for code in known {
-        if code.parent().as_ref() == Some(area) {
-            out.push(*code);
+        .chain(data.targets.keys())
+        .copied();
+    for code in table.chain(known) {
+        if let Some(parent) = code.parent() {
+            index.entry(parent).or_default().push(code);
         }
     }
-    out.sort();
-    out.dedup();
-    out
+    for kids in index.values_mut() {
+        kids.sort();
+        kids.dedup();
+    }
+    index
 }
 
 /// Builds the node of `area` with `depth` levels of children.
 pub fn build(area: &AreaCode, year: i32, depth: u8, data: &AreaData) -> CoverageNode {
+    build_node(area, year, depth, data, &children_index(data))
+}
+
+fn build_node(
+    area: &AreaCode,
+    year: i32,
+    depth: u8,
+    data: &AreaData,
+    index: &HashMap<AreaCode, Vec<AreaCode>>,
+) -> CoverageNode {
     let counts = data.counters.get(area).copied().unwrap_or_default();
     let covered: u64 = counts.iter().sum();
     let baseline = data.baselines.get(area).copied();
@@ -100,13 +123,12 @@ pub fn build(area: &AreaCode, year: i32, depth: u8, data: &AreaData) -> Coverage
         baseline.unwrap_or(0),
         data.targets.get(area).copied(),
     );
-    let children = if depth == 0 {
-        Vec::new()
-    } else {
-        children_of(area, data)
+    let children = match (depth, index.get(area)) {
+        (0, _) | (_, None) => Vec::new(),
+        (_, Some(kids)) => kids
             .iter()
-            .map(|c| build(c, year, depth - 1, data))
-            .collect()
+            .map(|c| build_node(c, year, depth - 1, data, index))
+            .collect(),
     };
     CoverageNode {
         area: *area,

@@ -48,6 +48,12 @@ impl SqliteStore {
             )));
         }
         configure(&conn)?;
+        // The writer walks the persons and changes indexes for every
+        // change; a larger page cache keeps them in memory instead of
+        // re-reading pages from the OS, and rarer checkpoints batch the
+        // copy from the WAL into the database.
+        conn.pragma_update(None, "cache_size", -65_536)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 8_192)?;
         Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
         Ok(SqliteStore {
             path: path.to_path_buf(),

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# SIGAP's main job on one machine, from a fresh checkout: the branch-office
+# server on its embedded SQLite file, an admin setting the Kota Surakarta
+# baseline and target, a field agent registering two workers offline and
+# syncing, and the supervisor's coverage figures.
+#
+#   scripts/demo.sh            (keeps its files in a new temporary folder)
+#   scripts/demo.sh DIR        (keeps them in DIR, to look at afterwards)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build --quiet --bins
+bin=target/debug
+dir=${1:-$(mktemp -d)}
+mkdir -p "$dir"
+export SIGAP_SERVER_DB="$dir/server.db" SIGAP_DB="$dir/agent.db"
+say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+run() { say "$*"; "$@"; }
+
+# The server, on the SQLite default, on a free port.
+"$bin/sigap-server" serve --listen 127.0.0.1:0 > "$dir/serve.out" 2> "$dir/server.log" &
+server_pid=$!
+trap 'kill $server_pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -q "listening on" "$dir/serve.out" 2>/dev/null && break; sleep 0.1; done
+url=$(sed -n 's/.*listening on //p' "$dir/serve.out")
+echo "sigap-server is running at $url (database $SIGAP_SERVER_DB)"
+
+# The admin: tokens, baseline and target.
+say "sigap-server token create --role agent --name agent-budi --area 33.72.01"
+agent_token=$("$bin/sigap-server" token create --role agent --name agent-budi --area 33.72.01 2>/dev/null)
+echo "(token shown once: ${agent_token:0:12}…)"
+say "sigap-server token create --role supervisor --name spv-sari --area 33.72"
+supervisor_token=$("$bin/sigap-server" token create --role supervisor --name spv-sari --area 33.72 2>/dev/null)
+run "$bin/sigap-server" baseline set --area 33.72 --year 2025 --working-population 262376
+run "$bin/sigap-server" target set --area 33.72 --year 2025 --percent 57.02
+
+# The agent, in the field (no connection needed for any of this).
+say "sigap init --server $url --device-name laptop-budi --token <agent-budi's token>"
+"$bin/sigap" init --server "$url" --device-name laptop-budi --token "$agent_token"
+run "$bin/sigap" register --nik 3372011203850001 --name "Budi Santoso" --birth-date 1985-03-12 --sex L \
+  --kelurahan 33.72.01.1001 --rw 3 --rt 5 --category bpu --occupation pedagang
+run "$bin/sigap" register --nik 3372015203900002 --name "Siti Aminah" --birth-date 1990-03-12 --sex P \
+  --kelurahan 33.72.01.1002 --rw 1 --rt 2 --category pu --occupation buruh --employer "PT Batik Solo" \
+  --programs jkk,jkm,jht,jp
+run "$bin/sigap" list
+run "$bin/sigap" status
+
+# Back at the office.
+run "$bin/sigap" sync
+run "$bin/sigap" lookup 3372011203850001
+
+# The supervisor's view, over HTTP (JSON) and from the office database.
+if command -v curl >/dev/null; then
+  say "curl -H 'Authorization: Bearer <spv-sari>' '$url/api/v1/coverage?area=33.72&year=2025'"
+  curl -s -H "Authorization: Bearer $supervisor_token" "$url/api/v1/coverage?area=33.72&year=2025"
+  echo
+fi
+run "$bin/sigap-server" coverage show --area 33.72 --year 2025 --depth 1
+echo
+echo "Files of this run are in $dir; the server stops now."
