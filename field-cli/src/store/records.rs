@@ -1,12 +1,10 @@
 //! The device's records: the merged view of the changes made here.
 
-use std::collections::BTreeMap;
-
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
-use sigap_shared::merge::{Field, Stamps};
+use sigap_shared::merge::Stamps;
 use sigap_shared::registration::format_programs;
-use sigap_shared::{AreaCode, Fields, Hlc, Issue, Nik, PersonRecord, wilayah};
+use sigap_shared::{AreaCode, Fields, Issue, Nik, PersonRecord, wilayah};
 
 use crate::error::{CliError, Result};
 
@@ -141,28 +139,15 @@ fn decode(raw: RawRow) -> Result<LocalRecord> {
     })
 }
 
-/// Stamps are stored grouped by timestamp (`{"<hlc>": ["name", …]}`):
-/// most records hold one or two distinct timestamps, so this is a fraction
-/// of the size of one timestamp per field.
+/// Stamps are stored in their compact serialised form (grouped by
+/// timestamp, see [`Stamps`]).
 fn encode_stamps(stamps: &Stamps) -> Result<String> {
-    let mut grouped: BTreeMap<String, Vec<Field>> = BTreeMap::new();
-    for (field, hlc) in &stamps.0 {
-        grouped.entry(hlc.to_sortable()).or_default().push(*field);
-    }
-    Ok(serde_json::to_string(&grouped)?)
+    Ok(serde_json::to_string(stamps)?)
 }
 
 fn decode_stamps(text: &str) -> Result<Stamps> {
-    let grouped: BTreeMap<String, Vec<Field>> = serde_json::from_str(text)?;
-    let mut out = BTreeMap::new();
-    for (hlc, fields) in grouped {
-        let hlc = Hlc::from_sortable(&hlc)
-            .ok_or_else(|| CliError::Local(format!("stored timestamp {hlc:?} is damaged")))?;
-        for f in fields {
-            out.insert(f, hlc);
-        }
-    }
-    Ok(Stamps(out))
+    serde_json::from_str(text)
+        .map_err(|e| CliError::Local(format!("stored timestamps are damaged: {e}")))
 }
 
 pub fn get(conn: &Connection, nik: &Nik) -> Result<Option<LocalRecord>> {

@@ -39,7 +39,13 @@ fn main() -> ExitCode {
     } else {
         "cargo build --release --workspace --bins && target/release/sigap-bench"
     };
-    let doc = bench::document(&table, command, scale);
+    let fresh = bench::document(&table, command, scale);
+    // Keep the notes written around the results (profiles, before/after):
+    // only the part between the markers is replaced.
+    let doc = match std::fs::read_to_string(&out) {
+        Ok(old) => bench::splice_results(&old, &fresh).unwrap_or(fresh),
+        Err(_) => fresh,
+    };
     if args.iter().any(|a| a == "--stdout") {
         print!("{doc}");
     } else if let Err(e) = std::fs::write(&out, &doc) {
