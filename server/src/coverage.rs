@@ -73,15 +73,10 @@ pub fn area_display_name(code: &AreaCode) -> Option<String> {
     }
 }
 
-/// Direct children of `area`: from the area table for kota and kecamatan,
-/// plus every area that has counters, a baseline or a target.
-pub fn children_of(area: &AreaCode, data: &AreaData) -> Vec<AreaCode> {
-    children_index(data).remove(area).unwrap_or_default()
-}
-
-/// Every area's direct children, sorted, in one pass over the data: a
-/// tree down to RT has thousands of nodes, and looking each node's
-/// children up by scanning all areas would be quadratic.
+/// Every area's direct children, sorted: the area table for kota and
+/// kecamatan, plus every area that has counters, a baseline or a target.
+/// Built in one pass: a tree down to RT has thousands of nodes, and
+/// scanning all areas for each node's children would be quadratic.
 fn children_index(data: &AreaData) -> HashMap<AreaCode, Vec<AreaCode>> {
     let mut index: HashMap<AreaCode, Vec<AreaCode>> = HashMap::new();
     let table = wilayah::surakarta().iter().map(|a| a.code);
@@ -177,7 +172,7 @@ mod tests {
             .insert(AreaCode::parse("33.72.01.1001/3").unwrap(), [1, 0, 0, 0]);
         data.baselines
             .insert(AreaCode::parse("33.72.01.1001/4").unwrap(), 10);
-        let kids = children_of(&kel, &data);
+        let kids = children_index(&data).remove(&kel).unwrap_or_default();
         assert_eq!(kids.len(), 2);
         assert_eq!(area_display_name(&kids[0]).as_deref(), Some("Pajang RW 3"));
     }

@@ -139,8 +139,7 @@ pub fn decide(
     let changed = record.apply(&change.fields, change.hlc);
     let registration = match record.fields.to_registration(&change.nik) {
         Ok(r) => r,
-        Err(missing) if existing.is_none() => {
-            let _ = missing;
+        Err(_) if existing.is_none() => {
             let what = match change.kind {
                 ChangeKind::Register => "an incomplete registration",
                 ChangeKind::Edit => "an edit",
@@ -155,15 +154,7 @@ pub fn decide(
             );
         }
         Err(missing) => {
-            let names: Vec<String> = missing
-                .iter()
-                .map(|f| {
-                    serde_json::to_value(f)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default()
-                })
-                .collect();
+            let names: Vec<&str> = missing.iter().map(|f| f.as_str()).collect();
             return reject(
                 "incomplete_registration",
                 format!(

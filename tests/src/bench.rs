@@ -112,8 +112,8 @@ fn per_sec(n: u64, d: Duration) -> f64 {
 /// into a table with the server's own schema and indexes (read from a
 /// freshly migrated server database).
 pub fn floor_insert(n: u64) -> Duration {
-    let server = Server::fresh_db();
-    let source = Connection::open(&server.1).expect("server db");
+    let (_server_dir, server_db) = Server::fresh_db();
+    let source = Connection::open(&server_db).expect("server db");
     let schema: Vec<String> = source
         .prepare("SELECT sql FROM sqlite_master WHERE tbl_name = 'persons' AND sql IS NOT NULL")
         .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())

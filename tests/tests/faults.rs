@@ -11,7 +11,6 @@ fn device_id(agent: &Agent) -> String {
     let s = agent.status();
     s["device_id"]
         .as_str()
-        .or_else(|| s["device"]["id"].as_str())
         .unwrap_or_else(|| panic!("no device id in status: {s}"))
         .to_string()
 }

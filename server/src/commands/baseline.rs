@@ -123,10 +123,8 @@ fn import(store: &SqliteStore, args: &ImportArgs) -> Result<ExitCode, CommandErr
             Err(e) => rejects.push(format!("{}: line {line}: {e}", args.file.display())),
         }
     }
-    report_rejects(&rejects);
-    if args.strict && !rejects.is_empty() {
-        eprintln!("--strict: {} bad rows, nothing imported", rejects.len());
-        return Ok(ExitCode::from(1));
+    if let Some(code) = report_rejects(&rejects, args.strict) {
+        return Ok(code);
     }
     store.set_baselines(&rows)?;
     eprintln!(

@@ -62,8 +62,18 @@ pub fn run(cli: Cli) -> Result<ExitCode, CommandError> {
 }
 
 /// Prints rejected CSV rows and says whether to fail.
-pub(crate) fn report_rejects(rejects: &[String]) {
+/// Prints each rejected row; with `--strict` and any rejection, says that
+/// nothing is imported and returns the exit code to stop with.
+pub(crate) fn report_rejects(rejects: &[String], strict: bool) -> Option<ExitCode> {
     for r in rejects {
         eprintln!("{r}");
     }
+    if strict && !rejects.is_empty() {
+        eprintln!(
+            "--strict: {} bad rows, nothing imported; correct them and import again",
+            rejects.len()
+        );
+        return Some(ExitCode::from(1));
+    }
+    None
 }

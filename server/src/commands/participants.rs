@@ -46,10 +46,8 @@ pub fn run(store: &SqliteStore, cmd: ParticipantsCommand) -> Result<ExitCode, Co
             Err(e) => rejects.push(format!("{}: line {line}: {e}", args.file.display())),
         }
     }
-    report_rejects(&rejects);
-    if args.strict && !rejects.is_empty() {
-        eprintln!("--strict: {} bad rows, nothing imported", rejects.len());
-        return Ok(ExitCode::from(1));
+    if let Some(code) = report_rejects(&rejects, args.strict) {
+        return Ok(code);
     }
     let s = store.import_participants(&rows)?;
     eprintln!(
