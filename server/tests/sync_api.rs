@@ -59,6 +59,46 @@ async fn reused_sequence_number_is_a_seq_conflict() {
 }
 
 #[tokio::test]
+async fn a_change_id_sent_again_under_a_new_number_is_a_duplicate() {
+    let s = start().await;
+    let agent = s.token(Role::Agent, "agent-1", &["33.72.01"]);
+    let sup = s.token(Role::Supervisor, "sup", &["33.72"]);
+    let mut d = Device::new();
+    let a = d.register("3372011203850001", "Budi", LAWEYAN_KEL, 1, 1);
+    let mut again = a.clone();
+    again.device_seq = 7;
+    let (_, r) = s.push(&agent, &d, &[a]).await;
+    assert_eq!(outcomes(&r), ["applied"]);
+    // Numbered above everything logged, so it takes the fast path; the id
+    // still gives it away.
+    let (_, r) = s.push(&agent, &d, &[again]).await;
+    assert_eq!(outcomes(&r), ["duplicate"]);
+    assert_eq!(r["receipt"]["count"], 1);
+    assert_eq!(r["receipt"]["highest_seq"], 1);
+    let (_, cov) = s.get(&sup, "/api/v1/coverage?area=33.72&year=2025").await;
+    assert_eq!(cov["figures"]["covered"], 1);
+}
+
+#[tokio::test]
+async fn a_gap_filled_later_moves_the_receipt_past_what_came_early() {
+    let s = start().await;
+    let agent = s.token(Role::Agent, "agent-1", &["33.72.01"]);
+    let mut d = Device::new();
+    let one = d.register("3372011203850001", "Budi", LAWEYAN_KEL, 1, 1);
+    let two = d.register("3372015204900002", "Siti", LAWEYAN_KEL, 1, 2);
+    let three = d.register("3372011505800003", "Joko", LAWEYAN_KEL, 1, 3);
+    let (_, r) = s.push(&agent, &d, &[one, three]).await;
+    assert_eq!(outcomes(&r), ["applied", "applied"]);
+    assert_eq!(r["receipt"]["highest_seq"], 1);
+    // Number 2 is below the highest logged (3): the slow path, which
+    // checks the log, takes it and the receipt closes the gap.
+    let (_, r) = s.push(&agent, &d, &[two]).await;
+    assert_eq!(outcomes(&r), ["applied"]);
+    assert_eq!(r["receipt"]["highest_seq"], 3);
+    assert_eq!(r["receipt"]["count"], 3);
+}
+
+#[tokio::test]
 async fn an_edit_for_a_nik_never_seen_is_unknown_person() {
     let s = start().await;
     let agent = s.token(Role::Agent, "agent-1", &["33.72.01"]);

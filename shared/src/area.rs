@@ -254,23 +254,23 @@ impl AreaCode {
 
 impl fmt::Display for AreaCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:02}", self.province)?;
-        if let Some(r) = self.regency {
-            write!(f, ".{r:02}")?;
+        use crate::digits::push_padded;
+        let mut out = String::with_capacity(24);
+        push_padded(&mut out, u64::from(self.province), 2);
+        let parts = [
+            (self.regency.map(u16::from), '.', 2),
+            (self.district.map(u16::from), '.', 2),
+            (self.village, '.', 4),
+            (self.rw, '/', 0),
+            (self.rt, '/', 0),
+        ];
+        for (part, sep, width) in parts {
+            if let Some(v) = part {
+                out.push(sep);
+                push_padded(&mut out, u64::from(v), width);
+            }
         }
-        if let Some(d) = self.district {
-            write!(f, ".{d:02}")?;
-        }
-        if let Some(v) = self.village {
-            write!(f, ".{v:04}")?;
-        }
-        if let Some(rw) = self.rw {
-            write!(f, "/{rw}")?;
-        }
-        if let Some(rt) = self.rt {
-            write!(f, "/{rt}")?;
-        }
-        Ok(())
+        f.write_str(&out)
     }
 }
 

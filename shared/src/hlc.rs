@@ -39,12 +39,14 @@ impl Hlc {
     /// A fixed-width text form that sorts like the timestamp, for storage
     /// in SQL columns: `0001732550400000-0000000000-<uuid>`.
     pub fn to_sortable(&self) -> String {
-        format!(
-            "{:016}-{:010}-{}",
-            self.millis,
-            self.counter,
-            self.device.as_hyphenated()
-        )
+        let mut out = String::with_capacity(64);
+        crate::digits::push_padded(&mut out, self.millis, 16);
+        out.push('-');
+        crate::digits::push_padded(&mut out, u64::from(self.counter), 10);
+        out.push('-');
+        let mut uuid = Uuid::encode_buffer();
+        out.push_str(self.device.as_hyphenated().encode_lower(&mut uuid));
+        out
     }
 
     /// Reads [`Hlc::to_sortable`] back.

@@ -16,6 +16,7 @@
 
 pub mod area;
 pub mod coverage;
+mod digits;
 pub mod hlc;
 pub mod merge;
 pub mod nik;

@@ -23,9 +23,9 @@ pub const MIN_PROTOCOL_VERSION: u32 = 1;
 pub const PROTOCOL_HEADER: &str = "x-sigap-protocol";
 
 /// Most changes a client sends in one push.
-pub const MAX_PUSH_CHANGES: usize = 2000;
+pub const MAX_PUSH_CHANGES: usize = 10000;
 /// Most persons a server returns in one pull page.
-pub const MAX_PULL_LIMIT: usize = 1000;
+pub const MAX_PULL_LIMIT: usize = 5000;
 
 /// What a change does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

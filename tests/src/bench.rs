@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, params_from_iter, types::Value as SqlValue};
 use serde_json::Value;
-use sigap_shared::wire::{PROTOCOL_HEADER, PROTOCOL_VERSION, PushRequest, PushResponse};
+use sigap_shared::wire::{
+    MAX_PUSH_CHANGES, PROTOCOL_HEADER, PROTOCOL_VERSION, PushRequest, PushResponse,
+};
 
 use crate::measure::{mib, ms, percentile, secs, time_command, wait_with_peak};
 use crate::people::{change, person, registrations_csv, roll_csv};
@@ -82,21 +84,34 @@ fn row(
     }
 }
 
-/// Runs every scenario; `log` receives progress lines.
-pub fn run(scale: Scale, log: &mut dyn FnMut(&str)) -> Vec<Row> {
+/// The scenarios, by the names `--only` takes.
+pub const SCENARIOS: [&str; 4] = ["sync", "merge", "register", "big"];
+
+/// Runs the scenarios named in `only` (all when empty); `log` receives
+/// progress lines.
+pub fn run(scale: Scale, only: &[String], log: &mut dyn FnMut(&str)) -> Vec<Row> {
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     let mut rows = Vec::new();
     log("floor: rows into SQLite in one transaction");
     let floor = floor_insert(scale.rows);
     log(&format!("  {}", secs(floor)));
 
-    log("sigap import and end-to-end sync");
-    rows.extend(import_and_sync(scale, floor));
-    log("merge throughput and concurrent agents");
-    rows.extend(merge_and_concurrency(scale, floor));
-    log("process start vs one registration");
-    rows.push(register_vs_start(scale));
-    log("coverage query vs recompute, lookup, memory");
-    rows.extend(big_scenarios(scale));
+    if wanted("sync") {
+        log("sigap import and end-to-end sync");
+        rows.extend(import_and_sync(scale, floor));
+    }
+    if wanted("merge") {
+        log("merge throughput and concurrent agents");
+        rows.extend(merge_and_concurrency(scale, floor));
+    }
+    if wanted("register") {
+        log("process start vs one registration");
+        rows.push(register_vs_start(scale));
+    }
+    if wanted("big") {
+        log("coverage query vs recompute, lookup, memory");
+        rows.extend(big_scenarios(scale));
+    }
     rows
 }
 
@@ -287,7 +302,8 @@ fn merge_and_concurrency(scale: Scale, floor: Duration) -> Vec<Row> {
     let sup = server.token("supervisor", "spv", &["33.72"]);
     let changes = device_changes(uuid::Uuid::now_v7(), 0..total);
     let start = Instant::now();
-    let single = push_all(&server.url(), &token, changes, scale.per_agent as usize);
+    // In pages as large as a push may be, as `sigap sync` sends them.
+    let single = push_all(&server.url(), &token, changes, MAX_PUSH_CHANGES);
     let one_agent = start.elapsed();
     assert_eq!(covered(&server, &sup), total);
     drop(server);

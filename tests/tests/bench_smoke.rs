@@ -7,7 +7,7 @@ use sigap_e2e::bench::{self, Scale};
 
 #[test]
 fn smoke_run_measures_every_figure() {
-    let rows = bench::run(Scale::smoke(), &mut |line| eprintln!("{line}"));
+    let rows = bench::run(Scale::smoke(), &[], &mut |line| eprintln!("{line}"));
     let figures: Vec<&str> = rows.iter().map(|r| r.figure.as_str()).collect();
     assert_eq!(rows.len(), 9, "{figures:#?}");
     // Correctness inside the benchmark is judged even in a smoke run.

@@ -41,6 +41,7 @@ pub fn run(store: &mut Store, args: SyncArgs, json: bool) -> anyhow::Result<Exit
         server: client.base().to_string(),
         ..Summary::default()
     };
+    store.relax_for_sync()?;
     push::push_all(store, &client, &device, &mut summary)?;
     pull::pull_all(store, &client, &mut summary)?;
     store::set(&store.conn, key::LAST_SYNC_AT, &now_text())?;

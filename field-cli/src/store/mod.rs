@@ -180,6 +180,19 @@ impl Store {
         get(&self.conn, key)
     }
 
+    /// Settings for `sigap sync`, which writes only what the server can
+    /// give again: answers to pushed changes (a lost answer means the
+    /// change is sent again and the server answers "duplicate" or repeats
+    /// its rejection) and replica pages (committed with their cursor, so a
+    /// lost page is pulled again). Those commits may skip the fsync that
+    /// registrations get; a power cut can undo the last of them but never
+    /// damages the database nor loses a registration.
+    pub fn relax_for_sync(&self) -> Result<()> {
+        self.conn
+            .execute_batch("PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384;")?;
+        Ok(())
+    }
+
     /// The device, or an error telling the agent to run `sigap init`.
     pub fn device(&self) -> Result<Device> {
         self.device_opt()?.ok_or_else(|| {

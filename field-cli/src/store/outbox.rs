@@ -148,23 +148,33 @@ pub fn count_outstanding_rejected(conn: &Connection) -> Result<i64> {
     )?)
 }
 
-/// The next pending changes in order, at most `limit`.
-pub fn pending_page(conn: &Connection, device: Uuid, limit: usize) -> Result<Vec<Change>> {
+/// The next pending changes numbered above `after`, in order, at most
+/// `limit`.
+pub fn pending_page(
+    conn: &Connection,
+    device: Uuid,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<Change>> {
     let mut stmt = conn.prepare_cached(
         "SELECT device_seq, id, nik, hlc, kind, fields FROM changes
-         WHERE state = 'pending' ORDER BY device_seq LIMIT ?1",
+         WHERE state = 'pending' AND device_seq > ?2 ORDER BY device_seq LIMIT ?1",
     )?;
+    let after = i64::try_from(after).unwrap_or(i64::MAX);
     let raw = stmt
-        .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-            ))
-        })?
+        .query_map(
+            params![i64::try_from(limit).unwrap_or(i64::MAX), after],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                ))
+            },
+        )?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let damaged = |what: &str, seq: i64| {
         CliError::Local(format!("change {seq} in the outbox has a damaged {what}"))

@@ -11,7 +11,7 @@ use reqwest::blocking::{Client as Http, RequestBuilder};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use sigap_shared::wire::{
-    DeviceStatus, ErrorBody, PROTOCOL_HEADER, PROTOCOL_VERSION, PullPage, PushRequest, PushResponse,
+    DeviceStatus, ErrorBody, PROTOCOL_HEADER, PROTOCOL_VERSION, PullPage, PushResponse,
 };
 use uuid::Uuid;
 
@@ -87,9 +87,14 @@ impl Client {
         &self.base
     }
 
-    pub fn push(&self, req: &PushRequest) -> Result<PushResponse> {
+    /// Pushes a `PushRequest` already serialised (see `push::page_body`).
+    pub fn push_body(&self, body: &[u8]) -> Result<PushResponse> {
         let url = format!("{}/api/v1/sync/push", self.base);
-        self.send("push", |h| h.post(&url).json(req))
+        self.send("push", |h| {
+            h.post(&url)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.to_vec())
+        })
     }
 
     pub fn pull(&self, cursor: u64, limit: usize) -> Result<PullPage> {

@@ -1,10 +1,14 @@
 //! Push: pending changes in order, in pages bounded by count and bytes.
-//! Each page's answers and receipt are committed before the next page.
+//! Two pages are in flight at once, so that the server applies one while
+//! this device records the answers to the other; each page's answers and
+//! receipt are committed together, in page order.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::thread::ScopedJoinHandle;
 
-use sigap_shared::wire::{MAX_PUSH_CHANGES, PushRequest};
+use sigap_shared::wire::{MAX_PUSH_CHANGES, PushResponse};
 use sigap_shared::{Outcome, PROTOCOL_VERSION};
+use uuid::Uuid;
 
 use super::client::Client;
 use super::{RejectedChange, Reporter, Summary};
@@ -12,7 +16,56 @@ use crate::error::{CliError, Result};
 use crate::store::{Device, Store, now_text, outbox};
 
 /// Most bytes of changes in one push body (the server takes up to 8 MiB).
-const MAX_PAGE_BYTES: usize = 2 << 20;
+const MAX_PAGE_BYTES: usize = 6 << 20;
+/// Pages sent before the first answer is waited for.
+const IN_FLIGHT: usize = 2;
+
+/// One page on its way: the NIK of each change (for reports) and the
+/// thread that sends it.
+struct Sent<'s> {
+    niks: HashMap<Uuid, String>,
+    len: usize,
+    answer: ScopedJoinHandle<'s, Result<PushResponse>>,
+}
+
+/// A page ready to send.
+struct Page {
+    /// The JSON body of the push.
+    body: Vec<u8>,
+    /// The NIK of each change, by change id.
+    niks: HashMap<Uuid, String>,
+    /// The highest sequence number in the page.
+    last: u64,
+}
+
+/// The pending changes numbered above `after` as a page, each change
+/// serialised once (its size decides where the page ends).
+fn page_body(store: &Store, device: Uuid, after: u64) -> Result<Option<Page>> {
+    let page = outbox::pending_page(&store.conn, device, after, MAX_PUSH_CHANGES)?;
+    if page.is_empty() {
+        return Ok(None);
+    }
+    let mut body =
+        format!("{{\"protocol\":{PROTOCOL_VERSION},\"device_id\":\"{device}\",\"changes\":[")
+            .into_bytes();
+    let start = body.len();
+    let mut niks = HashMap::with_capacity(page.len());
+    let mut last = after;
+    for c in page {
+        let json = serde_json::to_vec(&c)?;
+        if !niks.is_empty() && body.len() - start + json.len() > MAX_PAGE_BYTES {
+            break;
+        }
+        if !niks.is_empty() {
+            body.push(b',');
+        }
+        body.extend_from_slice(&json);
+        niks.insert(c.id, c.nik.to_string());
+        last = c.device_seq;
+    }
+    body.extend_from_slice(b"]}");
+    Ok(Some(Page { body, niks, last }))
+}
 
 pub fn push_all(
     store: &mut Store,
@@ -25,64 +78,78 @@ pub fn push_all(
     if total > 0 {
         rep.start(u64::try_from(total).unwrap_or(0), "sending");
     }
-    loop {
-        let page = outbox::pending_page(&store.conn, device.id, MAX_PUSH_CHANGES)?;
-        if page.is_empty() {
-            break;
-        }
-        let mut changes = Vec::with_capacity(page.len());
-        let mut bytes = 0usize;
-        for c in page {
-            let n = serde_json::to_vec(&c)?.len();
-            if !changes.is_empty() && bytes + n > MAX_PAGE_BYTES {
-                break;
+    let out = std::thread::scope(|scope| -> Result<()> {
+        let mut in_flight: VecDeque<Sent<'_>> = VecDeque::new();
+        let mut after = 0u64;
+        let mut exhausted = false;
+        loop {
+            while in_flight.len() < IN_FLIGHT && !exhausted {
+                match page_body(store, device.id, after)? {
+                    None => exhausted = true,
+                    Some(page) => {
+                        after = page.last;
+                        let (body, niks) = (page.body, page.niks);
+                        let len = niks.len();
+                        let answer = scope.spawn(move || client.push_body(&body));
+                        in_flight.push_back(Sent { niks, len, answer });
+                    }
+                }
             }
-            bytes += n;
-            changes.push(c);
-        }
-        let niks: HashMap<_, _> = changes.iter().map(|c| (c.id, c.nik.to_string())).collect();
-        let req = PushRequest {
-            protocol: PROTOCOL_VERSION,
-            device_id: device.id,
-            changes,
-        };
-        let resp = client.push(&req)?;
-        let now = now_text();
-        let tx = store.conn.transaction()?;
-        let mut answered = 0u64;
-        for r in &resp.results {
-            if !niks.contains_key(&r.id) || !outbox::record_result(&tx, r, &now)? {
-                continue;
-            }
-            answered += 1;
-            match &r.outcome {
-                Outcome::Applied => summary.applied += 1,
-                Outcome::Merged => summary.merged += 1,
-                Outcome::Duplicate => summary.duplicates += 1,
-                Outcome::Rejected { code, reason } => summary.rejected.push(RejectedChange {
-                    device_seq: r.device_seq,
-                    nik: niks.get(&r.id).cloned().unwrap_or_default(),
-                    code: code.clone(),
-                    reason: reason.clone(),
-                }),
+            let Some(sent) = in_flight.pop_front() else {
+                return Ok(());
+            };
+            let resp = sent
+                .answer
+                .join()
+                .map_err(|_| CliError::Local("the push thread failed".into()))??;
+            let answered = record(store, &resp, &sent.niks, summary)?;
+            summary.sent += answered;
+            summary.receipt = Some(resp.receipt.clone());
+            rep.step(
+                answered,
+                &format!("sent {} of {total} change(s)", summary.sent),
+            );
+            if answered == 0 {
+                return Err(CliError::Refused(format!(
+                    "the server answered none of the {} change(s) sent; nothing was lost, try `sigap sync` later",
+                    sent.len
+                )));
             }
         }
-        outbox::store_receipt(&tx, &resp.receipt, &now)?;
-        tx.commit()?;
-        summary.sent += answered;
-        summary.receipt = Some(resp.receipt.clone());
-        rep.step(
-            answered,
-            &format!("sent {} of {total} change(s)", summary.sent),
-        );
-        if answered == 0 {
-            rep.finish();
-            return Err(CliError::Refused(format!(
-                "the server answered none of the {} change(s) sent; nothing was lost, try `sigap sync` later",
-                req.changes.len()
-            )));
+    });
+    rep.finish();
+    out
+}
+
+/// Records the answers of one page and its receipt in one transaction;
+/// returns how many answers were for changes of this page.
+fn record(
+    store: &mut Store,
+    resp: &PushResponse,
+    niks: &HashMap<Uuid, String>,
+    summary: &mut Summary,
+) -> Result<u64> {
+    let now = now_text();
+    let tx = store.conn.transaction()?;
+    let mut answered = 0u64;
+    for r in &resp.results {
+        if !niks.contains_key(&r.id) || !outbox::record_result(&tx, r, &now)? {
+            continue;
+        }
+        answered += 1;
+        match &r.outcome {
+            Outcome::Applied => summary.applied += 1,
+            Outcome::Merged => summary.merged += 1,
+            Outcome::Duplicate => summary.duplicates += 1,
+            Outcome::Rejected { code, reason } => summary.rejected.push(RejectedChange {
+                device_seq: r.device_seq,
+                nik: niks.get(&r.id).cloned().unwrap_or_default(),
+                code: code.clone(),
+                reason: reason.clone(),
+            }),
         }
     }
-    rep.finish();
-    Ok(())
+    outbox::store_receipt(&tx, &resp.receipt, &now)?;
+    tx.commit()?;
+    Ok(answered)
 }

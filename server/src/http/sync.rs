@@ -52,12 +52,13 @@ async fn push(
     let store = state.store.clone();
     let device = req.device_id;
     let n = req.changes.len();
-    let resp = blocking(move || {
+    let (resp, took) = blocking(move || {
         let by = crate::store::Pusher {
             token_name: &token.name,
             areas: Some(&token.areas),
         };
-        store.push(&by, &req)
+        let start = std::time::Instant::now();
+        store.push(&by, &req).map(|r| (r, start.elapsed()))
     })
     .await?;
     let rejected = resp
@@ -65,7 +66,14 @@ async fn push(
         .iter()
         .filter(|r| matches!(r.outcome, Outcome::Rejected { .. }))
         .count();
-    tracing::info!(%device, changes = n, rejected, held = resp.receipt.count, "push committed");
+    tracing::info!(
+        %device,
+        changes = n,
+        rejected,
+        held = resp.receipt.count,
+        store_ms = took.as_millis() as u64,
+        "push committed"
+    );
     Ok(Json(resp))
 }
 

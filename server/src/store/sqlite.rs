@@ -12,10 +12,14 @@ use sigap_shared::merge::PersonRecord;
 
 use super::{AreaData, Baseline, NewToken, Role, StoreError, TokenInfo, category_index};
 
+mod checkpoint;
 mod read;
 mod write;
 
-const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("sqlite/schema_v1.sql"))];
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("sqlite/schema_v1.sql")),
+    M::up(include_str!("sqlite/schema_v2.sql")),
+];
 
 /// Read connections kept open for reuse.
 const MAX_IDLE_READERS: usize = 8;
@@ -25,6 +29,8 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// Declared last: stops after the connections above are closed.
+    _checkpointer: checkpoint::Checkpointer,
 }
 
 fn configure(conn: &Connection) -> Result<(), StoreError> {
@@ -50,15 +56,18 @@ impl SqliteStore {
         configure(&conn)?;
         // The writer walks the persons and changes indexes for every
         // change; a larger page cache keeps them in memory instead of
-        // re-reading pages from the OS, and rarer checkpoints batch the
-        // copy from the WAL into the database.
-        conn.pragma_update(None, "cache_size", -65_536)?;
-        conn.pragma_update(None, "wal_autocheckpoint", 8_192)?;
+        // re-reading pages from the OS. Checkpoints run on their own
+        // thread instead of inside the writer's commits.
+        conn.pragma_update(None, "cache_size", -262_144)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
+        let checkpointer = checkpoint::Checkpointer::start(path)
+            .map_err(|e| StoreError::Task(format!("cannot start the checkpoint thread: {e}")))?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
             writer: Mutex::new(conn),
             readers: Mutex::new(Vec::new()),
+            _checkpointer: checkpointer,
         })
     }
 
@@ -407,5 +416,71 @@ impl super::Store for SqliteStore {
         history: bool,
     ) -> Result<Option<super::PersonView>, StoreError> {
         self.person_impl(nik, history)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::store::Store;
+    use sigap_shared::merge::Fields;
+    use sigap_shared::{Category, Hlc, Nik};
+
+    #[test]
+    fn persons_stored_by_version_1_keep_their_feed_order_after_the_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let nik = Nik::parse("3372011203850001").unwrap();
+        let kel = AreaCode::parse("33.72.01.1001").unwrap();
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            Migrations::from_slice(&MIGRATIONS[..1])
+                .to_latest(&mut conn)
+                .unwrap();
+            let fields = Fields {
+                kelurahan: Some(kel),
+                rw: Some(3),
+                rt: Some(5),
+                category: Some(Category::Bpu),
+                ..Fields::default()
+            };
+            let hlc = Hlc {
+                millis: 0,
+                counter: 1,
+                device: uuid::Uuid::nil(),
+            };
+            let record = PersonRecord::from_write(nik.clone(), &fields, hlc);
+            conn.execute(
+                "INSERT INTO persons (nik, record, kelurahan, cov_area, category, participant, seq)
+                 VALUES (?1, ?2, '33.72.01.1001', '33.72.01.1001/3/5', 'bpu', 1, 41)",
+                params![nik.as_str(), serde_json::to_string(&record).unwrap()],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let page = store.pull(Some(&[kel]), 0, 10).unwrap();
+        assert_eq!(page.persons.len(), 1);
+        assert_eq!(page.persons[0].seq, 41);
+        assert_eq!(page.next_cursor, 41);
+        let p = store.person(&nik, false).unwrap().unwrap();
+        assert!(p.participant);
+        assert_eq!(p.seq, 41);
+        assert_eq!(p.fields.rt, Some(5));
+        // The next write continues the feed after the migrated person.
+        let summary = store
+            .import_participants(&[crate::store::RollRow {
+                nik: Nik::parse("3372015204900002").unwrap(),
+                kelurahan: kel,
+                rw: 1,
+                rt: 1,
+                category: Category::Bpu,
+            }])
+            .unwrap();
+        assert_eq!(summary.created, 1);
+        let page = store.pull(None, 41, 10).unwrap();
+        assert_eq!(page.persons.len(), 1);
+        assert_eq!(page.persons[0].seq, 42);
     }
 }

@@ -8,7 +8,9 @@
 //! ```
 //!
 //! `--smoke` runs small sizes (CI runs it through a test); `--out FILE`
-//! writes elsewhere than BENCHMARKS.md; `--stdout` only prints.
+//! writes elsewhere than BENCHMARKS.md; `--stdout` only prints; `--only
+//! sync,merge` runs some scenarios and prints their rows (BENCHMARKS.md is
+//! left alone unless `--out` is given).
 
 use std::process::ExitCode;
 
@@ -19,11 +21,17 @@ fn main() -> ExitCode {
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!(
             "sigap-bench: measure SIGAP against its performance targets\n\n\
-             usage: sigap-bench [--smoke] [--out FILE | --stdout]\n\n\
+             usage: sigap-bench [--smoke] [--only NAME,...] [--out FILE | --stdout]\n\n\
+             --only runs some scenarios: {}\n\
+             --write-registrations N FILE / --write-roll N FILE write generated CSV\n\
              Needs the sigap and sigap-server binaries beside it:\n  \
-             cargo build --release --workspace --bins && target/release/sigap-bench"
+             cargo build --release --workspace --bins && target/release/sigap-bench",
+            bench::SCENARIOS.join(", ")
         );
         return ExitCode::SUCCESS;
+    }
+    if let Some(code) = write_data(&args) {
+        return code;
     }
     let smoke = args.iter().any(|a| a == "--smoke");
     let out = args
@@ -31,9 +39,30 @@ fn main() -> ExitCode {
         .position(|a| a == "--out")
         .and_then(|i| args.get(i + 1).cloned())
         .unwrap_or_else(|| "BENCHMARKS.md".to_string());
+    let only: Vec<String> = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .map(|list| list.split(',').map(str::to_string).collect())
+        .unwrap_or_default();
+    if let Some(bad) = only
+        .iter()
+        .find(|o| !bench::SCENARIOS.contains(&o.as_str()))
+    {
+        eprintln!(
+            "error: no scenario {bad:?}; --only takes a comma-separated list of: {}",
+            bench::SCENARIOS.join(", ")
+        );
+        return ExitCode::from(2);
+    }
     let scale = if smoke { Scale::smoke() } else { Scale::full() };
-    let rows = bench::run(scale, &mut |line| eprintln!("{line}"));
+    let rows = bench::run(scale, &only, &mut |line| eprintln!("{line}"));
     let table = bench::markdown(&rows);
+    if !only.is_empty() && !args.iter().any(|a| a == "--out") {
+        // A partial run never replaces the full table in BENCHMARKS.md.
+        print!("{table}");
+        return ExitCode::SUCCESS;
+    }
     let command = if smoke {
         "target/release/sigap-bench --smoke"
     } else {
@@ -56,4 +85,31 @@ fn main() -> ExitCode {
         print!("{table}");
     }
     ExitCode::SUCCESS
+}
+
+/// `--write-registrations N FILE` / `--write-roll N FILE`: the harness's
+/// generated people as CSV, for profiling one scenario by hand.
+fn write_data(args: &[String]) -> Option<ExitCode> {
+    let i = args
+        .iter()
+        .position(|a| a == "--write-registrations" || a == "--write-roll")?;
+    let (Some(n), Some(file)) = (
+        args.get(i + 1).and_then(|n| n.parse::<u64>().ok()),
+        args.get(i + 2),
+    ) else {
+        eprintln!("error: {} takes a count and a file name", args[i]);
+        return Some(ExitCode::from(2));
+    };
+    let text = if args[i] == "--write-roll" {
+        sigap_e2e::people::roll_csv(0..n)
+    } else {
+        sigap_e2e::people::registrations_csv(0..n)
+    };
+    Some(match std::fs::write(file, text) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write {file}: {e}");
+            ExitCode::from(3)
+        }
+    })
 }

@@ -18,6 +18,8 @@ use crate::store::{Conflict, ConflictSide, ImportSummary, Pusher, RollRow, Store
 
 /// A person as loaded for a write.
 pub(super) struct Stored {
+    /// Where the person is in the feed; `None` until first saved.
+    pub seq: Option<i64>,
     pub record: PersonRecord,
     pub participant: bool,
     pub registered_by: Option<String>,
@@ -47,7 +49,7 @@ impl<'c> Writer<'c> {
 
     pub fn load(&self, nik: &Nik) -> Result<Option<Stored>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT record, participant, registered_by, registered_hlc, registered_at
+            "SELECT record, participant, registered_by, registered_hlc, registered_at, seq
              FROM persons WHERE nik = ?1",
         )?;
         let row = stmt
@@ -58,11 +60,13 @@ impl<'c> Writer<'c> {
                     r.get(2)?,
                     r.get(3)?,
                     r.get(4)?,
+                    r.get::<_, i64>(5)?,
                 ))
             })
             .optional()?;
-        row.map(|(rec, participant, by, hlc, at)| {
+        row.map(|(rec, participant, by, hlc, at, seq)| {
             Ok(Stored {
+                seq: Some(seq),
                 record: parse_record(&rec)?,
                 participant,
                 registered_by: by,
@@ -73,37 +77,46 @@ impl<'c> Writer<'c> {
         .transpose()
     }
 
-    /// Saves a person under a new feed seq, keeping the counters in step
-    /// with the move from `old_key`.
-    pub fn save(&mut self, p: &Stored, old_key: &CoverageKey) -> Result<i64, StoreError> {
+    /// Saves a person under a new feed seq (moving it to the end of the
+    /// feed), keeping the counters in step with the move from `old_key`.
+    pub fn save(&mut self, p: &mut Stored, old_key: &CoverageKey) -> Result<i64, StoreError> {
         let key = engine::coverage_key(&p.record.fields);
         engine::add_deltas(&mut self.deltas, old_key, &key);
         let seq = self.next_seq;
         self.next_seq += 1;
         let json = serde_json::to_string(&p.record).map_err(corrupt)?;
-        let mut stmt = self.conn.prepare_cached(
+        let sql = if p.seq.is_some() {
+            "UPDATE persons SET nik = ?1, record = ?2, kelurahan = ?3, cov_area = ?4,
+                category = ?5, participant = ?6, registered_by = ?7, registered_hlc = ?8,
+                registered_at = ?9, seq = ?10
+             WHERE seq = ?11"
+        } else {
             "INSERT INTO persons (nik, record, kelurahan, cov_area, category, participant,
                                   registered_by, registered_hlc, registered_at, seq)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-             ON CONFLICT(nik) DO UPDATE SET record = excluded.record,
-                kelurahan = excluded.kelurahan, cov_area = excluded.cov_area,
-                category = excluded.category, participant = excluded.participant,
-                registered_by = excluded.registered_by,
-                registered_hlc = excluded.registered_hlc,
-                registered_at = excluded.registered_at, seq = excluded.seq",
-        )?;
-        stmt.execute(params![
-            p.record.nik.as_str(),
-            json,
-            p.record.fields.kelurahan.map(|k| k.to_string()),
-            key.map(|(rt, _)| rt.to_string()),
-            p.record.fields.category.map(|c| c.as_str()),
-            p.participant,
-            p.registered_by,
-            p.registered_hlc,
-            p.registered_at,
-            seq,
-        ])?;
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        };
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let kelurahan = p.record.fields.kelurahan.map(|k| k.to_string());
+        let cov_area = key.map(|(rt, _)| rt.to_string());
+        let category = p.record.fields.category.map(|c| c.as_str());
+        let nik = p.record.nik.as_str();
+        let mut args: Vec<&dyn rusqlite::ToSql> = vec![
+            &nik,
+            &json,
+            &kelurahan,
+            &cov_area,
+            &category,
+            &p.participant,
+            &p.registered_by,
+            &p.registered_hlc,
+            &p.registered_at,
+            &seq,
+        ];
+        if let Some(old) = &p.seq {
+            args.push(old);
+        }
+        stmt.execute(args.as_slice())?;
+        p.seq = Some(seq);
         Ok(seq)
     }
 
@@ -127,6 +140,12 @@ struct DeviceRow {
     count: u64,
     highest_seq: u64,
     hash: ReceiptHash,
+    /// The highest number in the device's log. A change numbered above it
+    /// cannot reuse a number, so it skips that lookup (the fast path).
+    max_logged: u64,
+    /// Numbers logged by this push, so that the receipt's contiguous
+    /// prefix is mostly found without queries.
+    logged: std::collections::HashSet<u64>,
 }
 
 pub(super) fn load_device(conn: &Connection, device: &Uuid) -> Result<Receipt, StoreError> {
@@ -160,6 +179,8 @@ fn kind_str(k: ChangeKind) -> &'static str {
     }
 }
 
+/// Adds `change` to the audit trail; false (and nothing written) when a
+/// change with its id is already there.
 #[allow(clippy::too_many_arguments)]
 fn log_change(
     conn: &Connection,
@@ -169,29 +190,48 @@ fn log_change(
     now: i64,
     outcome: &str,
     reject: Option<(&str, &str)>,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let fields = serde_json::to_string(&change.fields).map_err(corrupt)?;
-    conn.prepare_cached(
-        "INSERT INTO changes (id, device_id, device_seq, in_log, nik, hlc, kind, fields, agent,
+    let n = conn
+        .prepare_cached(
+            "INSERT INTO changes (id, device_id, device_seq, in_log, nik, hlc, kind, fields, agent,
                               received_at, outcome, reject_code, reject_reason)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    )?
-    .execute(params![
-        change.id.as_bytes().as_slice(),
-        change.device_id.as_bytes().as_slice(),
-        i64::try_from(change.device_seq).unwrap_or(i64::MAX),
-        in_log,
-        change.nik.as_str(),
-        change.hlc.to_sortable(),
-        kind_str(change.kind),
-        fields,
-        agent,
-        now,
-        outcome,
-        reject.map(|r| r.0),
-        reject.map(|r| r.1),
-    ])?;
-    Ok(())
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+         ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![
+            change.id.as_bytes().as_slice(),
+            change.device_id.as_bytes().as_slice(),
+            i64::try_from(change.device_seq).unwrap_or(i64::MAX),
+            in_log,
+            change.nik.as_str(),
+            change.hlc.to_sortable(),
+            kind_str(change.kind),
+            fields,
+            agent,
+            now,
+            outcome,
+            reject.map(|r| r.0),
+            reject.map(|r| r.1),
+        ])?;
+    Ok(n > 0)
+}
+
+/// The answer already given to change `id`, if it was seen before.
+fn earlier_answer(conn: &Connection, id: &Uuid) -> Result<Option<Outcome>, StoreError> {
+    let seen: Option<(String, Option<String>, Option<String>)> = conn
+        .prepare_cached("SELECT outcome, reject_code, reject_reason FROM changes WHERE id = ?1")?
+        .query_row([id.as_bytes().as_slice()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    Ok(seen.map(|(outcome, code, reason)| {
+        if outcome == "rejected" {
+            rejected(&code.unwrap_or_default(), reason.unwrap_or_default())
+        } else {
+            Outcome::Duplicate
+        }
+    }))
 }
 
 fn rejected(code: &str, reason: impl Into<String>) -> Outcome {
@@ -211,11 +251,18 @@ impl SqliteStore {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now = now_millis();
         let receipt = load_device(&tx, &req.device_id)?;
+        let max_logged: i64 = tx
+            .prepare_cached(
+                "SELECT COALESCE(MAX(device_seq), 0) FROM changes WHERE device_id = ?1 AND in_log = 1",
+            )?
+            .query_row([req.device_id.as_bytes().as_slice()], |r| r.get(0))?;
         let mut dev = DeviceRow {
             count: receipt.count,
             highest_seq: receipt.highest_seq,
             hash: ReceiptHash::from_hex(&receipt.hash)
                 .ok_or_else(|| corrupt("device receipt hash"))?,
+            max_logged: u64::try_from(max_logged).unwrap_or(0),
+            logged: std::collections::HashSet::with_capacity(req.changes.len()),
         };
         let mut w = Writer::new(&tx)?;
         let mut results = Vec::with_capacity(req.changes.len());
@@ -232,10 +279,12 @@ impl SqliteStore {
             let mut stmt = tx.prepare_cached(
                 "SELECT 1 FROM changes WHERE device_id = ?1 AND device_seq = ?2 AND in_log = 1",
             )?;
-            while stmt.exists(params![
-                req.device_id.as_bytes().as_slice(),
-                i64::try_from(dev.highest_seq + 1).unwrap_or(i64::MAX)
-            ])? {
+            while dev.logged.contains(&(dev.highest_seq + 1))
+                || stmt.exists(params![
+                    req.device_id.as_bytes().as_slice(),
+                    i64::try_from(dev.highest_seq + 1).unwrap_or(i64::MAX)
+                ])?
+            {
                 dev.highest_seq += 1;
             }
         }
@@ -303,18 +352,19 @@ impl SqliteStore {
                         continue;
                     }
                     p.participant = true;
-                    w.save(&p, &old_key)?;
+                    w.save(&mut p, &old_key)?;
                     summary.joined += 1;
                 }
                 None => {
-                    let p = Stored {
+                    let mut p = Stored {
+                        seq: None,
                         record: PersonRecord::from_write(row.nik.clone(), &fields, hlc),
                         participant: true,
                         registered_by: None,
                         registered_hlc: None,
                         registered_at: None,
                     };
-                    w.save(&p, &None)?;
+                    w.save(&mut p, &None)?;
                     summary.created += 1;
                 }
             }
@@ -358,7 +408,7 @@ impl SqliteStore {
                 });
             }
         }
-        w.save(&p, &old_key)?;
+        w.save(&mut p, &old_key)?;
         w.flush()?;
         let audit = Change {
             id: Uuid::now_v7(),
@@ -394,56 +444,37 @@ fn push_one(
     change: &Change,
     now: i64,
 ) -> Result<Outcome, StoreError> {
-    let seen: Option<(String, Option<String>, Option<String>)> = conn
-        .prepare_cached("SELECT outcome, reject_code, reject_reason FROM changes WHERE id = ?1")?
-        .query_row([change.id.as_bytes().as_slice()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .optional()?;
-    if let Some((outcome, code, reason)) = seen {
-        return Ok(if outcome == "rejected" {
-            rejected(&code.unwrap_or_default(), reason.unwrap_or_default())
-        } else {
-            Outcome::Duplicate
-        });
-    }
     if change.device_id != device {
-        return Ok(rejected(
-            "device_mismatch",
-            format!(
-                "change {} belongs to device {}, but the batch is from device {device}; push each device's changes separately",
-                change.id, change.device_id
-            ),
-        ));
+        return Ok(earlier_answer(conn, &change.id)?.unwrap_or_else(|| {
+            rejected(
+                "device_mismatch",
+                format!(
+                    "change {} belongs to device {}, but the batch is from device {device}; push each device's changes separately",
+                    change.id, change.device_id
+                ),
+            )
+        }));
     }
-    let other: Option<Vec<u8>> = conn
-        .prepare_cached(
-            "SELECT id FROM changes WHERE device_id = ?1 AND device_seq = ?2 AND in_log = 1",
-        )?
-        .query_row(
-            params![
-                device.as_bytes().as_slice(),
-                i64::try_from(change.device_seq).unwrap_or(i64::MAX)
-            ],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if let Some(other) = other {
-        let other = Uuid::from_slice(&other).map_err(corrupt)?;
-        let reason = format!(
-            "device {device} already sent change {other} as number {}; this change {} reuses the number, so the device's outbox log is inconsistent: contact support, do not delete the outbox",
-            change.device_seq, change.id
-        );
-        log_change(
-            conn,
-            change,
-            false,
-            by.token_name,
-            now,
-            "rejected",
-            Some(("seq_conflict", &reason)),
-        )?;
-        return Ok(rejected("seq_conflict", reason));
+    // A change numbered above everything the device has logged is new
+    // unless its id was used before (caught when it is logged below);
+    // anything else is checked against the log first.
+    let fresh = change.device_seq > dev.max_logged;
+    if !fresh {
+        if let Some(answer) = earlier_answer(conn, &change.id)? {
+            return Ok(answer);
+        }
+        if let Some(reason) = seq_taken(conn, device, change)? {
+            log_change(
+                conn,
+                change,
+                false,
+                by.token_name,
+                now,
+                "rejected",
+                Some(("seq_conflict", &reason)),
+            )?;
+            return Ok(rejected("seq_conflict", reason));
+        }
     }
     let stored = w.load(&change.nik)?;
     let decision = engine::decide(
@@ -452,21 +483,21 @@ fn push_one(
         change,
         by.areas,
     );
+    let (outcome, reject) = match &decision {
+        Decision::Rejected { code, reason } => ("rejected", Some((code.as_str(), reason.as_str()))),
+        Decision::Accepted { merged: true, .. } => ("merged", None),
+        Decision::Accepted { merged: false, .. } => ("applied", None),
+    };
+    if !log_change(conn, change, true, by.token_name, now, outcome, reject)? {
+        // The id was logged before under another number.
+        return Ok(earlier_answer(conn, &change.id)?.unwrap_or(Outcome::Duplicate));
+    }
     dev.count += 1;
     dev.hash.add(&change.id);
+    dev.max_logged = dev.max_logged.max(change.device_seq);
+    dev.logged.insert(change.device_seq);
     match decision {
-        Decision::Rejected { code, reason } => {
-            log_change(
-                conn,
-                change,
-                true,
-                by.token_name,
-                now,
-                "rejected",
-                Some((&code, &reason)),
-            )?;
-            Ok(Outcome::Rejected { code, reason })
-        }
+        Decision::Rejected { code, reason } => Ok(Outcome::Rejected { code, reason }),
         Decision::Accepted {
             record,
             merged,
@@ -478,6 +509,7 @@ fn push_one(
                 None => (
                     None,
                     Stored {
+                        seq: None,
                         record: record.clone(),
                         participant: false,
                         registered_by: None,
@@ -498,38 +530,11 @@ fn push_one(
                 }
             }
             if dirty {
-                w.save(&p, &old_key)?;
+                w.save(&mut p, &old_key)?;
             }
             if let Some(c) = conflict {
-                let names = serde_json::to_string(&c.fields).map_err(corrupt)?;
-                let existing = ConflictSide {
-                    source: engine::source_name(&c.existing_device),
-                    agent: None,
-                    fields: c.existing,
-                };
-                let incoming = ConflictSide {
-                    source: engine::source_name(&change.device_id),
-                    agent: Some(by.token_name.to_string()),
-                    fields: c.incoming,
-                };
-                conn.prepare_cached(
-                    "INSERT INTO conflicts (nik, kelurahan, fields, existing, incoming, change_id,
-                                            status, opened_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7)",
-                )?
-                .execute(params![
-                    change.nik.as_str(),
-                    p.record.fields.kelurahan.map(|k| k.to_string()),
-                    names,
-                    serde_json::to_string(&existing).map_err(corrupt)?,
-                    serde_json::to_string(&incoming).map_err(corrupt)?,
-                    change.id.as_bytes().as_slice(),
-                    now
-                ])?;
-                tracing::info!(nik = %change.nik.masked(), "identity conflict opened");
+                open_conflict(conn, by, change, &p, c, now)?;
             }
-            let outcome = if merged { "merged" } else { "applied" };
-            log_change(conn, change, true, by.token_name, now, outcome, None)?;
             Ok(if merged {
                 Outcome::Merged
             } else {
@@ -537,4 +542,70 @@ fn push_one(
             })
         }
     }
+}
+
+/// The reason to reject `change` when its device already logged another
+/// change under the same number.
+fn seq_taken(
+    conn: &Connection,
+    device: Uuid,
+    change: &Change,
+) -> Result<Option<String>, StoreError> {
+    let other: Option<Vec<u8>> = conn
+        .prepare_cached(
+            "SELECT id FROM changes WHERE device_id = ?1 AND device_seq = ?2 AND in_log = 1",
+        )?
+        .query_row(
+            params![
+                device.as_bytes().as_slice(),
+                i64::try_from(change.device_seq).unwrap_or(i64::MAX)
+            ],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(other) = other else {
+        return Ok(None);
+    };
+    let other = Uuid::from_slice(&other).map_err(corrupt)?;
+    Ok(Some(format!(
+        "device {device} already sent change {other} as number {}; this change {} reuses the number, so the device's outbox log is inconsistent: contact support, do not delete the outbox",
+        change.device_seq, change.id
+    )))
+}
+
+fn open_conflict(
+    conn: &Connection,
+    by: &Pusher<'_>,
+    change: &Change,
+    p: &Stored,
+    c: engine::IdentityConflict,
+    now: i64,
+) -> Result<(), StoreError> {
+    let names = serde_json::to_string(&c.fields).map_err(corrupt)?;
+    let existing = ConflictSide {
+        source: engine::source_name(&c.existing_device),
+        agent: None,
+        fields: c.existing,
+    };
+    let incoming = ConflictSide {
+        source: engine::source_name(&change.device_id),
+        agent: Some(by.token_name.to_string()),
+        fields: c.incoming,
+    };
+    conn.prepare_cached(
+        "INSERT INTO conflicts (nik, kelurahan, fields, existing, incoming, change_id,
+                                status, opened_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7)",
+    )?
+    .execute(params![
+        change.nik.as_str(),
+        p.record.fields.kelurahan.map(|k| k.to_string()),
+        names,
+        serde_json::to_string(&existing).map_err(corrupt)?,
+        serde_json::to_string(&incoming).map_err(corrupt)?,
+        change.id.as_bytes().as_slice(),
+        now
+    ])?;
+    tracing::info!(nik = %change.nik.masked(), "identity conflict opened");
+    Ok(())
 }
