@@ -60,12 +60,13 @@ pub fn area_display_name(code: &AreaCode) -> Option<String> {
     match code.level() {
         Level::Rw | Level::Rt => {
             let kel = code.kelurahan()?;
-            let mut s = wilayah::area_name(&kel).unwrap_or("").to_string();
-            if let Some(rw) = code.rw() {
-                s.push_str(&format!(" RW {rw}"));
-            }
-            if let Some(rt) = code.rt() {
-                s.push_str(&format!(" RT {rt}"));
+            let mut s = String::with_capacity(32);
+            s.push_str(wilayah::area_name(&kel).unwrap_or(""));
+            for (label, n) in [(" RW ", code.rw()), (" RT ", code.rt())] {
+                if let Some(n) = n {
+                    s.push_str(label);
+                    s.push_str(&n.to_string());
+                }
             }
             Some(s.trim().to_string())
         }

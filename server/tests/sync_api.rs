@@ -431,3 +431,39 @@ async fn a_roll_participant_registered_in_the_field_is_counted_once() {
     let report = s.store.verify_counters().unwrap();
     assert!(report.differences.is_empty(), "{report:?}");
 }
+
+#[tokio::test]
+async fn coverage_answers_follow_every_write_even_from_another_process() {
+    use sigap_server::store::{Baseline, SqliteStore, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    let store = std::sync::Arc::new(SqliteStore::open(&path).unwrap());
+    let s = common::serve(store).await;
+    let agent = s.token(Role::Agent, "agent-1", &["33.72.01"]);
+    let sup = s.token(Role::Supervisor, "sup", &["33.72"]);
+    let ask = "/api/v1/coverage?area=33.72&year=2025&depth=4";
+    let (_, before) = s.get(&sup, ask).await;
+    assert_eq!(before["figures"]["covered"], 0);
+    let (_, again) = s.get(&sup, ask).await;
+    assert_eq!(before, again);
+
+    let mut d = Device::new();
+    let one = d.register("3372011203850001", "Budi", LAWEYAN_KEL, 1, 1);
+    let (_, r) = s.push(&agent, &d, &[one]).await;
+    assert_eq!(outcomes(&r), ["applied"]);
+    let (_, after_push) = s.get(&sup, ask).await;
+    assert_eq!(after_push["figures"]["covered"], 1);
+
+    // `sigap-server baseline set` runs as another process on the same file.
+    let admin = SqliteStore::open(&path).unwrap();
+    admin
+        .set_baselines(&[Baseline {
+            area: sigap_shared::AreaCode::parse("33.72").unwrap(),
+            year: 2025,
+            working_population: 4,
+        }])
+        .unwrap();
+    let (_, after_baseline) = s.get(&sup, ask).await;
+    assert_eq!(after_baseline["figures"]["working_population"], 4);
+    assert_eq!(after_baseline["figures"]["coverage"], "25.00%");
+}

@@ -50,10 +50,21 @@ pub fn parse_table(text: &str) -> Vec<NamedArea> {
 
 /// The name of a known area, e.g. `Pajang` for `33.72.01.1001`.
 pub fn area_name(code: &AreaCode) -> Option<&'static str> {
-    surakarta()
-        .iter()
-        .find(|a| a.code == *code)
-        .map(|a| a.name.as_str())
+    // Sorted once: a coverage tree names thousands of nodes.
+    static BY_CODE: OnceLock<Vec<(AreaCode, &'static str)>> = OnceLock::new();
+    let index = BY_CODE.get_or_init(|| {
+        let mut v: Vec<_> = surakarta()
+            .iter()
+            .map(|a| (a.code, a.name.as_str()))
+            .collect();
+        v.sort_by_key(|(c, _)| *c);
+        v
+    });
+    index
+        .binary_search_by_key(code, |(c, _)| *c)
+        .ok()
+        .and_then(|i| index.get(i))
+        .map(|(_, name)| *name)
 }
 
 /// A human label: the name with its code, or for RW/RT the kelurahan name

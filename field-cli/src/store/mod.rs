@@ -113,6 +113,18 @@ pub struct Store {
     pub path: PathBuf,
 }
 
+/// WAL bytes kept between commands (about 60 pages: a handful of
+/// registrations) before it is copied into the database and truncated.
+pub const WAL_KEEP: u64 = 256 * 1024;
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // Housekeeping only: everything committed is already durable, and
+        // a WAL left long is trimmed by the next command.
+        let _ = self.trim_wal();
+    }
+}
+
 /// This device, as set up by `sigap init`.
 #[derive(Debug, Clone)]
 pub struct Device {
@@ -167,6 +179,7 @@ impl Store {
         // the WAL; SQLite checkpoints it as the WAL grows.
         conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
             .map_err(|e| fail("settings", &e))?;
+
         Migrations::from_slice(MIGRATIONS)
             .to_latest(&mut conn)
             .map_err(|e| fail("schema", &e))?;
@@ -188,8 +201,33 @@ impl Store {
     /// registrations get; a power cut can undo the last of them but never
     /// damages the database nor loses a registration.
     pub fn relax_for_sync(&self) -> Result<()> {
-        self.conn
-            .execute_batch("PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384;")?;
+        // Checkpoints wait for the end (`empty_wal`) instead of running
+        // after every page of answers or replica.
+        self.conn.execute_batch(
+            "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=0;",
+        )?;
+        Ok(())
+    }
+
+    /// Copies the WAL into the database and truncates it once it holds
+    /// more than [`WAL_KEEP`] bytes.
+    ///
+    /// Why: the first connection of each process rebuilds the WAL index
+    /// by reading every frame of the WAL, and it cannot know which frames
+    /// were already copied, so without a truncation the WAL of a tool run
+    /// as short processes only grows, and every command reads it all and
+    /// copies it all again at its automatic checkpoint.
+    pub fn trim_wal(&self) -> Result<()> {
+        let wal = {
+            let mut p = self.path.clone().into_os_string();
+            p.push("-wal");
+            PathBuf::from(p)
+        };
+        let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+        if size > WAL_KEEP {
+            self.conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        }
         Ok(())
     }
 
@@ -258,6 +296,36 @@ pub fn now_text() -> String {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    #[test]
+    fn a_long_wal_is_copied_and_truncated_when_a_command_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wal.db");
+        let wal = dir.path().join("wal.db-wal");
+        {
+            let store = Store::open(&path).unwrap();
+            store
+                .conn
+                .execute_batch("PRAGMA wal_autocheckpoint=0")
+                .unwrap();
+            for i in 0..200 {
+                set(&store.conn, &format!("k{i}"), &"x".repeat(2000)).unwrap();
+            }
+            assert!(std::fs::metadata(&wal).unwrap().len() > WAL_KEEP);
+        }
+        assert_eq!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0), 0);
+        // Nothing committed was lost on the way.
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.get("k199").unwrap().map(|v| v.len()), Some(2000));
+        drop(store);
+        {
+            // A short command leaves a short WAL alone.
+            let store = Store::open(&path).unwrap();
+            set(&store.conn, "k0", "y").unwrap();
+        }
+        let left = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+        assert!(left > 0 && left <= WAL_KEEP, "{left}");
+    }
 
     #[test]
     fn the_replica_migration_empties_it_and_resets_the_pull_cursor() {

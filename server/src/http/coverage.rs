@@ -1,8 +1,14 @@
 //! `GET /api/v1/coverage` (supervisors).
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::Router;
+use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use sigap_shared::AreaCode;
 use sigap_shared::wire::PROTOCOL_VERSION;
@@ -24,11 +30,55 @@ struct CoverageQuery {
     depth: Option<u8>,
 }
 
+/// Most bytes of answers kept.
+const CACHE_BYTES: usize = 32 << 20;
+
+type CacheKey = (AreaCode, i32, u8);
+
+/// Answers already serialised, valid while the store's data generation
+/// stays the same: a dashboard asks for the same tree again and again,
+/// and a kota down to RT is thousands of nodes of JSON.
+#[derive(Default)]
+pub struct CoverageCache {
+    inner: Mutex<Cached>,
+}
+
+#[derive(Default)]
+struct Cached {
+    generation: u64,
+    bytes: usize,
+    answers: HashMap<CacheKey, Bytes>,
+}
+
+impl CoverageCache {
+    fn get(&self, generation: u64, key: &CacheKey) -> Option<Bytes> {
+        let c = self.inner.lock().ok()?;
+        (c.generation == generation)
+            .then(|| c.answers.get(key).cloned())
+            .flatten()
+    }
+
+    fn put(&self, generation: u64, key: CacheKey, answer: Bytes) {
+        let Ok(mut c) = self.inner.lock() else {
+            return;
+        };
+        if c.generation != generation || c.bytes + answer.len() > CACHE_BYTES {
+            c.answers.clear();
+            c.bytes = 0;
+            c.generation = generation;
+        }
+        c.bytes += answer.len();
+        if let Some(old) = c.answers.insert(key, answer) {
+            c.bytes -= old.len();
+        }
+    }
+}
+
 async fn coverage(
     State(state): State<AppState>,
     auth: Auth,
     ApiQuery(q): ApiQuery<CoverageQuery>,
-) -> Result<Json<CoverageReport>, ApiError> {
+) -> Result<Response, ApiError> {
     auth.require_supervisor()?;
     let text = q.area.ok_or_else(|| {
         ApiError::bad_request("missing_area", "give the area, e.g. ?area=33.72&year=2025")
@@ -51,9 +101,27 @@ async fn coverage(
     }
     auth.require_area(&area)?;
     let store = state.store.clone();
-    let data = blocking(move || store.area_data(&area, year)).await?;
-    Ok(Json(CoverageReport {
-        protocol: PROTOCOL_VERSION,
-        root: build(&area, year, depth, &data),
-    }))
+    let cache = state.coverage.clone();
+    let body = blocking(move || {
+        // The generation is read before the data, so an answer is never
+        // older than the generation it is kept under.
+        let generation = store.data_generation()?;
+        let key = (area, year, depth);
+        if let Some(answer) = cache.get(generation, &key) {
+            return Ok(answer);
+        }
+        let data = store.area_data(&area, year)?;
+        let report = CoverageReport {
+            protocol: PROTOCOL_VERSION,
+            root: build(&area, year, depth, &data),
+        };
+        let answer = Bytes::from(
+            serde_json::to_vec(&report)
+                .map_err(|e| crate::store::StoreError::Task(format!("coverage answer: {e}")))?,
+        );
+        cache.put(generation, key, answer.clone());
+        Ok(answer)
+    })
+    .await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }

@@ -32,11 +32,15 @@ pub const BODY_LIMIT: usize = 8 * 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    pub coverage: Arc<coverage::CoverageCache>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>) -> AppState {
-        AppState { store }
+        AppState {
+            store,
+            coverage: Arc::default(),
+        }
     }
 }
 

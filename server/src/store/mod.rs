@@ -277,6 +277,10 @@ pub trait Store: Send + Sync + 'static {
     fn set_target(&self, area: &AreaCode, year: i32, target: Target) -> Result<(), StoreError>;
     fn import_participants(&self, rows: &[RollRow]) -> Result<ImportSummary, StoreError>;
     fn area_data(&self, area: &AreaCode, year: i32) -> Result<AreaData, StoreError>;
+    /// A number that changes whenever anything `area_data` reads changes
+    /// (counters, baselines, targets), from any process: answers built
+    /// from the data may be reused while it stays the same.
+    fn data_generation(&self) -> Result<u64, StoreError>;
     fn verify_counters(&self) -> Result<VerifyReport, StoreError>;
 
     /// Conflicts, optionally only those with `status`, newest first.

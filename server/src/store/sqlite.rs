@@ -58,7 +58,7 @@ impl SqliteStore {
         // change; a larger page cache keeps them in memory instead of
         // re-reading pages from the OS. Checkpoints run on their own
         // thread instead of inside the writer's commits.
-        conn.pragma_update(None, "cache_size", -262_144)?;
+        conn.pragma_update(None, "cache_size", -131_072)?;
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
         let checkpointer = checkpoint::Checkpointer::start(path)
@@ -121,6 +121,17 @@ impl SqliteStore {
 
 pub(super) fn now_millis() -> i64 {
     i64::try_from(sigap_shared::hlc::wall_millis()).unwrap_or(i64::MAX)
+}
+
+/// Marks a change to what coverage answers are built from (see
+/// [`super::Store::data_generation`]).
+fn bump_generation(conn: &Connection) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES ('generation', 1)
+         ON CONFLICT(key) DO UPDATE SET value = value + 1",
+    )?
+    .execute([])?;
+    Ok(())
 }
 
 fn corrupt(what: impl std::fmt::Display) -> StoreError {
@@ -258,6 +269,7 @@ impl SqliteStore {
                 stmt.execute(params![b.area.to_string(), b.year, pop])?;
             }
         }
+        bump_generation(&tx)?;
         tx.commit()?;
         Ok(())
     }
@@ -268,13 +280,16 @@ impl SqliteStore {
         year: i32,
         t: Target,
     ) -> Result<(), StoreError> {
-        let conn = self.writer()?;
+        let mut conn = self.writer()?;
+        let tx = conn.transaction()?;
         let count = t.count.map(|c| i64::try_from(c).unwrap_or(i64::MAX));
-        conn.execute(
+        tx.execute(
             "INSERT INTO targets (area, year, percent_bp, count) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(area, year) DO UPDATE SET percent_bp = excluded.percent_bp, count = excluded.count",
             params![area.to_string(), year, t.percent.basis_points(), count],
         )?;
+        bump_generation(&tx)?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -391,6 +406,15 @@ impl super::Store for SqliteStore {
     }
     fn area_data(&self, area: &AreaCode, year: i32) -> Result<AreaData, StoreError> {
         self.area_data_impl(area, year)
+    }
+    fn data_generation(&self) -> Result<u64, StoreError> {
+        self.read(|c| {
+            let g: Option<i64> = c
+                .prepare_cached("SELECT value FROM meta WHERE key = 'generation'")?
+                .query_row([], |r| r.get(0))
+                .optional()?;
+            Ok(g.map_or(0, |g| u64::try_from(g).unwrap_or(0)))
+        })
     }
     fn verify_counters(&self) -> Result<super::VerifyReport, StoreError> {
         self.verify_counters_impl()

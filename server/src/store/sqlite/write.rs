@@ -126,10 +126,15 @@ impl<'c> Writer<'c> {
             "INSERT INTO counters (area, category, covered) VALUES (?1, ?2, ?3)
              ON CONFLICT(area, category) DO UPDATE SET covered = covered + excluded.covered",
         )?;
+        let mut changed = false;
         for ((area, cat), d) in self.deltas {
             if d != 0 {
                 stmt.execute(params![area.to_string(), cat.as_str(), d])?;
+                changed = true;
             }
+        }
+        if changed {
+            super::bump_generation(self.conn)?;
         }
         Ok(())
     }
