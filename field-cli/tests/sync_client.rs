@@ -175,7 +175,9 @@ fn sync_pushes_pulls_and_reports_then_lookup_answers_offline() {
     }
     assert_eq!(
         env.count(
-            "SELECT COUNT(*) FROM replica WHERE state LIKE '%3372011505800003%' OR state LIKE '%Agus%'"
+            "SELECT COUNT(*) FROM replica WHERE (nik_hash || nik_masked || COALESCE(name_masked, '')
+                || COALESCE(registered_by, '')) LIKE '%3372011505800003%'
+                OR (nik_masked || COALESCE(name_masked, '')) LIKE '%Agus%'"
         ),
         0
     );

@@ -262,11 +262,17 @@ pub struct Stamps(pub BTreeMap<Field, Hlc>);
 
 impl Serialize for Stamps {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut grouped: BTreeMap<String, Vec<Field>> = BTreeMap::new();
+        // Grouped by timestamp first, so each one is written out once
+        // (the text form sorts like the timestamp, so the order holds).
+        let mut grouped: BTreeMap<Hlc, Vec<Field>> = BTreeMap::new();
         for (field, hlc) in &self.0 {
-            grouped.entry(hlc.to_sortable()).or_default().push(*field);
+            grouped.entry(*hlc).or_default().push(*field);
         }
-        grouped.serialize(s)
+        s.collect_map(
+            grouped
+                .iter()
+                .map(|(hlc, fields)| (hlc.to_sortable(), fields)),
+        )
     }
 }
 

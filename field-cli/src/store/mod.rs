@@ -94,6 +94,28 @@ const MIGRATIONS: &[M<'static>] = &[
      );
      DELETE FROM config WHERE key IN ('pull_cursor', 'last_pull_at');",
     ),
+    // The replica keyed by its lookup hash alone (no rowid and no separate
+    // index), and without a JSON copy of each person beside the columns:
+    // a pull writes a third of the bytes it wrote.
+    M::up(
+        "CREATE TABLE replica_v3 (
+        nik_hash TEXT PRIMARY KEY,
+        nik_masked TEXT NOT NULL,
+        name_masked TEXT,
+        participant INTEGER NOT NULL,
+        registered_by TEXT,
+        registered_at INTEGER,
+        kelurahan TEXT, rw INTEGER, rt INTEGER, category TEXT, status TEXT,
+        seq INTEGER NOT NULL
+     ) WITHOUT ROWID;
+     INSERT INTO replica_v3 (nik_hash, nik_masked, name_masked, participant, registered_by,
+            registered_at, kelurahan, rw, rt, category, status, seq)
+        SELECT nik_hash, COALESCE(json_extract(state, '$.nik_masked'), ''), name_masked,
+            participant, registered_by, registered_at, kelurahan, rw, rt, category, status, seq
+        FROM replica;
+     DROP TABLE replica;
+     ALTER TABLE replica_v3 RENAME TO replica;",
+    ),
 ];
 
 /// Keys of the `config` table.
@@ -206,6 +228,15 @@ impl Store {
         self.conn.execute_batch(
             "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=0;",
         )?;
+        Ok(())
+    }
+
+    /// Copies the committed WAL into the database. `sigap sync` calls it
+    /// after each page it commits, while the next pages are on the
+    /// network, so that little is left to copy when it ends.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
         Ok(())
     }
 
@@ -325,6 +356,52 @@ mod tests {
         }
         let left = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
         assert!(left > 0 && left <= WAL_KEEP, "{left}");
+    }
+
+    #[test]
+    fn replica_rows_survive_the_move_to_the_compact_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.db");
+        let nik = sigap_shared::Nik::parse("3372011203850001").unwrap();
+        let person = sigap_shared::wire::PersonState {
+            participant: true,
+            registered_by: Some("budi".into()),
+            registered_at: Some(1_764_000_000_000),
+            seq: 9,
+            ..sigap_shared::wire::PersonState::masked(
+                &nik,
+                &sigap_shared::Fields {
+                    name: Some("Budi Santoso".into()),
+                    kelurahan: Some(sigap_shared::AreaCode::parse("33.72.01.1001").unwrap()),
+                    rw: Some(3),
+                    rt: Some(5),
+                    category: Some(sigap_shared::Category::Bpu),
+                    status: Some(sigap_shared::Status::Registered),
+                    ..Default::default()
+                },
+            )
+        };
+        {
+            // The replica as migration 2 left it: a JSON copy beside columns.
+            let mut conn = Connection::open(&path).unwrap();
+            Migrations::from_slice(&MIGRATIONS[..2])
+                .to_latest(&mut conn)
+                .unwrap();
+            conn.execute(
+                "INSERT INTO replica(nik_hash, state, participant, registered_by, registered_at,
+                    name_masked, kelurahan, rw, rt, category, status, seq)
+                 VALUES (?1, ?2, 1, 'budi', 1764000000000, ?3, '33.72.01.1001', 3, 5, 'bpu',
+                    'registered', 9)",
+                rusqlite::params![
+                    person.nik_hash,
+                    serde_json::to_string(&person).unwrap(),
+                    person.name_masked
+                ],
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(replica::get(&store.conn, &nik).unwrap(), Some(person));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use sigap_shared::wire::{ChangeResult, Receipt};
-use sigap_shared::{Change, ChangeKind, Fields, Hlc, Nik, Outcome};
+use sigap_shared::{ChangeKind, Fields, Hlc, Nik, Outcome};
 use uuid::Uuid;
 
 use crate::error::{CliError, Result};
@@ -148,6 +148,20 @@ pub fn count_outstanding_rejected(conn: &Connection) -> Result<i64> {
     )?)
 }
 
+/// One pending change as the push sends it: the stored fields go on the
+/// wire as they were written (the same serialisation as
+/// [`sigap_shared::Fields`]), without a round trip through the type.
+#[derive(Serialize)]
+pub struct WireChange {
+    pub id: Uuid,
+    pub device_id: Uuid,
+    pub device_seq: u64,
+    pub nik: Nik,
+    pub hlc: Hlc,
+    pub kind: ChangeKind,
+    pub fields: Box<serde_json::value::RawValue>,
+}
+
 /// The next pending changes numbered above `after`, in order, at most
 /// `limit`.
 pub fn pending_page(
@@ -155,43 +169,39 @@ pub fn pending_page(
     device: Uuid,
     after: u64,
     limit: usize,
-) -> Result<Vec<Change>> {
+) -> Result<Vec<WireChange>> {
     let mut stmt = conn.prepare_cached(
         "SELECT device_seq, id, nik, hlc, kind, fields FROM changes
          WHERE state = 'pending' AND device_seq > ?2 ORDER BY device_seq LIMIT ?1",
     )?;
     let after = i64::try_from(after).unwrap_or(i64::MAX);
-    let raw = stmt
-        .query_map(
-            params![i64::try_from(limit).unwrap_or(i64::MAX), after],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                ))
-            },
-        )?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut rows = stmt.query(params![i64::try_from(limit).unwrap_or(i64::MAX), after])?;
     let damaged = |what: &str, seq: i64| {
         CliError::Local(format!("change {seq} in the outbox has a damaged {what}"))
     };
-    raw.into_iter()
-        .map(|(seq, id, nik, hlc, kind, fields)| {
-            Ok(Change {
-                id: Uuid::parse_str(&id).map_err(|_| damaged("id", seq))?,
-                device_id: device,
-                device_seq: u64::try_from(seq).map_err(|_| damaged("sequence", seq))?,
-                nik: Nik::parse(&nik).map_err(|_| damaged("NIK", seq))?,
-                hlc: Hlc::from_sortable(&hlc).ok_or_else(|| damaged("timestamp", seq))?,
-                kind: parse_kind(&kind)?,
-                fields: serde_json::from_str(&fields)?,
-            })
-        })
-        .collect()
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let seq: i64 = r.get(0)?;
+        let id = r.get_ref(1)?.as_str().map_err(|_| damaged("id", seq))?;
+        let nik = r.get_ref(2)?.as_str().map_err(|_| damaged("NIK", seq))?;
+        let hlc = r
+            .get_ref(3)?
+            .as_str()
+            .map_err(|_| damaged("timestamp", seq))?;
+        let kind = r.get_ref(4)?.as_str().map_err(|_| damaged("kind", seq))?;
+        let fields: String = r.get(5)?;
+        out.push(WireChange {
+            id: Uuid::parse_str(id).map_err(|_| damaged("id", seq))?,
+            device_id: device,
+            device_seq: u64::try_from(seq).map_err(|_| damaged("sequence", seq))?,
+            nik: Nik::parse(nik).map_err(|_| damaged("NIK", seq))?,
+            hlc: Hlc::from_sortable(hlc).ok_or_else(|| damaged("timestamp", seq))?,
+            kind: parse_kind(kind)?,
+            fields: serde_json::value::RawValue::from_string(fields)
+                .map_err(|_| damaged("fields", seq))?,
+        });
+    }
+    Ok(out)
 }
 
 /// Records the server's answer for one change. Returns false when the
@@ -208,12 +218,21 @@ pub fn record_result(conn: &Connection, r: &ChangeResult, now: &str) -> Result<b
             Some(reason.as_str()),
         ),
     };
+    // By number (the row's key); the id must match as well.
     let n = conn
         .prepare_cached(
             "UPDATE changes SET state = ?2, outcome = ?3, reject_code = ?4, reject_reason = ?5,
-             answered_at = ?6 WHERE id = ?1",
+             answered_at = ?6 WHERE device_seq = ?7 AND id = ?1",
         )?
-        .execute(params![r.id.to_string(), state, outcome, code, reason, now])?;
+        .execute(params![
+            r.id.to_string(),
+            state,
+            outcome,
+            code,
+            reason,
+            now,
+            i64::try_from(r.device_seq).unwrap_or(-1)
+        ])?;
     Ok(n > 0)
 }
 
@@ -278,4 +297,52 @@ pub fn requeue(conn: &Connection, seqs: &[i64]) -> Result<usize> {
         n += stmt.execute([s])?;
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use sigap_shared::{AreaCode, Change};
+
+    #[test]
+    fn a_pending_change_goes_on_the_wire_exactly_as_the_shared_type_would_send_it() {
+        let fields = Fields {
+            name: Some("Siti \"Ani\" Aminah".into()),
+            kelurahan: Some(AreaCode::parse("33.72.01.1001").unwrap()),
+            rw: Some(3),
+            rt: Some(5),
+            ..Fields::default()
+        };
+        let change = Change {
+            id: Uuid::now_v7(),
+            device_id: Uuid::now_v7(),
+            device_seq: 42,
+            nik: Nik::parse("3372015204900002").unwrap(),
+            hlc: Hlc {
+                millis: 1_764_000_000_000,
+                counter: 3,
+                device: Uuid::now_v7(),
+            },
+            kind: ChangeKind::Edit,
+            fields: fields.clone(),
+        };
+        let wire = WireChange {
+            id: change.id,
+            device_id: change.device_id,
+            device_seq: change.device_seq,
+            nik: change.nik.clone(),
+            hlc: change.hlc,
+            kind: change.kind,
+            fields: serde_json::value::RawValue::from_string(
+                serde_json::to_string(&fields).unwrap(),
+            )
+            .unwrap(),
+        };
+        let sent = serde_json::to_string(&wire).unwrap();
+        assert_eq!(sent, serde_json::to_string(&change).unwrap());
+        let back: Change = serde_json::from_str(&sent).unwrap();
+        assert_eq!(back, change);
+    }
 }

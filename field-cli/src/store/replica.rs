@@ -7,29 +7,29 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 use sigap_shared::wire::PersonState;
-use sigap_shared::{Nik, nik_lookup_hash};
+use sigap_shared::{AreaCode, Nik, nik_lookup_hash};
 
-use crate::error::Result;
+use crate::error::{CliError, Result};
 
 pub fn upsert(conn: &Connection, p: &PersonState) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO replica(nik_hash, state, participant, registered_by, registered_at,
-            name_masked, kelurahan, rw, rt, category, status, seq)
+        "INSERT INTO replica(nik_hash, nik_masked, name_masked, participant, registered_by,
+            registered_at, kelurahan, rw, rt, category, status, seq)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-         ON CONFLICT(nik_hash) DO UPDATE SET state = excluded.state,
-            participant = excluded.participant, registered_by = excluded.registered_by,
-            registered_at = excluded.registered_at, name_masked = excluded.name_masked,
+         ON CONFLICT(nik_hash) DO UPDATE SET nik_masked = excluded.nik_masked,
+            name_masked = excluded.name_masked, participant = excluded.participant,
+            registered_by = excluded.registered_by, registered_at = excluded.registered_at,
             kelurahan = excluded.kelurahan, rw = excluded.rw, rt = excluded.rt,
             category = excluded.category, status = excluded.status, seq = excluded.seq",
     )?
     .execute(params![
         p.nik_hash,
-        serde_json::to_string(p)?,
+        p.nik_masked,
+        p.name_masked,
         p.participant,
         p.registered_by,
         p.registered_at
             .map(|v| i64::try_from(v).unwrap_or(i64::MAX)),
-        p.name_masked,
         p.kelurahan.map(|k| k.to_string()),
         p.rw,
         p.rt,
@@ -42,11 +42,62 @@ pub fn upsert(conn: &Connection, p: &PersonState) -> Result<()> {
 
 /// The replica's person with this NIK, found by its lookup hash.
 pub fn get(conn: &Connection, nik: &Nik) -> Result<Option<PersonState>> {
-    let raw: Option<String> = conn
-        .prepare_cached("SELECT state FROM replica WHERE nik_hash = ?1")?
-        .query_row([nik_lookup_hash(nik)], |r| r.get(0))
+    let hash = nik_lookup_hash(nik);
+    let raw = conn
+        .prepare_cached(
+            "SELECT nik_masked, name_masked, participant, registered_by, registered_at,
+                kelurahan, rw, rt, category, status, seq
+             FROM replica WHERE nik_hash = ?1",
+        )?
+        .query_row([&hash], |r| {
+            Ok((
+                (
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, bool>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
+                ),
+                (
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, Option<u16>>(6)?,
+                    r.get::<_, Option<u16>>(7)?,
+                    r.get::<_, Option<String>>(8)?,
+                    r.get::<_, Option<String>>(9)?,
+                    r.get::<_, i64>(10)?,
+                ),
+            ))
+        })
         .optional()?;
-    Ok(raw.map(|s| serde_json::from_str(&s)).transpose()?)
+    let Some(((nik_masked, name_masked, participant, by, at), (kel, rw, rt, cat, status, seq))) =
+        raw
+    else {
+        return Ok(None);
+    };
+    let damaged = |what: &str| CliError::Local(format!("the replica's {what} is damaged"));
+    Ok(Some(PersonState {
+        nik_hash: hash,
+        nik_masked,
+        name_masked,
+        kelurahan: kel
+            .map(|k| AreaCode::parse(&k))
+            .transpose()
+            .map_err(|_| damaged("kelurahan"))?,
+        rw,
+        rt,
+        category: cat
+            .map(|c| c.parse())
+            .transpose()
+            .map_err(|_| damaged("category"))?,
+        status: status
+            .map(|s| s.parse())
+            .transpose()
+            .map_err(|_| damaged("status"))?,
+        participant,
+        registered_by: by,
+        registered_at: at.map(|v| u64::try_from(v).unwrap_or(0)),
+        seq: u64::try_from(seq).unwrap_or(0),
+    }))
 }
 
 pub fn count(conn: &Connection) -> Result<i64> {

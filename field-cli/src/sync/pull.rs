@@ -63,24 +63,26 @@ pub fn pull_all(store: &mut Store, client: &Client, summary: &mut Summary) -> Re
     std::thread::scope(|scope| -> Result<()> {
         let (tx, rx) = mpsc::sync_channel(AHEAD);
         scope.spawn(move || fetch(client, from, &tx));
-        let mut batch = store.conn.transaction()?;
+        // Pages are gathered in memory and written in one short
+        // transaction, so the write lock (which the push, running beside
+        // the pull, also needs) is never held while waiting for the
+        // network.
+        let mut batch: Vec<PullPage> = Vec::new();
         let mut in_batch = 0usize;
-        let mut pending_cursor = None;
+        let mut batch_cursor = None;
         for got in rx {
             let (page, next) = match got {
                 Ok(v) => v,
                 Err(e) => {
                     // What was pulled so far is kept.
-                    finish_batch(batch, pending_cursor)?;
+                    write_batch(store, &batch, batch_cursor)?;
                     return Err(e);
                 }
             };
-            for p in &page.persons {
-                replica::upsert(&batch, p)?;
-            }
             let n = page.persons.len();
             in_batch += n;
-            pending_cursor = Some(next);
+            batch_cursor = Some(next);
+            batch.push(page);
             summary.received += n as u64;
             summary.pull_cursor = next;
             rep.step(
@@ -88,21 +90,30 @@ pub fn pull_all(store: &mut Store, client: &Client, summary: &mut Summary) -> Re
                 &format!("received {} person(s)", summary.received),
             );
             if in_batch >= COMMIT_EVERY {
-                finish_batch(batch, pending_cursor.take())?;
-                batch = store.conn.transaction()?;
+                write_batch(store, &batch, batch_cursor.take())?;
+                batch.clear();
                 in_batch = 0;
             }
         }
-        finish_batch(batch, pending_cursor)
+        write_batch(store, &batch, batch_cursor)
     })
 }
 
-/// Stores the cursor the written pages lead to and commits them together.
-fn finish_batch(tx: rusqlite::Transaction<'_>, cursor: Option<u64>) -> Result<()> {
-    if let Some(next) = cursor {
-        store::set(&tx, key::PULL_CURSOR, &next.to_string())?;
-        store::set(&tx, key::LAST_PULL_AT, &now_text())?;
+/// Writes pages into the replica with the cursor they lead to, in one
+/// transaction, then copies the WAL into the database while the next
+/// pages are on their way.
+fn write_batch(store: &mut Store, pages: &[PullPage], cursor: Option<u64>) -> Result<()> {
+    let Some(next) = cursor else {
+        return Ok(());
+    };
+    let tx = store
+        .conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    for p in pages.iter().flat_map(|page| &page.persons) {
+        replica::upsert(&tx, p)?;
     }
+    store::set(&tx, key::PULL_CURSOR, &next.to_string())?;
+    store::set(&tx, key::LAST_PULL_AT, &now_text())?;
     tx.commit()?;
-    Ok(())
+    store.checkpoint()
 }

@@ -103,6 +103,7 @@ pub fn push_all(
                 .join()
                 .map_err(|_| CliError::Local("the push thread failed".into()))??;
             let answered = record(store, &resp, &sent.niks, summary)?;
+            store.checkpoint()?;
             summary.sent += answered;
             summary.receipt = Some(resp.receipt.clone());
             rep.step(
@@ -130,7 +131,10 @@ fn record(
     summary: &mut Summary,
 ) -> Result<u64> {
     let now = now_text();
-    let tx = store.conn.transaction()?;
+    // Immediate: the pull runs beside the push on another connection.
+    let tx = store
+        .conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut answered = 0u64;
     for r in &resp.results {
         if !niks.contains_key(&r.id) || !outbox::record_result(&tx, r, &now)? {

@@ -16,6 +16,44 @@ use crate::store::{
     VerifyReport,
 };
 
+/// The part of a stored record the pull feed shows (masked): reading only
+/// these fields skips building the rest (timestamps, dates, programmes),
+/// which was most of the cost of a pull page.
+#[derive(serde::Deserialize)]
+struct PullRecord {
+    fields: PullFields,
+}
+
+#[derive(serde::Deserialize)]
+struct PullFields {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    kelurahan: Option<AreaCode>,
+    #[serde(default)]
+    rw: Option<u16>,
+    #[serde(default)]
+    rt: Option<u16>,
+    #[serde(default)]
+    category: Option<sigap_shared::Category>,
+    #[serde(default)]
+    status: Option<sigap_shared::Status>,
+}
+
+impl PullFields {
+    fn into_fields(self) -> sigap_shared::Fields {
+        sigap_shared::Fields {
+            name: self.name,
+            kelurahan: self.kelurahan,
+            rw: self.rw,
+            rt: self.rt,
+            category: self.category,
+            status: self.status,
+            ..Default::default()
+        }
+    }
+}
+
 fn to_u64(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
@@ -119,7 +157,11 @@ impl SqliteStore {
                     has_more = true;
                     break;
                 }
-                let rec = parse_record(&r.get::<_, String>(1)?)?;
+                let nik = r.get_ref(0)?.as_str().map_err(corrupt)?;
+                let nik = Nik::parse(nik).map_err(|e| corrupt(format!("stored NIK: {e}")))?;
+                let rec: PullRecord =
+                    serde_json::from_slice(r.get_ref(1)?.as_bytes().map_err(corrupt)?)
+                        .map_err(|e| corrupt(format!("person record: {e}")))?;
                 let at: Option<i64> = r.get(4)?;
                 // Agents get the masked state only: no NIK, no full name,
                 // no birth date or contact details (see `PersonState`).
@@ -128,7 +170,7 @@ impl SqliteStore {
                     registered_by: r.get(3)?,
                     registered_at: at.map(to_u64),
                     seq: to_u64(r.get(5)?),
-                    ..PersonState::masked(&rec.nik, &rec.fields)
+                    ..PersonState::masked(&nik, &rec.fields.into_fields())
                 });
             }
             let next_cursor = persons.last().map_or(cursor, |p| p.seq);

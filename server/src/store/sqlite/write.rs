@@ -79,12 +79,22 @@ impl<'c> Writer<'c> {
 
     /// Saves a person under a new feed seq (moving it to the end of the
     /// feed), keeping the counters in step with the move from `old_key`.
-    pub fn save(&mut self, p: &mut Stored, old_key: &CoverageKey) -> Result<i64, StoreError> {
+    /// `known`: what the caller already has of the record's JSON.
+    pub fn save(
+        &mut self,
+        p: &mut Stored,
+        old_key: &CoverageKey,
+        known: Known<'_>,
+    ) -> Result<i64, StoreError> {
         let key = engine::coverage_key(&p.record.fields);
         engine::add_deltas(&mut self.deltas, old_key, &key);
         let seq = self.next_seq;
         self.next_seq += 1;
-        let json = serde_json::to_string(&p.record).map_err(corrupt)?;
+        let json = match known {
+            Known::Record(json) => json,
+            Known::Fields(fields) => record_json(&p.record, Some(fields))?,
+            Known::Nothing => record_json(&p.record, None)?,
+        };
         let sql = if p.seq.is_some() {
             "UPDATE persons SET nik = ?1, record = ?2, kelurahan = ?3, cov_area = ?4,
                 category = ?5, participant = ?6, registered_by = ?7, registered_hlc = ?8,
@@ -140,6 +150,57 @@ impl<'c> Writer<'c> {
     }
 }
 
+/// What a caller of [`Writer::save`] already has of the record's JSON.
+pub(super) enum Known<'a> {
+    Nothing,
+    /// The JSON of the record's fields.
+    Fields(&'a str),
+    /// The JSON of the whole record.
+    Record(String),
+}
+
+/// What can be worked out for a change before the writer is taken, so
+/// while another push holds it: its stored text, and what it does to a
+/// person the server has never seen (the common case: a first
+/// registration), with that person's stored JSON.
+struct Prepared {
+    text: ChangeText,
+    if_new: Decision,
+    if_new_json: Option<String>,
+}
+
+impl Prepared {
+    fn of(change: &Change, by: &Pusher<'_>) -> Result<Prepared, StoreError> {
+        let text = ChangeText::of(change)?;
+        let if_new = engine::decide(None, false, change, by.areas);
+        let if_new_json = match &if_new {
+            Decision::Accepted { record, .. } if record.fields == change.fields => {
+                Some(record_json(record, Some(&text.fields))?)
+            }
+            Decision::Accepted { record, .. } => Some(record_json(record, None)?),
+            Decision::Rejected { .. } => None,
+        };
+        Ok(Prepared {
+            text,
+            if_new,
+            if_new_json,
+        })
+    }
+}
+
+/// The stored form of a person: `PersonRecord` as JSON, built around the
+/// fields' JSON when it is already made.
+fn record_json(record: &PersonRecord, fields_json: Option<&str>) -> Result<String, StoreError> {
+    let Some(fields) = fields_json else {
+        return serde_json::to_string(record).map_err(corrupt);
+    };
+    let nik = serde_json::to_string(&record.nik).map_err(corrupt)?;
+    let stamps = serde_json::to_string(&record.stamps).map_err(corrupt)?;
+    Ok(format!(
+        "{{\"nik\":{nik},\"fields\":{fields},\"stamps\":{stamps}}}"
+    ))
+}
+
 /// What the server holds from one device, kept up to date per push.
 struct DeviceRow {
     count: u64,
@@ -184,19 +245,35 @@ fn kind_str(k: ChangeKind) -> &'static str {
     }
 }
 
+/// The text forms of a change that are stored, made once per change: the
+/// audit row and the person's record both use them.
+struct ChangeText {
+    fields: String,
+    hlc: String,
+}
+
+impl ChangeText {
+    fn of(change: &Change) -> Result<ChangeText, StoreError> {
+        Ok(ChangeText {
+            fields: serde_json::to_string(&change.fields).map_err(corrupt)?,
+            hlc: change.hlc.to_sortable(),
+        })
+    }
+}
+
 /// Adds `change` to the audit trail; false (and nothing written) when a
 /// change with its id is already there.
 #[allow(clippy::too_many_arguments)]
 fn log_change(
     conn: &Connection,
     change: &Change,
+    text: &ChangeText,
     in_log: bool,
     agent: &str,
     now: i64,
     outcome: &str,
     reject: Option<(&str, &str)>,
 ) -> Result<bool, StoreError> {
-    let fields = serde_json::to_string(&change.fields).map_err(corrupt)?;
     let n = conn
         .prepare_cached(
             "INSERT INTO changes (id, device_id, device_seq, in_log, nik, hlc, kind, fields, agent,
@@ -210,9 +287,9 @@ fn log_change(
             i64::try_from(change.device_seq).unwrap_or(i64::MAX),
             in_log,
             change.nik.as_str(),
-            change.hlc.to_sortable(),
+            text.hlc,
             kind_str(change.kind),
-            fields,
+            text.fields,
             agent,
             now,
             outcome,
@@ -252,6 +329,11 @@ impl SqliteStore {
         by: &Pusher<'_>,
         req: &PushRequest,
     ) -> Result<PushResponse, StoreError> {
+        let prepared = req
+            .changes
+            .iter()
+            .map(|c| Prepared::of(c, by))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut conn = self.writer()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now = now_millis();
@@ -271,8 +353,17 @@ impl SqliteStore {
         };
         let mut w = Writer::new(&tx)?;
         let mut results = Vec::with_capacity(req.changes.len());
-        for change in &req.changes {
-            let outcome = push_one(&tx, &mut w, &mut dev, by, req.device_id, change, now)?;
+        for (change, prepared) in req.changes.iter().zip(prepared) {
+            let outcome = push_one(
+                &tx,
+                &mut w,
+                &mut dev,
+                by,
+                req.device_id,
+                change,
+                prepared,
+                now,
+            )?;
             results.push(ChangeResult {
                 id: change.id,
                 device_seq: change.device_seq,
@@ -357,7 +448,7 @@ impl SqliteStore {
                         continue;
                     }
                     p.participant = true;
-                    w.save(&mut p, &old_key)?;
+                    w.save(&mut p, &old_key, Known::Nothing)?;
                     summary.joined += 1;
                 }
                 None => {
@@ -369,7 +460,7 @@ impl SqliteStore {
                         registered_hlc: None,
                         registered_at: None,
                     };
-                    w.save(&mut p, &None)?;
+                    w.save(&mut p, &None, Known::Nothing)?;
                     summary.created += 1;
                 }
             }
@@ -413,7 +504,7 @@ impl SqliteStore {
                 });
             }
         }
-        w.save(&mut p, &old_key)?;
+        w.save(&mut p, &old_key, Known::Nothing)?;
         w.flush()?;
         let audit = Change {
             id: Uuid::now_v7(),
@@ -425,7 +516,8 @@ impl SqliteStore {
             fields: fields.clone(),
         };
         let now_i = now_millis();
-        log_change(&tx, &audit, false, by, now_i, "applied", None)?;
+        let text = ChangeText::of(&audit)?;
+        log_change(&tx, &audit, &text, false, by, now_i, "applied", None)?;
         let resolution = serde_json::to_string(fields).map_err(corrupt)?;
         tx.execute(
             "UPDATE conflicts SET status = 'resolved', resolved_at = ?1, resolved_by = ?2,
@@ -447,6 +539,7 @@ fn push_one(
     by: &Pusher<'_>,
     device: Uuid,
     change: &Change,
+    prepared: Prepared,
     now: i64,
 ) -> Result<Outcome, StoreError> {
     if change.device_id != device {
@@ -463,6 +556,11 @@ fn push_one(
     // A change numbered above everything the device has logged is new
     // unless its id was used before (caught when it is logged below);
     // anything else is checked against the log first.
+    let Prepared {
+        text,
+        if_new,
+        if_new_json,
+    } = prepared;
     let fresh = change.device_seq > dev.max_logged;
     if !fresh {
         if let Some(answer) = earlier_answer(conn, &change.id)? {
@@ -472,6 +570,7 @@ fn push_one(
             log_change(
                 conn,
                 change,
+                &text,
                 false,
                 by.token_name,
                 now,
@@ -482,18 +581,28 @@ fn push_one(
         }
     }
     let stored = w.load(&change.nik)?;
-    let decision = engine::decide(
-        stored.as_ref().map(|s| &s.record),
-        stored.as_ref().is_some_and(|s| s.participant),
-        change,
-        by.areas,
-    );
+    let (decision, mut known) = match &stored {
+        None => (if_new, if_new_json.map_or(Known::Nothing, Known::Record)),
+        Some(s) => (
+            engine::decide(Some(&s.record), s.participant, change, by.areas),
+            Known::Nothing,
+        ),
+    };
     let (outcome, reject) = match &decision {
         Decision::Rejected { code, reason } => ("rejected", Some((code.as_str(), reason.as_str()))),
         Decision::Accepted { merged: true, .. } => ("merged", None),
         Decision::Accepted { merged: false, .. } => ("applied", None),
     };
-    if !log_change(conn, change, true, by.token_name, now, outcome, reject)? {
+    if !log_change(
+        conn,
+        change,
+        &text,
+        true,
+        by.token_name,
+        now,
+        outcome,
+        reject,
+    )? {
         // The id was logged before under another number.
         return Ok(earlier_answer(conn, &change.id)?.unwrap_or(Outcome::Duplicate));
     }
@@ -510,12 +619,16 @@ fn push_one(
             conflict,
         } => {
             let (old_key, mut p) = match stored {
-                Some(s) => (engine::coverage_key(&s.record.fields), s),
+                Some(mut s) => {
+                    let key = engine::coverage_key(&s.record.fields);
+                    s.record = record;
+                    (key, s)
+                }
                 None => (
                     None,
                     Stored {
                         seq: None,
-                        record: record.clone(),
+                        record,
                         participant: false,
                         registered_by: None,
                         registered_hlc: None,
@@ -523,19 +636,22 @@ fn push_one(
                     },
                 ),
             };
-            p.record = record;
             let mut dirty = !changed.is_empty();
-            if change.kind == ChangeKind::Register {
-                let hlc = change.hlc.to_sortable();
-                if p.registered_hlc.as_ref().is_none_or(|h| hlc < *h) {
-                    p.registered_by = Some(by.token_name.to_string());
-                    p.registered_at = Some(i64::try_from(change.hlc.millis).unwrap_or(i64::MAX));
-                    p.registered_hlc = Some(hlc);
-                    dirty = true;
-                }
+            if change.kind == ChangeKind::Register
+                && p.registered_hlc.as_ref().is_none_or(|h| text.hlc < *h)
+            {
+                p.registered_by = Some(by.token_name.to_string());
+                p.registered_at = Some(i64::try_from(change.hlc.millis).unwrap_or(i64::MAX));
+                p.registered_hlc = Some(text.hlc.clone());
+                dirty = true;
             }
             if dirty {
-                w.save(&mut p, &old_key)?;
+                // A change that leaves the record's fields equal to its
+                // own has their JSON made already.
+                if matches!(known, Known::Nothing) && p.record.fields == change.fields {
+                    known = Known::Fields(&text.fields);
+                }
+                w.save(&mut p, &old_key, known)?;
             }
             if let Some(c) = conflict {
                 open_conflict(conn, by, change, &p, c, now)?;
@@ -613,4 +729,34 @@ fn open_conflict(
     ])?;
     tracing::info!(nik = %change.nik.masked(), "identity conflict opened");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use sigap_shared::{AreaCode, Category};
+
+    #[test]
+    fn a_record_built_around_its_fields_json_is_the_record_serde_writes() {
+        let fields = Fields {
+            name: Some("Siti \"Ani\" Aminah".into()),
+            kelurahan: Some(AreaCode::parse("33.72.01.1001").unwrap()),
+            rw: Some(3),
+            category: Some(Category::Bpu),
+            ..Fields::default()
+        };
+        let hlc = Hlc {
+            millis: 1_764_000_000_000,
+            counter: 2,
+            device: Uuid::now_v7(),
+        };
+        let record =
+            PersonRecord::from_write(Nik::parse("3372015204900002").unwrap(), &fields, hlc);
+        let fields_json = serde_json::to_string(&record.fields).unwrap();
+        let built = record_json(&record, Some(&fields_json)).unwrap();
+        assert_eq!(built, serde_json::to_string(&record).unwrap());
+        assert_eq!(parse_record(&built).unwrap(), record);
+    }
 }
