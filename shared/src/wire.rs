@@ -210,7 +210,17 @@ pub struct ReceiptHash([u8; 32]);
 impl ReceiptHash {
     /// Adds one id.
     pub fn add(&mut self, id: &Uuid) {
-        let digest = Sha256::digest(id.as_bytes());
+        self.add_digest(&ReceiptHash::digest(id));
+    }
+
+    /// The part one id contributes, which [`ReceiptHash::add_digest`]
+    /// adds: made apart so that a server can work it out before it takes
+    /// its write lock.
+    pub fn digest(id: &Uuid) -> [u8; 32] {
+        Sha256::digest(id.as_bytes()).into()
+    }
+
+    pub fn add_digest(&mut self, digest: &[u8; 32]) {
         for (acc, b) in self.0.iter_mut().zip(digest.iter()) {
             *acc ^= b;
         }

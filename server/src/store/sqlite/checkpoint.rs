@@ -10,7 +10,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 /// How often the thread looks for committed frames to copy.
-const EVERY: Duration = Duration::from_millis(200);
+const EVERY: Duration = Duration::from_millis(1000);
 
 /// The checkpointing thread; dropping this stops it.
 pub struct Checkpointer {

@@ -32,6 +32,7 @@ pub(super) struct Stored {
 pub(super) struct Writer<'c> {
     conn: &'c Connection,
     next_seq: i64,
+    /// Covered-count changes per RT and category.
     deltas: HashMap<(AreaCode, Category), i64>,
 }
 
@@ -87,7 +88,16 @@ impl<'c> Writer<'c> {
         known: Known<'_>,
     ) -> Result<i64, StoreError> {
         let key = engine::coverage_key(&p.record.fields);
-        engine::add_deltas(&mut self.deltas, old_key, &key);
+        // Kept per RT while the transaction runs; the levels above are
+        // added up once, in `flush`.
+        if *old_key != key {
+            if let Some(old) = old_key {
+                *self.deltas.entry(*old).or_default() -= 1;
+            }
+            if let Some(new) = key {
+                *self.deltas.entry(new).or_default() += 1;
+            }
+        }
         let seq = self.next_seq;
         self.next_seq += 1;
         let json = match known {
@@ -136,8 +146,16 @@ impl<'c> Writer<'c> {
             "INSERT INTO counters (area, category, covered) VALUES (?1, ?2, ?3)
              ON CONFLICT(area, category) DO UPDATE SET covered = covered + excluded.covered",
         )?;
+        let mut all: HashMap<(AreaCode, Category), i64> = HashMap::new();
+        for ((rt, cat), d) in self.deltas {
+            if d != 0 {
+                for area in rt.self_and_ancestors() {
+                    *all.entry((area, cat)).or_default() += d;
+                }
+            }
+        }
         let mut changed = false;
-        for ((area, cat), d) in self.deltas {
+        for ((area, cat), d) in all {
             if d != 0 {
                 stmt.execute(params![area.to_string(), cat.as_str(), d])?;
                 changed = true;
@@ -167,6 +185,8 @@ struct Prepared {
     text: ChangeText,
     if_new: Decision,
     if_new_json: Option<String>,
+    /// The change id's part of the device's receipt hash.
+    digest: [u8; 32],
 }
 
 impl Prepared {
@@ -184,6 +204,7 @@ impl Prepared {
             text,
             if_new,
             if_new_json,
+            digest: ReceiptHash::digest(&change.id),
         })
     }
 }
@@ -560,6 +581,7 @@ fn push_one(
         text,
         if_new,
         if_new_json,
+        digest,
     } = prepared;
     let fresh = change.device_seq > dev.max_logged;
     if !fresh {
@@ -607,7 +629,7 @@ fn push_one(
         return Ok(earlier_answer(conn, &change.id)?.unwrap_or(Outcome::Duplicate));
     }
     dev.count += 1;
-    dev.hash.add(&change.id);
+    dev.hash.add_digest(&digest);
     dev.max_logged = dev.max_logged.max(change.device_seq);
     dev.logged.insert(change.device_seq);
     match decision {
