@@ -75,13 +75,69 @@ pub enum Outcome {
     Rejected { code: String, reason: String },
 }
 
-/// The answer for one change of a push.
+/// The answer for one change of a push: `{"id", "device_seq", "outcome"}`
+/// and, for a rejection, `"code"` and `"reason"`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "FlatResult", into = "FlatResult")]
 pub struct ChangeResult {
     pub id: Uuid,
     pub device_seq: u64,
-    #[serde(flatten)]
     pub outcome: Outcome,
+}
+
+/// [`ChangeResult`] as it is written: a push answers thousands of them,
+/// and this plain struct reads several times faster than the same shape
+/// through `#[serde(flatten)]`.
+#[derive(Serialize, Deserialize)]
+struct FlatResult {
+    id: Uuid,
+    device_seq: u64,
+    outcome: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+impl From<ChangeResult> for FlatResult {
+    fn from(r: ChangeResult) -> FlatResult {
+        let (outcome, code, reason) = match r.outcome {
+            Outcome::Applied => ("applied", None, None),
+            Outcome::Merged => ("merged", None, None),
+            Outcome::Duplicate => ("duplicate", None, None),
+            Outcome::Rejected { code, reason } => ("rejected", Some(code), Some(reason)),
+        };
+        FlatResult {
+            id: r.id,
+            device_seq: r.device_seq,
+            outcome: outcome.to_string(),
+            code,
+            reason,
+        }
+    }
+}
+
+impl TryFrom<FlatResult> for ChangeResult {
+    type Error = String;
+    fn try_from(r: FlatResult) -> Result<ChangeResult, String> {
+        let outcome = match (r.outcome.as_str(), r.code, r.reason) {
+            ("applied", _, _) => Outcome::Applied,
+            ("merged", _, _) => Outcome::Merged,
+            ("duplicate", _, _) => Outcome::Duplicate,
+            ("rejected", Some(code), Some(reason)) => Outcome::Rejected { code, reason },
+            ("rejected", _, _) => return Err("a rejected change needs a code and a reason".into()),
+            (other, _, _) => {
+                return Err(format!(
+                    "unknown outcome variant `{other}`, expected one of `applied`, `merged`, `duplicate`, `rejected`"
+                ));
+            }
+        };
+        Ok(ChangeResult {
+            id: r.id,
+            device_seq: r.device_seq,
+            outcome,
+        })
+    }
 }
 
 /// Proof of delivery: how many changes the server holds from a device and
@@ -353,6 +409,32 @@ mod tests {
             (v["outcome"].as_str(), v["code"].as_str()),
             (Some("rejected"), Some("c"))
         );
+    }
+
+    #[test]
+    fn a_result_is_one_flat_object() {
+        let applied = ChangeResult {
+            id: Uuid::nil(),
+            device_seq: 1,
+            outcome: Outcome::Applied,
+        };
+        assert_eq!(
+            serde_json::to_string(&applied).unwrap(),
+            format!(
+                "{{\"id\":\"{}\",\"device_seq\":1,\"outcome\":\"applied\"}}",
+                Uuid::nil()
+            )
+        );
+        let unknown = format!(
+            "{{\"id\":\"{}\",\"device_seq\":1,\"outcome\":\"lost\"}}",
+            Uuid::nil()
+        );
+        assert!(serde_json::from_str::<ChangeResult>(&unknown).is_err());
+        let bare = format!(
+            "{{\"id\":\"{}\",\"device_seq\":1,\"outcome\":\"rejected\"}}",
+            Uuid::nil()
+        );
+        assert!(serde_json::from_str::<ChangeResult>(&bare).is_err());
     }
 
     #[test]

@@ -12,8 +12,8 @@ pub fn run(store: &Store, json: bool) -> anyhow::Result<ExitCode> {
     let c = &store.conn;
     let device = store.device_opt()?;
     let total = records::count(c)?;
-    let pending = outbox::count_state(c, "pending")?;
-    let acked = outbox::count_state(c, "acked")?;
+    let pending = outbox::count_state(c, outbox::State::Pending)?;
+    let acked = outbox::count_state(c, outbox::State::Acked)?;
     let rejected = outbox::outstanding_rejected(c)?;
     let last_sync = store.get(key::LAST_SYNC_AT)?;
     let replica_n = replica::count(c)?;

@@ -116,6 +116,14 @@ const MIGRATIONS: &[M<'static>] = &[
      DROP TABLE replica;
      ALTER TABLE replica_v3 RENAME TO replica;",
     ),
+    // Only pending and rejected changes are looked up by state; an answered
+    // change now leaves the pending index instead of moving within one
+    // index of every change.
+    M::up(
+        "DROP INDEX changes_state;
+     CREATE INDEX changes_pending ON changes(device_seq) WHERE state = 'pending';
+     CREATE INDEX changes_rejected ON changes(device_seq) WHERE state = 'rejected';",
+    ),
 ];
 
 /// Keys of the `config` table.

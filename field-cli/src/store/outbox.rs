@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
-use sigap_shared::wire::{ChangeResult, Receipt};
+use sigap_shared::wire::Receipt;
 use sigap_shared::{ChangeKind, Fields, Hlc, Nik, Outcome};
 use uuid::Uuid;
 
@@ -132,12 +132,33 @@ pub fn outstanding_rejected(conn: &Connection) -> Result<Vec<ChangeRow>> {
     )
 }
 
-pub fn count_state(conn: &Connection, state: &str) -> Result<i64> {
-    Ok(conn.query_row(
-        "SELECT COUNT(*) FROM changes WHERE state = ?1",
-        [state],
-        |r| r.get(0),
-    )?)
+/// Changes in `state`. The state is written into the statement (not
+/// bound) so that the partial indexes of pending and rejected changes
+/// serve the count.
+pub fn count_state(conn: &Connection, state: State) -> Result<i64> {
+    let sql = format!(
+        "SELECT COUNT(*) FROM changes WHERE state = '{}'",
+        state.as_str()
+    );
+    Ok(conn.prepare_cached(&sql)?.query_row([], |r| r.get(0))?)
+}
+
+/// The states of a change in the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Pending,
+    Acked,
+    Rejected,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::Acked => "acked",
+            State::Rejected => "rejected",
+        }
+    }
 }
 
 pub fn count_outstanding_rejected(conn: &Connection) -> Result<i64> {
@@ -204,36 +225,61 @@ pub fn pending_page(
     Ok(out)
 }
 
-/// Records the server's answer for one change. Returns false when the
-/// answer is for a change this device does not know.
-pub fn record_result(conn: &Connection, r: &ChangeResult, now: &str) -> Result<bool> {
-    let (state, outcome, code, reason) = match &r.outcome {
-        Outcome::Applied => ("acked", "applied", None, None),
-        Outcome::Merged => ("acked", "merged", None, None),
-        Outcome::Duplicate => ("acked", "duplicate", None, None),
+/// One answer from the server, matched to the change it is for.
+pub struct Answer<'a> {
+    pub device_seq: i64,
+    pub outcome: &'a Outcome,
+}
+
+fn answer_columns(outcome: &Outcome) -> (State, &'static str, Option<&str>, Option<&str>) {
+    match outcome {
+        Outcome::Applied => (State::Acked, "applied", None, None),
+        Outcome::Merged => (State::Acked, "merged", None, None),
+        Outcome::Duplicate => (State::Acked, "duplicate", None, None),
         Outcome::Rejected { code, reason } => (
-            "rejected",
+            State::Rejected,
             "rejected",
             Some(code.as_str()),
             Some(reason.as_str()),
         ),
-    };
-    // By number (the row's key); the id must match as well.
-    let n = conn
-        .prepare_cached(
-            "UPDATE changes SET state = ?2, outcome = ?3, reject_code = ?4, reject_reason = ?5,
-             answered_at = ?6 WHERE device_seq = ?7 AND id = ?1",
-        )?
-        .execute(params![
-            r.id.to_string(),
-            state,
+    }
+}
+
+/// Records the server's answers (each already matched to a change of
+/// this device, sorted by number). Runs of consecutive numbers with the
+/// same outcome are written by one statement: a push answers thousands of
+/// changes, nearly all "applied". Returns how many changes were updated.
+pub fn record_answers(conn: &Connection, answers: &[Answer<'_>], now: &str) -> Result<usize> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE changes SET state = ?3, outcome = ?4, reject_code = ?5, reject_reason = ?6,
+         answered_at = ?7 WHERE device_seq BETWEEN ?1 AND ?2",
+    )?;
+    let mut updated = 0;
+    let mut i = 0;
+    while let Some(first) = answers.get(i) {
+        let mut last = i;
+        while let Some(next) = answers.get(last + 1) {
+            let joins = next.device_seq == answers[last].device_seq + 1
+                && next.outcome == first.outcome
+                && !matches!(next.outcome, Outcome::Rejected { .. });
+            if !joins {
+                break;
+            }
+            last += 1;
+        }
+        let (state, outcome, code, reason) = answer_columns(first.outcome);
+        updated += stmt.execute(params![
+            first.device_seq,
+            answers[last].device_seq,
+            state.as_str(),
             outcome,
             code,
             reason,
-            now,
-            i64::try_from(r.device_seq).unwrap_or(-1)
+            now
         ])?;
-    Ok(n > 0)
+        i = last + 1;
+    }
+    Ok(updated)
 }
 
 pub fn store_receipt(conn: &Connection, r: &Receipt, now: &str) -> Result<()> {
@@ -305,6 +351,76 @@ mod tests {
 
     use super::*;
     use sigap_shared::{AreaCode, Change};
+
+    #[test]
+    fn answers_are_recorded_per_change_even_when_written_in_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(&dir.path().join("a.db")).unwrap();
+        let nik = Nik::parse("3372015204900002").unwrap();
+        let fields = Fields::default();
+        let hlc = Hlc {
+            millis: 1,
+            counter: 0,
+            device: Uuid::nil(),
+        };
+        for seq in 1..=6 {
+            append(
+                &store.conn,
+                &NewChange {
+                    seq,
+                    id: Uuid::now_v7(),
+                    nik: &nik,
+                    hlc,
+                    kind: ChangeKind::Edit,
+                    fields: &fields,
+                    now: "t0",
+                },
+            )
+            .unwrap();
+        }
+        let rejected = Outcome::Rejected {
+            code: "c".into(),
+            reason: "r".into(),
+        };
+        let answers = [
+            (1, Outcome::Applied),
+            (2, Outcome::Applied),
+            (3, Outcome::Merged),
+            (4, rejected.clone()),
+            (5, rejected),
+        ];
+        let answers: Vec<Answer<'_>> = answers
+            .iter()
+            .map(|(seq, outcome)| Answer {
+                device_seq: *seq,
+                outcome,
+            })
+            .collect();
+        assert_eq!(record_answers(&store.conn, &answers, "t1").unwrap(), 5);
+        let got: Vec<(String, Option<String>, Option<String>)> = store
+            .conn
+            .prepare("SELECT state, outcome, reject_code FROM changes ORDER BY device_seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let expected = [
+            ("acked", Some("applied"), None),
+            ("acked", Some("applied"), None),
+            ("acked", Some("merged"), None),
+            ("rejected", Some("rejected"), Some("c")),
+            ("rejected", Some("rejected"), Some("c")),
+            ("pending", None, None),
+        ];
+        let expected: Vec<(String, Option<String>, Option<String>)> = expected
+            .iter()
+            .map(|(a, b, c)| (a.to_string(), b.map(String::from), c.map(String::from)))
+            .collect();
+        assert_eq!(got, expected);
+        assert_eq!(count_state(&store.conn, State::Pending).unwrap(), 1);
+        assert_eq!(count_state(&store.conn, State::Rejected).unwrap(), 2);
+    }
 
     #[test]
     fn a_pending_change_goes_on_the_wire_exactly_as_the_shared_type_would_send_it() {

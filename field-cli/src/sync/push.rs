@@ -6,7 +6,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::thread::ScopedJoinHandle;
 
-use sigap_shared::wire::{MAX_PUSH_CHANGES, PushResponse};
+use sigap_shared::wire::{ChangeResult, MAX_PUSH_CHANGES, PushResponse};
 use sigap_shared::{Outcome, PROTOCOL_VERSION};
 use uuid::Uuid;
 
@@ -20,10 +20,10 @@ const MAX_PAGE_BYTES: usize = 6 << 20;
 /// Pages sent before the first answer is waited for.
 const IN_FLIGHT: usize = 2;
 
-/// One page on its way: the NIK of each change (for reports) and the
-/// thread that sends it.
+/// One page on its way: the number and NIK of each change (to match the
+/// answers and for reports) and the thread that sends it.
 struct Sent<'s> {
-    niks: HashMap<Uuid, String>,
+    niks: HashMap<Uuid, (u64, String)>,
     len: usize,
     answer: ScopedJoinHandle<'s, Result<PushResponse>>,
 }
@@ -32,8 +32,8 @@ struct Sent<'s> {
 struct Page {
     /// The JSON body of the push.
     body: Vec<u8>,
-    /// The NIK of each change, by change id.
-    niks: HashMap<Uuid, String>,
+    /// The number and NIK of each change, by change id.
+    niks: HashMap<Uuid, (u64, String)>,
     /// The highest sequence number in the page.
     last: u64,
 }
@@ -60,7 +60,7 @@ fn page_body(store: &Store, device: Uuid, after: u64) -> Result<Option<Page>> {
             body.push(b',');
         }
         body.extend_from_slice(&json);
-        niks.insert(c.id, c.nik.to_string());
+        niks.insert(c.id, (c.device_seq, c.nik.to_string()));
         last = c.device_seq;
     }
     body.extend_from_slice(b"]}");
@@ -73,7 +73,7 @@ pub fn push_all(
     device: &Device,
     summary: &mut Summary,
 ) -> Result<()> {
-    let total = outbox::count_state(&store.conn, "pending")?;
+    let total = outbox::count_state(&store.conn, outbox::State::Pending)?;
     let mut rep = Reporter::new();
     if total > 0 {
         rep.start(u64::try_from(total).unwrap_or(0), "sending");
@@ -127,33 +127,47 @@ pub fn push_all(
 fn record(
     store: &mut Store,
     resp: &PushResponse,
-    niks: &HashMap<Uuid, String>,
+    niks: &HashMap<Uuid, (u64, String)>,
     summary: &mut Summary,
 ) -> Result<u64> {
+    // Only answers for a change of this page, under its own number.
+    let mut matched: Vec<(&ChangeResult, &str)> = resp
+        .results
+        .iter()
+        .filter_map(|r| {
+            let (seq, nik) = niks.get(&r.id)?;
+            (*seq == r.device_seq).then_some((r, nik.as_str()))
+        })
+        .collect();
+    matched.sort_by_key(|(r, _)| r.device_seq);
+    matched.dedup_by_key(|(r, _)| r.device_seq);
+    let answers: Vec<outbox::Answer<'_>> = matched
+        .iter()
+        .map(|(r, _)| outbox::Answer {
+            device_seq: i64::try_from(r.device_seq).unwrap_or(i64::MAX),
+            outcome: &r.outcome,
+        })
+        .collect();
     let now = now_text();
     // Immediate: the pull runs beside the push on another connection.
     let tx = store
         .conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let mut answered = 0u64;
-    for r in &resp.results {
-        if !niks.contains_key(&r.id) || !outbox::record_result(&tx, r, &now)? {
-            continue;
-        }
-        answered += 1;
+    let updated = outbox::record_answers(&tx, &answers, &now)?;
+    outbox::store_receipt(&tx, &resp.receipt, &now)?;
+    tx.commit()?;
+    for (r, nik) in &matched {
         match &r.outcome {
             Outcome::Applied => summary.applied += 1,
             Outcome::Merged => summary.merged += 1,
             Outcome::Duplicate => summary.duplicates += 1,
             Outcome::Rejected { code, reason } => summary.rejected.push(RejectedChange {
                 device_seq: r.device_seq,
-                nik: niks.get(&r.id).cloned().unwrap_or_default(),
+                nik: nik.to_string(),
                 code: code.clone(),
                 reason: reason.clone(),
             }),
         }
     }
-    outbox::store_receipt(&tx, &resp.receipt, &now)?;
-    tx.commit()?;
-    Ok(answered)
+    Ok(u64::try_from(updated).unwrap_or(0))
 }
