@@ -166,8 +166,25 @@ pub fn exists(conn: &Connection, nik: &Nik) -> Result<bool> {
         .is_some())
 }
 
-pub fn upsert(conn: &Connection, r: &PersonRecord, warnings: &[Issue], now: &str) -> Result<()> {
+/// Stores a record; `fields_json` is the JSON of its fields when the
+/// caller has made it already.
+pub fn upsert(
+    conn: &Connection,
+    r: &PersonRecord,
+    fields_json: Option<&str>,
+    warnings: &[Issue],
+    now: &str,
+) -> Result<()> {
     let f = &r.fields;
+    let fields = match fields_json {
+        Some(j) => j.to_string(),
+        None => serde_json::to_string(f)?,
+    };
+    let warnings = if warnings.is_empty() {
+        "[]".to_string()
+    } else {
+        serde_json::to_string(warnings)?
+    };
     conn.prepare_cached(
         "INSERT INTO records(nik, fields, stamps, warnings, name, kelurahan, rw, rt, category,
             status, created_at, updated_at)
@@ -179,9 +196,9 @@ pub fn upsert(conn: &Connection, r: &PersonRecord, warnings: &[Issue], now: &str
     )?
     .execute(params![
         r.nik.as_str(),
-        serde_json::to_string(f)?,
+        fields,
         encode_stamps(&r.stamps)?,
-        serde_json::to_string(warnings)?,
+        warnings,
         f.name.clone().unwrap_or_default(),
         f.kelurahan.map(|k| k.to_string()),
         f.rw,

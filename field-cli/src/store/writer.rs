@@ -53,7 +53,17 @@ impl<'c> Writer<'c> {
         fields: &Fields,
         hlc: Hlc,
     ) -> Result<i64> {
-        records::upsert(&self.tx, record, warnings, &self.now)?;
+        // A registration's record holds exactly the change's fields: one
+        // JSON text serves both.
+        let fields_json = serde_json::to_string(fields)?;
+        let same = record.fields == *fields;
+        records::upsert(
+            &self.tx,
+            record,
+            same.then_some(fields_json.as_str()),
+            warnings,
+            &self.now,
+        )?;
         let seq = self.next_seq;
         outbox::append(
             &self.tx,
@@ -63,7 +73,7 @@ impl<'c> Writer<'c> {
                 nik: &record.nik,
                 hlc,
                 kind,
-                fields,
+                fields: &fields_json,
                 now: &self.now,
             },
         )?;

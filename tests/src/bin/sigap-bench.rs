@@ -23,7 +23,7 @@ fn main() -> ExitCode {
             "sigap-bench: measure SIGAP against its performance targets\n\n\
              usage: sigap-bench [--smoke] [--only NAME,...] [--out FILE | --stdout]\n\n\
              --only runs some scenarios: {}\n\
-             --write-registrations N FILE / --write-roll N FILE write generated CSV\n\
+             --write-registrations N FILE / --write-roll N FILE write generated CSV\n\n\
              Needs the sigap and sigap-server binaries beside it:\n  \
              cargo build --release --workspace --bins && target/release/sigap-bench",
             bench::SCENARIOS.join(", ")
