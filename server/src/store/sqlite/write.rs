@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, TransactionBehavior, params};
 use sigap_shared::merge::{Fields, PersonRecord};
 use sigap_shared::wire::{
     Change, ChangeKind, ChangeResult, Outcome, PROTOCOL_VERSION, PushRequest, PushResponse,
@@ -34,6 +34,13 @@ pub(super) struct Writer<'c> {
     next_seq: i64,
     /// Covered-count changes per RT and category.
     deltas: HashMap<(AreaCode, Category), i64>,
+    /// The statements run for every change, prepared once per transaction
+    /// (looking each up in the statement cache per change cost more than
+    /// some of the statements themselves).
+    load_stmt: CachedStatement<'c>,
+    insert_stmt: CachedStatement<'c>,
+    update_stmt: CachedStatement<'c>,
+    log_stmt: CachedStatement<'c>,
 }
 
 impl<'c> Writer<'c> {
@@ -45,15 +52,64 @@ impl<'c> Writer<'c> {
             conn,
             next_seq: max + 1,
             deltas: HashMap::new(),
+            load_stmt: conn.prepare_cached(
+                "SELECT record, participant, registered_by, registered_hlc, registered_at, seq
+                 FROM persons WHERE nik = ?1",
+            )?,
+            insert_stmt: conn.prepare_cached(
+                "INSERT INTO persons (nik, record, kelurahan, cov_area, category, participant,
+                                      registered_by, registered_hlc, registered_at, seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?,
+            update_stmt: conn.prepare_cached(
+                "UPDATE persons SET nik = ?1, record = ?2, kelurahan = ?3, cov_area = ?4,
+                    category = ?5, participant = ?6, registered_by = ?7, registered_hlc = ?8,
+                    registered_at = ?9, seq = ?10
+                 WHERE seq = ?11",
+            )?,
+            log_stmt: conn.prepare_cached(
+                "INSERT INTO changes (id, device_id, device_seq, in_log, nik, hlc, kind, fields,
+                                      agent, received_at, outcome, reject_code, reject_reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                 ON CONFLICT DO NOTHING",
+            )?,
         })
     }
 
-    pub fn load(&self, nik: &Nik) -> Result<Option<Stored>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT record, participant, registered_by, registered_hlc, registered_at, seq
-             FROM persons WHERE nik = ?1",
-        )?;
-        let row = stmt
+    /// Adds `change` to the audit trail; false (and nothing written) when
+    /// a change with its id is already there.
+    #[allow(clippy::too_many_arguments)]
+    fn log(
+        &mut self,
+        change: &Change,
+        text: &ChangeText,
+        in_log: bool,
+        agent: &str,
+        now: i64,
+        outcome: &str,
+        reject: Option<(&str, &str)>,
+    ) -> Result<bool, StoreError> {
+        let n = self.log_stmt.execute(params![
+            change.id.as_bytes().as_slice(),
+            change.device_id.as_bytes().as_slice(),
+            i64::try_from(change.device_seq).unwrap_or(i64::MAX),
+            in_log,
+            change.nik.as_str(),
+            text.hlc,
+            kind_str(change.kind),
+            text.fields,
+            agent,
+            now,
+            outcome,
+            reject.map(|r| r.0),
+            reject.map(|r| r.1),
+        ])?;
+        Ok(n > 0)
+    }
+
+    pub fn load(&mut self, nik: &Nik) -> Result<Option<Stored>, StoreError> {
+        let row = self
+            .load_stmt
             .query_row([nik.as_str()], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
@@ -105,17 +161,11 @@ impl<'c> Writer<'c> {
             Known::Fields(fields) => record_json(&p.record, Some(fields))?,
             Known::Nothing => record_json(&p.record, None)?,
         };
-        let sql = if p.seq.is_some() {
-            "UPDATE persons SET nik = ?1, record = ?2, kelurahan = ?3, cov_area = ?4,
-                category = ?5, participant = ?6, registered_by = ?7, registered_hlc = ?8,
-                registered_at = ?9, seq = ?10
-             WHERE seq = ?11"
+        let stmt = if p.seq.is_some() {
+            &mut self.update_stmt
         } else {
-            "INSERT INTO persons (nik, record, kelurahan, cov_area, category, participant,
-                                  registered_by, registered_hlc, registered_at, seq)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+            &mut self.insert_stmt
         };
-        let mut stmt = self.conn.prepare_cached(sql)?;
         let kelurahan = p.record.fields.kelurahan.map(|k| k.to_string());
         let cov_area = key.map(|(rt, _)| rt.to_string());
         let category = p.record.fields.category.map(|c| c.as_str());
@@ -280,44 +330,6 @@ impl ChangeText {
             hlc: change.hlc.to_sortable(),
         })
     }
-}
-
-/// Adds `change` to the audit trail; false (and nothing written) when a
-/// change with its id is already there.
-#[allow(clippy::too_many_arguments)]
-fn log_change(
-    conn: &Connection,
-    change: &Change,
-    text: &ChangeText,
-    in_log: bool,
-    agent: &str,
-    now: i64,
-    outcome: &str,
-    reject: Option<(&str, &str)>,
-) -> Result<bool, StoreError> {
-    let n = conn
-        .prepare_cached(
-            "INSERT INTO changes (id, device_id, device_seq, in_log, nik, hlc, kind, fields, agent,
-                              received_at, outcome, reject_code, reject_reason)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-         ON CONFLICT DO NOTHING",
-        )?
-        .execute(params![
-            change.id.as_bytes().as_slice(),
-            change.device_id.as_bytes().as_slice(),
-            i64::try_from(change.device_seq).unwrap_or(i64::MAX),
-            in_log,
-            change.nik.as_str(),
-            text.hlc,
-            kind_str(change.kind),
-            text.fields,
-            agent,
-            now,
-            outcome,
-            reject.map(|r| r.0),
-            reject.map(|r| r.1),
-        ])?;
-    Ok(n > 0)
 }
 
 /// The answer already given to change `id`, if it was seen before.
@@ -526,7 +538,6 @@ impl SqliteStore {
             }
         }
         w.save(&mut p, &old_key, Known::Nothing)?;
-        w.flush()?;
         let audit = Change {
             id: Uuid::now_v7(),
             device_id: SERVER_DEVICE,
@@ -538,7 +549,8 @@ impl SqliteStore {
         };
         let now_i = now_millis();
         let text = ChangeText::of(&audit)?;
-        log_change(&tx, &audit, &text, false, by, now_i, "applied", None)?;
+        w.log(&audit, &text, false, by, now_i, "applied", None)?;
+        w.flush()?;
         let resolution = serde_json::to_string(fields).map_err(corrupt)?;
         tx.execute(
             "UPDATE conflicts SET status = 'resolved', resolved_at = ?1, resolved_by = ?2,
@@ -589,8 +601,7 @@ fn push_one(
             return Ok(answer);
         }
         if let Some(reason) = seq_taken(conn, device, change)? {
-            log_change(
-                conn,
+            w.log(
                 change,
                 &text,
                 false,
@@ -615,16 +626,7 @@ fn push_one(
         Decision::Accepted { merged: true, .. } => ("merged", None),
         Decision::Accepted { merged: false, .. } => ("applied", None),
     };
-    if !log_change(
-        conn,
-        change,
-        &text,
-        true,
-        by.token_name,
-        now,
-        outcome,
-        reject,
-    )? {
+    if !w.log(change, &text, true, by.token_name, now, outcome, reject)? {
         // The id was logged before under another number.
         return Ok(earlier_answer(conn, &change.id)?.unwrap_or(Outcome::Duplicate));
     }
