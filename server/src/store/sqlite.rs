@@ -19,6 +19,7 @@ mod write;
 const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("sqlite/schema_v1.sql")),
     M::up(include_str!("sqlite/schema_v2.sql")),
+    M::up(include_str!("sqlite/schema_v3.sql")),
 ];
 
 /// Read connections kept open for reuse.

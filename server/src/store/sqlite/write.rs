@@ -57,15 +57,14 @@ impl<'c> Writer<'c> {
                  FROM persons WHERE nik = ?1",
             )?,
             insert_stmt: conn.prepare_cached(
-                "INSERT INTO persons (nik, record, kelurahan, cov_area, category, participant,
-                                      registered_by, registered_hlc, registered_at, seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO persons (nik, record, kelurahan, participant, registered_by,
+                                      registered_hlc, registered_at, seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?,
             update_stmt: conn.prepare_cached(
-                "UPDATE persons SET nik = ?1, record = ?2, kelurahan = ?3, cov_area = ?4,
-                    category = ?5, participant = ?6, registered_by = ?7, registered_hlc = ?8,
-                    registered_at = ?9, seq = ?10
-                 WHERE seq = ?11",
+                "UPDATE persons SET nik = ?1, record = ?2, kelurahan = ?3, participant = ?4,
+                    registered_by = ?5, registered_hlc = ?6, registered_at = ?7, seq = ?8
+                 WHERE seq = ?9",
             )?,
             log_stmt: conn.prepare_cached(
                 "INSERT INTO changes (id, device_id, device_seq, in_log, nik, hlc, kind, fields,
@@ -167,15 +166,11 @@ impl<'c> Writer<'c> {
             &mut self.insert_stmt
         };
         let kelurahan = p.record.fields.kelurahan.map(|k| k.to_string());
-        let cov_area = key.map(|(rt, _)| rt.to_string());
-        let category = p.record.fields.category.map(|c| c.as_str());
         let nik = p.record.nik.as_str();
         let mut args: Vec<&dyn rusqlite::ToSql> = vec![
             &nik,
             &json,
             &kelurahan,
-            &cov_area,
-            &category,
             &p.participant,
             &p.registered_by,
             &p.registered_hlc,
