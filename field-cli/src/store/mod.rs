@@ -318,6 +318,9 @@ impl Store {
         };
         let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
         if size > WAL_KEEP {
+            // Never wait for another sigap process (a sync running beside
+            // this command): the next command trims instead.
+            self.conn.busy_timeout(std::time::Duration::ZERO)?;
             self.conn
                 .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         }
