@@ -230,6 +230,34 @@ async fn bad_input_is_a_json_4xx_never_a_500() {
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let body: Value = r.json().await.unwrap();
     assert_eq!(code(&body), "payload_too_large");
+    // The body is read by our own extractor: the content type is checked
+    // as axum's `Json` does (`+json` types pass, others do not).
+    let empty = serde_json::to_string(&sigap_shared::wire::PushRequest {
+        protocol: 1,
+        device_id: d.id,
+        changes: vec![],
+    })
+    .unwrap();
+    for (content_type, status) in [
+        ("text/plain", StatusCode::BAD_REQUEST),
+        ("application/vnd.sigap+json", StatusCode::OK),
+        ("Application/JSON; charset=utf-8", StatusCode::OK),
+    ] {
+        let r = s
+            .client
+            .post(&url)
+            .bearer_auth(&agent)
+            .header("content-type", content_type)
+            .body(empty.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{content_type}");
+        if status == StatusCode::BAD_REQUEST {
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(code(&body), "missing_content_type");
+        }
+    }
     let (st, body) = s
         .post(
             &sup,

@@ -263,10 +263,12 @@ fn push_pipelined(
     std::thread::scope(|scope| {
         for _ in 0..in_flight.max(1) {
             scope.spawn(|| {
+                // One connection per worker, kept for all its pages.
+                let client = reqwest::blocking::Client::new();
                 loop {
                     let next = queue.lock().expect("queue").next();
                     let Some(chunk) = next else { break };
-                    let mut l = push_all(url, token, chunk, batch);
+                    let mut l = push_with(&client, url, token, chunk, batch);
                     latencies.lock().expect("latencies").append(&mut l);
                 }
             });
@@ -283,7 +285,22 @@ fn push_all(
     changes: Vec<sigap_shared::Change>,
     batch: usize,
 ) -> Vec<Duration> {
-    let client = reqwest::blocking::Client::new();
+    push_with(
+        &reqwest::blocking::Client::new(),
+        url,
+        token,
+        changes,
+        batch,
+    )
+}
+
+fn push_with(
+    client: &reqwest::blocking::Client,
+    url: &str,
+    token: &str,
+    changes: Vec<sigap_shared::Change>,
+    batch: usize,
+) -> Vec<Duration> {
     let mut latencies = Vec::new();
     for chunk in changes.chunks(batch) {
         let req = PushRequest {

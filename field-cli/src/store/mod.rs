@@ -393,6 +393,17 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
+    /// A database as the first `n` migrations left it, for upgrade tests.
+    fn db_at(n: usize) -> (tempfile::TempDir, PathBuf, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let mut conn = Connection::open(&path).unwrap();
+        Migrations::from_slice(&MIGRATIONS[..n])
+            .to_latest(&mut conn)
+            .unwrap();
+        (dir, path, conn)
+    }
+
     #[test]
     fn a_long_wal_is_copied_and_truncated_when_a_command_ends() {
         let dir = tempfile::tempdir().unwrap();
@@ -425,22 +436,16 @@ mod tests {
 
     #[test]
     fn changes_survive_the_rebuild_with_their_forward_references() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("v4.db");
-        {
-            let mut conn = Connection::open(&path).unwrap();
-            Migrations::from_slice(&MIGRATIONS[..4])
-                .to_latest(&mut conn)
-                .unwrap();
-            // Change 1 was rejected and corrected by change 2.
-            conn.execute_batch(
-                "INSERT INTO changes(device_seq, id, nik, hlc, kind, fields, state, created_at)
-                 VALUES (1, 'a', '3372011203850001', 'h1', 'register', '{}', 'rejected', 't'),
-                        (2, 'b', '3372011203850001', 'h2', 'edit', '{}', 'pending', 't');
-                 UPDATE changes SET superseded_by = 2 WHERE device_seq = 1;",
-            )
-            .unwrap();
-        }
+        let (_dir, path, conn) = db_at(4);
+        // Change 1 was rejected and corrected by change 2.
+        conn.execute_batch(
+            "INSERT INTO changes(device_seq, id, nik, hlc, kind, fields, state, created_at)
+             VALUES (1, 'a', '3372011203850001', 'h1', 'register', '{}', 'rejected', 't'),
+                    (2, 'b', '3372011203850001', 'h2', 'edit', '{}', 'pending', 't');
+             UPDATE changes SET superseded_by = 2 WHERE device_seq = 1;",
+        )
+        .unwrap();
+        drop(conn);
         let store = Store::open(&path).unwrap();
         let rows: Vec<(i64, String, Option<i64>)> = store
             .conn
@@ -474,8 +479,6 @@ mod tests {
 
     #[test]
     fn replica_rows_survive_the_move_to_the_compact_table() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("v2.db");
         let nik = sigap_shared::Nik::parse("3372011203850001").unwrap();
         let person = sigap_shared::wire::PersonState {
             participant: true,
@@ -495,47 +498,37 @@ mod tests {
                 },
             )
         };
-        {
-            // The replica as migration 2 left it: a JSON copy beside columns.
-            let mut conn = Connection::open(&path).unwrap();
-            Migrations::from_slice(&MIGRATIONS[..2])
-                .to_latest(&mut conn)
-                .unwrap();
-            conn.execute(
-                "INSERT INTO replica(nik_hash, state, participant, registered_by, registered_at,
-                    name_masked, kelurahan, rw, rt, category, status, seq)
-                 VALUES (?1, ?2, 1, 'budi', 1764000000000, ?3, '33.72.01.1001', 3, 5, 'bpu',
-                    'registered', 9)",
-                rusqlite::params![
-                    person.nik_hash,
-                    serde_json::to_string(&person).unwrap(),
-                    person.name_masked
-                ],
-            )
-            .unwrap();
-        }
+        // The replica as migration 2 left it: a JSON copy beside columns.
+        let (_dir, path, conn) = db_at(2);
+        conn.execute(
+            "INSERT INTO replica(nik_hash, state, participant, registered_by, registered_at,
+                name_masked, kelurahan, rw, rt, category, status, seq)
+             VALUES (?1, ?2, 1, 'budi', 1764000000000, ?3, '33.72.01.1001', 3, 5, 'bpu',
+                'registered', 9)",
+            rusqlite::params![
+                person.nik_hash,
+                serde_json::to_string(&person).unwrap(),
+                person.name_masked
+            ],
+        )
+        .unwrap();
+        drop(conn);
         let store = Store::open(&path).unwrap();
         assert_eq!(replica::get(&store.conn, &nik).unwrap(), Some(person));
     }
 
     #[test]
     fn the_replica_migration_empties_it_and_resets_the_pull_cursor() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("old.db");
-        {
-            // A database made before the masked feed: replica keyed by NIK.
-            let mut conn = Connection::open(&path).unwrap();
-            Migrations::from_slice(&MIGRATIONS[..1])
-                .to_latest(&mut conn)
-                .unwrap();
-            conn.execute_batch(
-                "INSERT INTO replica(nik, state, participant, name, seq)
-                 VALUES ('3372011203850001', '{}', 0, 'Budi Santoso', 7);
-                 INSERT INTO config(key, value) VALUES ('pull_cursor', '7'),
-                    ('last_pull_at', '2026-11-25T16:31:07Z'), ('device_name', 'x');",
-            )
-            .unwrap();
-        }
+        // A database made before the masked feed: replica keyed by NIK.
+        let (_dir, path, conn) = db_at(1);
+        conn.execute_batch(
+            "INSERT INTO replica(nik, state, participant, name, seq)
+             VALUES ('3372011203850001', '{}', 0, 'Budi Santoso', 7);
+             INSERT INTO config(key, value) VALUES ('pull_cursor', '7'),
+                ('last_pull_at', '2026-11-25T16:31:07Z'), ('device_name', 'x');",
+        )
+        .unwrap();
+        drop(conn);
         let store = Store::open(&path).unwrap();
         assert_eq!(replica::count(&store.conn).unwrap(), 0);
         assert_eq!(store.get(key::PULL_CURSOR).unwrap(), None);

@@ -64,9 +64,9 @@ pub fn pull_all(store: &mut Store, client: &Client, summary: &mut Summary) -> Re
         let (tx, rx) = mpsc::sync_channel(AHEAD);
         scope.spawn(move || fetch(client, from, &tx));
         // Pages are gathered in memory and written in one short
-        // transaction, so the write lock (which the push, running beside
-        // the pull, also needs) is never held while waiting for the
-        // network.
+        // transaction, so the write lock (which `sigap register` in
+        // another terminal also needs) is never held while waiting for
+        // the network.
         let mut batch: Vec<PullPage> = Vec::new();
         let mut in_batch = 0usize;
         let mut batch_cursor = None;

@@ -24,7 +24,6 @@ const IN_FLIGHT: usize = 2;
 /// answers and for reports) and the thread that sends it.
 struct Sent<'s> {
     niks: HashMap<Uuid, (u64, String)>,
-    len: usize,
     answer: ScopedJoinHandle<'s, Result<PushResponse>>,
 }
 
@@ -89,9 +88,8 @@ pub fn push_all(
                     Some(page) => {
                         after = page.last;
                         let (body, niks) = (page.body, page.niks);
-                        let len = niks.len();
                         let answer = scope.spawn(move || client.push_body(&body));
-                        in_flight.push_back(Sent { niks, len, answer });
+                        in_flight.push_back(Sent { niks, answer });
                     }
                 }
             }
@@ -113,7 +111,7 @@ pub fn push_all(
             if answered == 0 {
                 return Err(CliError::Refused(format!(
                     "the server answered none of the {} change(s) sent; nothing was lost, try `sigap sync` later",
-                    sent.len
+                    sent.niks.len()
                 )));
             }
         }
@@ -149,7 +147,8 @@ fn record(
         })
         .collect();
     let now = now_text();
-    // Immediate: the pull runs beside the push on another connection.
+    // Immediate: another sigap process may write meanwhile, and a deferred
+    // transaction that must upgrade to a write would then fail at once.
     let tx = store
         .conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;

@@ -16,42 +16,13 @@ use crate::store::{
     VerifyReport,
 };
 
-/// The part of a stored record the pull feed shows (masked): reading only
-/// these fields skips building the rest (timestamps, dates, programmes),
-/// which was most of the cost of a pull page.
+/// A stored record as the pull feed reads it: the fields only. Skipping
+/// the rest (the NIK is a column, the per-field timestamps are not shown)
+/// was most of the saving on a pull page; the fields keep the one shared
+/// type, so a renamed field cannot quietly vanish from the feed.
 #[derive(serde::Deserialize)]
 struct PullRecord {
-    fields: PullFields,
-}
-
-#[derive(serde::Deserialize)]
-struct PullFields {
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    kelurahan: Option<AreaCode>,
-    #[serde(default)]
-    rw: Option<u16>,
-    #[serde(default)]
-    rt: Option<u16>,
-    #[serde(default)]
-    category: Option<sigap_shared::Category>,
-    #[serde(default)]
-    status: Option<sigap_shared::Status>,
-}
-
-impl PullFields {
-    fn into_fields(self) -> sigap_shared::Fields {
-        sigap_shared::Fields {
-            name: self.name,
-            kelurahan: self.kelurahan,
-            rw: self.rw,
-            rt: self.rt,
-            category: self.category,
-            status: self.status,
-            ..Default::default()
-        }
-    }
+    fields: sigap_shared::Fields,
 }
 
 fn to_u64(n: i64) -> u64 {
@@ -170,7 +141,7 @@ impl SqliteStore {
                     registered_by: r.get(3)?,
                     registered_at: at.map(to_u64),
                     seq: to_u64(r.get(5)?),
-                    ..PersonState::masked(&nik, &rec.fields.into_fields())
+                    ..PersonState::masked(&nik, &rec.fields)
                 });
             }
             let next_cursor = persons.last().map_or(cursor, |p| p.seq);
