@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use serde_json::json;
-use sigap_shared::{ChangeKind, Nik, PersonRecord, Registration, wilayah};
+use sigap_shared::{ChangeKind, Nik, Registration, wilayah};
 
 use crate::cli::RegisterArgs;
 use crate::error::{CliError, exit};
@@ -64,14 +64,7 @@ pub fn run(store: &mut Store, args: RegisterArgs, json: bool) -> anyhow::Result<
         return Err(already_here(&reg.nik).into());
     }
     let hlc = w.tick();
-    let record = PersonRecord::from_write(reg.nik.clone(), &fields, hlc);
-    let seq = w.save(
-        &record,
-        &validation.warnings,
-        ChangeKind::Register,
-        &fields,
-        hlc,
-    )?;
+    let seq = w.register(&reg.nik, &fields, &validation.warnings, hlc)?;
     w.commit()?;
     if json {
         output::json(&json!({

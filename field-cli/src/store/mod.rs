@@ -155,6 +155,61 @@ const MIGRATIONS: &[M<'static>] = &[
      CREATE INDEX changes_pending ON changes(device_seq) WHERE state = 'pending';
      CREATE INDEX changes_rejected ON changes(device_seq) WHERE state = 'rejected';",
     ),
+    // Half the bytes per registration: a record made by one write (a
+    // registration not edited since) points at that change for its fields
+    // and timestamps instead of holding a second copy of both; the records
+    // table is keyed by NIK alone (no rowid, no separate index); a change's
+    // id loses its unique index, which nothing reads (ids are UUIDv7 made
+    // here, and the server refuses a reused one).
+    M::up(
+        "CREATE TABLE records_v6 (
+        nik TEXT PRIMARY KEY,
+        fields TEXT,
+        stamps TEXT,
+        fields_seq INTEGER REFERENCES changes(device_seq),
+        warnings TEXT NOT NULL DEFAULT '[]',
+        name TEXT NOT NULL DEFAULT '',
+        kelurahan TEXT, rw INTEGER, rt INTEGER, category TEXT, status TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        CHECK ((fields IS NULL AND stamps IS NULL AND fields_seq IS NOT NULL)
+            OR (fields IS NOT NULL AND stamps IS NOT NULL AND fields_seq IS NULL))
+     ) WITHOUT ROWID;
+     INSERT INTO records_v6 (nik, fields, stamps, warnings, name, kelurahan, rw, rt, category,
+            status, created_at, updated_at)
+        SELECT nik, fields, stamps, warnings, name, kelurahan, rw, rt, category,
+            status, created_at, updated_at
+        FROM records;
+     DROP TABLE records;
+     ALTER TABLE records_v6 RENAME TO records;
+     CREATE INDEX records_area ON records(kelurahan, rw, rt);
+     CREATE TABLE changes_v6 (
+        device_seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL,
+        nik TEXT NOT NULL,
+        hlc TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        fields TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending'
+            CHECK (state = 'pending' OR state = 'acked' OR state = 'rejected'),
+        outcome TEXT,
+        reject_code TEXT,
+        reject_reason TEXT,
+        superseded_by INTEGER REFERENCES changes_v6(device_seq),
+        created_at TEXT NOT NULL,
+        answered_at TEXT
+     );
+     INSERT INTO changes_v6 (device_seq, id, nik, hlc, kind, fields, state, outcome,
+            reject_code, reject_reason, superseded_by, created_at, answered_at)
+        SELECT device_seq, id, nik, hlc, kind, fields, state, outcome,
+            reject_code, reject_reason, superseded_by, created_at, answered_at
+        FROM changes;
+     DROP TABLE changes;
+     ALTER TABLE changes_v6 RENAME TO changes;
+     CREATE INDEX changes_nik ON changes(nik);
+     CREATE INDEX changes_pending ON changes(device_seq) WHERE state = 'pending';
+     CREATE INDEX changes_rejected ON changes(device_seq) WHERE state = 'rejected';",
+    ),
 ];
 
 /// Keys of the `config` table.
@@ -515,6 +570,106 @@ mod tests {
         drop(conn);
         let store = Store::open(&path).unwrap();
         assert_eq!(replica::get(&store.conn, &nik).unwrap(), Some(person));
+    }
+
+    fn budi() -> (sigap_shared::Nik, sigap_shared::Fields) {
+        let nik = sigap_shared::Nik::parse("3372011203850001").unwrap();
+        let fields = sigap_shared::Fields {
+            name: Some("Budi Santoso".into()),
+            kelurahan: Some(sigap_shared::AreaCode::parse("33.72.01.1001").unwrap()),
+            rw: Some(3),
+            rt: Some(5),
+            category: Some(sigap_shared::Category::Bpu),
+            status: Some(sigap_shared::Status::Registered),
+            ..Default::default()
+        };
+        (nik, fields)
+    }
+
+    #[test]
+    fn a_registration_is_stored_once_and_an_edit_gets_its_own_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let device = Uuid::now_v7();
+        let (nik, fields) = budi();
+        let mut w = writer::Writer::begin(&mut store.conn, device).unwrap();
+        let hlc = w.tick();
+        let registered = sigap_shared::PersonRecord::from_write(nik.clone(), &fields, hlc);
+        let seq = w.register(&nik, &fields, &[], hlc).unwrap();
+        w.commit().unwrap();
+        // No second copy of the fields: the record points at its change.
+        let (copy, points_at): (Option<String>, Option<i64>) = store
+            .conn
+            .query_row("SELECT fields, fields_seq FROM records", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((copy, points_at), (None, Some(seq)));
+        let read = records::get(&store.conn, &nik).unwrap().unwrap();
+        assert_eq!(read.record, registered);
+        assert_eq!(read.pending, 1);
+
+        // An edit of the phone alone: the record now holds two timestamps
+        // and its own fields; the registration change is unchanged.
+        let mut w = writer::Writer::begin(&mut store.conn, device).unwrap();
+        let later = w.tick();
+        let edit = sigap_shared::Fields {
+            phone: Some("081234567890".into()),
+            ..Default::default()
+        };
+        let mut edited = registered.clone();
+        edited.apply(&edit, later);
+        w.save(&edited, &[], sigap_shared::ChangeKind::Edit, &edit, later)
+            .unwrap();
+        w.commit().unwrap();
+        let read = records::get(&store.conn, &nik).unwrap().unwrap();
+        assert_eq!(read.record, edited);
+        assert_eq!(read.pending, 2);
+        let first = outbox::history(&store.conn, &nik).unwrap();
+        assert_eq!(first.len(), 2);
+    }
+
+    #[test]
+    fn records_and_changes_survive_the_move_to_shared_fields() {
+        let (nik, fields) = budi();
+        let mut clock = HlcClock::new(Uuid::now_v7());
+        let mut record = sigap_shared::PersonRecord::from_write(nik.clone(), &fields, clock.now());
+        let edit = sigap_shared::Fields {
+            phone: Some("081234567890".into()),
+            ..Default::default()
+        };
+        record.apply(&edit, clock.now());
+        let (_dir, path, conn) = db_at(5);
+        conn.execute(
+            "INSERT INTO records(nik, fields, stamps, warnings, name, kelurahan, rw, rt, category,
+                status, created_at, updated_at)
+             VALUES (?1, ?2, ?3, '[]', 'Budi Santoso', '33.72.01.1001', 3, 5, 'bpu',
+                'registered', 't1', 't2')",
+            rusqlite::params![
+                nik.as_str(),
+                serde_json::to_string(&record.fields).unwrap(),
+                serde_json::to_string(&record.stamps).unwrap()
+            ],
+        )
+        .unwrap();
+        conn.execute_batch(
+            "INSERT INTO changes(device_seq, id, nik, hlc, kind, fields, state, created_at)
+             VALUES (1, 'a', '3372011203850001', 'h1', 'register', '{}', 'acked', 't1'),
+                    (2, 'b', '3372011203850001', 'h2', 'edit', '{}', 'pending', 't2');",
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::open(&path).unwrap();
+        let read = records::get(&store.conn, &nik).unwrap().unwrap();
+        assert_eq!(read.record, record);
+        assert_eq!((read.pending, read.created_at.as_str()), (1, "t1"));
+        assert_eq!(outbox::history(&store.conn, &nik).unwrap().len(), 2);
+        // A record holds either its own fields or a change's, never neither.
+        let bad = store.conn.execute(
+            "INSERT INTO records(nik, created_at, updated_at) VALUES ('3372011203850002', 't', 't')",
+            [],
+        );
+        assert!(bad.is_err());
     }
 
     #[test]

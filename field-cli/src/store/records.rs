@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 use sigap_shared::merge::Stamps;
 use sigap_shared::registration::format_programs;
-use sigap_shared::{AreaCode, Fields, Issue, Nik, PersonRecord, wilayah};
+use sigap_shared::{AreaCode, Fields, Hlc, Issue, Nik, PersonRecord, wilayah};
 
 use crate::error::{CliError, Result};
 
@@ -98,44 +98,71 @@ impl RecordView {
     }
 }
 
-const SELECT: &str = "SELECT r.nik, r.fields, r.stamps, r.warnings, r.created_at, r.updated_at,
+// A record made by one write holds no fields nor timestamps of its own:
+// they are those of change `fields_seq` (see migration 6).
+const SELECT: &str = "SELECT r.nik, COALESCE(r.fields, w.fields), r.stamps, w.hlc, r.warnings,
+    r.created_at, r.updated_at,
     (SELECT COUNT(*) FROM changes c WHERE c.nik = r.nik AND c.state = 'pending'),
     (SELECT COUNT(*) FROM changes c WHERE c.nik = r.nik AND c.state = 'rejected'
         AND c.superseded_by IS NULL)
-    FROM records r";
+    FROM records r LEFT JOIN changes w ON w.device_seq = r.fields_seq";
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<RawRow> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-        row.get(7)?,
-    ))
+struct RawRow {
+    nik: String,
+    fields: Option<String>,
+    stamps: Option<String>,
+    write_hlc: Option<String>,
+    warnings: String,
+    created_at: String,
+    updated_at: String,
+    pending: i64,
+    rejected: i64,
 }
 
-type RawRow = (String, String, String, String, String, String, i64, i64);
+fn from_row(row: &Row<'_>) -> rusqlite::Result<RawRow> {
+    Ok(RawRow {
+        nik: row.get(0)?,
+        fields: row.get(1)?,
+        stamps: row.get(2)?,
+        write_hlc: row.get(3)?,
+        warnings: row.get(4)?,
+        created_at: row.get(5)?,
+        updated_at: row.get(6)?,
+        pending: row.get(7)?,
+        rejected: row.get(8)?,
+    })
+}
 
 fn decode(raw: RawRow) -> Result<LocalRecord> {
-    let (nik, fields, stamps, warnings, created_at, updated_at, pending, rejected) = raw;
-    let nik = Nik::parse(&nik)
-        .map_err(|e| CliError::Local(format!("stored NIK {nik:?} is damaged: {e}")))?;
-    let fields: Fields = serde_json::from_str(&fields)?;
-    let stamps = decode_stamps(&stamps)?;
-    Ok(LocalRecord {
-        record: PersonRecord {
+    let nik = Nik::parse(&raw.nik)
+        .map_err(|e| CliError::Local(format!("stored NIK {:?} is damaged: {e}", raw.nik)))?;
+    let damaged = |what: &str| {
+        CliError::Local(format!(
+            "the stored record of NIK {nik} is damaged: {what}; \
+             `sigap show {nik} --history` lists its changes"
+        ))
+    };
+    let fields: Fields =
+        serde_json::from_str(raw.fields.as_deref().ok_or_else(|| damaged("no fields"))?)?;
+    let record = match (raw.stamps, raw.write_hlc) {
+        (Some(stamps), _) => PersonRecord {
             nik,
             fields,
-            stamps,
+            stamps: decode_stamps(&stamps)?,
         },
-        warnings: serde_json::from_str(&warnings)?,
-        created_at,
-        updated_at,
-        pending,
-        rejected,
+        (None, Some(hlc)) => {
+            let hlc = Hlc::from_sortable(&hlc).ok_or_else(|| damaged("a bad timestamp"))?;
+            PersonRecord::from_write(nik, &fields, hlc)
+        }
+        (None, None) => return Err(damaged("no timestamps")),
+    };
+    Ok(LocalRecord {
+        record,
+        warnings: serde_json::from_str(&raw.warnings)?,
+        created_at: raw.created_at,
+        updated_at: raw.updated_at,
+        pending: raw.pending,
+        rejected: raw.rejected,
     })
 }
 
@@ -166,40 +193,81 @@ pub fn exists(conn: &Connection, nik: &Nik) -> Result<bool> {
         .is_some())
 }
 
-/// Stores a record; `fields_json` is the JSON of its fields when the
-/// caller has made it already.
-pub fn upsert(
+/// Where a stored record's fields and timestamps come from.
+pub enum Source<'a> {
+    /// The record is exactly what change `seq` wrote (a registration):
+    /// it points at the change instead of copying it.
+    Write { seq: i64 },
+    /// Anything else (an edit merged into an earlier record): its
+    /// timestamps, and its fields as JSON when the caller has made it.
+    Merged {
+        stamps: &'a Stamps,
+        fields_json: Option<&'a str>,
+    },
+}
+
+/// True when `r` is the record that one write of `fields` at `hlc` makes
+/// (every field written, all at `hlc`).
+pub fn is_one_write(r: &PersonRecord, fields: &Fields, hlc: Hlc) -> bool {
+    if r.fields != *fields || r.stamps.0.values().any(|h| *h != hlc) {
+        return false;
+    }
+    let written = fields.written();
+    written.len() == r.stamps.0.len() && written.iter().all(|f| r.stamps.0.contains_key(f))
+}
+
+/// Stores the record of `nik` holding `f`, new (`new`: a registration,
+/// refused if the NIK is here already) or replacing the stored one.
+pub fn store(
     conn: &Connection,
-    r: &PersonRecord,
-    fields_json: Option<&str>,
+    nik: &Nik,
+    f: &Fields,
+    source: Source<'_>,
+    new: bool,
     warnings: &[Issue],
     now: &str,
 ) -> Result<()> {
-    let f = &r.fields;
-    let fields = match fields_json {
-        Some(j) => j.to_string(),
-        None => serde_json::to_string(f)?,
+    let (fields, stamps, fields_seq) = match source {
+        Source::Write { seq } => (None, None, Some(seq)),
+        Source::Merged {
+            stamps,
+            fields_json,
+        } => {
+            let fields = match fields_json {
+                Some(j) => j.to_string(),
+                None => serde_json::to_string(f)?,
+            };
+            (Some(fields), Some(encode_stamps(stamps)?), None)
+        }
     };
     let warnings = if warnings.is_empty() {
         "[]".to_string()
     } else {
         serde_json::to_string(warnings)?
     };
-    conn.prepare_cached(
-        "INSERT INTO records(nik, fields, stamps, warnings, name, kelurahan, rw, rt, category,
-            status, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)
+    // A plain insert for a new record: an upsert may write twice, so SQLite
+    // keeps a statement journal for it (a tenth of an import row's cost).
+    let sql = if new {
+        "INSERT INTO records(nik, fields, stamps, fields_seq, warnings, name, kelurahan, rw, rt,
+            category, status, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)"
+    } else {
+        "INSERT INTO records(nik, fields, stamps, fields_seq, warnings, name, kelurahan, rw, rt,
+            category, status, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)
          ON CONFLICT(nik) DO UPDATE SET fields = excluded.fields, stamps = excluded.stamps,
-            warnings = excluded.warnings, name = excluded.name, kelurahan = excluded.kelurahan,
+            fields_seq = excluded.fields_seq, warnings = excluded.warnings,
+            name = excluded.name, kelurahan = excluded.kelurahan,
             rw = excluded.rw, rt = excluded.rt, category = excluded.category,
-            status = excluded.status, updated_at = excluded.updated_at",
-    )?
-    .execute(params![
-        r.nik.as_str(),
+            status = excluded.status, updated_at = excluded.updated_at"
+    };
+    conn.prepare_cached(sql)?.execute(params![
+        nik.as_str(),
         fields,
-        encode_stamps(&r.stamps)?,
+        stamps,
+        fields_seq,
         warnings,
-        f.name.clone().unwrap_or_default(),
+        f.name.as_deref().unwrap_or_default(),
         f.kelurahan.map(|k| k.to_string()),
         f.rw,
         f.rt,

@@ -100,6 +100,14 @@ pub fn get(conn: &Connection, nik: &Nik) -> Result<Option<PersonState>> {
     }))
 }
 
+pub fn is_empty(conn: &Connection) -> Result<bool> {
+    Ok(
+        conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM replica)", [], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
 pub fn count(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("SELECT COUNT(*) FROM replica", [], |r| r.get(0))?)
 }

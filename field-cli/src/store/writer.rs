@@ -43,8 +43,26 @@ impl<'c> Writer<'c> {
         self.clock.now()
     }
 
-    /// Stores `record` (already holding the write) and appends the change.
-    /// Returns the change's device sequence number.
+    /// Stores the record of a NIK not on this device yet, made by one
+    /// write of `fields` at `hlc`, and appends its registration. Returns
+    /// the change's device sequence number.
+    pub fn register(
+        &mut self,
+        nik: &Nik,
+        fields: &Fields,
+        warnings: &[Issue],
+        hlc: Hlc,
+    ) -> Result<i64> {
+        let fields_json = serde_json::to_string(fields)?;
+        let seq = self.append(nik, ChangeKind::Register, &fields_json, hlc)?;
+        let source = records::Source::Write { seq };
+        records::store(&self.tx, nik, fields, source, true, warnings, &self.now)?;
+        Ok(seq)
+    }
+
+    /// Replaces the stored `record` (already holding the write of `fields`
+    /// at `hlc`) and appends the change. Returns the change's device
+    /// sequence number.
     pub fn save(
         &mut self,
         record: &PersonRecord,
@@ -53,27 +71,35 @@ impl<'c> Writer<'c> {
         fields: &Fields,
         hlc: Hlc,
     ) -> Result<i64> {
-        // A registration's record holds exactly the change's fields: one
-        // JSON text serves both.
         let fields_json = serde_json::to_string(fields)?;
-        let same = record.fields == *fields;
-        records::upsert(
-            &self.tx,
-            record,
-            same.then_some(fields_json.as_str()),
-            warnings,
-            &self.now,
-        )?;
+        let seq = self.append(&record.nik, kind, &fields_json, hlc)?;
+        // A record made by this write alone (a corrected registration
+        // sends every field again) points at it rather than copying it.
+        let source = if records::is_one_write(record, fields, hlc) {
+            records::Source::Write { seq }
+        } else {
+            records::Source::Merged {
+                stamps: &record.stamps,
+                fields_json: (record.fields == *fields).then_some(fields_json.as_str()),
+            }
+        };
+        let (nik, f) = (&record.nik, &record.fields);
+        records::store(&self.tx, nik, f, source, false, warnings, &self.now)?;
+        Ok(seq)
+    }
+
+    /// Appends a change to the outbox with the next device number.
+    fn append(&mut self, nik: &Nik, kind: ChangeKind, fields_json: &str, hlc: Hlc) -> Result<i64> {
         let seq = self.next_seq;
         outbox::append(
             &self.tx,
             &outbox::NewChange {
                 seq,
                 id: Uuid::now_v7(),
-                nik: &record.nik,
+                nik,
                 hlc,
                 kind,
-                fields: &fields_json,
+                fields: fields_json,
                 now: &self.now,
             },
         )?;
