@@ -467,3 +467,128 @@ async fn coverage_answers_follow_every_write_even_from_another_process() {
     assert_eq!(after_baseline["figures"]["working_population"], 4);
     assert_eq!(after_baseline["figures"]["coverage"], "25.00%");
 }
+
+/// The NIK lookup hashes in a pull page.
+fn hashes(page: &serde_json::Value) -> Vec<String> {
+    page["persons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["nik_hash"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn hash_of(nik: &str) -> String {
+    nik_lookup_hash(&Nik::parse(nik).unwrap())
+}
+
+#[tokio::test]
+async fn a_device_is_not_sent_back_the_persons_only_it_has_written() {
+    use sigap_server::store::{RollRow, Store};
+    let s = start().await;
+    let agent = s.token(Role::Agent, "agent-1", &["33.72.01"]);
+    let other_agent = s.token(Role::Agent, "agent-2", &["33.72.01"]);
+    let mut mine = Device::new();
+    let mut other = Device::new();
+    let own: Vec<String> = (0..30).map(|i| common::nik("337201", i)).collect();
+    let shared = common::nik("337201", 100);
+    let theirs = common::nik("337201", 101);
+    let rolled = common::nik("337201", 102);
+    let mut batch: Vec<_> = own
+        .iter()
+        .map(|n| mine.register(n, "Budi", LAWEYAN_KEL, 1, 1))
+        .collect();
+    batch.push(mine.register(&shared, "Sari", LAWEYAN_KEL, 1, 2));
+    batch.push(mine.register(&rolled, "Agus", LAWEYAN_KEL, 1, 3));
+    let (_, r) = s.push(&agent, &mine, &batch).await;
+    assert!(outcomes(&r).iter().all(|o| o == "applied"), "{r}");
+    // Another device writes one of them (later: an older write that
+    // changes nothing leaves the person as this device has it) and one of
+    // its own; the roll makes another a participant.
+    other.millis = mine.millis;
+    let edit = other.change(
+        &shared,
+        ChangeKind::Edit,
+        Fields {
+            phone: Some("081234567890".into()),
+            ..Fields::default()
+        },
+    );
+    let reg = other.register(&theirs, "Tini", LAWEYAN_KEL, 2, 1);
+    let (_, r) = s.push(&other_agent, &other, &[edit, reg]).await;
+    assert_eq!(outcomes(&r), ["merged", "applied"], "{r}");
+    s.store
+        .import_participants(&[RollRow {
+            nik: Nik::parse(&rolled).unwrap(),
+            kelurahan: sigap_shared::AreaCode::parse(LAWEYAN_KEL).unwrap(),
+            rw: 1,
+            rt: 3,
+            category: sigap_shared::Category::Pu,
+        }])
+        .unwrap();
+
+    // Naming the device leaves out its own 30, in small pages too; the
+    // cursor moves past them.
+    let mut cursor = 0;
+    let mut got = Vec::new();
+    loop {
+        let (st, page) = s
+            .get(
+                &agent,
+                &format!(
+                    "/api/v1/sync/pull?cursor={cursor}&limit=1&device={}",
+                    mine.id
+                ),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{page}");
+        got.extend(hashes(&page));
+        let next = page["next_cursor"].as_u64().unwrap();
+        assert!(next > cursor || !page["has_more"].as_bool().unwrap());
+        cursor = next;
+        if !page["has_more"].as_bool().unwrap() {
+            break;
+        }
+    }
+    got.sort();
+    let mut want = vec![hash_of(&shared), hash_of(&theirs), hash_of(&rolled)];
+    want.sort();
+    assert_eq!(got, want);
+    let (_, last) = s.get(&agent, "/api/v1/sync/pull?limit=5000").await;
+    assert_eq!(cursor, last["next_cursor"].as_u64().unwrap());
+
+    // Without the device (older clients), or as the other device, all 33.
+    assert_eq!(hashes(&last).len(), 33);
+    let (_, as_other) = s
+        .get(
+            &other_agent,
+            &format!("/api/v1/sync/pull?limit=5000&device={}", other.id),
+        )
+        .await;
+    let as_other = hashes(&as_other);
+    assert_eq!(as_other.len(), 32);
+    assert!(!as_other.contains(&hash_of(&theirs)));
+
+    // A later write by another device sends the person again.
+    let edit = other.change(
+        &own[0],
+        ChangeKind::Edit,
+        Fields {
+            phone: Some("081234567891".into()),
+            ..Fields::default()
+        },
+    );
+    let (_, r) = s.push(&other_agent, &other, &[edit]).await;
+    assert_eq!(outcomes(&r), ["merged"], "{r}");
+    let (_, page) = s
+        .get(
+            &agent,
+            &format!("/api/v1/sync/pull?cursor={cursor}&device={}", mine.id),
+        )
+        .await;
+    assert_eq!(hashes(&page), [hash_of(&own[0])]);
+
+    let (st, bad) = s.get(&agent, "/api/v1/sync/pull?device=laptop-budi").await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(bad["error"]["code"], "invalid_device_id");
+}

@@ -97,9 +97,11 @@ impl Client {
         })
     }
 
-    pub fn pull(&self, cursor: u64, limit: usize) -> Result<PullPage> {
+    /// A page of the feed; persons only `device` has written are left
+    /// out (this device has them already).
+    pub fn pull(&self, cursor: u64, limit: usize, device: Uuid) -> Result<PullPage> {
         let url = format!(
-            "{}/api/v1/sync/pull?cursor={cursor}&limit={limit}",
+            "{}/api/v1/sync/pull?cursor={cursor}&limit={limit}&device={device}",
             self.base
         );
         self.send("pull", |h| h.get(&url))

@@ -7,6 +7,7 @@
 use std::sync::mpsc;
 
 use sigap_shared::wire::{MAX_PULL_LIMIT, PullPage};
+use uuid::Uuid;
 
 use super::client::Client;
 use super::{Reporter, Summary};
@@ -27,9 +28,14 @@ pub fn cursor(store: &Store) -> Result<u64> {
 
 /// Fetches pages from `from` on, sending each (with the cursor it leads
 /// to) until the server has no more or the receiver hangs up.
-fn fetch(client: &Client, mut from: u64, pages: &mpsc::SyncSender<Result<(PullPage, u64)>>) {
+fn fetch(
+    client: &Client,
+    device: Uuid,
+    mut from: u64,
+    pages: &mpsc::SyncSender<Result<(PullPage, u64)>>,
+) {
     loop {
-        let page = match client.pull(from, MAX_PULL_LIMIT) {
+        let page = match client.pull(from, MAX_PULL_LIMIT, device) {
             Ok(p) => p,
             Err(e) => {
                 let _ = pages.send(Err(e));
@@ -56,13 +62,20 @@ fn fetch(client: &Client, mut from: u64, pages: &mpsc::SyncSender<Result<(PullPa
     }
 }
 
-pub fn pull_all(store: &mut Store, client: &Client, summary: &mut Summary) -> Result<()> {
+/// Pulls the feed into the replica. Persons only `device` (this one) has
+/// written are not sent: its own records answer for them.
+pub fn pull_all(
+    store: &mut Store,
+    client: &Client,
+    device: Uuid,
+    summary: &mut Summary,
+) -> Result<()> {
     let mut rep = Reporter::new();
     let from = cursor(store)?;
     summary.pull_cursor = from;
     std::thread::scope(|scope| -> Result<()> {
         let (tx, rx) = mpsc::sync_channel(AHEAD);
-        scope.spawn(move || fetch(client, from, &tx));
+        scope.spawn(move || fetch(client, device, from, &tx));
         // Pages are gathered in memory and written in one short
         // transaction, so the write lock (which `sigap register` in
         // another terminal also needs) is never held while waiting for

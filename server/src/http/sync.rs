@@ -81,6 +81,8 @@ async fn push(
 struct PullQuery {
     cursor: Option<u64>,
     limit: Option<usize>,
+    /// The pulling device: persons only it has written are skipped.
+    device: Option<String>,
 }
 
 fn check_limit(limit: Option<usize>) -> Result<usize, ApiError> {
@@ -102,8 +104,10 @@ async fn pull(
     auth.require_agent()?;
     let limit = check_limit(q.limit)?;
     let areas = auth.area_filter();
+    let skip = q.device.as_deref().map(parse_device).transpose()?;
     let store = state.store.clone();
-    let page = blocking(move || store.pull(areas.as_deref(), q.cursor.unwrap_or(0), limit)).await?;
+    let cursor = q.cursor.unwrap_or(0);
+    let page = blocking(move || store.pull(areas.as_deref(), cursor, limit, skip)).await?;
     Ok(Json(page))
 }
 

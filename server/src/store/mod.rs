@@ -257,12 +257,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Handles one push in one transaction (docs/sync-api.md).
     fn push(&self, by: &Pusher<'_>, req: &PushRequest) -> Result<PushResponse, StoreError>;
-    /// Persons in `areas` (everywhere when `None`) with feed seq > cursor.
+    /// Persons in `areas` (everywhere when `None`) with feed seq > cursor,
+    /// but for those only `skip` (the pulling device) has written.
     fn pull(
         &self,
         areas: Option<&[AreaCode]>,
         cursor: u64,
         limit: usize,
+        skip: Option<Uuid>,
     ) -> Result<PullPage, StoreError>;
     fn device_receipt(&self, device: Uuid) -> Result<Receipt, StoreError>;
     /// The device log after `after_seq`, and whether more follow.

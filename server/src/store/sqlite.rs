@@ -20,6 +20,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("sqlite/schema_v1.sql")),
     M::up(include_str!("sqlite/schema_v2.sql")),
     M::up(include_str!("sqlite/schema_v3.sql")),
+    M::up(include_str!("sqlite/schema_v4.sql")),
 ];
 
 /// Read connections kept open for reuse.
@@ -376,8 +377,9 @@ impl super::Store for SqliteStore {
         areas: Option<&[AreaCode]>,
         cursor: u64,
         limit: usize,
+        skip: Option<uuid::Uuid>,
     ) -> Result<sigap_shared::wire::PullPage, StoreError> {
-        self.pull_impl(areas, cursor, limit)
+        self.pull_impl(areas, cursor, limit, skip)
     }
     fn device_receipt(
         &self,
@@ -485,7 +487,7 @@ mod tests {
             .unwrap();
         }
         let store = SqliteStore::open(&path).unwrap();
-        let page = store.pull(Some(&[kel]), 0, 10).unwrap();
+        let page = store.pull(Some(&[kel]), 0, 10, None).unwrap();
         assert_eq!(page.persons.len(), 1);
         assert_eq!(page.persons[0].seq, 41);
         assert_eq!(page.next_cursor, 41);
@@ -504,7 +506,7 @@ mod tests {
             }])
             .unwrap();
         assert_eq!(summary.created, 1);
-        let page = store.pull(None, 41, 10).unwrap();
+        let page = store.pull(None, 41, 10, None).unwrap();
         assert_eq!(page.persons.len(), 1);
         assert_eq!(page.persons[0].seq, 42);
     }

@@ -37,6 +37,10 @@ fn uuid_of(bytes: &[u8]) -> Result<Uuid, StoreError> {
     Uuid::from_slice(bytes).map_err(corrupt)
 }
 
+/// How many persons a pull page that skips the device's own may examine,
+/// per person it may return.
+const SKIP_FACTOR: usize = 20;
+
 const CONFLICT_COLUMNS: &str = "id, nik, kelurahan, fields, existing, incoming, change_id, status,
      opened_at, resolved_at, resolved_by, resolution, note";
 
@@ -84,11 +88,19 @@ impl SqliteStore {
         areas: Option<&[AreaCode]>,
         cursor: u64,
         limit: usize,
+        skip: Option<Uuid>,
     ) -> Result<PullPage, StoreError> {
         let mut sql = String::from(
-            "SELECT nik, record, participant, registered_by, registered_at, seq FROM persons
-             WHERE seq > ?1",
+            "SELECT nik, record, participant, registered_by, registered_at, seq, sole_device
+             FROM persons WHERE seq > ?1",
         );
+        // Skipped persons still cost a row read each: a page examines at
+        // most this many, so one request stays bounded whatever the feed.
+        let examine = if skip.is_some() {
+            limit.saturating_mul(SKIP_FACTOR)
+        } else {
+            limit
+        };
         let mut values: Vec<Value> = vec![Value::Integer(to_i64(cursor))];
         if let Some(areas) = areas {
             // One kelurahan: the (kelurahan, seq) index gives the page in
@@ -116,17 +128,26 @@ impl SqliteStore {
             }
             sql.push_str(&format!(" AND ({})", ors.join(" OR ")));
         }
-        values.push(Value::Integer(i64::try_from(limit).unwrap_or(0) + 1));
+        values.push(Value::Integer(i64::try_from(examine).unwrap_or(0) + 1));
         sql.push_str(&format!(" ORDER BY seq LIMIT ?{}", values.len()));
+        let skip = skip.map(|d| *d.as_bytes());
         self.read(|c| {
             let mut stmt = c.prepare_cached(&sql)?;
             let mut rows = stmt.query(params_from_iter(values.iter()))?;
             let mut persons = Vec::new();
             let mut has_more = false;
+            let mut examined = 0usize;
+            let mut last_seq = cursor;
             while let Some(r) = rows.next()? {
-                if persons.len() == limit {
+                if persons.len() == limit || examined == examine {
                     has_more = true;
                     break;
+                }
+                examined += 1;
+                last_seq = to_u64(r.get(5)?);
+                let sole = r.get_ref(6)?.as_blob_or_null().map_err(corrupt)?;
+                if skip.is_some() && sole == skip.as_ref().map(<[u8; 16]>::as_slice) {
+                    continue;
                 }
                 let nik = r.get_ref(0)?.as_str().map_err(corrupt)?;
                 let nik = Nik::parse(nik).map_err(|e| corrupt(format!("stored NIK: {e}")))?;
@@ -144,7 +165,8 @@ impl SqliteStore {
                     ..PersonState::masked(&nik, &rec.fields)
                 });
             }
-            let next_cursor = persons.last().map_or(cursor, |p| p.seq);
+            // Past the skipped persons too: they are not examined again.
+            let next_cursor = last_seq;
             Ok(PullPage {
                 protocol: PROTOCOL_VERSION,
                 persons,

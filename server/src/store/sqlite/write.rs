@@ -25,6 +25,8 @@ pub(super) struct Stored {
     pub registered_by: Option<String>,
     pub registered_hlc: Option<String>,
     pub registered_at: Option<i64>,
+    /// The one device that has written this person, while there is one.
+    pub sole_device: Option<Uuid>,
 }
 
 /// State of one write transaction: the next feed seq and the counter
@@ -53,18 +55,20 @@ impl<'c> Writer<'c> {
             next_seq: max + 1,
             deltas: HashMap::new(),
             load_stmt: conn.prepare_cached(
-                "SELECT record, participant, registered_by, registered_hlc, registered_at, seq
+                "SELECT record, participant, registered_by, registered_hlc, registered_at, seq,
+                    sole_device
                  FROM persons WHERE nik = ?1",
             )?,
             insert_stmt: conn.prepare_cached(
                 "INSERT INTO persons (nik, record, kelurahan, participant, registered_by,
-                                      registered_hlc, registered_at, seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                      registered_hlc, registered_at, seq, sole_device)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?,
             update_stmt: conn.prepare_cached(
                 "UPDATE persons SET nik = ?1, record = ?2, kelurahan = ?3, participant = ?4,
-                    registered_by = ?5, registered_hlc = ?6, registered_at = ?7, seq = ?8
-                 WHERE seq = ?9",
+                    registered_by = ?5, registered_hlc = ?6, registered_at = ?7, seq = ?8,
+                    sole_device = ?9
+                 WHERE seq = ?10",
             )?,
             log_stmt: conn.prepare_cached(
                 "INSERT INTO changes (id, device_id, device_seq, in_log, nik, hlc, kind, fields,
@@ -117,10 +121,11 @@ impl<'c> Writer<'c> {
                     r.get(3)?,
                     r.get(4)?,
                     r.get::<_, i64>(5)?,
+                    r.get::<_, Option<[u8; 16]>>(6)?,
                 ))
             })
             .optional()?;
-        row.map(|(rec, participant, by, hlc, at, seq)| {
+        row.map(|(rec, participant, by, hlc, at, seq, sole)| {
             Ok(Stored {
                 seq: Some(seq),
                 record: parse_record(&rec)?,
@@ -128,20 +133,28 @@ impl<'c> Writer<'c> {
                 registered_by: by,
                 registered_hlc: hlc,
                 registered_at: at,
+                sole_device: sole.map(Uuid::from_bytes),
             })
         })
         .transpose()
     }
 
-    /// Saves a person under a new feed seq (moving it to the end of the
-    /// feed), keeping the counters in step with the move from `old_key`.
-    /// `known`: what the caller already has of the record's JSON.
+    /// Saves a person written by `device` under a new feed seq (moving it
+    /// to the end of the feed), keeping the counters in step with the move
+    /// from `old_key`. `known`: what the caller already has of the
+    /// record's JSON.
     pub fn save(
         &mut self,
         p: &mut Stored,
         old_key: &CoverageKey,
         known: Known<'_>,
+        device: Uuid,
     ) -> Result<i64, StoreError> {
+        p.sole_device = match (p.seq, p.sole_device) {
+            (None, _) => Some(device),
+            (Some(_), Some(sole)) if sole == device => Some(device),
+            _ => None,
+        };
         let key = engine::coverage_key(&p.record.fields);
         // Kept per RT while the transaction runs; the levels above are
         // added up once, in `flush`.
@@ -167,6 +180,7 @@ impl<'c> Writer<'c> {
         };
         let kelurahan = p.record.fields.kelurahan.map(|k| k.to_string());
         let nik = p.record.nik.as_str();
+        let sole = p.sole_device.as_ref().map(|d| d.as_bytes().as_slice());
         let mut args: Vec<&dyn rusqlite::ToSql> = vec![
             &nik,
             &json,
@@ -176,6 +190,7 @@ impl<'c> Writer<'c> {
             &p.registered_hlc,
             &p.registered_at,
             &seq,
+            &sole,
         ];
         if let Some(old) = &p.seq {
             args.push(old);
@@ -476,7 +491,7 @@ impl SqliteStore {
                         continue;
                     }
                     p.participant = true;
-                    w.save(&mut p, &old_key, Known::Nothing)?;
+                    w.save(&mut p, &old_key, Known::Nothing, ROLL_DEVICE)?;
                     summary.joined += 1;
                 }
                 None => {
@@ -487,8 +502,9 @@ impl SqliteStore {
                         registered_by: None,
                         registered_hlc: None,
                         registered_at: None,
+                        sole_device: None,
                     };
-                    w.save(&mut p, &None, Known::Nothing)?;
+                    w.save(&mut p, &None, Known::Nothing, ROLL_DEVICE)?;
                     summary.created += 1;
                 }
             }
@@ -532,7 +548,7 @@ impl SqliteStore {
                 });
             }
         }
-        w.save(&mut p, &old_key, Known::Nothing)?;
+        w.save(&mut p, &old_key, Known::Nothing, SERVER_DEVICE)?;
         let audit = Change {
             id: Uuid::now_v7(),
             device_id: SERVER_DEVICE,
@@ -652,6 +668,7 @@ fn push_one(
                         registered_by: None,
                         registered_hlc: None,
                         registered_at: None,
+                        sole_device: None,
                     },
                 ),
             };
@@ -670,7 +687,7 @@ fn push_one(
                 if matches!(known, Known::Nothing) && p.record.fields == change.fields {
                     known = Known::Fields(&text.fields);
                 }
-                w.save(&mut p, &old_key, known)?;
+                w.save(&mut p, &old_key, known, device)?;
             }
             if let Some(c) = conflict {
                 open_conflict(conn, by, change, &p, c, now)?;
