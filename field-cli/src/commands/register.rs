@@ -60,7 +60,9 @@ pub fn run(store: &mut Store, args: RegisterArgs, json: bool) -> anyhow::Result<
     }
     let fields = sigap_shared::Fields::from_registration(&reg);
     let mut w = Writer::begin(&mut store.conn, device.id)?;
-    if w.record(&reg.nik)?.is_some() {
+    // Checked again inside the write transaction: another `sigap` may have
+    // saved the NIK since.
+    if records::exists(w.tx(), &reg.nik)? {
         return Err(already_here(&reg.nik).into());
     }
     let hlc = w.tick();
@@ -113,7 +115,11 @@ pub fn already_here(nik: &Nik) -> CliError {
 
 /// Refuses a NIK this device or the last synced data already knows.
 pub fn check_not_known(store: &Store, nik: &Nik, force: bool) -> Result<(), CliError> {
-    if let Some(r) = records::get(&store.conn, nik)? {
+    // `exists` first: the whole record (a costlier statement to prepare) is
+    // read only to word the refusal.
+    if records::exists(&store.conn, nik)?
+        && let Some(r) = records::get(&store.conn, nik)?
+    {
         let name = r.fields().name.clone().unwrap_or_default();
         return Err(CliError::Input(format!(
             "NIK {nik} is already registered on this device ({name}, {}); use `sigap edit {nik} --FIELD VALUE` to change it",

@@ -241,6 +241,37 @@ impl Drop for Store {
     }
 }
 
+/// The WAL file beside the database at `db`.
+fn wal_path(db: &Path) -> PathBuf {
+    let mut p = db.as_os_str().to_owned();
+    p.push("-wal");
+    PathBuf::from(p)
+}
+
+/// Syncs the database's folder when this process created its WAL file.
+///
+/// Why: SQLite is built without its own folder sync (see
+/// `.cargo/config.toml`), which it did at the first commit of every
+/// process although the WAL file, once made, is kept. A new WAL file's name
+/// must reach the disk before anything committed into it counts as saved;
+/// while this connection is open no other process removes the file.
+pub fn sync_folder_if_new(db: &Path, wal: &Path, existed: bool) -> std::io::Result<()> {
+    if existed || !wal.exists() {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        let folder = match db.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        std::fs::File::open(folder)?.sync_all()?;
+    }
+    #[cfg(not(unix))]
+    let _ = db;
+    Ok(())
+}
+
 /// This device, as set up by `sigap init`.
 #[derive(Debug, Clone)]
 pub struct Device {
@@ -279,6 +310,8 @@ impl Store {
             std::fs::create_dir_all(parent)
                 .map_err(|e| fail(&format!("cannot create folder {}", parent.display()), &e))?;
         }
+        let wal = wal_path(path);
+        let wal_existed = wal.exists();
         let mut conn = Connection::open(path).map_err(|e| fail("open", &e))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(|e| fail("open", &e))?;
@@ -304,11 +337,16 @@ impl Store {
             c.query_row("PRAGMA user_version", [], |r| r.get(0))
         };
         let before = version(&conn).map_err(|e| fail("schema", &e))?;
-        Migrations::from_slice(MIGRATIONS)
-            .to_latest(&mut conn)
-            .map_err(|e| fail("schema", &e))?;
+        // Up to date (every command but the first after an upgrade): no
+        // migration to look at.
+        let latest = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
+        if before != latest {
+            Migrations::from_slice(MIGRATIONS)
+                .to_latest(&mut conn)
+                .map_err(|e| fail("schema", &e))?;
+        }
         // Checked only when a migration ran: the check reads every row.
-        if version(&conn).map_err(|e| fail("schema", &e))? != before {
+        if before != latest && version(&conn).map_err(|e| fail("schema", &e))? != before {
             let broken: Option<String> = conn
                 .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
                 .optional()
@@ -322,6 +360,9 @@ impl Store {
         }
         conn.execute_batch("PRAGMA foreign_keys=ON;")
             .map_err(|e| fail("settings", &e))?;
+        // By now the WAL file exists (reading the schema version opens it).
+        sync_folder_if_new(path, &wal, wal_existed)
+            .map_err(|e| fail("cannot sync its folder", &e))?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),
@@ -366,11 +407,7 @@ impl Store {
     /// as short processes only grows, and every command reads it all and
     /// copies it all again at its automatic checkpoint.
     pub fn trim_wal(&self) -> Result<()> {
-        let wal = {
-            let mut p = self.path.clone().into_os_string();
-            p.push("-wal");
-            PathBuf::from(p)
-        };
+        let wal = wal_path(&self.path);
         let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
         if size > WAL_KEEP {
             // Never wait for another sigap process (a sync running beside

@@ -43,10 +43,40 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Syncs the database's folder when this process created its WAL file.
+///
+/// Why: SQLite is built without its own folder sync (see
+/// `.cargo/config.toml`), which it did at the first commit of every
+/// process. A new WAL file's name must reach the disk before a push
+/// committed into it is answered; while this connection is open no other
+/// process removes the file.
+fn sync_folder_if_new(db: &Path, wal: &Path, existed: bool) -> std::io::Result<()> {
+    if existed || !wal.exists() {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        let folder = match db.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        std::fs::File::open(folder)?.sync_all()?;
+    }
+    #[cfg(not(unix))]
+    let _ = db;
+    Ok(())
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its
     /// schema up to date.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let wal = {
+            let mut p = path.as_os_str().to_owned();
+            p.push("-wal");
+            PathBuf::from(p)
+        };
+        let wal_existed = wal.exists();
         let mut conn = Connection::open(path)?;
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -63,6 +93,10 @@ impl SqliteStore {
         conn.pragma_update(None, "cache_size", -131_072)?;
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
+        // By now the WAL file exists (the migrations read the schema).
+        sync_folder_if_new(path, &wal, wal_existed).map_err(|e| {
+            StoreError::Task(format!("cannot sync the folder of {}: {e}", path.display()))
+        })?;
         let checkpointer = checkpoint::Checkpointer::start(path)
             .map_err(|e| StoreError::Task(format!("cannot start the checkpoint thread: {e}")))?;
         Ok(SqliteStore {
