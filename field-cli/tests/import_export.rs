@@ -73,9 +73,16 @@ fn rows_already_registered_here_are_rejected() {
     env.run(&["import", file.to_str().unwrap()])
         .code(0)
         .stdout_has("imported 3, rejected 0");
+    // The same rows again with one new: only the new one is stored, and a
+    // refused row leaves no change behind.
+    write_csv(&file, 4);
     env.run(&["import", file.to_str().unwrap()])
         .code(1)
-        .stderr_has("line 2: nik: NIK 3372010101600001 is already registered on this device");
+        .stderr_has("line 2: nik: NIK 3372010101600001 is already registered on this device")
+        .stdout_has("imported 1, rejected 3");
+    let status = env.run(&["status", "--json"]).code(0).json();
+    assert_eq!(status["records"], 4);
+    assert_eq!(status["pending_changes"], 4);
 }
 
 #[test]

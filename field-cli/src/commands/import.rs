@@ -4,17 +4,19 @@
 
 use std::collections::HashMap;
 use std::process::ExitCode;
+use std::sync::mpsc;
 
 use serde::Serialize;
 use serde_json::json;
-use sigap_shared::Nik;
+use sigap_shared::registration::Validation;
+use sigap_shared::{Fields, Nik, Registration};
 
 use crate::cli::ImportArgs;
 use crate::error::{CliError, exit};
 use crate::fields::{RawFields, today};
 use crate::output;
 use crate::store::writer::Writer;
-use crate::store::{Store, records, replica};
+use crate::store::{Store, replica};
 
 const KNOWN: [&str; 14] = super::export::COLUMNS;
 const REQUIRED: [&str; 9] = [
@@ -34,6 +36,125 @@ struct Rejected {
     line: u64,
     field: String,
     message: String,
+}
+
+/// Rows per batch handed from the reading thread to the storing one.
+const BATCH: usize = 512;
+/// Batches read ahead of the storing thread.
+const AHEAD: usize = 4;
+
+/// A row as read and checked on its own, with its line number.
+enum Item {
+    Row(u64, Box<Row>),
+    Rejected(Rejected),
+}
+
+struct Row {
+    reg: Registration,
+    fields: Fields,
+    /// The fields as stored and sent; made only for a valid row.
+    fields_json: Option<String>,
+    validation: Validation,
+}
+
+/// Reads every row of the file, sending them in batches in file order:
+/// each parsed and validated, or its reasons for rejection.
+fn read_rows<R: std::io::Read>(
+    mut rdr: csv::Reader<R>,
+    headers: &csv::StringRecord,
+    today: time::Date,
+    out: &mpsc::SyncSender<Vec<Item>>,
+) {
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut record = csv::StringRecord::new();
+    let mut last_line = 1u64;
+    loop {
+        let line = match rdr.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => record.position().map(|p| p.line()).unwrap_or(last_line + 1),
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(last_line + 1);
+                last_line = line;
+                let message = match e.kind() {
+                    csv::ErrorKind::UnequalLengths {
+                        expected_len, len, ..
+                    } => {
+                        format!(
+                            "malformed CSV line: {len} columns where the header has {expected_len}"
+                        )
+                    }
+                    _ => format!("malformed CSV line: {e}"),
+                };
+                let fatal = matches!(e.kind(), csv::ErrorKind::Io(_));
+                batch.push(Item::Rejected(Rejected {
+                    line,
+                    field: "line".into(),
+                    message,
+                }));
+                if fatal {
+                    break;
+                }
+                continue;
+            }
+        };
+        last_line = line;
+        read_row(&record, headers, line, today, &mut batch);
+        if batch.len() >= BATCH {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            if out.send(full).is_err() {
+                return;
+            }
+        }
+    }
+    let _ = out.send(batch);
+}
+
+/// Parses and validates one row into `batch`.
+fn read_row(
+    record: &csv::StringRecord,
+    headers: &csv::StringRecord,
+    line: u64,
+    today: time::Date,
+    batch: &mut Vec<Item>,
+) {
+    let reject = |field: &str, message: String| {
+        Item::Rejected(Rejected {
+            line,
+            field: field.into(),
+            message,
+        })
+    };
+    let raw: RawFields = match record.deserialize(Some(headers)) {
+        Ok(r) => r,
+        Err(e) => {
+            batch.push(reject("line", format!("malformed CSV line: {e}")));
+            return;
+        }
+    };
+    match raw.drop_blanks().to_registration() {
+        Ok((reg, fields)) => {
+            let validation = reg.validate(today);
+            // A failed serialisation is reported as the row's error.
+            let fields_json = match validation.is_ok().then(|| serde_json::to_string(&fields)) {
+                Some(Err(e)) => {
+                    batch.push(reject("line", format!("cannot encode the row: {e}")));
+                    return;
+                }
+                Some(Ok(j)) => Some(j),
+                None => None,
+            };
+            batch.push(Item::Row(
+                line,
+                Box::new(Row {
+                    reg,
+                    fields,
+                    fields_json,
+                    validation,
+                }),
+            ));
+        }
+        Err(issues) => batch.extend(issues.into_iter().map(|i| reject(&i.field, i.message))),
+    }
 }
 
 pub fn run(store: &mut Store, args: ImportArgs, json: bool) -> anyhow::Result<ExitCode> {
@@ -91,98 +212,77 @@ pub fn run(store: &mut Store, args: ImportArgs, json: bool) -> anyhow::Result<Ex
     let mut w = Writer::begin(&mut store.conn, device.id)?;
     // Before a first sync the replica holds nobody: no row needs a lookup.
     let replica_empty = replica::is_empty(w.tx())?;
-    let mut record = csv::StringRecord::new();
-    let mut last_line = 1u64;
-    loop {
-        let line = match rdr.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => record.position().map(|p| p.line()).unwrap_or(last_line + 1),
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(last_line + 1);
-                last_line = line;
-                let message = match e.kind() {
-                    csv::ErrorKind::UnequalLengths {
-                        expected_len, len, ..
-                    } => {
-                        format!(
-                            "malformed CSV line: {len} columns where the header has {expected_len}"
-                        )
+    // Reading, parsing and checking rows on their own takes a third of an
+    // import: it runs on a second thread, a batch ahead of the one that
+    // checks them against the database and stores them, in file order.
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let (tx, rx) = mpsc::sync_channel::<Vec<Item>>(AHEAD);
+        scope.spawn(move || read_rows(rdr, &headers, today, &tx));
+        for batch in rx {
+            for item in batch {
+                let (line, row) = match item {
+                    Item::Rejected(r) => {
+                        rejected.push(r);
+                        continue;
                     }
-                    _ => format!("malformed CSV line: {e}"),
+                    Item::Row(line, row) => (line, row),
                 };
-                rejected.push(Rejected {
-                    line,
-                    field: "line".into(),
-                    message,
-                });
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    break;
+                let mut reject = |field: &str, message: String| {
+                    rejected.push(Rejected {
+                        line,
+                        field: field.into(),
+                        message,
+                    });
+                };
+                let Row {
+                    reg,
+                    fields,
+                    fields_json,
+                    validation,
+                } = *row;
+                if let Some(first) = seen.get(&reg.nik) {
+                    reject(
+                        "nik",
+                        format!(
+                            "NIK {} appears twice in this file (first on line {first})",
+                            reg.nik
+                        ),
+                    );
+                    continue;
                 }
-                continue;
-            }
-        };
-        last_line = line;
-        let mut reject = |field: &str, message: String| {
-            rejected.push(Rejected {
-                line,
-                field: field.into(),
-                message,
-            });
-        };
-        let raw: RawFields = match record.deserialize(Some(&headers)) {
-            Ok(r) => r,
-            Err(e) => {
-                reject("line", format!("malformed CSV line: {e}"));
-                continue;
-            }
-        };
-        let raw = raw.drop_blanks();
-        let (reg, fields) = match raw.to_registration() {
-            Ok(v) => v,
-            Err(issues) => {
-                for i in issues {
-                    reject(&i.field, i.message);
+                if !replica_empty && let Some(p) = replica::get(w.tx(), &reg.nik)? {
+                    reject(
+                        "nik",
+                        format!("NIK {} is {}", reg.nik, replica::describe(&p)),
+                    );
+                    continue;
                 }
-                continue;
+                let fields_json = match (validation.is_ok(), fields_json) {
+                    (true, Some(json)) => json,
+                    _ => {
+                        for i in validation.errors {
+                            reject(&i.field, i.message);
+                        }
+                        continue;
+                    }
+                };
+                let hlc = w.tick();
+                let stored =
+                    w.register_json(&reg.nik, &fields, &fields_json, &validation.warnings, hlc)?;
+                if stored.is_none() {
+                    reject(
+                        "nik",
+                        format!("NIK {} is already registered on this device", reg.nik),
+                    );
+                    continue;
+                }
+                seen.insert(reg.nik, line);
+                imported += 1;
+                warned += u64::from(!validation.warnings.is_empty());
             }
-        };
-        if let Some(first) = seen.get(&reg.nik) {
-            reject(
-                "nik",
-                format!(
-                    "NIK {} appears twice in this file (first on line {first})",
-                    reg.nik
-                ),
-            );
-            continue;
         }
-        if records::exists(w.tx(), &reg.nik)? {
-            reject(
-                "nik",
-                format!("NIK {} is already registered on this device", reg.nik),
-            );
-            continue;
-        }
-        if !replica_empty && let Some(p) = replica::get(w.tx(), &reg.nik)? {
-            reject(
-                "nik",
-                format!("NIK {} is {}", reg.nik, replica::describe(&p)),
-            );
-            continue;
-        }
-        let v = reg.validate(today);
-        if !v.is_ok() {
-            for i in v.errors {
-                reject(&i.field, i.message);
-            }
-            continue;
-        }
-        seen.insert(reg.nik.clone(), line);
-        let hlc = w.tick();
-        w.register(&reg.nik, &fields, &v.warnings, hlc)?;
-        imported += 1;
-        warned += u64::from(!v.warnings.is_empty());
-    }
+        Ok(())
+    })?;
     let bad_lines = {
         let mut l: Vec<u64> = rejected.iter().map(|r| r.line).collect();
         l.dedup();

@@ -60,13 +60,10 @@ pub fn run(store: &mut Store, args: RegisterArgs, json: bool) -> anyhow::Result<
     }
     let fields = sigap_shared::Fields::from_registration(&reg);
     let mut w = Writer::begin(&mut store.conn, device.id)?;
-    // Checked again inside the write transaction: another `sigap` may have
-    // saved the NIK since.
-    if records::exists(w.tx(), &reg.nik)? {
-        return Err(already_here(&reg.nik).into());
-    }
     let hlc = w.tick();
-    let seq = w.register(&reg.nik, &fields, &validation.warnings, hlc)?;
+    let Some(seq) = w.register(&reg.nik, &fields, &validation.warnings, hlc)? else {
+        return Err(already_here(&reg.nik).into());
+    };
     w.commit()?;
     if json {
         output::json(&json!({

@@ -157,7 +157,9 @@ const MIGRATIONS: &[M<'static>] = &[
     ),
     // Half the bytes per registration: a record made by one write (a
     // registration not edited since) points at that change for its fields
-    // and timestamps instead of holding a second copy of both; the records
+    // and timestamps instead of holding a second copy of both (no foreign
+    // key: a new record is inserted before its change, so that inserting
+    // it is also the check that the NIK is new here); the records
     // table is keyed by NIK alone (no rowid, no separate index); a change's
     // id loses its unique index, which nothing reads (ids are UUIDv7 made
     // here, and the server refuses a reused one).
@@ -166,7 +168,7 @@ const MIGRATIONS: &[M<'static>] = &[
         nik TEXT PRIMARY KEY,
         fields TEXT,
         stamps TEXT,
-        fields_seq INTEGER REFERENCES changes(device_seq),
+        fields_seq INTEGER,
         warnings TEXT NOT NULL DEFAULT '[]',
         name TEXT NOT NULL DEFAULT '',
         kelurahan TEXT, rw INTEGER, rt INTEGER, category TEXT, status TEXT,
@@ -632,7 +634,7 @@ mod tests {
         let mut w = writer::Writer::begin(&mut store.conn, device).unwrap();
         let hlc = w.tick();
         let registered = sigap_shared::PersonRecord::from_write(nik.clone(), &fields, hlc);
-        let seq = w.register(&nik, &fields, &[], hlc).unwrap();
+        let seq = w.register(&nik, &fields, &[], hlc).unwrap().unwrap();
         w.commit().unwrap();
         // No second copy of the fields: the record points at its change.
         let (copy, points_at): (Option<String>, Option<i64>) = store

@@ -216,8 +216,9 @@ pub fn is_one_write(r: &PersonRecord, fields: &Fields, hlc: Hlc) -> bool {
     written.len() == r.stamps.0.len() && written.iter().all(|f| r.stamps.0.contains_key(f))
 }
 
-/// Stores the record of `nik` holding `f`, new (`new`: a registration,
-/// refused if the NIK is here already) or replacing the stored one.
+/// Stores the record of `nik` holding `f`, new (`new`: a registration) or
+/// replacing the stored one. False, and nothing written, when a new
+/// record's NIK is here already.
 pub fn store(
     conn: &Connection,
     nik: &Nik,
@@ -226,7 +227,7 @@ pub fn store(
     new: bool,
     warnings: &[Issue],
     now: &str,
-) -> Result<()> {
+) -> Result<bool> {
     let (fields, stamps, fields_seq) = match source {
         Source::Write { seq } => (None, None, Some(seq)),
         Source::Merged {
@@ -261,7 +262,7 @@ pub fn store(
             rw = excluded.rw, rt = excluded.rt, category = excluded.category,
             status = excluded.status, updated_at = excluded.updated_at"
     };
-    conn.prepare_cached(sql)?.execute(params![
+    let done = conn.prepare_cached(sql)?.execute(params![
         nik.as_str(),
         fields,
         stamps,
@@ -274,8 +275,16 @@ pub fn store(
         f.category.map(|c| c.as_str()),
         f.status.map(|s| s.as_str()),
         now,
-    ])?;
-    Ok(())
+    ]);
+    match done {
+        Ok(_) => Ok(true),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if new && e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Which records to list.

@@ -45,19 +45,35 @@ impl<'c> Writer<'c> {
 
     /// Stores the record of a NIK not on this device yet, made by one
     /// write of `fields` at `hlc`, and appends its registration. Returns
-    /// the change's device sequence number.
+    /// the change's device sequence number, or `None` (nothing written)
+    /// when the NIK is registered on this device already.
     pub fn register(
         &mut self,
         nik: &Nik,
         fields: &Fields,
         warnings: &[Issue],
         hlc: Hlc,
-    ) -> Result<i64> {
+    ) -> Result<Option<i64>> {
         let fields_json = serde_json::to_string(fields)?;
-        let seq = self.append(nik, ChangeKind::Register, &fields_json, hlc)?;
-        let source = records::Source::Write { seq };
-        records::store(&self.tx, nik, fields, source, true, warnings, &self.now)?;
-        Ok(seq)
+        self.register_json(nik, fields, &fields_json, warnings, hlc)
+    }
+
+    /// [`Writer::register`] with the fields' JSON made by the caller.
+    pub fn register_json(
+        &mut self,
+        nik: &Nik,
+        fields: &Fields,
+        fields_json: &str,
+        warnings: &[Issue],
+        hlc: Hlc,
+    ) -> Result<Option<i64>> {
+        // The record first: inserting it is the check that the NIK is new.
+        let source = records::Source::Write { seq: self.next_seq };
+        if !records::store(&self.tx, nik, fields, source, true, warnings, &self.now)? {
+            return Ok(None);
+        }
+        let seq = self.append(nik, ChangeKind::Register, fields_json, hlc)?;
+        Ok(Some(seq))
     }
 
     /// Replaces the stored `record` (already holding the write of `fields`
