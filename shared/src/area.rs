@@ -110,25 +110,26 @@ impl AreaCode {
         if slash.next().is_some() {
             return Err(malformed());
         }
-        let parts: Vec<&str> = dotted.split('.').collect();
+        // Parsed in place (no list of parts): every CSV row and request
+        // names an area, and the area table parses 120 at start.
         let widths = [2, 2, 2, 4];
-        if parts.is_empty() || parts.len() > 4 {
-            return Err(malformed());
-        }
         let mut nums = [0u16; 4];
-        for (i, p) in parts.iter().enumerate() {
-            if p.len() != widths[i] || !p.bytes().all(|b| b.is_ascii_digit()) {
+        let mut n = 0;
+        for p in dotted.split('.') {
+            if n == 4 || p.len() != widths[n] || !p.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(malformed());
             }
-            nums[i] = p.parse().map_err(|_| malformed())?;
-            if nums[i] == 0 {
+            nums[n] = p
+                .bytes()
+                .fold(0u16, |acc, b| acc * 10 + u16::from(b - b'0'));
+            if nums[n] == 0 {
                 return Err(malformed());
             }
+            n += 1;
         }
-        if rw.is_some() && parts.len() != 4 {
+        if rw.is_some() && n != 4 {
             return Err(malformed());
         }
-        let n = parts.len();
         let code = AreaCode {
             province: nums[0] as u8,
             regency: (n > 1).then_some(nums[1] as u8),
