@@ -83,6 +83,13 @@ fn rows_already_registered_here_are_rejected() {
     let status = env.run(&["status", "--json"]).code(0).json();
     assert_eq!(status["records"], 4);
     assert_eq!(status["pending_changes"], 4);
+    // A row that is both registered here and invalid says the former.
+    let bad = csv_row(0).replacen(",1960-01-01,", ",1961-01-01,", 1);
+    assert_ne!(bad, csv_row(0));
+    std::fs::write(&file, format!("{CSV_HEADER}{bad}")).unwrap();
+    env.run(&["import", file.to_str().unwrap()])
+        .code(1)
+        .stderr_has("line 2: nik: NIK 3372010101600001 is already registered on this device");
 }
 
 #[test]

@@ -16,7 +16,7 @@ use crate::error::{CliError, exit};
 use crate::fields::{RawFields, today};
 use crate::output;
 use crate::store::writer::Writer;
-use crate::store::{Store, replica};
+use crate::store::{Store, records, replica};
 
 const KNOWN: [&str; 14] = super::export::COLUMNS;
 const REQUIRED: [&str; 9] = [
@@ -250,18 +250,29 @@ pub fn run(store: &mut Store, args: ImportArgs, json: bool) -> anyhow::Result<Ex
                     );
                     continue;
                 }
-                if !replica_empty && let Some(p) = replica::get(w.tx(), &reg.nik)? {
-                    reject(
-                        "nik",
-                        format!("NIK {} is {}", reg.nik, replica::describe(&p)),
-                    );
-                    continue;
-                }
-                let fields_json = match (validation.is_ok(), fields_json) {
-                    (true, Some(json)) => json,
-                    _ => {
-                        for i in validation.errors {
-                            reject(&i.field, i.message);
+                let here = || format!("NIK {} is already registered on this device", reg.nik);
+                let known = match replica_empty {
+                    true => None,
+                    false => replica::get(w.tx(), &reg.nik)?,
+                };
+                // A row refused anyway says first that it is registered
+                // here (the usual case: a file imported twice). A valid
+                // new row needs no lookup: inserting its record is the
+                // check.
+                let fields_json = match (known, fields_json) {
+                    (None, Some(json)) if validation.is_ok() => json,
+                    (known, _) => {
+                        if records::exists(w.tx(), &reg.nik)? {
+                            reject("nik", here());
+                        } else if let Some(p) = known {
+                            reject(
+                                "nik",
+                                format!("NIK {} is {}", reg.nik, replica::describe(&p)),
+                            );
+                        } else {
+                            for i in validation.errors {
+                                reject(&i.field, i.message);
+                            }
                         }
                         continue;
                     }
@@ -270,10 +281,7 @@ pub fn run(store: &mut Store, args: ImportArgs, json: bool) -> anyhow::Result<Ex
                 let stored =
                     w.register_json(&reg.nik, &fields, &fields_json, &validation.warnings, hlc)?;
                 if stored.is_none() {
-                    reject(
-                        "nik",
-                        format!("NIK {} is already registered on this device", reg.nik),
-                    );
+                    reject("nik", here());
                     continue;
                 }
                 seen.insert(reg.nik, line);
