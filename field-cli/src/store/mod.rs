@@ -447,10 +447,10 @@ impl Store {
 }
 
 pub fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    // Cached: a command reads five or more keys (device, clock).
     Ok(conn
-        .query_row("SELECT value FROM config WHERE key = ?1", [key], |r| {
-            r.get(0)
-        })
+        .prepare_cached("SELECT value FROM config WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
         .optional()?)
 }
 
