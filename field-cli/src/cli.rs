@@ -244,6 +244,11 @@ pub struct SyncArgs {
     /// Check with the server that it holds every change sent from here.
     #[arg(long)]
     pub verify: bool,
+    /// Pull every person of your areas again from the start, your own
+    /// registrations included (after restoring this device from a backup,
+    /// or when the replica is damaged).
+    #[arg(long, conflicts_with = "verify")]
+    pub full: bool,
 }
 
 #[derive(Debug, Args)]

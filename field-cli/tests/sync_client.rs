@@ -437,3 +437,51 @@ fn sync_needs_a_server_and_token() {
     .code(0);
     env.run(&["sync"]).code(2).stderr_has("no token is set");
 }
+
+#[test]
+fn sync_names_its_device_when_pulling_and_full_pulls_everything_again() {
+    let state = Arc::new(Mutex::new(State::default()));
+    state.lock().unwrap().persons = vec![
+        person("3372011505800003", false, 1),
+        person("3372012006700004", true, 2),
+    ];
+    let server = fake(state.clone());
+    let env = Env::with_server(&server.url);
+    env.register_budi().code(0);
+    let first = env.run(&["sync", "--json"]).code(0).json();
+    assert_eq!(first["received"], 2);
+    let again = env.run(&["sync", "--json"]).code(0).json();
+    assert_eq!(again["received"], 0);
+    let device = env.run(&["status", "--json"]).code(0).json()["device_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let pulls = |from: usize| -> Vec<String> {
+        server
+            .requests()
+            .into_iter()
+            .skip(from)
+            .filter(|r| r.path.starts_with("/api/v1/sync/pull"))
+            .map(|r| r.path)
+            .collect()
+    };
+    let normal = pulls(0);
+    assert!(!normal.is_empty());
+    for p in &normal {
+        assert!(p.contains(&format!("&device={device}")), "{p}");
+    }
+    // --full: from the start, without the device, so the server sends
+    // this device's own persons too.
+    let before = server.requests().len();
+    let full = env.run(&["sync", "--full", "--json"]).code(0).json();
+    assert_eq!(full["received"], 2);
+    let full_pulls = pulls(before);
+    assert!(full_pulls[0].contains("cursor=0"), "{full_pulls:?}");
+    assert!(
+        full_pulls.iter().all(|p| !p.contains("device=")),
+        "{full_pulls:?}"
+    );
+    env.run(&["sync", "--full", "--verify"])
+        .code(2)
+        .stderr_has("cannot be used with");
+}

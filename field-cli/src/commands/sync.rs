@@ -43,7 +43,14 @@ pub fn run(store: &mut Store, args: SyncArgs, json: bool) -> anyhow::Result<Exit
     };
     store.relax_for_sync()?;
     push::push_all(store, &client, &device, &mut summary)?;
-    pull::pull_all(store, &client, device.id, &mut summary)?;
+    if args.full {
+        // From the start, and without naming the device: persons only it
+        // wrote come back too.
+        store::set(&store.conn, key::PULL_CURSOR, "0")?;
+        pull::pull_all(store, &client, None, &mut summary)?;
+    } else {
+        pull::pull_all(store, &client, Some(device.id), &mut summary)?;
+    }
     store::set(&store.conn, key::LAST_SYNC_AT, &now_text())?;
     summary.pending_left = outbox::count_state(&store.conn, outbox::State::Pending)?;
     summary.rejected_outstanding = outbox::count_outstanding_rejected(&store.conn)?;

@@ -74,7 +74,11 @@ pub fn get(conn: &Connection, nik: &Nik) -> Result<Option<PersonState>> {
     else {
         return Ok(None);
     };
-    let damaged = |what: &str| CliError::Local(format!("the replica's {what} is damaged"));
+    let damaged = |what: &str| {
+        CliError::Local(format!(
+            "the replica's {what} is damaged; `sigap sync --full` pulls it again"
+        ))
+    };
     Ok(Some(PersonState {
         nik_hash: hash,
         nik_masked,

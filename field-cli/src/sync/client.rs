@@ -99,11 +99,14 @@ impl Client {
 
     /// A page of the feed; persons only `device` has written are left
     /// out (this device has them already).
-    pub fn pull(&self, cursor: u64, limit: usize, device: Uuid) -> Result<PullPage> {
-        let url = format!(
-            "{}/api/v1/sync/pull?cursor={cursor}&limit={limit}&device={device}",
+    pub fn pull(&self, cursor: u64, limit: usize, device: Option<Uuid>) -> Result<PullPage> {
+        let mut url = format!(
+            "{}/api/v1/sync/pull?cursor={cursor}&limit={limit}",
             self.base
         );
+        if let Some(d) = device {
+            url.push_str(&format!("&device={d}"));
+        }
         self.send("pull", |h| h.get(&url))
     }
 

@@ -30,7 +30,7 @@ pub fn cursor(store: &Store) -> Result<u64> {
 /// to) until the server has no more or the receiver hangs up.
 fn fetch(
     client: &Client,
-    device: Uuid,
+    device: Option<Uuid>,
     mut from: u64,
     pages: &mpsc::SyncSender<Result<(PullPage, u64)>>,
 ) {
@@ -63,11 +63,12 @@ fn fetch(
 }
 
 /// Pulls the feed into the replica. Persons only `device` (this one) has
-/// written are not sent: its own records answer for them.
+/// written are not sent: its own records answer for them. Without a
+/// device, everything is.
 pub fn pull_all(
     store: &mut Store,
     client: &Client,
-    device: Uuid,
+    device: Option<Uuid>,
     summary: &mut Summary,
 ) -> Result<()> {
     let mut rep = Reporter::new();
