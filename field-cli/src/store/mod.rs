@@ -664,8 +664,16 @@ mod tests {
         let read = records::get(&store.conn, &nik).unwrap().unwrap();
         assert_eq!(read.record, edited);
         assert_eq!(read.pending, 2);
-        let first = outbox::history(&store.conn, &nik).unwrap();
-        assert_eq!(first.len(), 2);
+        let changes = outbox::history(&store.conn, &nik).unwrap();
+        assert_eq!(changes.len(), 2);
+        // Change ids are distinct UUIDv7s carrying the change's clock time.
+        let ids: Vec<Uuid> = changes.iter().map(|c| c.id.parse().unwrap()).collect();
+        assert_ne!(ids[0], ids[1]);
+        for (id, h) in ids.iter().zip([hlc, later]) {
+            assert_eq!(id.get_version_num(), 7);
+            let (secs, nanos) = id.get_timestamp().unwrap().to_unix();
+            assert_eq!(secs * 1000 + u64::from(nanos) / 1_000_000, h.millis);
+        }
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! appends a change to the outbox in one transaction, with the next device
 //! sequence number and a fresh HLC (both persisted in that transaction).
 
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use sigap_shared::{ChangeKind, Fields, Hlc, HlcClock, Issue, Nik, PersonRecord};
 use uuid::Uuid;
@@ -14,6 +16,11 @@ pub struct Writer<'c> {
     clock: HlcClock,
     next_seq: i64,
     now: String,
+    /// The random part of change ids, seeded once from the OS:
+    /// `Uuid::now_v7` asked the OS for every id (a system call per row of
+    /// an import), and `uuid`'s own fast generator probes the CPU in every
+    /// process (`cpuid`, slow on a virtual machine).
+    ids: SmallRng,
 }
 
 impl<'c> Writer<'c> {
@@ -27,6 +34,7 @@ impl<'c> Writer<'c> {
             clock,
             next_seq,
             now: now_text(),
+            ids: SmallRng::from_os_rng(),
         })
     }
 
@@ -107,11 +115,15 @@ impl<'c> Writer<'c> {
     /// Appends a change to the outbox with the next device number.
     fn append(&mut self, nik: &Nik, kind: ChangeKind, fields_json: &str, hlc: Hlc) -> Result<i64> {
         let seq = self.next_seq;
+        // A UUIDv7: the change's clock time, then random bits.
+        let mut random = [0u8; 10];
+        self.ids.fill(&mut random);
+        let id = uuid::Builder::from_unix_timestamp_millis(hlc.millis, &random).into_uuid();
         outbox::append(
             &self.tx,
             &outbox::NewChange {
                 seq,
-                id: Uuid::now_v7(),
+                id,
                 nik,
                 hlc,
                 kind,
