@@ -147,14 +147,20 @@ fn person(nik: &str, participant: bool, seq: u64) -> PersonState {
     }
 }
 
-#[test]
-fn sync_pushes_pulls_and_reports_then_lookup_answers_offline() {
+/// A server whose feed holds two persons others wrote: one registered by
+/// another agent, one from the membership roll.
+fn fake_with_others() -> FakeServer {
     let state = Arc::new(Mutex::new(State::default()));
     state.lock().unwrap().persons = vec![
         person("3372011505800003", false, 1),
         person("3372012006700004", true, 2),
     ];
-    let server = fake(state.clone());
+    fake(state)
+}
+
+#[test]
+fn sync_pushes_pulls_and_reports_then_lookup_answers_offline() {
+    let server = fake_with_others();
     let env = Env::with_server(&server.url);
     env.register_budi().code(0);
     env.run(&siti_args()).code(0);
@@ -440,12 +446,7 @@ fn sync_needs_a_server_and_token() {
 
 #[test]
 fn sync_names_its_device_when_pulling_and_full_pulls_everything_again() {
-    let state = Arc::new(Mutex::new(State::default()));
-    state.lock().unwrap().persons = vec![
-        person("3372011505800003", false, 1),
-        person("3372012006700004", true, 2),
-    ];
-    let server = fake(state.clone());
+    let server = fake_with_others();
     let env = Env::with_server(&server.url);
     env.register_budi().code(0);
     let first = env.run(&["sync", "--json"]).code(0).json();

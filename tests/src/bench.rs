@@ -95,7 +95,9 @@ const FLOOR_RUNS: usize = 3;
 pub fn run(scale: Scale, only: &[String], log: &mut dyn FnMut(&str)) -> Vec<Row> {
     let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     let mut rows = Vec::new();
-    log("floor: rows into SQLite in one transaction (median of 3)");
+    log(&format!(
+        "floor: rows into SQLite in one transaction (median of {FLOOR_RUNS})"
+    ));
     // One insert of a fraction of a second moves by a quarter between
     // runs on a shared machine; every ratio divides by it.
     let mut floors: Vec<Duration> = (0..FLOOR_RUNS).map(|_| floor_insert(scale.rows)).collect();

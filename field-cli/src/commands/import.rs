@@ -52,7 +52,8 @@ enum Item {
 struct Row {
     reg: Registration,
     fields: Fields,
-    /// The fields as stored and sent; made only for a valid row.
+    /// The fields as stored and sent; made only for a valid row, so
+    /// `None` means the validation found errors.
     fields_json: Option<String>,
     validation: Validation,
 }
@@ -260,7 +261,7 @@ pub fn run(store: &mut Store, args: ImportArgs, json: bool) -> anyhow::Result<Ex
                 // new row needs no lookup: inserting its record is the
                 // check.
                 let fields_json = match (known, fields_json) {
-                    (None, Some(json)) if validation.is_ok() => json,
+                    (None, Some(json)) => json,
                     (known, _) => {
                         if records::exists(w.tx(), &reg.nik)? {
                             reject("nik", here());

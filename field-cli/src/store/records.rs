@@ -138,8 +138,9 @@ fn decode(raw: RawRow) -> Result<LocalRecord> {
         .map_err(|e| CliError::Local(format!("stored NIK {:?} is damaged: {e}", raw.nik)))?;
     let damaged = |what: &str| {
         CliError::Local(format!(
-            "the stored record of NIK {nik} is damaged: {what}; \
-             `sigap show {nik} --history` lists its changes"
+            "the stored record of NIK {nik} is damaged ({what}); its changes are kept and \
+             `sigap sync` still sends them, so nothing is lost: ask your supervisor for the \
+             server's copy of this person"
         ))
     };
     let fields: Fields =

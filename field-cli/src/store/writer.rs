@@ -75,12 +75,15 @@ impl<'c> Writer<'c> {
         warnings: &[Issue],
         hlc: Hlc,
     ) -> Result<Option<i64>> {
-        // The record first: inserting it is the check that the NIK is new.
-        let source = records::Source::Write { seq: self.next_seq };
+        // The record first, pointing at the change about to be appended:
+        // inserting it is the check that the NIK is new.
+        let seq = self.next_seq;
+        let source = records::Source::Write { seq };
         if !records::store(&self.tx, nik, fields, source, true, warnings, &self.now)? {
             return Ok(None);
         }
-        let seq = self.append(nik, ChangeKind::Register, fields_json, hlc)?;
+        let appended = self.append(nik, ChangeKind::Register, fields_json, hlc)?;
+        debug_assert_eq!(appended, seq);
         Ok(Some(seq))
     }
 

@@ -145,8 +145,9 @@ impl SqliteStore {
                 }
                 examined += 1;
                 last_seq = to_u64(r.get(5)?);
-                let sole = r.get_ref(6)?.as_blob_or_null().map_err(corrupt)?;
-                if skip.is_some() && sole == skip.as_ref().map(<[u8; 16]>::as_slice) {
+                if let Some(skip) = &skip
+                    && r.get_ref(6)?.as_blob_or_null().map_err(corrupt)? == Some(skip.as_slice())
+                {
                     continue;
                 }
                 let nik = r.get_ref(0)?.as_str().map_err(corrupt)?;
