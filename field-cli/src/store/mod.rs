@@ -232,7 +232,9 @@ pub struct Store {
 }
 
 /// WAL bytes kept between commands (about 60 pages: a handful of
-/// registrations) before it is copied into the database and truncated.
+/// registrations) before it is copied into the database and started
+/// again from its beginning. The file keeps this size (SQLite's
+/// `journal_size_limit`).
 pub const WAL_KEEP: u64 = 256 * 1024;
 
 impl Drop for Store {
@@ -323,8 +325,10 @@ impl Store {
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(fail("journal mode", &format!("WAL refused ({mode})")));
         }
-        conn.execute_batch("PRAGMA synchronous=FULL;")
-            .map_err(|e| fail("settings", &e))?;
+        conn.execute_batch(&format!(
+            "PRAGMA synchronous=FULL; PRAGMA journal_size_limit={WAL_KEEP};"
+        ))
+        .map_err(|e| fail("settings", &e))?;
         // Every command is a short process: a checkpoint at each close
         // would cost more than the command. Committed data is durable in
         // the WAL; SQLite checkpoints it as the WAL grows.
@@ -380,8 +384,8 @@ impl Store {
     /// registrations get; a power cut can undo the last of them but never
     /// damages the database nor loses a registration.
     pub fn relax_for_sync(&self) -> Result<()> {
-        // Checkpoints wait for the end (`empty_wal`) instead of running
-        // after every page of answers or replica.
+        // Checkpoints wait for the end ([`Store::trim_wal`]) instead of
+        // running after every page of answers or replica.
         self.conn.execute_batch(
             "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=0;",
         )?;
@@ -397,23 +401,43 @@ impl Store {
         Ok(())
     }
 
-    /// Copies the WAL into the database and truncates it once it holds
-    /// more than [`WAL_KEEP`] bytes.
+    /// Copies the WAL into the database and starts it again from its
+    /// beginning once it has grown past [`WAL_KEEP`] bytes.
     ///
     /// Why: the first connection of each process rebuilds the WAL index
     /// by reading every frame of the WAL, and it cannot know which frames
-    /// were already copied, so without a truncation the WAL of a tool run
-    /// as short processes only grows, and every command reads it all and
-    /// copies it all again at its automatic checkpoint.
+    /// were already copied, so without a restart the WAL of a tool run as
+    /// short processes only grows, and every command reads it all.
+    ///
+    /// Why a restart rather than a truncation: later commits then
+    /// overwrite blocks the file already has, and syncing a file whose
+    /// size has not changed (`fdatasync`, see `.cargo/config.toml`) writes
+    /// only the data; every commit into a truncated file grew it. The
+    /// file only grows past [`WAL_KEEP`] when the WAL holds more than that
+    /// since its last restart, which is when it is trimmed again.
     pub fn trim_wal(&self) -> Result<()> {
         let wal = wal_path(&self.path);
         let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
-        if size > WAL_KEEP {
-            // Never wait for another sigap process (a sync running beside
-            // this command): the next command trims instead.
-            self.conn.busy_timeout(std::time::Duration::ZERO)?;
+        if size <= WAL_KEEP {
+            return Ok(());
+        }
+        // Never wait for another sigap process (a sync running beside
+        // this command): the next command trims instead.
+        self.conn.busy_timeout(std::time::Duration::ZERO)?;
+        let busy: i64 = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get(0))?;
+        if busy == 0 {
+            // Everything is in the database now, but only a write of this
+            // connection starts the WAL again: the next process would
+            // rebuild its index from the old frames and append to them.
+            // Rewriting the schema version (unchanged) is the smallest
+            // write; it also cuts the file back to `journal_size_limit`.
+            let version: i64 = self
+                .conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))?;
             self.conn
-                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+                .execute_batch(&format!("PRAGMA user_version={version}"))?;
         }
         Ok(())
     }
@@ -495,11 +519,22 @@ mod tests {
         (dir, path, conn)
     }
 
+    /// Frames in the WAL of `path` since it last started, as a new
+    /// process sees them (it rebuilds the WAL index from the file).
+    fn wal_frames(path: &Path) -> i64 {
+        let conn = Connection::open(path).unwrap();
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+            .unwrap();
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
+            .unwrap()
+    }
+
     #[test]
-    fn a_long_wal_is_copied_and_truncated_when_a_command_ends() {
+    fn a_long_wal_is_copied_and_started_again_when_a_command_ends() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("wal.db");
         let wal = dir.path().join("wal.db-wal");
+        let wal_size = || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
         {
             let store = Store::open(&path).unwrap();
             store
@@ -509,20 +544,26 @@ mod tests {
             for i in 0..200 {
                 set(&store.conn, &format!("k{i}"), &"x".repeat(2000)).unwrap();
             }
-            assert!(std::fs::metadata(&wal).unwrap().len() > WAL_KEEP);
+            assert!(wal_size() > WAL_KEEP);
         }
-        assert_eq!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0), 0);
+        // Started again with one small write, and cut back to its kept size.
+        assert_eq!(wal_size(), WAL_KEEP);
+        assert_eq!(wal_frames(&path), 1);
         // Nothing committed was lost on the way.
         let store = Store::open(&path).unwrap();
         assert_eq!(store.get("k199").unwrap().map(|v| v.len()), Some(2000));
         drop(store);
-        {
-            // A short command leaves a short WAL alone.
+        for i in 0..5 {
+            // Short commands write over the old frames: the file keeps its
+            // size, and the next process reads only the new frames.
             let store = Store::open(&path).unwrap();
-            set(&store.conn, "k0", "y").unwrap();
+            set(&store.conn, &format!("k{i}"), "y").unwrap();
         }
-        let left = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
-        assert!(left > 0 && left <= WAL_KEEP, "{left}");
+        assert_eq!(wal_size(), WAL_KEEP);
+        assert_eq!(wal_frames(&path), 6);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.get("k4").unwrap().as_deref(), Some("y"));
+        assert_eq!(store.get("k5").unwrap().map(|v| v.len()), Some(2000));
     }
 
     #[test]
