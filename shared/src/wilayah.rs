@@ -50,26 +50,26 @@ pub fn parse_table(text: &str) -> Vec<NamedArea> {
 
 /// The name of a known area, e.g. `Pajang` for `33.72.01.1001`.
 pub fn area_name(code: &AreaCode) -> Option<&'static str> {
-    // Sorted once: a coverage tree names thousands of nodes. Read straight
-    // from the compiled-in text, names borrowed from it: every `sigap
-    // register` names its kelurahan, and building the full table (parents,
-    // owned names) cost it a tenth of its instructions.
-    static BY_CODE: OnceLock<Vec<(AreaCode, &'static str)>> = OnceLock::new();
+    // Sorted once: a coverage tree names thousands of nodes. Keyed by the
+    // code as the compiled-in file writes it, names borrowed from it:
+    // every `sigap register` names its kelurahan, and parsing the table's
+    // codes to build the index cost it a twentieth of its instructions.
+    static BY_CODE: OnceLock<Vec<(&'static str, &'static str)>> = OnceLock::new();
     let index = BY_CODE.get_or_init(|| {
         let mut v: Vec<_> = SURAKARTA_CSV
             .lines()
             .skip(1)
             .filter_map(|line| {
                 let mut cols = line.splitn(4, ',');
-                let code = AreaCode::parse(cols.next()?).ok()?;
-                Some((code, cols.nth(2)?.trim()))
+                Some((cols.next()?.trim(), cols.nth(2)?.trim()))
             })
             .collect();
-        v.sort_by_key(|(c, _)| *c);
+        v.sort_unstable_by_key(|(c, _)| *c);
         v
     });
+    let text = code.to_string();
     index
-        .binary_search_by_key(code, |(c, _)| *c)
+        .binary_search_by_key(&text.as_str(), |(c, _)| c)
         .ok()
         .and_then(|i| index.get(i))
         .map(|(_, name)| *name)

@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
-use sigap_shared::{Hlc, HlcClock};
 use uuid::Uuid;
 
 use crate::error::{CliError, Result};
@@ -212,6 +211,9 @@ const MIGRATIONS: &[M<'static>] = &[
      CREATE INDEX changes_pending ON changes(device_seq) WHERE state = 'pending';
      CREATE INDEX changes_rejected ON changes(device_seq) WHERE state = 'rejected';",
     ),
+    // The clock resumes from the newest change (every timestamp kept is a
+    // change's): the copy in config cost every write a second page.
+    M::up("DELETE FROM config WHERE key = 'hlc_last';"),
 ];
 
 /// Keys of the `config` table.
@@ -220,7 +222,6 @@ pub mod key {
     pub const DEVICE_NAME: &str = "device_name";
     pub const SERVER_URL: &str = "server_url";
     pub const TOKEN: &str = "token";
-    pub const HLC_LAST: &str = "hlc_last";
     pub const PULL_CURSOR: &str = "pull_cursor";
     pub const LAST_SYNC_AT: &str = "last_sync_at";
     pub const LAST_PULL_AT: &str = "last_pull_at";
@@ -468,7 +469,7 @@ impl Store {
 }
 
 pub fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
-    // Cached: a command reads five or more keys (device, clock).
+    // Cached: a command reads four or more keys (the device's).
     Ok(conn
         .prepare_cached("SELECT value FROM config WHERE key = ?1")?
         .query_row([key], |r| r.get(0))
@@ -484,16 +485,6 @@ pub fn set(conn: &Connection, key: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-/// The device's clock, resumed after the last timestamp it issued.
-pub fn clock(conn: &Connection, device: Uuid) -> Result<HlcClock> {
-    Ok(
-        match get(conn, key::HLC_LAST)?.and_then(|t| Hlc::from_sortable(&t)) {
-            Some(last) if last.device == device => HlcClock::resume(last),
-            _ => HlcClock::new(device),
-        },
-    )
-}
-
 /// Now, as stored in the database (RFC 3339, UTC).
 pub fn now_text() -> String {
     let now = time::OffsetDateTime::now_utc();
@@ -507,6 +498,7 @@ pub fn now_text() -> String {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use sigap_shared::{Hlc, HlcClock};
 
     /// A database as the first `n` migrations left it, for upgrade tests.
     fn db_at(n: usize) -> (tempfile::TempDir, PathBuf, Connection) {
@@ -712,6 +704,49 @@ mod tests {
             let (secs, nanos) = id.get_timestamp().unwrap().to_unix();
             assert_eq!(secs * 1000 + u64::from(nanos) / 1_000_000, h.millis);
         }
+    }
+
+    #[test]
+    fn the_clock_and_numbers_resume_after_the_newest_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let device = Uuid::now_v7();
+        // An older database kept the clock in config too; the copy goes.
+        let (_old, old_path, conn) = db_at(6);
+        conn.execute("INSERT INTO config VALUES ('hlc_last', 'x')", [])
+            .unwrap();
+        drop(conn);
+        let old = Store::open(&old_path).unwrap();
+        assert_eq!(old.get("hlc_last").unwrap(), None);
+
+        // The newest change was stamped an hour ahead of the system clock
+        // (the clock was set back since).
+        let ahead = Hlc {
+            millis: sigap_shared::hlc::wall_millis() + 3_600_000,
+            counter: 7,
+            device,
+        };
+        let (nik, fields) = budi();
+        let mut store = Store::open(&path).unwrap();
+        store
+            .conn
+            .execute(
+                "INSERT INTO changes(device_seq, id, nik, hlc, kind, fields, created_at)
+                 VALUES (41, 'a', ?1, ?2, 'register', '{}', 't')",
+                [nik.as_str(), &ahead.to_sortable()],
+            )
+            .unwrap();
+        let mut w = writer::Writer::begin(&mut store.conn, device).unwrap();
+        let next = w.tick();
+        assert!(next > ahead, "{next:?} after {ahead:?}");
+        let other = sigap_shared::Nik::parse("3372011203850002").unwrap();
+        assert_eq!(w.register(&other, &fields, &[], next).unwrap(), Some(42));
+        w.commit().unwrap();
+
+        // Another device's stamps (a database copied from it) are not
+        // resumed: this device's clock starts afresh.
+        let mut w = writer::Writer::begin(&mut store.conn, Uuid::now_v7()).unwrap();
+        assert!(w.tick().millis <= sigap_shared::hlc::wall_millis());
     }
 
     #[test]

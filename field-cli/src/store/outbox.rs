@@ -39,12 +39,16 @@ fn parse_kind(text: &str) -> Result<ChangeKind> {
     }
 }
 
-pub fn last_seq(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row(
-        "SELECT COALESCE(MAX(device_seq), 0) FROM changes",
-        [],
-        |r| r.get(0),
-    )?)
+/// The newest change's device number and timestamp (as stored), or `None`
+/// before the first change.
+pub fn last(conn: &Connection) -> Result<Option<(i64, String)>> {
+    Ok(conn
+        .query_row(
+            "SELECT device_seq, hlc FROM changes ORDER BY device_seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
 }
 
 pub fn append(conn: &Connection, c: &NewChange<'_>) -> Result<()> {

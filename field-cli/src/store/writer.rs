@@ -8,7 +8,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use sigap_shared::{ChangeKind, Fields, Hlc, HlcClock, Issue, Nik, PersonRecord};
 use uuid::Uuid;
 
-use super::{key, now_text, outbox, records};
+use super::{now_text, outbox, records};
 use crate::error::Result;
 
 pub struct Writer<'c> {
@@ -27,8 +27,9 @@ impl<'c> Writer<'c> {
     /// Starts a write transaction (taking the write lock at once).
     pub fn begin(conn: &'c mut Connection, device: Uuid) -> Result<Writer<'c>> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let clock = super::clock(&tx, device)?;
-        let next_seq = outbox::last_seq(&tx)? + 1;
+        let last = outbox::last(&tx)?;
+        let clock = resume_clock(last.as_ref().map(|(_, hlc)| hlc.as_str()), device);
+        let next_seq = last.map_or(0, |(seq, _)| seq) + 1;
         Ok(Writer {
             tx,
             clock,
@@ -144,10 +145,20 @@ impl<'c> Writer<'c> {
         outbox::supersede_rejected(&self.tx, nik, by)
     }
 
-    /// Persists the clock and commits everything.
+    /// Commits everything. The clock needs no saving: the next writer
+    /// resumes it from the newest change.
     pub fn commit(self) -> Result<()> {
-        super::set(&self.tx, key::HLC_LAST, &self.clock.last().to_sortable())?;
         self.tx.commit()?;
         Ok(())
+    }
+}
+
+/// The device's clock, resumed after the timestamp of its newest change
+/// (every timestamp it issued and kept is a change's), so that timestamps
+/// keep rising across commands even when the system clock goes back.
+fn resume_clock(newest: Option<&str>, device: Uuid) -> HlcClock {
+    match newest.and_then(Hlc::from_sortable) {
+        Some(last) if last.device == device => HlcClock::resume(last),
+        _ => HlcClock::new(device),
     }
 }
