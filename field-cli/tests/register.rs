@@ -163,3 +163,21 @@ fn help_documents_the_exit_codes() {
         .stdout_has("Exit status:")
         .stdout_has("4  the server could not be reached");
 }
+
+#[test]
+fn a_registration_is_saved_while_a_sync_has_the_database_open() {
+    let env = Env::new();
+    env.register_budi().code(0);
+    // A long `sigap sync` holds the database open (and a read lock) the
+    // whole time it talks to the server.
+    let sync = rusqlite::Connection::open(&env.db).unwrap();
+    let before: i64 = sync
+        .query_row("SELECT COUNT(*) FROM records", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(before, 1);
+    env.run(&siti_args()).code(0).stdout_has("saved:");
+    let after: i64 = sync
+        .query_row("SELECT COUNT(*) FROM records", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(after, 2);
+}

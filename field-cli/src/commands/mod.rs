@@ -24,7 +24,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(p) => p.clone(),
         None => store::default_path()?,
     };
-    let mut store = Store::open(&path)?;
+    // A command that waits on the network or on a person shares the
+    // database; the others, over in milliseconds, take it alone when no
+    // other sigap process has it open (see `Store::open_short`).
+    let waits = match &cli.command {
+        Command::Sync(_) => true,
+        Command::Register(a) => register::asks(a),
+        _ => false,
+    };
+    let mut store = if waits {
+        Store::open(&path)?
+    } else {
+        Store::open_short(&path)?
+    };
     let json = cli.json;
     match cli.command {
         Command::Init(a) => init::run(&mut store, a, json),

@@ -18,11 +18,7 @@ pub fn run(store: &mut Store, args: RegisterArgs, json: bool) -> anyhow::Result<
     let device = store.device()?;
     let mut raw = RawFields::from_args(args.nik.clone(), &args.fields);
     let missing = missing_flags(&raw);
-    let interactive = !args.no_input
-        && std::io::stdin().is_terminal()
-        && std::io::stdout().is_terminal()
-        && !missing.is_empty();
-    let reg = if interactive {
+    let reg = if asks(&args) {
         match prompt::register(store, &mut raw, args.force)? {
             prompt::Decision::Register(reg) => reg,
             prompt::Decision::Edit(nik, fields) => {
@@ -77,6 +73,15 @@ pub fn run(store: &mut Store, args: RegisterArgs, json: bool) -> anyhow::Result<
         output::line(&saved_line(&reg))?;
     }
     Ok(super::code(exit::OK))
+}
+
+/// Whether the command asks for the fields not given as flags: it does on
+/// a terminal unless `--no-input`.
+pub fn asks(args: &RegisterArgs) -> bool {
+    !args.no_input
+        && std::io::stdin().is_terminal()
+        && std::io::stdout().is_terminal()
+        && !missing_flags(&RawFields::from_args(args.nik.clone(), &args.fields)).is_empty()
 }
 
 pub fn saved_line(reg: &Registration) -> String {

@@ -298,10 +298,47 @@ pub fn default_path() -> Result<PathBuf> {
         })
 }
 
+/// How a connection shares the database with other sigap processes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Locking {
+    /// Other processes read and write beside it; the WAL index lives in a
+    /// shared-memory file (`-shm`).
+    Shared,
+    /// It holds the database alone until it closes; the WAL index lives
+    /// in its own memory.
+    Exclusive,
+}
+
 impl Store {
-    /// Opens (creating if needed) the database at `path` and brings its
-    /// schema up to date.
+    /// Opens (creating if needed) the database at `path`, shared with
+    /// other sigap processes, and brings its schema up to date. For
+    /// commands that wait on the network or on a person (`sigap sync`, an
+    /// interactive `sigap register`), which others must be able to run
+    /// beside.
     pub fn open(path: &Path) -> Result<Store> {
+        Store::open_as(path, Locking::Shared)?.ok_or_else(|| {
+            CliError::Local("the database is in use by another sigap process".into())
+        })
+    }
+
+    /// [`Store::open`] for a command that ends in milliseconds: it takes
+    /// the database alone when no other sigap process has it open, and
+    /// shares it otherwise. Another process that opens the database
+    /// meanwhile waits for this command to end (the busy timeout).
+    ///
+    /// Why: a shared connection keeps the WAL index in a shared-memory
+    /// file that every new process resets, extends page by page, maps and
+    /// locks around each statement: a sixth of a `sigap register`.
+    pub fn open_short(path: &Path) -> Result<Store> {
+        match Store::open_as(path, Locking::Exclusive)? {
+            Some(store) => Ok(store),
+            None => Store::open(path),
+        }
+    }
+
+    /// Opens the database; `None` when it is to be held alone and another
+    /// process has it open.
+    fn open_as(path: &Path, locking: Locking) -> Result<Option<Store>> {
         let fail = |what: &str, err: &dyn std::fmt::Display| {
             CliError::Local(format!(
                 "cannot open the database {}: {what}: {err}",
@@ -318,11 +355,29 @@ impl Store {
         let wal = wal_path(path);
         let wal_existed = wal.exists();
         let mut conn = Connection::open(path).map_err(|e| fail("open", &e))?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(|e| fail("open", &e))?;
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-            .map_err(|e| fail("not writable or not a database", &e))?;
+        let wait = std::time::Duration::from_secs(10);
+        if locking == Locking::Exclusive {
+            // Set before the first read, which takes the lock: asking once
+            // is enough, the shared way is as good when another process is
+            // in.
+            conn.execute_batch("PRAGMA locking_mode=EXCLUSIVE")
+                .map_err(|e| fail("settings", &e))?;
+            conn.busy_timeout(std::time::Duration::ZERO)
+                .map_err(|e| fail("open", &e))?;
+        } else {
+            conn.busy_timeout(wait).map_err(|e| fail("open", &e))?;
+        }
+        let mode: String = match conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)) {
+            Ok(mode) => mode,
+            Err(e)
+                if locking == Locking::Exclusive
+                    && e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(fail("not writable or not a database", &e)),
+        };
+        conn.busy_timeout(wait).map_err(|e| fail("open", &e))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(fail("journal mode", &format!("WAL refused ({mode})")));
         }
@@ -367,10 +422,10 @@ impl Store {
         // By now the WAL file exists (reading the schema version opens it).
         sync_folder_if_new(path, &wal, wal_existed)
             .map_err(|e| fail("cannot sync its folder", &e))?;
-        Ok(Store {
+        Ok(Some(Store {
             conn,
             path: path.to_path_buf(),
-        })
+        }))
     }
 
     pub fn get(&self, key: &str) -> Result<Option<String>> {
@@ -704,6 +759,63 @@ mod tests {
             let (secs, nanos) = id.get_timestamp().unwrap().to_unix();
             assert_eq!(secs * 1000 + u64::from(nanos) / 1_000_000, h.millis);
         }
+    }
+
+    fn locking_mode(store: &Store) -> String {
+        store
+            .conn
+            .query_row("PRAGMA locking_mode", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_short_command_holds_the_database_alone_only_when_nobody_else_is_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        {
+            let alone = Store::open_short(&path).unwrap();
+            assert_eq!(locking_mode(&alone), "exclusive");
+            set(&alone.conn, "k", "from the short command").unwrap();
+        }
+        // A long command (a sync) is in: a short one shares the database,
+        // and each sees what the other committed.
+        let long = Store::open(&path).unwrap();
+        assert_eq!(
+            long.get("k").unwrap().as_deref(),
+            Some("from the short command")
+        );
+        let short = Store::open_short(&path).unwrap();
+        assert_eq!(locking_mode(&short), "normal");
+        set(&short.conn, "k", "beside the sync").unwrap();
+        assert_eq!(long.get("k").unwrap().as_deref(), Some("beside the sync"));
+        set(&long.conn, "k", "from the sync").unwrap();
+        assert_eq!(short.get("k").unwrap().as_deref(), Some("from the sync"));
+    }
+
+    #[test]
+    fn a_command_started_beside_a_short_one_waits_for_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let alone = Store::open_short(&path).unwrap();
+        assert_eq!(locking_mode(&alone), "exclusive");
+        let (opened_tx, opened) = std::sync::mpsc::channel();
+        let other = {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let store = Store::open(&path).unwrap();
+                opened_tx.send(()).unwrap();
+                store.get("k").unwrap()
+            })
+        };
+        // Still held: the other command waits rather than failing.
+        assert!(
+            opened
+                .recv_timeout(std::time::Duration::from_millis(300))
+                .is_err()
+        );
+        set(&alone.conn, "k", "saved first").unwrap();
+        drop(alone);
+        assert_eq!(other.join().unwrap().as_deref(), Some("saved first"));
     }
 
     #[test]
