@@ -583,7 +583,7 @@ mod tests {
         let wal = dir.path().join("wal.db-wal");
         let wal_size = || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
         {
-            let store = Store::open(&path).unwrap();
+            let store = Store::open_short(&path).unwrap();
             store
                 .conn
                 .execute_batch("PRAGMA wal_autocheckpoint=0")
@@ -603,7 +603,7 @@ mod tests {
         for i in 0..5 {
             // Short commands write over the old frames: the file keeps its
             // size, and the next process reads only the new frames.
-            let store = Store::open(&path).unwrap();
+            let store = Store::open_short(&path).unwrap();
             set(&store.conn, &format!("k{i}"), "y").unwrap();
         }
         assert_eq!(wal_size(), WAL_KEEP);
