@@ -298,6 +298,9 @@ pub fn default_path() -> Result<PathBuf> {
         })
 }
 
+/// How long a command waits for another that holds the database.
+const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// How a connection shares the database with other sigap processes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Locking {
@@ -316,7 +319,7 @@ impl Store {
     /// interactive `sigap register`), which others must be able to run
     /// beside.
     pub fn open(path: &Path) -> Result<Store> {
-        Store::open_as(path, Locking::Shared)?.ok_or_else(|| {
+        Store::open_as(path, Locking::Shared, BUSY_WAIT)?.ok_or_else(|| {
             CliError::Local("the database is in use by another sigap process".into())
         })
     }
@@ -330,15 +333,16 @@ impl Store {
     /// file that every new process resets, extends page by page, maps and
     /// locks around each statement: a sixth of a `sigap register`.
     pub fn open_short(path: &Path) -> Result<Store> {
-        match Store::open_as(path, Locking::Exclusive)? {
+        match Store::open_as(path, Locking::Exclusive, BUSY_WAIT)? {
             Some(store) => Ok(store),
             None => Store::open(path),
         }
     }
 
-    /// Opens the database; `None` when it is to be held alone and another
+    /// Opens the database, waiting up to `wait` for another process that
+    /// holds it alone; `None` when it is to be held alone and another
     /// process has it open.
-    fn open_as(path: &Path, locking: Locking) -> Result<Option<Store>> {
+    fn open_as(path: &Path, locking: Locking, wait: std::time::Duration) -> Result<Option<Store>> {
         let fail = |what: &str, err: &dyn std::fmt::Display| {
             CliError::Local(format!(
                 "cannot open the database {}: {what}: {err}",
@@ -355,7 +359,6 @@ impl Store {
         let wal = wal_path(path);
         let wal_existed = wal.exists();
         let mut conn = Connection::open(path).map_err(|e| fail("open", &e))?;
-        let wait = std::time::Duration::from_secs(10);
         if locking == Locking::Exclusive {
             // Set before the first read, which takes the lock: asking once
             // is enough, the shared way is as good when another process is
@@ -374,6 +377,15 @@ impl Store {
                     && e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) =>
             {
                 return Ok(None);
+            }
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
+                return Err(fail(
+                    &format!(
+                        "another sigap command has held it for {} s (an import?)",
+                        wait.as_secs()
+                    ),
+                    &"try again when it has ended",
+                ));
             }
             Err(e) => return Err(fail("not writable or not a database", &e)),
         };
@@ -816,6 +828,20 @@ mod tests {
         set(&alone.conn, "k", "saved first").unwrap();
         drop(alone);
         assert_eq!(other.join().unwrap().as_deref(), Some("saved first"));
+    }
+
+    #[test]
+    fn a_command_kept_waiting_too_long_says_why_and_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let _alone = Store::open_short(&path).unwrap();
+        let wait = std::time::Duration::from_millis(100);
+        let err = match Store::open_as(&path, Locking::Shared, wait) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("opened a database another command holds"),
+        };
+        assert!(err.contains("another sigap command has held it"), "{err}");
+        assert!(err.contains("try again when it has ended"), "{err}");
     }
 
     #[test]
