@@ -360,9 +360,8 @@ impl Store {
         let wal_existed = wal.exists();
         let mut conn = Connection::open(path).map_err(|e| fail("open", &e))?;
         if locking == Locking::Exclusive {
-            // Set before the first read, which takes the lock: asking once
-            // is enough, the shared way is as good when another process is
-            // in.
+            // Set before the first read, which takes the lock. No waiting
+            // for it: when another process is in, sharing serves as well.
             conn.execute_batch("PRAGMA locking_mode=EXCLUSIVE")
                 .map_err(|e| fail("settings", &e))?;
             conn.busy_timeout(std::time::Duration::ZERO)
