@@ -24,11 +24,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(p) => p.clone(),
         None => store::default_path()?,
     };
-    // A command that waits on the network or on a person shares the
-    // database; the others, over in milliseconds, take it alone when no
-    // other sigap process has it open (see `Store::open_short`).
+    // A command that waits on the network or on a person, or may run for
+    // seconds over a large file, shares the database; the others, over in
+    // milliseconds, take it alone when no other sigap process has it open
+    // (see `Store::open_short`).
     let waits = match &cli.command {
-        Command::Sync(_) => true,
+        Command::Sync(_) | Command::Import(_) | Command::Export(_) => true,
         Command::Register(a) => register::asks(a),
         _ => false,
     };

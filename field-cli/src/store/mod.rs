@@ -315,9 +315,9 @@ enum Locking {
 impl Store {
     /// Opens (creating if needed) the database at `path`, shared with
     /// other sigap processes, and brings its schema up to date. For
-    /// commands that wait on the network or on a person (`sigap sync`, an
-    /// interactive `sigap register`), which others must be able to run
-    /// beside.
+    /// commands that wait on the network or on a person, or run long
+    /// (`sigap sync`, an interactive `sigap register`, `sigap import`),
+    /// which others must be able to run beside.
     pub fn open(path: &Path) -> Result<Store> {
         Store::open_as(path, Locking::Shared, BUSY_WAIT)?.ok_or_else(|| {
             CliError::Local("the database is in use by another sigap process".into())
