@@ -151,3 +151,26 @@ fn show_of_an_unknown_nik_says_so() {
         .code(2)
         .stderr_has("is not registered on this device");
 }
+
+#[test]
+fn a_list_stalled_in_a_pipe_does_not_keep_other_commands_out() {
+    let env = Env::new();
+    let csv = env.path("many.csv");
+    write_csv(&csv, 3000);
+    env.run(&["import", csv.to_str().unwrap()]).code(0);
+    // `sigap list | less`, with the reader not reading: the list's output
+    // is far more than a pipe holds, so it stops mid-way with the
+    // database open.
+    let mut list = env
+        .command(&["list"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = list.stdout.take().unwrap();
+    let mut first = [0u8; 1];
+    std::io::Read::read_exact(&mut out, &mut first).unwrap();
+    // Another command (here a registration) goes ahead meanwhile.
+    env.register_budi().code(0);
+    std::io::copy(&mut out, &mut std::io::sink()).unwrap();
+    assert!(list.wait().unwrap().success());
+}

@@ -24,19 +24,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(p) => p.clone(),
         None => store::default_path()?,
     };
-    // A command that waits on the network or on a person, or may run for
-    // seconds over a large file, shares the database; the others, over in
-    // milliseconds, take it alone when no other sigap process has it open
-    // (see `Store::open_short`).
-    let waits = match &cli.command {
-        Command::Sync(_) | Command::Import(_) | Command::Export(_) => true,
-        Command::Register(a) => register::asks(a),
-        _ => false,
-    };
-    let mut store = if waits {
-        Store::open(&path)?
-    } else {
+    let mut store = if is_short(&cli.command) {
         Store::open_short(&path)?
+    } else {
+        Store::open(&path)?
     };
     let json = cli.json;
     match cli.command {
@@ -53,6 +44,29 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status => status::run(&store, json),
         Command::Sync(a) => sync::run(&mut store, a, json),
         Command::Lookup(a) => lookup::run(&store, a, json),
+    }
+}
+
+/// Whether the command is over in milliseconds whatever the data: it may
+/// take the database alone (see `Store::open_short`). Not a sync (the
+/// network), an asking registration (a person), an import or export (a
+/// large file), nor a list or progress report, whose output can be long
+/// enough to stall in a pipe (`sigap list | less`) with the database held.
+fn is_short(command: &Command) -> bool {
+    match command {
+        Command::Init(_)
+        | Command::Edit(_)
+        | Command::Void(_)
+        | Command::Visit(_)
+        | Command::Show(_)
+        | Command::Status
+        | Command::Lookup(_) => true,
+        Command::Register(a) => !register::asks(a),
+        Command::List(_)
+        | Command::Progress(_)
+        | Command::Import(_)
+        | Command::Export(_)
+        | Command::Sync(_) => false,
     }
 }
 

@@ -315,9 +315,8 @@ enum Locking {
 impl Store {
     /// Opens (creating if needed) the database at `path`, shared with
     /// other sigap processes, and brings its schema up to date. For
-    /// commands that wait on the network or on a person, or run long
-    /// (`sigap sync`, an interactive `sigap register`, `sigap import`),
-    /// which others must be able to run beside.
+    /// commands that may run long (on the network, a person, a large file
+    /// or a long output), which others must be able to run beside.
     pub fn open(path: &Path) -> Result<Store> {
         Store::open_as(path, Locking::Shared, BUSY_WAIT)?.ok_or_else(|| {
             CliError::Local("the database is in use by another sigap process".into())
@@ -371,24 +370,22 @@ impl Store {
         }
         let mode: String = match conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)) {
             Ok(mode) => mode,
-            Err(e)
-                if locking == Locking::Exclusive
-                    && e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) =>
-            {
-                return Ok(None);
-            }
             Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
+                if locking == Locking::Exclusive {
+                    return Ok(None);
+                }
                 return Err(fail(
-                    &format!(
-                        "another sigap command has held it for {} s (an import?)",
-                        wait.as_secs()
-                    ),
+                    &format!("another sigap command has held it for {} s", wait.as_secs()),
                     &"try again when it has ended",
                 ));
             }
             Err(e) => return Err(fail("not writable or not a database", &e)),
         };
-        conn.busy_timeout(wait).map_err(|e| fail("open", &e))?;
+        if locking == Locking::Exclusive {
+            // It holds the lock from here; should a later statement still
+            // have to wait, it waits as long as a shared one would.
+            conn.busy_timeout(wait).map_err(|e| fail("open", &e))?;
+        }
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(fail("journal mode", &format!("WAL refused ({mode})")));
         }
