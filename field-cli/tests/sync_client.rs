@@ -30,6 +30,7 @@ fn receipt(st: &State, device: Uuid) -> Receipt {
         device_id: device,
         count: st.held.len() as u64,
         highest_seq: st.held.keys().last().copied().unwrap_or(0),
+        max_seq: st.held.keys().last().copied().unwrap_or(0),
         hash: ReceiptHash::of(st.held.values()).to_hex(),
     }
 }
@@ -67,7 +68,7 @@ fn fake(state: Arc<Mutex<State>>) -> FakeServer {
                 });
             }
             let resp = PushResponse {
-                protocol: 1,
+                protocol: sigap_shared::PROTOCOL_VERSION,
                 results,
                 receipt: receipt(&st, push.device_id),
             };
@@ -92,7 +93,7 @@ fn fake(state: Arc<Mutex<State>>) -> FakeServer {
                 .collect();
             let next = persons.iter().map(|p| p.seq).max().unwrap_or(cursor);
             let page = PullPage {
-                protocol: 1,
+                protocol: sigap_shared::PROTOCOL_VERSION,
                 persons,
                 next_cursor: next,
                 has_more: false,
@@ -109,11 +110,11 @@ fn fake(state: Arc<Mutex<State>>) -> FakeServer {
                     .collect();
                 return (
                     200,
-                    json!({"protocol": 1, "changes": changes, "has_more": false}).to_string(),
+                    json!({"protocol": sigap_shared::PROTOCOL_VERSION, "changes": changes, "has_more": false}).to_string(),
                 );
             }
             let status = DeviceStatus {
-                protocol: 1,
+                protocol: sigap_shared::PROTOCOL_VERSION,
                 receipt: receipt(&st, device),
             };
             return (200, serde_json::to_string(&status).unwrap());
@@ -172,7 +173,7 @@ fn sync_pushes_pulls_and_reports_then_lookup_answers_offline() {
     assert_eq!(s["receipt"]["count"], 2);
     // Every request carries the protocol version and the token.
     for r in server.requests() {
-        assert_eq!(r.header("x-sigap-protocol"), Some("1"), "{}", r.path);
+        assert_eq!(r.header("x-sigap-protocol"), Some("2"), "{}", r.path);
         assert_eq!(r.header("authorization"), Some("Bearer t0ken"));
     }
     // The pulled persons carry no NIK, and the replica keeps none.

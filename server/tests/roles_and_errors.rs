@@ -23,9 +23,9 @@ async fn healthz_needs_no_token_and_every_answer_carries_the_protocol() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(r.headers()["x-sigap-protocol"], "1");
+    assert_eq!(r.headers()["x-sigap-protocol"], "2");
     let body: Value = r.json().await.unwrap();
-    assert_eq!(body, json!({"status": "ok", "protocol": 1}));
+    assert_eq!(body, json!({"status": "ok", "protocol": 2}));
     let r = s
         .client
         .get(format!("{}/nope", s.url))
@@ -33,7 +33,7 @@ async fn healthz_needs_no_token_and_every_answer_carries_the_protocol() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    assert_eq!(r.headers()["x-sigap-protocol"], "1");
+    assert_eq!(r.headers()["x-sigap-protocol"], "2");
     let body: Value = r.json().await.unwrap();
     assert_eq!(code(&body), "not_found");
 }
@@ -208,7 +208,7 @@ async fn bad_input_is_a_json_4xx_never_a_500() {
     assert_eq!(code(&body), "invalid_json");
     let d = Device::new();
     let mut bad = serde_json::to_value(sigap_shared::wire::PushRequest {
-        protocol: 1,
+        protocol: sigap_shared::PROTOCOL_VERSION,
         device_id: d.id,
         changes: vec![],
     })
@@ -233,7 +233,7 @@ async fn bad_input_is_a_json_4xx_never_a_500() {
     // The body is read by our own extractor: the content type is checked
     // as axum's `Json` does (`+json` types pass, others do not).
     let empty = serde_json::to_string(&sigap_shared::wire::PushRequest {
-        protocol: 1,
+        protocol: sigap_shared::PROTOCOL_VERSION,
         device_id: d.id,
         changes: vec![],
     })
@@ -298,7 +298,7 @@ async fn protocol_versions_too_new_or_too_old_are_explained() {
             .header("x-sigap-protocol", v)
             .send()
     };
-    let r = get("2").await.unwrap();
+    let r = get("3").await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let body: Value = r.json().await.unwrap();
     assert_eq!(code(&body), "protocol_too_new");
@@ -308,14 +308,31 @@ async fn protocol_versions_too_new_or_too_old_are_explained() {
             .unwrap()
             .contains("upgrade sigap-server")
     );
-    let r = get("0").await.unwrap();
-    assert_eq!(r.status(), StatusCode::UPGRADE_REQUIRED);
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(code(&body), "protocol_too_old");
-    let r = get("1").await.unwrap();
+    // Protocol 1 clients cannot read the `pending` and `superseded`
+    // answers: they are told to upgrade, on every route.
+    for old in ["0", "1"] {
+        let r = get(old).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UPGRADE_REQUIRED);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(code(&body), "protocol_too_old");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("upgrade sigap"),
+            "{body}"
+        );
+    }
+    let r = get("2").await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let d = Device::new();
-    let body = json!({"protocol": 2, "device_id": d.id, "changes": []});
+    let body = json!({"protocol": 1, "device_id": d.id, "changes": []});
+    let (st, b) = s.post(&agent, "/api/v1/sync/push", &body).await;
+    assert_eq!(
+        (st, code(&b)),
+        (StatusCode::UPGRADE_REQUIRED, "protocol_too_old")
+    );
+    let body = json!({"protocol": 3, "device_id": d.id, "changes": []});
     let (st, b) = s.post(&agent, "/api/v1/sync/push", &body).await;
     assert_eq!(
         (st, code(&b)),

@@ -217,7 +217,7 @@ async fn device_status_reports_the_receipt() {
         .await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(status["receipt"], pushed["receipt"]);
-    assert_eq!(status["protocol"], 1);
+    assert_eq!(status["protocol"], 2);
     let fresh = uuid::Uuid::now_v7();
     let (_, status) = s.get(&agent, &format!("/api/v1/sync/device/{fresh}")).await;
     assert_eq!(status["receipt"]["count"], 0);

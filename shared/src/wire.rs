@@ -10,14 +10,17 @@ use uuid::Uuid;
 
 use crate::area::AreaCode;
 use crate::hlc::Hlc;
-use crate::merge::Fields;
+use crate::merge::{Field, Fields};
 use crate::nik::{Nik, mask_name, nik_lookup_hash};
 use crate::registration::{Category, Status};
 
-/// The protocol spoken by this build.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// The protocol spoken by this build. Version 2 added the `pending` and
+/// `superseded` outcomes, `Receipt::max_seq` and the void details of
+/// `PersonState`; a version-1 client could not read those answers, so it
+/// is told to upgrade.
+pub const PROTOCOL_VERSION: u32 = 2;
 /// The oldest protocol a server of this build still accepts.
-pub const MIN_PROTOCOL_VERSION: u32 = 1;
+pub const MIN_PROTOCOL_VERSION: u32 = 2;
 /// HTTP header that carries the protocol version on every request and
 /// response.
 pub const PROTOCOL_HEADER: &str = "x-sigap-protocol";
@@ -71,8 +74,22 @@ pub enum Outcome {
     Duplicate,
     /// Applied to a person another source had already registered.
     Merged,
+    /// Accepted and logged, but later writes the server already holds
+    /// (from another device, the roll or a supervisor) keep these fields:
+    /// the record shows their values, not this change's.
+    Superseded { fields: Vec<Field> },
+    /// Not applied yet: earlier numbers of the same device are missing.
+    /// Nothing is kept; send the change again after the earlier ones.
+    Pending,
     /// Refused for good; `code` is stable, `reason` says how to fix it.
     Rejected { code: String, reason: String },
+}
+
+impl Outcome {
+    /// Whether the server now holds the change (in the device's log).
+    pub fn is_held(&self) -> bool {
+        !matches!(self, Outcome::Pending)
+    }
 }
 
 /// The answer for one change of a push: `{"id", "device_seq", "outcome"}`
@@ -97,15 +114,19 @@ struct FlatResult {
     code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fields: Option<Vec<Field>>,
 }
 
 impl From<ChangeResult> for FlatResult {
     fn from(r: ChangeResult) -> FlatResult {
-        let (outcome, code, reason) = match r.outcome {
-            Outcome::Applied => ("applied", None, None),
-            Outcome::Merged => ("merged", None, None),
-            Outcome::Duplicate => ("duplicate", None, None),
-            Outcome::Rejected { code, reason } => ("rejected", Some(code), Some(reason)),
+        let (outcome, code, reason, fields) = match r.outcome {
+            Outcome::Applied => ("applied", None, None, None),
+            Outcome::Merged => ("merged", None, None, None),
+            Outcome::Duplicate => ("duplicate", None, None, None),
+            Outcome::Superseded { fields } => ("superseded", None, None, Some(fields)),
+            Outcome::Pending => ("pending", None, None, None),
+            Outcome::Rejected { code, reason } => ("rejected", Some(code), Some(reason), None),
         };
         FlatResult {
             id: r.id,
@@ -113,6 +134,7 @@ impl From<ChangeResult> for FlatResult {
             outcome: outcome.to_string(),
             code,
             reason,
+            fields,
         }
     }
 }
@@ -124,11 +146,15 @@ impl TryFrom<FlatResult> for ChangeResult {
             ("applied", _, _) => Outcome::Applied,
             ("merged", _, _) => Outcome::Merged,
             ("duplicate", _, _) => Outcome::Duplicate,
+            ("pending", _, _) => Outcome::Pending,
+            ("superseded", _, _) => Outcome::Superseded {
+                fields: r.fields.unwrap_or_default(),
+            },
             ("rejected", Some(code), Some(reason)) => Outcome::Rejected { code, reason },
             ("rejected", _, _) => return Err("a rejected change needs a code and a reason".into()),
             (other, _, _) => {
                 return Err(format!(
-                    "unknown outcome variant `{other}`, expected one of `applied`, `merged`, `duplicate`, `rejected`"
+                    "unknown outcome variant `{other}`, expected one of `applied`, `merged`, `duplicate`, `superseded`, `pending`, `rejected`"
                 ));
             }
         };
@@ -148,6 +174,11 @@ pub struct Receipt {
     pub count: u64,
     /// Highest `device_seq` such that every sequence up to it is held.
     pub highest_seq: u64,
+    /// Highest `device_seq` held at all. Above the device's own newest
+    /// number, it tells a device restored from an old backup that the
+    /// server holds numbers it no longer has (it renumbers after it).
+    #[serde(default)]
+    pub max_seq: u64,
     pub hash: String,
 }
 
@@ -194,14 +225,19 @@ pub struct PersonState {
     /// When (Unix milliseconds) the person was first registered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registered_at: Option<u64>,
+    /// For a void: when (Unix milliseconds, the void's clock) and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voided_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub void_reason: Option<String>,
     /// The server's change-feed sequence of this person's latest change.
     pub seq: u64,
 }
 
 impl PersonState {
     /// The masked state of a person's merged fields, with `participant`
-    /// false, no `registered_by`/`registered_at` and `seq` 0: fill those in
-    /// with struct update syntax.
+    /// false, no `registered_by`/`registered_at`/`voided_at` and `seq` 0: fill
+    /// those in with struct update syntax.
     pub fn masked(nik: &Nik, fields: &Fields) -> PersonState {
         PersonState {
             nik_hash: nik_lookup_hash(nik),
@@ -215,6 +251,11 @@ impl PersonState {
             participant: false,
             registered_by: None,
             registered_at: None,
+            voided_at: None,
+            void_reason: (fields.status == Some(Status::Void))
+                .then(|| fields.void_reason.clone())
+                .flatten()
+                .filter(|r| !r.trim().is_empty()),
             seq: 0,
         }
     }
@@ -364,6 +405,18 @@ mod tests {
             },
             ChangeResult {
                 id: c.id,
+                device_seq: 5,
+                outcome: Outcome::Superseded {
+                    fields: vec![Field::Name, Field::Status],
+                },
+            },
+            ChangeResult {
+                id: c.id,
+                device_seq: 6,
+                outcome: Outcome::Pending,
+            },
+            ChangeResult {
+                id: c.id,
                 device_seq: 4,
                 outcome: Outcome::Rejected {
                     code: "area_not_assigned".into(),
@@ -375,6 +428,7 @@ mod tests {
             device_id: c.device_id,
             count: 4,
             highest_seq: 4,
+            max_seq: 4,
             hash: ReceiptHash::of([&c.id]).to_hex(),
         };
         round_trip(&PushResponse {

@@ -167,7 +167,10 @@ impl Server {
         let resp = reqwest::blocking::Client::new()
             .get(format!("{}{path}", self.url()))
             .bearer_auth(token)
-            .header(sigap_shared::wire::PROTOCOL_HEADER, "1")
+            .header(
+                sigap_shared::wire::PROTOCOL_HEADER,
+                sigap_shared::PROTOCOL_VERSION.to_string(),
+            )
             .send()
             .unwrap();
         let status = resp.status().as_u16();

@@ -241,6 +241,8 @@ fn answer_columns(outcome: &Outcome) -> (State, &'static str, Option<&str>, Opti
         Outcome::Applied => (State::Acked, "applied", None, None),
         Outcome::Merged => (State::Acked, "merged", None, None),
         Outcome::Duplicate => (State::Acked, "duplicate", None, None),
+        Outcome::Superseded { .. } => (State::Acked, "superseded", None, None),
+        Outcome::Pending => (State::Pending, "pending", None, None),
         Outcome::Rejected { code, reason } => (
             State::Rejected,
             "rejected",

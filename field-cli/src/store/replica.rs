@@ -100,6 +100,9 @@ pub fn get(conn: &Connection, nik: &Nik) -> Result<Option<PersonState>> {
         participant,
         registered_by: by,
         registered_at: at.map(|v| u64::try_from(v).unwrap_or(0)),
+        // Not kept by the replica yet.
+        voided_at: None,
+        void_reason: None,
         seq: u64::try_from(seq).unwrap_or(0),
     }))
 }

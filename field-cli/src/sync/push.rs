@@ -160,6 +160,8 @@ fn record(
             Outcome::Applied => summary.applied += 1,
             Outcome::Merged => summary.merged += 1,
             Outcome::Duplicate => summary.duplicates += 1,
+            Outcome::Superseded { .. } => summary.applied += 1,
+            Outcome::Pending => {}
             Outcome::Rejected { code, reason } => summary.rejected.push(RejectedChange {
                 device_seq: r.device_seq,
                 nik: nik.to_string(),

@@ -77,7 +77,8 @@ impl FakeServer {
                     continue;
                 }
                 let resp = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nx-sigap-protocol: 1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nx-sigap-protocol: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                    sigap_shared::PROTOCOL_VERSION,
                     answer.len()
                 );
                 let _ = stream.write_all(resp.as_bytes());

@@ -21,6 +21,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("sqlite/schema_v2.sql")),
     M::up(include_str!("sqlite/schema_v3.sql")),
     M::up(include_str!("sqlite/schema_v4.sql")),
+    M::up(include_str!("sqlite/schema_v5.sql")),
 ];
 
 /// Read connections kept open for reuse.

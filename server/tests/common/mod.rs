@@ -93,7 +93,7 @@ impl Server {
         changes: &[Change],
     ) -> (StatusCode, Value) {
         let req = PushRequest {
-            protocol: 1,
+            protocol: sigap_shared::PROTOCOL_VERSION,
             device_id: device.id,
             changes: changes.to_vec(),
         };

@@ -296,23 +296,27 @@ struct DeviceRow {
 }
 
 pub(super) fn load_device(conn: &Connection, device: &Uuid) -> Result<Receipt, StoreError> {
-    let row: Option<(i64, i64, String)> = conn
-        .prepare_cached("SELECT count, highest_seq, hash FROM devices WHERE device_id = ?1")?
+    let row: Option<(i64, i64, i64, String)> = conn
+        .prepare_cached(
+            "SELECT count, highest_seq, max_seq, hash FROM devices WHERE device_id = ?1",
+        )?
         .query_row([device.as_bytes().as_slice()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })
         .optional()?;
     Ok(match row {
-        Some((count, highest, hash)) => Receipt {
+        Some((count, highest, max, hash)) => Receipt {
             device_id: *device,
             count: u64::try_from(count).unwrap_or(0),
             highest_seq: u64::try_from(highest).unwrap_or(0),
+            max_seq: u64::try_from(max).unwrap_or(0),
             hash,
         },
         None => Receipt {
             device_id: *device,
             count: 0,
             highest_seq: 0,
+            max_seq: 0,
             hash: ReceiptHash::default().to_hex(),
         },
     })
@@ -429,14 +433,17 @@ impl SqliteStore {
         }
         let hash = dev.hash.to_hex();
         tx.prepare_cached(
-            "INSERT INTO devices (device_id, count, highest_seq, hash) VALUES (?1, ?2, ?3, ?4)
+            "INSERT INTO devices (device_id, count, highest_seq, max_seq, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT(device_id) DO UPDATE SET count = excluded.count,
-                highest_seq = excluded.highest_seq, hash = excluded.hash",
+                highest_seq = excluded.highest_seq, max_seq = excluded.max_seq,
+                hash = excluded.hash",
         )?
         .execute(params![
             req.device_id.as_bytes().as_slice(),
             i64::try_from(dev.count).unwrap_or(i64::MAX),
             i64::try_from(dev.highest_seq).unwrap_or(i64::MAX),
+            i64::try_from(dev.max_logged).unwrap_or(i64::MAX),
             hash
         ])?;
         tx.commit()?;
@@ -447,6 +454,7 @@ impl SqliteStore {
                 device_id: req.device_id,
                 count: dev.count,
                 highest_seq: dev.highest_seq,
+                max_seq: dev.max_logged,
                 hash,
             },
         })
