@@ -76,8 +76,10 @@ pub enum Outcome {
     Merged,
     /// Accepted and logged, but later writes the server already holds
     /// (from another device, the roll or a supervisor) keep these fields:
-    /// the record shows their values, not this change's.
-    Superseded { fields: Vec<Field> },
+    /// the record shows their values, not this change's. `by` names who
+    /// wrote what the server keeps (agents' token names, `supervisor
+    /// NAME`, `membership roll`).
+    Superseded { fields: Vec<Field>, by: Vec<String> },
     /// Not applied yet: earlier numbers of the same device are missing.
     /// Nothing is kept; send the change again after the earlier ones.
     Pending,
@@ -116,17 +118,23 @@ struct FlatResult {
     reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     fields: Option<Vec<Field>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    by: Option<Vec<String>>,
 }
 
 impl From<ChangeResult> for FlatResult {
     fn from(r: ChangeResult) -> FlatResult {
-        let (outcome, code, reason, fields) = match r.outcome {
-            Outcome::Applied => ("applied", None, None, None),
-            Outcome::Merged => ("merged", None, None, None),
-            Outcome::Duplicate => ("duplicate", None, None, None),
-            Outcome::Superseded { fields } => ("superseded", None, None, Some(fields)),
-            Outcome::Pending => ("pending", None, None, None),
-            Outcome::Rejected { code, reason } => ("rejected", Some(code), Some(reason), None),
+        let (outcome, code, reason, fields, by) = match r.outcome {
+            Outcome::Applied => ("applied", None, None, None, None),
+            Outcome::Merged => ("merged", None, None, None, None),
+            Outcome::Duplicate => ("duplicate", None, None, None, None),
+            Outcome::Superseded { fields, by } => {
+                ("superseded", None, None, Some(fields), Some(by))
+            }
+            Outcome::Pending => ("pending", None, None, None, None),
+            Outcome::Rejected { code, reason } => {
+                ("rejected", Some(code), Some(reason), None, None)
+            }
         };
         FlatResult {
             id: r.id,
@@ -135,6 +143,7 @@ impl From<ChangeResult> for FlatResult {
             code,
             reason,
             fields,
+            by,
         }
     }
 }
@@ -149,6 +158,7 @@ impl TryFrom<FlatResult> for ChangeResult {
             ("pending", _, _) => Outcome::Pending,
             ("superseded", _, _) => Outcome::Superseded {
                 fields: r.fields.unwrap_or_default(),
+                by: r.by.unwrap_or_default(),
             },
             ("rejected", Some(code), Some(reason)) => Outcome::Rejected { code, reason },
             ("rejected", _, _) => return Err("a rejected change needs a code and a reason".into()),
@@ -230,6 +240,11 @@ pub struct PersonState {
     pub voided_at: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub void_reason: Option<String>,
+    /// Who made the person's latest write: an agent's token name,
+    /// `supervisor NAME` or `membership roll`. A device compares the feed
+    /// with its own record to show what others changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_changed_by: Option<String>,
     /// The server's change-feed sequence of this person's latest change.
     pub seq: u64,
 }
@@ -252,6 +267,7 @@ impl PersonState {
             registered_by: None,
             registered_at: None,
             voided_at: None,
+            last_changed_by: None,
             void_reason: (fields.status == Some(Status::Void))
                 .then(|| fields.void_reason.clone())
                 .flatten()
@@ -408,6 +424,7 @@ mod tests {
                 device_seq: 5,
                 outcome: Outcome::Superseded {
                     fields: vec![Field::Name, Field::Status],
+                    by: vec!["supervisor sari".into()],
                 },
             },
             ChangeResult {

@@ -103,6 +103,7 @@ pub fn get(conn: &Connection, nik: &Nik) -> Result<Option<PersonState>> {
         // Not kept by the replica yet.
         voided_at: None,
         void_reason: None,
+        last_changed_by: None,
         seq: u64::try_from(seq).unwrap_or(0),
     }))
 }

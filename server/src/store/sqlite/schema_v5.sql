@@ -17,3 +17,7 @@ UPDATE devices SET max_seq = COALESCE((
 -- marked for review with the rules that fail (JSON list of issues).
 ALTER TABLE persons ADD COLUMN review TEXT;
 CREATE INDEX persons_review ON persons(kelurahan) WHERE review IS NOT NULL;
+-- Who made the person's latest write (token name, `supervisor NAME` or
+-- `membership roll`), sent in the feed so that a device can show which of
+-- its own records others changed.
+ALTER TABLE persons ADD COLUMN last_changed_by TEXT;
