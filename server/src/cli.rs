@@ -40,6 +40,11 @@ pub enum Command {
         /// Address to listen on; port 0 picks a free port.
         #[arg(long, env = "SIGAP_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// How far ahead of this server's clock a change may be stamped
+        /// (`30m`, `24h`, `2d`); later stamps are refused with
+        /// `clock_ahead`, for the agent to fix the laptop's clock.
+        #[arg(long, env = "SIGAP_MAX_CLOCK_SKEW", default_value = "24h", value_parser = parse_skew)]
+        max_clock_skew: u64,
     },
     /// Manage API tokens.
     #[command(subcommand)]
@@ -154,4 +159,39 @@ pub enum CoverageCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// A duration such as `90s`, `30m`, `24h` or `2d`, in milliseconds.
+fn parse_skew(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let bad = || format!("{text:?} is not a duration; write it like 30m, 24h or 2d");
+    let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (number, unit) = t.split_at(split);
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    let unit_ms: u64 = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(unit_ms)
+        .filter(|ms| *ms >= 60_000)
+        .ok_or_else(|| format!("{text:?} is out of range; give at least 1m"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::parse_skew;
+
+    #[test]
+    fn skews_parse_with_their_unit() {
+        assert_eq!(parse_skew("24h").unwrap(), 86_400_000);
+        assert_eq!(parse_skew("30m").unwrap(), 1_800_000);
+        assert_eq!(parse_skew("2d").unwrap(), 172_800_000);
+        for bad in ["", "24", "h", "5x", "10s", "-1h", "99999999999999999d"] {
+            assert!(parse_skew(bad).is_err(), "{bad}");
+        }
+    }
 }

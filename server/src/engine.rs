@@ -81,13 +81,22 @@ pub struct IdentityConflict {
     pub incoming: Fields,
 }
 
+/// The largest clock stamp the stored text form holds (16 digits of
+/// milliseconds, year 318857): anything above is refused, never cut.
+pub const MAX_HLC_MILLIS: u64 = 9_999_999_999_999_999;
+
 /// What to do with one change.
 #[allow(clippy::large_enum_variant)] // built once per change, never stored
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
+    /// Refused for good. `held`: the change takes its place in the
+    /// device's log (the agent corrects it with a later change); when not
+    /// held, the number stays free for the same change to come again
+    /// (re-stamped, say) and the device's later changes wait for it.
     Rejected {
         code: String,
         reason: String,
+        held: bool,
     },
     Accepted {
         record: PersonRecord,
@@ -95,132 +104,245 @@ pub enum Decision {
         merged: bool,
         /// The fields whose value or stamp changed.
         changed: Vec<Field>,
+        /// Fields this change wrote that the record keeps from a later
+        /// write, with a value other than this change's.
+        superseded: Vec<Field>,
         conflict: Option<IdentityConflict>,
     },
 }
 
-fn reject(code: &str, reason: impl Into<String>) -> Decision {
+fn refuse(code: &str, reason: impl Into<String>) -> Decision {
     Decision::Rejected {
         code: code.to_string(),
         reason: reason.into(),
+        held: true,
     }
 }
 
-/// Decides one change against the person's current record (`None` when
-/// the server has never seen the NIK). `areas` are the areas the pushing
-/// token may write to (`None`: everywhere); `participant` says whether the
-/// person is in the membership roll.
+fn refuse_unheld(code: &str, reason: impl Into<String>) -> Decision {
+    Decision::Rejected {
+        code: code.to_string(),
+        reason: reason.into(),
+        held: false,
+    }
+}
+
+/// Who sends a change, and the server's clock: everything besides the
+/// change that may decide whether it is accepted.
+#[derive(Debug, Clone, Copy)]
+pub struct Sender<'a> {
+    /// Areas the token may write to (`None`: everywhere).
+    pub areas: Option<&'a [AreaCode]>,
+    /// The server's clock (Unix milliseconds) when the push arrived.
+    pub now_millis: u64,
+    /// How far ahead of `now_millis` a change's clock may be.
+    pub max_skew_millis: u64,
+}
+
+/// The checks on a change that need nothing but the change and its
+/// sender: its clock and what its fields carry. Never depends on what the
+/// server holds, so no arrival order can change the verdict.
+pub fn check(change: &Change, sender: &Sender<'_>) -> Option<Decision> {
+    let hlc = &change.hlc;
+    if hlc.millis > MAX_HLC_MILLIS {
+        return Some(refuse_unheld(
+            "invalid_timestamp",
+            format!(
+                "the change's clock stamp ({} ms) is beyond what the server can store; the device's clock or database is damaged: contact support",
+                hlc.millis
+            ),
+        ));
+    }
+    let limit = sender.now_millis.saturating_add(sender.max_skew_millis);
+    if hlc.millis > limit {
+        let ahead_min = (hlc.millis - sender.now_millis) / 60_000;
+        return Some(refuse_unheld(
+            "clock_ahead",
+            format!(
+                "the change is stamped {} ({} ahead of the server's clock, more than the {} allowed): set the laptop's date and time correctly, then run `sigap sync` again; the change is kept on the laptop and re-stamped",
+                format_millis(hlc.millis),
+                format_minutes(ahead_min),
+                format_minutes(sender.max_skew_millis / 60_000)
+            ),
+        ));
+    }
+    if hlc.device != change.device_id {
+        return Some(refuse(
+            "device_mismatch",
+            format!(
+                "change {} is stamped by device {} but comes from device {}; a device may only stamp its own changes",
+                change.id, hlc.device, change.device_id
+            ),
+        ));
+    }
+    let today = hlc_date(hlc);
+    if change.kind == ChangeKind::Register {
+        let reg = match change.fields.to_registration(&change.nik) {
+            Ok(r) => r,
+            Err(missing) => {
+                let names: Vec<&str> = missing.iter().map(|f| f.as_str()).collect();
+                return Some(refuse(
+                    "incomplete_registration",
+                    format!(
+                        "a registration must carry every required field (missing: {}); send the full registration",
+                        names.join(", ")
+                    ),
+                ));
+            }
+        };
+        if let Some(first) = reg.validate(today).errors.into_iter().next() {
+            return Some(refuse(&first.code, first.message));
+        }
+    } else if let Some(first) = change
+        .fields
+        .carried_errors(&change.nik, today)
+        .into_iter()
+        .next()
+    {
+        return Some(refuse(&first.code, first.message));
+    }
+    None
+}
+
+fn format_millis(millis: u64) -> String {
+    let nanos = i128::from(millis) * 1_000_000;
+    OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| format!("{millis} ms"))
+}
+
+fn format_minutes(minutes: u64) -> String {
+    if minutes >= 120 {
+        format!("{} h", minutes / 60)
+    } else {
+        format!("{minutes} min")
+    }
+}
+
+/// Whether `area` lies inside `areas` (`None`: everywhere).
+fn allowed(areas: Option<&[AreaCode]>, area: &AreaCode) -> bool {
+    areas.is_none_or(|list| list.iter().any(|a| a.contains(area)))
+}
+
+/// Decides one change, which [`check`] has passed, against the person's
+/// current record (`None` when the server has never seen the NIK):
+/// the area rule, then the merge. `participant` says whether the person
+/// is in the membership roll.
 pub fn decide(
     existing: Option<&PersonRecord>,
     participant: bool,
     change: &Change,
     areas: Option<&[AreaCode]>,
 ) -> Decision {
-    let kelurahan = change
-        .fields
-        .kelurahan
-        .or_else(|| existing.and_then(|r| r.fields.kelurahan));
-    if let (Some(kel), Some(areas)) = (kelurahan, areas)
-        && !areas.iter().any(|a| a.contains(&kel))
-    {
-        let list: Vec<String> = areas.iter().map(|a| a.to_string()).collect();
-        return reject(
-            "area_not_assigned",
-            format!(
+    let current = existing.and_then(|r| r.fields.kelurahan);
+    let outside = [change.fields.kelurahan, current]
+        .into_iter()
+        .flatten()
+        .find(|k| !allowed(areas, k));
+    if let (Some(kel), Some(list)) = (outside, areas) {
+        let list: Vec<String> = list.iter().map(|a| a.to_string()).collect();
+        let what = match (change.fields.kelurahan, current) {
+            (Some(new), Some(old)) if new != old && Some(kel) == current => format!(
+                "the person lives in kelurahan {} on the server, outside this agent's areas ({}); moving a person between areas is a supervisor's act: ask a supervisor of both areas",
+                sigap_shared::wilayah::area_label(&old),
+                list.join(", ")
+            ),
+            _ if Some(kel) == current && change.fields.kelurahan.is_none() => format!(
+                "the person lives in kelurahan {} on the server, outside this agent's areas ({}); ask a supervisor of that area",
+                sigap_shared::wilayah::area_label(&kel),
+                list.join(", ")
+            ),
+            _ => format!(
                 "kelurahan {} is not in this agent's areas ({}); ask an admin to assign it or register the person in an assigned area",
                 sigap_shared::wilayah::area_label(&kel),
                 list.join(", ")
             ),
-        );
+        };
+        return refuse("area_not_assigned", what);
     }
     let mut record = existing
         .cloned()
         .unwrap_or_else(|| PersonRecord::new(change.nik.clone()));
     let changed = record.apply(&change.fields, change.hlc);
-    let registration = match record.fields.to_registration(&change.nik) {
-        Ok(r) => r,
-        Err(_) if existing.is_none() => {
-            let what = match change.kind {
-                ChangeKind::Register => "an incomplete registration",
-                ChangeKind::Edit => "an edit",
-                ChangeKind::Void => "a void",
-            };
-            return reject(
-                "unknown_person",
-                format!(
-                    "the server has no person with NIK {}, so {what} cannot apply; send the full registration first",
-                    change.nik.masked()
-                ),
-            );
-        }
-        Err(missing) => {
-            let names: Vec<&str> = missing.iter().map(|f| f.as_str()).collect();
-            return reject(
-                "incomplete_registration",
-                format!(
-                    "NIK {} is known only from the membership roll; send a full registration (missing: {})",
-                    change.nik.masked(),
-                    names.join(", ")
-                ),
-            );
-        }
-    };
-    let validation = registration.validate(hlc_date(&change.hlc));
-    if let Some(first) = validation.errors.first() {
-        return reject(&first.code, first.message.clone());
-    }
+    let written = change.fields.written();
+    let superseded = change.fields.differing(&record.fields, &written);
     let device = change.hlc.device;
     let (merged, conflict) = match existing {
         None => (false, None),
         Some(old) => {
             let other_source = participant || old.stamps.0.values().any(|s| s.device != device);
-            let fields: Vec<Field> = change
-                .fields
-                .identity_disagreements(&old.fields)
-                .into_iter()
-                .filter(|f| old.stamps.0.get(f).is_some_and(|s| s.device != device))
-                .collect();
-            let conflict = fields.first().map(|first| {
-                let mut ex = Fields::default();
-                let mut inc = Fields::default();
-                for f in &fields {
-                    match f {
-                        Field::Name => {
-                            ex.name = old.fields.name.clone();
-                            inc.name = change.fields.name.clone();
-                        }
-                        Field::BirthDate => {
-                            ex.birth_date = old.fields.birth_date;
-                            inc.birth_date = change.fields.birth_date;
-                        }
-                        Field::Sex => {
-                            ex.sex = old.fields.sex;
-                            inc.sex = change.fields.sex;
-                        }
-                        _ => {}
-                    }
-                }
-                IdentityConflict {
-                    existing_device: old
-                        .stamps
-                        .0
-                        .get(first)
-                        .map(|s| s.device)
-                        .unwrap_or_default(),
-                    fields: fields.clone(),
-                    existing: ex,
-                    incoming: inc,
-                }
-            });
-            (other_source, conflict)
+            (other_source, identity_conflict(old, change))
         }
     };
     Decision::Accepted {
         record,
         merged,
         changed,
+        superseded,
         conflict,
     }
+}
+
+/// The identity fields `change` writes with other values than another
+/// source holds in `old`.
+fn identity_conflict(old: &PersonRecord, change: &Change) -> Option<IdentityConflict> {
+    let device = change.hlc.device;
+    let fields: Vec<Field> = change
+        .fields
+        .identity_disagreements(&old.fields)
+        .into_iter()
+        .filter(|f| old.stamps.0.get(f).is_some_and(|s| s.device != device))
+        .collect();
+    let first = fields.first()?;
+    let mut ex = Fields::default();
+    let mut inc = Fields::default();
+    for f in &fields {
+        match f {
+            Field::Name => {
+                ex.name = old.fields.name.clone();
+                inc.name = change.fields.name.clone();
+            }
+            Field::BirthDate => {
+                ex.birth_date = old.fields.birth_date;
+                inc.birth_date = change.fields.birth_date;
+            }
+            Field::Sex => {
+                ex.sex = old.fields.sex;
+                inc.sex = change.fields.sex;
+            }
+            _ => {}
+        }
+    }
+    Some(IdentityConflict {
+        existing_device: old
+            .stamps
+            .0
+            .get(first)
+            .map(|s| s.device)
+            .unwrap_or_default(),
+        fields: fields.clone(),
+        existing: ex,
+        incoming: inc,
+    })
+}
+
+/// The review list of a merged record, as stored (`None`: nothing to
+/// review). A person known only from the membership roll has nothing to
+/// review: the roll carries no registration.
+pub fn review_json(record: &PersonRecord) -> Option<String> {
+    if record.stamps.0.values().all(|s| s.device == ROLL_DEVICE) {
+        return None;
+    }
+    let today = record.last_write().map_or_else(sigap_shared::today, |h| hlc_date(&h));
+    let issues = record.review(today);
+    if issues.is_empty() {
+        return None;
+    }
+    serde_json::to_string(&issues).ok()
 }
 
 /// A timestamp for a server-side write to `record` that is later than
@@ -326,15 +448,97 @@ mod tests {
     }
 
     #[test]
-    fn an_edit_of_an_unknown_person_is_refused() {
+    fn an_edit_of_an_unknown_person_is_a_partial_record_to_review() {
         let mut c = change(1, NOW, "Budi");
         c.kind = ChangeKind::Edit;
         c.fields = Fields {
             phone: Some("081234567890".into()),
             ..Default::default()
         };
-        let d = decide(None, false, &c, None);
-        assert!(matches!(d, Decision::Rejected { ref code, .. } if code == "unknown_person"));
+        let Decision::Accepted { record, .. } = decide(None, false, &c, None) else {
+            panic!("rejected")
+        };
+        let review = review_json(&record).unwrap();
+        assert!(review.contains("incomplete_registration"), "{review}");
+        assert!(coverage_key(&record.fields).is_none());
+    }
+
+    fn sender(areas: Option<&[AreaCode]>) -> Sender<'_> {
+        Sender {
+            areas,
+            now_millis: NOW,
+            max_skew_millis: 60_000,
+        }
+    }
+
+    #[test]
+    fn checks_need_only_the_change_and_its_sender() {
+        assert_eq!(check(&change(1, NOW, "Budi"), &sender(None)), None);
+        let ahead = change(1, NOW + 61_000, "Budi");
+        assert!(matches!(
+            check(&ahead, &sender(None)),
+            Some(Decision::Rejected { ref code, held: false, .. }) if code == "clock_ahead"
+        ));
+        let mut far = change(1, MAX_HLC_MILLIS + 1, "Budi");
+        far.hlc.millis = MAX_HLC_MILLIS + 1;
+        assert!(matches!(
+            check(&far, &sender(None)),
+            Some(Decision::Rejected { ref code, held: false, .. }) if code == "invalid_timestamp"
+        ));
+        let mut posing = change(1, NOW, "Budi");
+        posing.hlc.device = SERVER_DEVICE;
+        assert!(matches!(
+            check(&posing, &sender(None)),
+            Some(Decision::Rejected { ref code, held: true, .. }) if code == "device_mismatch"
+        ));
+        // An edit is judged on what it carries: a bad phone is refused,
+        // a category without the employer it needs is not (the merged
+        // record is reviewed instead).
+        let mut edit = change(1, NOW, "Budi");
+        edit.kind = ChangeKind::Edit;
+        edit.fields = Fields {
+            phone: Some("call me".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            check(&edit, &sender(None)),
+            Some(Decision::Rejected { ref code, .. }) if code == "invalid_phone"
+        ));
+        edit.fields = Fields {
+            category: Some(Category::Pu),
+            ..Default::default()
+        };
+        assert_eq!(check(&edit, &sender(None)), None);
+        edit.fields = Fields {
+            status: Some(Status::Void),
+            ..Default::default()
+        };
+        assert!(matches!(
+            check(&edit, &sender(None)),
+            Some(Decision::Rejected { ref code, .. }) if code == "missing_void_reason"
+        ));
+    }
+
+    #[test]
+    fn an_agent_may_not_move_a_person_out_of_another_area() {
+        let Decision::Accepted { record, .. } = decide(None, false, &change(1, NOW, "Budi"), None)
+        else {
+            panic!("rejected")
+        };
+        let theirs = [AreaCode::parse("33.72.05").unwrap()];
+        let mut grab = change(2, NOW + 1, "Budi");
+        grab.kind = ChangeKind::Edit;
+        grab.fields = Fields {
+            kelurahan: Some(AreaCode::parse("33.72.05.1001").unwrap()),
+            status: Some(Status::Void),
+            void_reason: Some("moved".into()),
+            ..Default::default()
+        };
+        let d = decide(Some(&record), false, &grab, Some(&theirs));
+        assert!(matches!(d, Decision::Rejected { ref code, .. } if code == "area_not_assigned"));
+        grab.fields.kelurahan = None;
+        let d = decide(Some(&record), false, &grab, Some(&theirs));
+        assert!(matches!(d, Decision::Rejected { ref code, .. } if code == "area_not_assigned"));
     }
 
     #[test]

@@ -59,68 +59,124 @@ async fn reused_sequence_number_is_a_seq_conflict() {
 }
 
 #[tokio::test]
-async fn a_change_id_sent_again_under_a_new_number_is_a_duplicate() {
+async fn a_change_id_sent_again_with_other_content_is_id_reused() {
     let s = start().await;
     let agent = s.token(Role::Agent, "agent-1", &["33.72.01"]);
     let sup = s.token(Role::Supervisor, "sup", &["33.72"]);
     let mut d = Device::new();
     let a = d.register("3372011203850001", "Budi", LAWEYAN_KEL, 1, 1);
-    let mut again = a.clone();
-    again.device_seq = 7;
-    let (_, r) = s.push(&agent, &d, &[a]).await;
+    let (_, r) = s.push(&agent, &d, std::slice::from_ref(&a)).await;
     assert_eq!(outcomes(&r), ["applied"]);
-    // Numbered above everything logged, so it takes the fast path; the id
-    // still gives it away.
-    let (_, r) = s.push(&agent, &d, &[again]).await;
+    // The same id under the next number (the fast path: numbered above
+    // everything logged) and under its own number with another name.
+    let mut renumbered = a.clone();
+    renumbered.device_seq = 2;
+    let mut rewritten = a.clone();
+    rewritten.fields.name = Some("Budi Santoso".into());
+    for again in [renumbered, rewritten] {
+        let (_, r) = s.push(&agent, &d, &[again]).await;
+        assert_eq!(r["results"][0]["code"], "id_reused", "{r}");
+        assert_eq!(r["receipt"]["count"], 1);
+    }
+    // Exactly the same change again is a duplicate.
+    let (_, r) = s.push(&agent, &d, &[a]).await;
     assert_eq!(outcomes(&r), ["duplicate"]);
-    assert_eq!(r["receipt"]["count"], 1);
-    assert_eq!(r["receipt"]["highest_seq"], 1);
+    let (_, p) = s.get(&sup, "/api/v1/persons/3372011203850001").await;
+    assert_eq!(p["fields"]["name"], "Budi");
     let (_, cov) = s.get(&sup, "/api/v1/coverage?area=33.72&year=2025").await;
     assert_eq!(cov["figures"]["covered"], 1);
 }
 
 #[tokio::test]
-async fn a_gap_filled_later_moves_the_receipt_past_what_came_early() {
+async fn pages_arriving_out_of_order_take_effect_in_the_devices_order() {
     let s = start().await;
     let agent = s.token(Role::Agent, "agent-1", &["33.72.01"]);
+    let sup = s.token(Role::Supervisor, "sup", &["33.72"]);
     let mut d = Device::new();
-    let one = d.register("3372011203850001", "Budi", LAWEYAN_KEL, 1, 1);
-    let two = d.register("3372015204900002", "Siti", LAWEYAN_KEL, 1, 2);
-    let three = d.register("3372011505800003", "Joko", LAWEYAN_KEL, 1, 3);
-    let (_, r) = s.push(&agent, &d, &[one, three]).await;
+    let nik = "3372011203850001";
+    let page1 = vec![
+        d.register(nik, "Budi", LAWEYAN_KEL, 1, 1),
+        d.register("3372015204900002", "Siti", LAWEYAN_KEL, 1, 2),
+    ];
+    let page2 = vec![
+        d.change(
+            nik,
+            ChangeKind::Edit,
+            Fields {
+                occupation: Some("ojek".into()),
+                ..Default::default()
+            },
+        ),
+        d.change(
+            nik,
+            ChangeKind::Void,
+            Fields {
+                status: Some(sigap_shared::Status::Void),
+                void_reason: Some("duplicate form".into()),
+                ..Default::default()
+            },
+        ),
+    ];
+    // Page 2 first: it waits, nothing of it is held.
+    let (_, r) = s.push(&agent, &d, &page2).await;
+    assert_eq!(outcomes(&r), ["pending", "pending"]);
+    assert_eq!(r["receipt"]["count"], 0);
+    let (_, r) = s.push(&agent, &d, &page1).await;
     assert_eq!(outcomes(&r), ["applied", "applied"]);
-    assert_eq!(r["receipt"]["highest_seq"], 1);
-    // Number 2 is below the highest logged (3): the slow path, which
-    // checks the log, takes it and the receipt closes the gap.
-    let (_, r) = s.push(&agent, &d, &[two]).await;
-    assert_eq!(outcomes(&r), ["applied"]);
-    assert_eq!(r["receipt"]["highest_seq"], 3);
-    assert_eq!(r["receipt"]["count"], 3);
+    assert_eq!(r["receipt"]["highest_seq"], 2);
+    let (_, r) = s.push(&agent, &d, &page2).await;
+    assert_eq!(outcomes(&r), ["applied", "applied"]);
+    assert_eq!(r["receipt"]["highest_seq"], 4);
+    assert_eq!(r["receipt"]["max_seq"], 4);
+    let (_, p) = s.get(&sup, &format!("/api/v1/persons/{nik}")).await;
+    assert_eq!(p["fields"]["status"], "void");
+    assert_eq!(p["fields"]["occupation"], "ojek");
+    let (_, cov) = s.get(&sup, "/api/v1/coverage?area=33.72&year=2025").await;
+    assert_eq!(cov["figures"]["covered"], 1);
 }
 
 #[tokio::test]
-async fn an_edit_for_a_nik_never_seen_is_unknown_person() {
+async fn an_edit_that_arrives_before_its_registration_waits_in_a_partial_record() {
     let s = start().await;
     let agent = s.token(Role::Agent, "agent-1", &["33.72.01"]);
-    let mut d = Device::new();
-    let edit = d.change(
-        "3372011203850001",
+    let other = s.token(Role::Agent, "agent-2", &["33.72.01"]);
+    let sup = s.token(Role::Supervisor, "sup", &["33.72"]);
+    let nik = "3372011203850001";
+    let mut a = Device::new();
+    let mut b = Device::new();
+    let reg = a.register(nik, "Budi", LAWEYAN_KEL, 1, 1);
+    b.millis = a.millis + 5_000;
+    let edit = b.change(
+        nik,
         ChangeKind::Edit,
         Fields {
             phone: Some("081234567890".into()),
             ..Default::default()
         },
     );
-    let (_, r) = s.push(&agent, &d, std::slice::from_ref(&edit)).await;
-    assert_eq!(r["results"][0]["code"], "unknown_person");
-    // The rejection is kept: the same answer again on replay.
-    let (_, r) = s.push(&agent, &d, &[edit]).await;
-    assert_eq!(r["results"][0]["code"], "unknown_person");
-    let (_, log) = s
-        .get(&agent, &format!("/api/v1/sync/device/{}/changes", d.id))
-        .await;
-    assert_eq!(log["changes"][0]["outcome"], "rejected");
-    assert_eq!(log["changes"][0]["code"], "unknown_person");
+    let (_, r) = s.push(&other, &b, &[edit]).await;
+    assert_eq!(outcomes(&r), ["applied"]);
+    // Known in part: not counted, listed for review.
+    let (_, cov) = s.get(&sup, "/api/v1/coverage?area=33.72&year=2025").await;
+    assert_eq!(cov["figures"]["covered"], 0);
+    let (st, review) = s.get(&sup, "/api/v1/review").await;
+    assert_eq!(st, StatusCode::OK, "{review}");
+    let admin = s.token(Role::Admin, "admin", &[]);
+    let (_, all) = s.get(&admin, "/api/v1/review").await;
+    assert_eq!(all["persons"][0]["issues"][0]["code"], "incomplete_registration");
+    // The registration wrote no phone, earlier than agent-2's edit: the
+    // agent is told the server keeps agent-2's phone.
+    let (_, r) = s.push(&agent, &a, &[reg]).await;
+    assert_eq!(outcomes(&r), ["superseded"]);
+    assert_eq!(r["results"][0]["fields"], json!(["phone"]));
+    assert_eq!(r["results"][0]["by"], json!(["agent-2"]));
+    let (_, p) = s.get(&sup, &format!("/api/v1/persons/{nik}")).await;
+    assert_eq!(p["fields"]["phone"], "081234567890");
+    assert_eq!(p["fields"]["name"], "Budi");
+    let (_, cov) = s.get(&sup, "/api/v1/coverage?area=33.72&year=2025").await;
+    assert_eq!(cov["figures"]["covered"], 1);
+    let (_, all) = s.get(&admin, "/api/v1/review").await;
+    assert_eq!(all["persons"], json!([]));
 }
 
 #[tokio::test]

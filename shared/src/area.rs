@@ -205,6 +205,18 @@ impl AreaCode {
         other == self || other.ancestors().contains(self)
     }
 
+    /// Kelurahan number `village` of this kecamatan (1001 is the first
+    /// kelurahan, 2001 the first desa).
+    pub fn with_village(&self, village: u16) -> Result<AreaCode, AreaError> {
+        if self.level() != Level::Kecamatan || village == 0 || village > 9999 {
+            return Err(AreaError::Malformed(format!("{self}.{village}")));
+        }
+        Ok(AreaCode {
+            village: Some(village),
+            ..*self
+        })
+    }
+
     /// The RW `rw` inside this kelurahan.
     pub fn with_rw(&self, rw: u16) -> Result<AreaCode, AreaError> {
         if self.level() != Level::Kelurahan {

@@ -14,7 +14,9 @@ use time::Date;
 use crate::area::AreaCode;
 use crate::hlc::Hlc;
 use crate::nik::Nik;
-use crate::registration::{Category, Program, Registration, Sex, Status, normalize_name};
+use crate::registration::{
+    Category, Issue, Program, Registration, Sex, Status, normalize_name,
+};
 
 /// A set of field values; `None` means "not written by this change".
 /// For the optional texts (`phone`, `employer`, `void_reason`) an empty
@@ -90,6 +92,28 @@ impl Field {
             Field::Status => "status",
             Field::VoidReason => "void_reason",
         }
+    }
+}
+
+impl Field {
+    /// The field named `name` (as [`Field::as_str`] writes it).
+    pub fn from_name(name: &str) -> Option<Field> {
+        const ALL: [Field; 13] = [
+            Field::Name,
+            Field::BirthDate,
+            Field::Sex,
+            Field::Phone,
+            Field::Kelurahan,
+            Field::Rw,
+            Field::Rt,
+            Field::Category,
+            Field::Occupation,
+            Field::Employer,
+            Field::Programs,
+            Field::Status,
+            Field::VoidReason,
+        ];
+        ALL.into_iter().find(|f| f.as_str() == name)
     }
 }
 
@@ -240,6 +264,81 @@ impl Fields {
         out
     }
 
+    /// The errors in what these fields carry, judged on them alone, never
+    /// on a record they may later merge into: a server decides whether to
+    /// accept a change with this, so that the decision cannot depend on
+    /// which other changes arrived first. A rule between a written field
+    /// and one not written (a PU needs an employer when the change writes
+    /// only the category) is left to the merged record
+    /// ([`PersonRecord::review`]). `today` is the change's date.
+    pub fn carried_errors(&self, nik: &Nik, today: Date) -> Vec<Issue> {
+        let written = self.written();
+        let writes = |f: Field| written.contains(&f);
+        // Values that pass every rule stand in for the fields not
+        // written, so that `Registration::validate` (the one statement of
+        // the rules) judges the written ones.
+        let category = self.category.unwrap_or(Category::Bpu);
+        let stand_in = Registration {
+            nik: nik.clone(),
+            name: self.name.clone().unwrap_or_else(|| "X".into()),
+            birth_date: self
+                .birth_date
+                .unwrap_or_else(|| nik.birth_date_before(today)),
+            sex: self.sex.unwrap_or_else(|| nik.sex()),
+            phone: blank_to_none(&self.phone),
+            kelurahan: match self.kelurahan {
+                Some(k) => k,
+                None => match nik.district_code().with_village(1001) {
+                    Ok(k) => k,
+                    // Unreachable for a parsed NIK; judged without an
+                    // address rather than not at all.
+                    Err(_) => nik.district_code(),
+                },
+            },
+            rw: self.rw.unwrap_or(1),
+            rt: self.rt.unwrap_or(1),
+            category,
+            occupation: self.occupation.clone().unwrap_or_else(|| "x".into()),
+            employer: match &self.employer {
+                Some(_) => blank_to_none(&self.employer),
+                None => Some("x".into()),
+            },
+            programs: self
+                .programs
+                .clone()
+                .unwrap_or_else(|| category.required_programs().iter().copied().collect()),
+            status: self.status.unwrap_or(Status::Registered),
+            void_reason: blank_to_none(&self.void_reason),
+        };
+        stand_in
+            .validate(today)
+            .errors
+            .into_iter()
+            .filter(|e| match e.code.as_str() {
+                "missing_employer" => writes(Field::Category) && writes(Field::Employer),
+                "missing_program" | "program_not_allowed" => {
+                    writes(Field::Category) && writes(Field::Programs)
+                }
+                "missing_void_reason" => writes(Field::Status),
+                _ => Field::from_name(&e.field).is_some_and(writes),
+            })
+            .collect()
+    }
+
+    /// The fields among `among` whose value here differs from `other`'s.
+    pub fn differing(&self, other: &Fields, among: &[Field]) -> Vec<Field> {
+        let mut out = Vec::new();
+        macro_rules! d {
+            ($f:ident, $tag:ident) => {
+                if among.contains(&Field::$tag) && self.$f != other.$f {
+                    out.push(Field::$tag);
+                }
+            };
+        }
+        for_each_field!(d);
+        out
+    }
+
     /// The address RT, when kelurahan, RW and RT are all known.
     pub fn address_area(&self) -> Option<AreaCode> {
         self.kelurahan?.with_rw_rt(self.rw?, self.rt?).ok()
@@ -349,6 +448,29 @@ impl PersonRecord {
         }
         for_each_field!(m);
         changed
+    }
+
+    /// What a supervisor must review in the merged record: the rules that
+    /// need the whole record (a PU needs an employer, programmes follow
+    /// the category, …) and, for a record that is not a whole registration
+    /// (an edit whose registration has not arrived), what is missing.
+    /// Depends on the record alone, so every order of the same changes
+    /// gives the same list. `today` is the date of the latest write.
+    pub fn review(&self, today: Date) -> Vec<Issue> {
+        match self.fields.to_registration(&self.nik) {
+            Ok(reg) => reg.validate(today).errors,
+            Err(missing) => {
+                let names: Vec<&str> = missing.iter().map(|f| f.as_str()).collect();
+                vec![Issue {
+                    field: names.first().copied().unwrap_or("nik").to_string(),
+                    code: "incomplete_registration".into(),
+                    message: format!(
+                        "only part of a registration has arrived (missing: {}); the registering agent must sync, or register the person in full",
+                        names.join(", ")
+                    ),
+                }]
+            }
+        }
     }
 
     /// The latest write to any field.

@@ -52,7 +52,10 @@ fn open(cli: &Cli) -> Result<SqliteStore, CommandError> {
 pub fn run(cli: Cli) -> Result<ExitCode, CommandError> {
     let store = open(&cli)?;
     match cli.command {
-        Command::Serve { listen } => serve::run(store, listen),
+        Command::Serve {
+            listen,
+            max_clock_skew,
+        } => serve::run(store, listen, max_clock_skew),
         Command::Token(c) => token::run(&store, c),
         Command::Baseline(c) => baseline::run(&store, c),
         Command::Target(c) => baseline::run_target(&store, c),

@@ -9,7 +9,11 @@ use super::CommandError;
 use crate::http::{AppState, app};
 use crate::store::SqliteStore;
 
-pub fn run(store: SqliteStore, listen: SocketAddr) -> Result<ExitCode, CommandError> {
+pub fn run(
+    store: SqliteStore,
+    listen: SocketAddr,
+    max_clock_skew_millis: u64,
+) -> Result<ExitCode, CommandError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -25,7 +29,10 @@ pub fn run(store: SqliteStore, listen: SocketAddr) -> Result<ExitCode, CommandEr
         out.flush()?;
         drop(out);
         tracing::info!(%addr, "serving");
-        let state = AppState::new(Arc::new(store));
+        let state = AppState {
+            max_clock_skew_millis,
+            ..AppState::new(Arc::new(store))
+        };
         axum::serve(listener, app(state))
             .with_graceful_shutdown(shutdown_signal())
             .await?;

@@ -14,6 +14,9 @@ pub enum ApiError {
     Unauthorized(String),
     #[error("{0}")]
     Forbidden(String),
+    /// Forbidden, with a code of its own.
+    #[error("{message}")]
+    Denied { code: String, message: String },
     #[error("{0}")]
     NotFound(String),
     #[error("{message}")]
@@ -57,6 +60,7 @@ impl ApiError {
         match self {
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::Denied { code, .. } => (StatusCode::FORBIDDEN, code),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
             ApiError::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
@@ -78,6 +82,7 @@ impl From<StoreError> for ApiError {
                 ApiError::Conflict { code, message }
             }
             StoreError::Invalid { code, message } => ApiError::Unprocessable { code, message },
+            StoreError::Denied { code, message } => ApiError::Denied { code, message },
             other => ApiError::Internal(other.to_string()),
         }
     }

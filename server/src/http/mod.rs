@@ -21,6 +21,7 @@ mod coverage;
 pub mod error;
 mod extract;
 mod persons;
+mod review;
 mod sync;
 
 pub use error::ApiError;
@@ -33,6 +34,9 @@ pub const BODY_LIMIT: usize = 8 * 1024 * 1024;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub coverage: Arc<coverage::CoverageCache>,
+    /// How far ahead of the server's clock a change may be stamped
+    /// (`serve --max-clock-skew`).
+    pub max_clock_skew_millis: u64,
 }
 
 impl AppState {
@@ -40,6 +44,7 @@ impl AppState {
         AppState {
             store,
             coverage: Arc::default(),
+            max_clock_skew_millis: crate::store::DEFAULT_MAX_CLOCK_SKEW_MILLIS,
         }
     }
 }
@@ -62,6 +67,7 @@ pub fn app(state: AppState) -> Router {
         .merge(coverage::router())
         .merge(conflicts::router())
         .merge(persons::router())
+        .merge(review::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

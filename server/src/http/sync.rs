@@ -48,14 +48,18 @@ async fn push(
             ),
         ));
     }
+    check_device_id(&req.device_id)?;
     let token = auth.0;
     let store = state.store.clone();
     let device = req.device_id;
     let n = req.changes.len();
+    let max_skew_millis = state.max_clock_skew_millis;
     let (resp, took) = blocking(move || {
         let by = crate::store::Pusher {
+            token_id: token.id,
             token_name: &token.name,
             areas: Some(&token.areas),
+            max_skew_millis,
         };
         let start = std::time::Instant::now();
         store.push(&by, &req).map(|r| (r, start.elapsed()))
@@ -112,12 +116,34 @@ async fn pull(
 }
 
 fn parse_device(text: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(text).map_err(|e| {
+    let id = Uuid::parse_str(text).map_err(|e| {
         ApiError::bad_request(
             "invalid_device_id",
             format!("device id {text:?} is not a UUID: {e}"),
         )
-    })
+    })?;
+    check_device_id(&id)?;
+    Ok(id)
+}
+
+/// The two ids that stand for the membership roll and the server in
+/// clock stamps are no device's.
+fn check_device_id(id: &Uuid) -> Result<(), ApiError> {
+    if *id == crate::engine::ROLL_DEVICE || *id == crate::engine::SERVER_DEVICE {
+        return Err(ApiError::bad_request(
+            "invalid_device_id",
+            format!("device id {id} is reserved; `sigap init` gives each laptop its own"),
+        ));
+    }
+    Ok(())
+}
+
+/// A device's receipt and log are its owner's: the first token to ask
+/// (or push) holds it.
+async fn claim(state: &AppState, auth: &Auth, device: Uuid) -> Result<(), ApiError> {
+    let store = state.store.clone();
+    let token = auth.0.id;
+    blocking(move || store.claim_device(device, token)).await
 }
 
 async fn device(
@@ -127,6 +153,7 @@ async fn device(
 ) -> Result<Json<DeviceStatus>, ApiError> {
     auth.require_agent()?;
     let device = parse_device(&device_id)?;
+    claim(&state, &auth, device).await?;
     let store = state.store.clone();
     let receipt = blocking(move || store.device_receipt(device)).await?;
     Ok(Json(DeviceStatus {
@@ -157,6 +184,7 @@ async fn device_changes(
     auth.require_agent()?;
     let device = parse_device(&device_id)?;
     let limit = check_limit(q.limit)?;
+    claim(&state, &auth, device).await?;
     let store = state.store.clone();
     let (changes, has_more) =
         blocking(move || store.device_changes(device, q.after_seq.unwrap_or(0), limit)).await?;

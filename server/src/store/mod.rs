@@ -32,6 +32,9 @@ pub enum StoreError {
     /// Input refused by a domain rule: a stable code and a message.
     #[error("{message}")]
     Invalid { code: String, message: String },
+    /// The caller may not do this (another token's device, …).
+    #[error("{message}")]
+    Denied { code: String, message: String },
     #[error("a background task failed: {0}")]
     Task(String),
 }
@@ -96,10 +99,16 @@ pub struct NewToken {
 /// The agent on whose behalf a push is made.
 #[derive(Debug, Clone)]
 pub struct Pusher<'a> {
+    pub token_id: i64,
     pub token_name: &'a str,
     /// Areas the token may write to; `None` means everywhere.
     pub areas: Option<&'a [AreaCode]>,
+    /// How far ahead of the server's clock a change may be stamped.
+    pub max_skew_millis: u64,
 }
+
+/// The default of `serve --max-clock-skew`: a day.
+pub const DEFAULT_MAX_CLOCK_SKEW_MILLIS: u64 = 24 * 60 * 60 * 1000;
 
 /// One row of the device log, as `GET /sync/device/{id}/changes` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -266,6 +275,9 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
         skip: Option<Uuid>,
     ) -> Result<PullPage, StoreError>;
+    /// Binds `device` to `token_id` when no token holds it yet; refuses
+    /// (`Denied`, code `device_not_yours`) when another token does.
+    fn claim_device(&self, device: Uuid, token_id: i64) -> Result<(), StoreError>;
     fn device_receipt(&self, device: Uuid) -> Result<Receipt, StoreError>;
     /// The device log after `after_seq`, and whether more follow.
     fn device_changes(
@@ -298,4 +310,18 @@ pub trait Store: Send + Sync + 'static {
         by: &str,
     ) -> Result<Conflict, StoreError>;
     fn person(&self, nik: &Nik, history: bool) -> Result<Option<PersonView>, StoreError>;
+    /// Persons whose merged record needs a supervisor's review, in
+    /// `areas` (everywhere when `None`), by NIK.
+    fn review(&self, areas: Option<&[AreaCode]>) -> Result<Vec<ReviewItem>, StoreError>;
+}
+
+/// A person whose merged record breaks a rule that needs the whole record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReviewItem {
+    pub nik: Nik,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kelurahan: Option<AreaCode>,
+    /// Counted towards coverage by its merged status.
+    pub covered: bool,
+    pub issues: Vec<sigap_shared::Issue>,
 }

@@ -416,6 +416,12 @@ impl super::Store for SqliteStore {
     ) -> Result<sigap_shared::wire::PullPage, StoreError> {
         self.pull_impl(areas, cursor, limit, skip)
     }
+    fn claim_device(&self, device: uuid::Uuid, token_id: i64) -> Result<(), StoreError> {
+        self.claim_device_impl(device, token_id)
+    }
+    fn review(&self, areas: Option<&[AreaCode]>) -> Result<Vec<super::ReviewItem>, StoreError> {
+        self.review_impl(areas)
+    }
     fn device_receipt(
         &self,
         device: uuid::Uuid,

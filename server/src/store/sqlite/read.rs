@@ -12,8 +12,8 @@ use uuid::Uuid;
 use super::{SqliteStore, corrupt, parse_area, parse_record};
 use crate::engine;
 use crate::store::{
-    Conflict, ConflictSide, CounterDiff, DeviceChange, HistoryEntry, PersonView, StoreError,
-    VerifyReport,
+    Conflict, ConflictSide, CounterDiff, DeviceChange, HistoryEntry, PersonView, ReviewItem,
+    StoreError, VerifyReport,
 };
 
 /// A stored record as the pull feed reads it: the fields only. Skipping
@@ -21,8 +21,21 @@ use crate::store::{
 /// was most of the saving on a pull page; the fields keep the one shared
 /// type, so a renamed field cannot quietly vanish from the feed.
 #[derive(serde::Deserialize)]
-struct PullRecord {
+struct PullRecord<'a> {
     fields: sigap_shared::Fields,
+    /// Read only for a void (its date is sent).
+    #[serde(borrow)]
+    stamps: &'a serde_json::value::RawValue,
+}
+
+/// When a void record was voided: its `status` stamp's clock.
+fn voided_at(rec: &PullRecord<'_>) -> Result<Option<u64>, StoreError> {
+    if rec.fields.status != Some(sigap_shared::Status::Void) {
+        return Ok(None);
+    }
+    let stamps: sigap_shared::merge::Stamps =
+        serde_json::from_str(rec.stamps.get()).map_err(corrupt)?;
+    Ok(stamps.0.get(&Field::Status).map(|h| h.millis))
 }
 
 fn to_u64(n: i64) -> u64 {
@@ -83,6 +96,45 @@ pub(super) fn load_conflict(conn: &Connection, id: i64) -> Result<Option<Conflic
 }
 
 impl SqliteStore {
+    pub(in crate::store) fn review_impl(
+        &self,
+        areas: Option<&[AreaCode]>,
+    ) -> Result<Vec<ReviewItem>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT nik, kelurahan, record, review FROM persons
+                 WHERE review IS NOT NULL ORDER BY nik",
+            )?;
+            let mut rows = stmt.query([])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                let kel: Option<String> = r.get(1)?;
+                let kelurahan = kel.as_deref().map(parse_area).transpose()?;
+                let visible = match (areas, &kelurahan) {
+                    (None, _) => true,
+                    (Some(list), Some(k)) => list.iter().any(|a| a.contains(k)),
+                    // A record without an address is in nobody's area:
+                    // admins see it.
+                    (Some(_), None) => false,
+                };
+                if !visible {
+                    continue;
+                }
+                let nik: String = r.get(0)?;
+                let rec = parse_record(&r.get::<_, String>(2)?)?;
+                let issues: Vec<sigap_shared::Issue> =
+                    serde_json::from_str(&r.get::<_, String>(3)?).map_err(corrupt)?;
+                out.push(ReviewItem {
+                    nik: Nik::parse(&nik).map_err(corrupt)?,
+                    kelurahan,
+                    covered: engine::coverage_key(&rec.fields).is_some(),
+                    issues,
+                });
+            }
+            Ok(out)
+        })
+    }
+
     pub(in crate::store) fn pull_impl(
         &self,
         areas: Option<&[AreaCode]>,
@@ -91,7 +143,8 @@ impl SqliteStore {
         skip: Option<Uuid>,
     ) -> Result<PullPage, StoreError> {
         let mut sql = String::from(
-            "SELECT nik, record, participant, registered_by, registered_at, seq, sole_device
+            "SELECT nik, record, participant, registered_by, registered_at, seq, sole_device,
+                    last_changed_by
              FROM persons WHERE seq > ?1",
         );
         // Skipped persons still cost a row read each: a page examines at
@@ -162,6 +215,8 @@ impl SqliteStore {
                     participant: r.get(2)?,
                     registered_by: r.get(3)?,
                     registered_at: at.map(to_u64),
+                    voided_at: voided_at(&rec)?,
+                    last_changed_by: r.get(7)?,
                     seq: to_u64(r.get(5)?),
                     ..PersonState::masked(&nik, &rec.fields)
                 });

@@ -27,6 +27,28 @@ pub(super) struct Stored {
     pub registered_at: Option<i64>,
     /// The one device that has written this person, while there is one.
     pub sole_device: Option<Uuid>,
+    /// What a supervisor must review ([`engine::review_json`]); the
+    /// caller sets it for the record it saves.
+    pub review: Option<String>,
+    /// Who made the latest write (set by [`Writer::save`]).
+    pub last_changed_by: Option<String>,
+}
+
+impl Stored {
+    /// A person the server has not stored yet.
+    pub fn new(record: PersonRecord) -> Stored {
+        Stored {
+            seq: None,
+            record,
+            participant: false,
+            registered_by: None,
+            registered_hlc: None,
+            registered_at: None,
+            sole_device: None,
+            review: None,
+            last_changed_by: None,
+        }
+    }
 }
 
 /// State of one write transaction: the next feed seq and the counter
@@ -56,19 +78,20 @@ impl<'c> Writer<'c> {
             deltas: HashMap::new(),
             load_stmt: conn.prepare_cached(
                 "SELECT record, participant, registered_by, registered_hlc, registered_at, seq,
-                    sole_device
+                    sole_device, review, last_changed_by
                  FROM persons WHERE nik = ?1",
             )?,
             insert_stmt: conn.prepare_cached(
                 "INSERT INTO persons (nik, record, kelurahan, participant, registered_by,
-                                      registered_hlc, registered_at, seq, sole_device)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                      registered_hlc, registered_at, seq, sole_device, review,
+                                      last_changed_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?,
             update_stmt: conn.prepare_cached(
                 "UPDATE persons SET nik = ?1, record = ?2, kelurahan = ?3, participant = ?4,
                     registered_by = ?5, registered_hlc = ?6, registered_at = ?7, seq = ?8,
-                    sole_device = ?9
-                 WHERE seq = ?10",
+                    sole_device = ?9, review = ?10, last_changed_by = ?11
+                 WHERE seq = ?12",
             )?,
             log_stmt: conn.prepare_cached(
                 "INSERT INTO changes (id, device_id, device_seq, in_log, nik, hlc, kind, fields,
@@ -122,34 +145,44 @@ impl<'c> Writer<'c> {
                     r.get(4)?,
                     r.get::<_, i64>(5)?,
                     r.get::<_, Option<[u8; 16]>>(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
                 ))
             })
             .optional()?;
-        row.map(|(rec, participant, by, hlc, at, seq, sole)| {
-            Ok(Stored {
-                seq: Some(seq),
-                record: parse_record(&rec)?,
-                participant,
-                registered_by: by,
-                registered_hlc: hlc,
-                registered_at: at,
-                sole_device: sole.map(Uuid::from_bytes),
-            })
-        })
+        row.map(
+            |(rec, participant, by, hlc, at, seq, sole, review, last_changed_by)| {
+                Ok(Stored {
+                    seq: Some(seq),
+                    record: parse_record(&rec)?,
+                    participant,
+                    registered_by: by,
+                    registered_hlc: hlc,
+                    registered_at: at,
+                    sole_device: sole.map(Uuid::from_bytes),
+                    review,
+                    last_changed_by,
+                })
+            },
+        )
         .transpose()
     }
 
-    /// Saves a person written by `device` under a new feed seq (moving it
-    /// to the end of the feed), keeping the counters in step with the move
-    /// from `old_key`. `known`: what the caller already has of the
-    /// record's JSON.
+    /// Saves a person written by `device` (on behalf of `by`, as people
+    /// name it) under a new feed seq (moving it to the end of the feed),
+    /// keeping the counters in step with the move from `old_key`.
+    /// `known`: what the caller already has of the record's JSON.
     pub fn save(
         &mut self,
         p: &mut Stored,
         old_key: &CoverageKey,
         known: Known<'_>,
         device: Uuid,
+        by: &str,
     ) -> Result<i64, StoreError> {
+        if p.last_changed_by.as_deref() != Some(by) {
+            p.last_changed_by = Some(by.to_string());
+        }
         p.sole_device = match (p.seq, p.sole_device) {
             (None, _) => Some(device),
             (Some(_), Some(sole)) if sole == device => Some(device),
@@ -191,6 +224,8 @@ impl<'c> Writer<'c> {
             &p.registered_at,
             &seq,
             &sole,
+            &p.review,
+            &p.last_changed_by,
         ];
         if let Some(old) = &p.seq {
             args.push(old);
@@ -240,37 +275,48 @@ pub(super) enum Known<'a> {
 /// What can be worked out for a change before the writer is taken, so
 /// while another push holds it: its stored text, and what it does to a
 /// person the server has never seen (the common case: a first
-/// registration), with that person's stored JSON.
+/// registration), with that person's stored JSON./// What can be worked out for a change before the writer is taken, so
+/// while another push holds it: its stored text, the verdict of the checks
+/// on the change alone, and what it does to a person the server has never
+/// seen (the common case: a first registration), with that person's
+/// stored JSON and review.
 struct Prepared {
     text: ChangeText,
+    refused: Option<Decision>,
     if_new: Decision,
     if_new_json: Option<String>,
+    if_new_review: Option<String>,
     /// The change id's part of the device's receipt hash.
     digest: [u8; 32],
 }
 
 impl Prepared {
-    fn of(change: &Change, by: &Pusher<'_>) -> Result<Prepared, StoreError> {
+    fn of(change: &Change, sender: &engine::Sender<'_>) -> Result<Prepared, StoreError> {
         let text = ChangeText::of(change)?;
-        let if_new = engine::decide(None, false, change, by.areas);
-        let if_new_json = match &if_new {
-            Decision::Accepted { record, .. } if record.fields == change.fields => {
-                Some(record_json(record, Some(&text.fields))?)
-            }
-            Decision::Accepted { record, .. } => Some(record_json(record, None)?),
-            Decision::Rejected { .. } => None,
+        let refused = engine::check(change, sender);
+        let if_new = engine::decide(None, false, change, sender.areas);
+        let (if_new_json, if_new_review) = match &if_new {
+            Decision::Accepted { record, .. } => (
+                Some(if record.fields == change.fields {
+                    record_json(record, Some(&text.fields))?
+                } else {
+                    record_json(record, None)?
+                }),
+                engine::review_json(record),
+            ),
+            Decision::Rejected { .. } => (None, None),
         };
         Ok(Prepared {
             text,
+            refused,
             if_new,
             if_new_json,
+            if_new_review,
             digest: ReceiptHash::digest(&change.id),
         })
     }
 }
 
-/// The stored form of a person: `PersonRecord` as JSON, built around the
-/// fields' JSON when it is already made.
 fn record_json(record: &PersonRecord, fields_json: Option<&str>) -> Result<String, StoreError> {
     let Some(fields) = fields_json else {
         return serde_json::to_string(record).map_err(corrupt);
@@ -282,17 +328,53 @@ fn record_json(record: &PersonRecord, fields_json: Option<&str>) -> Result<Strin
     ))
 }
 
-/// What the server holds from one device, kept up to date per push.
+/// How the feed names the membership roll as a writer.
+const ROLL_NAME: &str = "membership roll";
+
+/// What the server holds from one device, kept up to date per push./// What the server holds from one device, kept up to date per push.
 struct DeviceRow {
+    id: Uuid,
     count: u64,
+    /// Every number up to it is held: the next change to apply is
+    /// `highest_seq + 1`.
     highest_seq: u64,
     hash: ReceiptHash,
     /// The highest number in the device's log. A change numbered above it
     /// cannot reuse a number, so it skips that lookup (the fast path).
     max_logged: u64,
-    /// Numbers logged by this push, so that the receipt's contiguous
-    /// prefix is mostly found without queries.
-    logged: std::collections::HashSet<u64>,
+}
+
+impl DeviceRow {
+    /// Counts a change just logged under its number.
+    fn hold(&mut self, conn: &Connection, seq: u64, digest: &[u8; 32]) -> Result<(), StoreError> {
+        self.count += 1;
+        self.hash.add_digest(digest);
+        self.max_logged = self.max_logged.max(seq);
+        if seq == self.highest_seq + 1 {
+            self.highest_seq = seq;
+            // Numbers above a gap, logged before changes waited for their
+            // turn (by servers before protocol 2), join once it closes.
+            if self.max_logged > self.highest_seq {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT 1 FROM changes WHERE device_id = ?1 AND device_seq = ?2 AND in_log = 1",
+                )?;
+                while self.highest_seq < self.max_logged
+                    && stmt.exists(params![
+                        self.id.as_bytes().as_slice(),
+                        to_i64(self.highest_seq + 1)?
+                    ])?
+                {
+                    self.highest_seq += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A device number as stored (SQLite integers are signed).
+fn to_i64(n: u64) -> Result<i64, StoreError> {
+    i64::try_from(n).map_err(|_| corrupt(format!("number {n} out of range")))
 }
 
 pub(super) fn load_device(conn: &Connection, device: &Uuid) -> Result<Receipt, StoreError> {
@@ -346,19 +428,65 @@ impl ChangeText {
     }
 }
 
-/// The answer already given to change `id`, if it was seen before.
-fn earlier_answer(conn: &Connection, id: &Uuid) -> Result<Option<Outcome>, StoreError> {
-    let seen: Option<(String, Option<String>, Option<String>)> = conn
-        .prepare_cached("SELECT outcome, reject_code, reject_reason FROM changes WHERE id = ?1")?
-        .query_row([id.as_bytes().as_slice()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+/// The answer already given to change `id`, if it was seen before./// What is stored of an earlier change with the same id: its answer, and
+/// whether it carried exactly what `change` carries.
+fn earlier(
+    conn: &Connection,
+    change: &Change,
+    text: &ChangeText,
+) -> Result<Option<(Outcome, bool)>, StoreError> {
+    type Row = (String, Option<String>, Option<String>, Vec<u8>, i64, String, String, String, String);
+    let seen: Option<Row> = conn
+        .prepare_cached(
+            "SELECT outcome, reject_code, reject_reason, device_id, device_seq, nik, hlc, kind,
+                    fields
+             FROM changes WHERE id = ?1",
+        )?
+        .query_row([change.id.as_bytes().as_slice()], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+            ))
         })
         .optional()?;
-    Ok(seen.map(|(outcome, code, reason)| {
-        if outcome == "rejected" {
+    Ok(seen.map(|(outcome, code, reason, device, seq, nik, hlc, kind, fields)| {
+        let same = device == change.device_id.as_bytes()
+            && u64::try_from(seq).ok() == Some(change.device_seq)
+            && nik == change.nik.as_str()
+            && hlc == text.hlc
+            && kind == kind_str(change.kind)
+            && fields == text.fields;
+        let answer = if outcome == "rejected" {
             rejected(&code.unwrap_or_default(), reason.unwrap_or_default())
         } else {
             Outcome::Duplicate
+        };
+        (answer, same)
+    }))
+}
+
+/// The answer to a change whose id is stored: the earlier answer when it
+/// is the same change sent again, `id_reused` when it carries other
+/// content (never silently dropped as a duplicate).
+fn answer_again(conn: &Connection, change: &Change, text: &ChangeText) -> Result<Option<Outcome>, StoreError> {
+    Ok(earlier(conn, change, text)?.map(|(answer, same)| {
+        if same {
+            answer
+        } else {
+            rejected(
+                "id_reused",
+                format!(
+                    "change id {} was sent before with other content; every change needs an id of its own: the device's outbox is inconsistent, contact support and do not delete it",
+                    change.id
+                ),
+            )
         }
     }))
 }
@@ -370,47 +498,88 @@ fn rejected(code: &str, reason: impl Into<String>) -> Outcome {
     }
 }
 
+/// The token a device belongs to: `None` when the server has no row for
+/// it, `Some(None)` for a device no token holds yet.
+fn device_owner(conn: &Connection, device: &Uuid) -> Result<Option<Option<i64>>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT token_id FROM devices WHERE device_id = ?1")?
+        .query_row([device.as_bytes().as_slice()], |r| r.get(0))
+        .optional()?)
+}
+
+/// Refuses when another token holds `device` (the caller binds it to
+/// `token_id` when it writes the device's row).
+fn claim(conn: &Connection, device: &Uuid, token_id: i64) -> Result<(), StoreError> {
+    match device_owner(conn, device)? {
+        Some(Some(owner)) if owner != token_id => {
+            let name: Option<String> = conn
+                .prepare_cached("SELECT name FROM tokens WHERE id = ?1")?
+                .query_row([owner], |r| r.get(0))
+                .optional()?;
+            Err(StoreError::Denied {
+                code: "device_not_yours".into(),
+                message: format!(
+                    "device {device} belongs to another token ({}); each laptop syncs with the token it was set up with: run `sigap init --token` with that token, or ask an admin",
+                    name.unwrap_or_else(|| format!("#{owner}"))
+                ),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// How people name the source of a stamp: an agent's token name,
+/// `supervisor` or `membership roll`.
+fn writer_name(conn: &Connection, device: &Uuid) -> Result<String, StoreError> {
+    if *device == ROLL_DEVICE {
+        return Ok(ROLL_NAME.into());
+    }
+    if *device == SERVER_DEVICE {
+        return Ok("supervisor".into());
+    }
+    let name: Option<String> = conn
+        .prepare_cached(
+            "SELECT t.name FROM devices d JOIN tokens t ON t.id = d.token_id
+             WHERE d.device_id = ?1",
+        )?
+        .query_row([device.as_bytes().as_slice()], |r| r.get(0))
+        .optional()?;
+    Ok(name.unwrap_or_else(|| format!("device {device}")))
+}
+
 impl SqliteStore {
     pub(in crate::store) fn push_impl(
         &self,
         by: &Pusher<'_>,
         req: &PushRequest,
     ) -> Result<PushResponse, StoreError> {
+        let now = now_millis();
+        let sender = engine::Sender {
+            areas: by.areas,
+            now_millis: u64::try_from(now).unwrap_or(0),
+            max_skew_millis: by.max_skew_millis,
+        };
         let prepared = req
             .changes
             .iter()
-            .map(|c| Prepared::of(c, by))
+            .map(|c| Prepared::of(c, &sender))
             .collect::<Result<Vec<_>, _>>()?;
         let mut conn = self.writer()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let now = now_millis();
+        claim(&tx, &req.device_id, by.token_id)?;
         let receipt = load_device(&tx, &req.device_id)?;
-        let max_logged: i64 = tx
-            .prepare_cached(
-                "SELECT COALESCE(MAX(device_seq), 0) FROM changes WHERE device_id = ?1 AND in_log = 1",
-            )?
-            .query_row([req.device_id.as_bytes().as_slice()], |r| r.get(0))?;
         let mut dev = DeviceRow {
+            id: req.device_id,
             count: receipt.count,
             highest_seq: receipt.highest_seq,
             hash: ReceiptHash::from_hex(&receipt.hash)
                 .ok_or_else(|| corrupt("device receipt hash"))?,
-            max_logged: u64::try_from(max_logged).unwrap_or(0),
-            logged: std::collections::HashSet::with_capacity(req.changes.len()),
+            max_logged: receipt.max_seq,
         };
         let mut w = Writer::new(&tx)?;
         let mut results = Vec::with_capacity(req.changes.len());
         for (change, prepared) in req.changes.iter().zip(prepared) {
-            let outcome = push_one(
-                &tx,
-                &mut w,
-                &mut dev,
-                by,
-                req.device_id,
-                change,
-                prepared,
-                now,
-            )?;
+            let outcome = push_one(&tx, &mut w, &mut dev, by, change, prepared, now)?;
             results.push(ChangeResult {
                 id: change.id,
                 device_seq: change.device_seq,
@@ -418,33 +587,21 @@ impl SqliteStore {
             });
         }
         w.flush()?;
-        {
-            let mut stmt = tx.prepare_cached(
-                "SELECT 1 FROM changes WHERE device_id = ?1 AND device_seq = ?2 AND in_log = 1",
-            )?;
-            while dev.logged.contains(&(dev.highest_seq + 1))
-                || stmt.exists(params![
-                    req.device_id.as_bytes().as_slice(),
-                    i64::try_from(dev.highest_seq + 1).unwrap_or(i64::MAX)
-                ])?
-            {
-                dev.highest_seq += 1;
-            }
-        }
         let hash = dev.hash.to_hex();
         tx.prepare_cached(
-            "INSERT INTO devices (device_id, count, highest_seq, max_seq, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5)
+            "INSERT INTO devices (device_id, count, highest_seq, max_seq, hash, token_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT(device_id) DO UPDATE SET count = excluded.count,
                 highest_seq = excluded.highest_seq, max_seq = excluded.max_seq,
                 hash = excluded.hash",
         )?
         .execute(params![
             req.device_id.as_bytes().as_slice(),
-            i64::try_from(dev.count).unwrap_or(i64::MAX),
-            i64::try_from(dev.highest_seq).unwrap_or(i64::MAX),
-            i64::try_from(dev.max_logged).unwrap_or(i64::MAX),
-            hash
+            to_i64(dev.count)?,
+            to_i64(dev.highest_seq)?,
+            to_i64(dev.max_logged)?,
+            hash,
+            by.token_id
         ])?;
         tx.commit()?;
         Ok(PushResponse {
@@ -458,6 +615,33 @@ impl SqliteStore {
                 hash,
             },
         })
+    }
+
+    pub(in crate::store) fn claim_device_impl(
+        &self,
+        device: Uuid,
+        token_id: i64,
+    ) -> Result<(), StoreError> {
+        // Most reads are by the owner: answered without the writer.
+        let owner = self.read(|c| device_owner(c, &device))?;
+        if owner == Some(Some(token_id)) {
+            return Ok(());
+        }
+        let mut conn = self.writer()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        claim(&tx, &device, token_id)?;
+        tx.execute(
+            "INSERT INTO devices (device_id, count, highest_seq, max_seq, hash, token_id)
+             VALUES (?1, 0, 0, 0, ?2, ?3)
+             ON CONFLICT(device_id) DO UPDATE SET token_id = excluded.token_id",
+            params![
+                device.as_bytes().as_slice(),
+                ReceiptHash::default().to_hex(),
+                token_id
+            ],
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     pub(in crate::store) fn import_participants_impl(
@@ -499,20 +683,16 @@ impl SqliteStore {
                         continue;
                     }
                     p.participant = true;
-                    w.save(&mut p, &old_key, Known::Nothing, ROLL_DEVICE)?;
+                    p.review = engine::review_json(&p.record);
+                    w.save(&mut p, &old_key, Known::Nothing, ROLL_DEVICE, ROLL_NAME)?;
                     summary.joined += 1;
                 }
                 None => {
                     let mut p = Stored {
-                        seq: None,
-                        record: PersonRecord::from_write(row.nik.clone(), &fields, hlc),
                         participant: true,
-                        registered_by: None,
-                        registered_hlc: None,
-                        registered_at: None,
-                        sole_device: None,
+                        ..Stored::new(PersonRecord::from_write(row.nik.clone(), &fields, hlc))
                     };
-                    w.save(&mut p, &None, Known::Nothing, ROLL_DEVICE)?;
+                    w.save(&mut p, &None, Known::Nothing, ROLL_DEVICE, ROLL_NAME)?;
                     summary.created += 1;
                 }
             }
@@ -556,7 +736,14 @@ impl SqliteStore {
                 });
             }
         }
-        w.save(&mut p, &old_key, Known::Nothing, SERVER_DEVICE)?;
+        p.review = engine::review_json(&p.record);
+        w.save(
+            &mut p,
+            &old_key,
+            Known::Nothing,
+            SERVER_DEVICE,
+            &format!("supervisor {by}"),
+        )?;
         let audit = Change {
             id: Uuid::now_v7(),
             device_id: SERVER_DEVICE,
@@ -582,41 +769,49 @@ impl SqliteStore {
         Ok(out)
     }
 }
-
-#[allow(clippy::too_many_arguments)]
 fn push_one(
     conn: &Connection,
     w: &mut Writer<'_>,
     dev: &mut DeviceRow,
     by: &Pusher<'_>,
-    device: Uuid,
     change: &Change,
     prepared: Prepared,
     now: i64,
 ) -> Result<Outcome, StoreError> {
+    let device = dev.id;
+    let Prepared {
+        text,
+        refused,
+        if_new,
+        if_new_json,
+        if_new_review,
+        digest,
+    } = prepared;
     if change.device_id != device {
-        return Ok(earlier_answer(conn, &change.id)?.unwrap_or_else(|| {
-            rejected(
-                "device_mismatch",
-                format!(
-                    "change {} belongs to device {}, but the batch is from device {device}; push each device's changes separately",
-                    change.id, change.device_id
-                ),
-            )
-        }));
+        return Ok(rejected(
+            "device_mismatch",
+            format!(
+                "change {} belongs to device {}, but the batch is from device {device}; push each device's changes separately",
+                change.id, change.device_id
+            ),
+        ));
+    }
+    if change.device_seq == 0 || i64::try_from(change.device_seq).is_err() {
+        return Ok(rejected(
+            "invalid_device_seq",
+            format!(
+                "change {} has number {}; a device numbers its changes 1, 2, 3… (at most {}): the device's outbox is damaged, contact support",
+                change.id,
+                change.device_seq,
+                i64::MAX
+            ),
+        ));
     }
     // A change numbered above everything the device has logged is new
     // unless its id was used before (caught when it is logged below);
     // anything else is checked against the log first.
-    let Prepared {
-        text,
-        if_new,
-        if_new_json,
-        digest,
-    } = prepared;
-    let fresh = change.device_seq > dev.max_logged;
-    if !fresh {
-        if let Some(answer) = earlier_answer(conn, &change.id)? {
+    if change.device_seq <= dev.max_logged {
+        if let Some(answer) = answer_again(conn, change, &text)? {
             return Ok(answer);
         }
         if let Some(reason) = seq_taken(conn, device, change)? {
@@ -632,33 +827,62 @@ fn push_one(
             return Ok(rejected("seq_conflict", reason));
         }
     }
+    // A device's changes take effect in its own order, however its pages
+    // arrive: one whose earlier numbers are not all held waits.
+    if change.device_seq > dev.highest_seq + 1 {
+        return Ok(Outcome::Pending);
+    }
+    if let Some(Decision::Rejected { code, reason, held }) = refused {
+        if held {
+            if !w.log(
+                change,
+                &text,
+                true,
+                by.token_name,
+                now,
+                "rejected",
+                Some((&code, &reason)),
+            )? {
+                return reused(conn, change, &text);
+            }
+            dev.hold(conn, change.device_seq, &digest)?;
+        }
+        return Ok(Outcome::Rejected { code, reason });
+    }
     let stored = w.load(&change.nik)?;
-    let (decision, mut known) = match &stored {
-        None => (if_new, if_new_json.map_or(Known::Nothing, Known::Record)),
-        Some(s) => (
-            engine::decide(Some(&s.record), s.participant, change, by.areas),
-            Known::Nothing,
+    let (decision, mut known, review) = match &stored {
+        None => (
+            if_new,
+            if_new_json.map_or(Known::Nothing, Known::Record),
+            if_new_review,
         ),
+        Some(s) => {
+            let d = engine::decide(Some(&s.record), s.participant, change, by.areas);
+            let review = match &d {
+                Decision::Accepted { record, .. } => engine::review_json(record),
+                Decision::Rejected { .. } => None,
+            };
+            (d, Known::Nothing, review)
+        }
     };
     let (outcome, reject) = match &decision {
-        Decision::Rejected { code, reason } => ("rejected", Some((code.as_str(), reason.as_str()))),
+        Decision::Rejected { code, reason, .. } => {
+            ("rejected", Some((code.as_str(), reason.as_str())))
+        }
         Decision::Accepted { merged: true, .. } => ("merged", None),
         Decision::Accepted { merged: false, .. } => ("applied", None),
     };
     if !w.log(change, &text, true, by.token_name, now, outcome, reject)? {
-        // The id was logged before under another number.
-        return Ok(earlier_answer(conn, &change.id)?.unwrap_or(Outcome::Duplicate));
+        return reused(conn, change, &text);
     }
-    dev.count += 1;
-    dev.hash.add_digest(&digest);
-    dev.max_logged = dev.max_logged.max(change.device_seq);
-    dev.logged.insert(change.device_seq);
+    dev.hold(conn, change.device_seq, &digest)?;
     match decision {
-        Decision::Rejected { code, reason } => Ok(Outcome::Rejected { code, reason }),
+        Decision::Rejected { code, reason, .. } => Ok(Outcome::Rejected { code, reason }),
         Decision::Accepted {
             record,
             merged,
             changed,
+            superseded,
             conflict,
         } => {
             let (old_key, mut p) = match stored {
@@ -667,20 +891,10 @@ fn push_one(
                     s.record = record;
                     (key, s)
                 }
-                None => (
-                    None,
-                    Stored {
-                        seq: None,
-                        record,
-                        participant: false,
-                        registered_by: None,
-                        registered_hlc: None,
-                        registered_at: None,
-                        sole_device: None,
-                    },
-                ),
+                None => (None, Stored::new(record)),
             };
-            let mut dirty = !changed.is_empty();
+            let mut dirty = !changed.is_empty() || p.review != review;
+            p.review = review;
             if change.kind == ChangeKind::Register
                 && p.registered_hlc.as_ref().is_none_or(|h| text.hlc < *h)
             {
@@ -695,10 +909,25 @@ fn push_one(
                 if matches!(known, Known::Nothing) && p.record.fields == change.fields {
                     known = Known::Fields(&text.fields);
                 }
-                w.save(&mut p, &old_key, known, device)?;
+                w.save(&mut p, &old_key, known, device, by.token_name)?;
             }
             if let Some(c) = conflict {
                 open_conflict(conn, by, change, &p, c, now)?;
+            }
+            if !superseded.is_empty() {
+                let mut names = Vec::new();
+                for f in &superseded {
+                    if let Some(stamp) = p.record.stamps.0.get(f) {
+                        let name = writer_name(conn, &stamp.device)?;
+                        if !names.contains(&name) {
+                            names.push(name);
+                        }
+                    }
+                }
+                return Ok(Outcome::Superseded {
+                    fields: superseded,
+                    by: names,
+                });
             }
             Ok(if merged {
                 Outcome::Merged
@@ -709,8 +938,22 @@ fn push_one(
     }
 }
 
-/// The reason to reject `change` when its device already logged another
-/// change under the same number.
+/// The answer to a change whose id could not be logged: an id stored
+/// before under another number.
+fn reused(conn: &Connection, change: &Change, text: &ChangeText) -> Result<Outcome, StoreError> {
+    Ok(answer_again(conn, change, text)?.unwrap_or_else(|| {
+        // Logging fails only on a stored id or number; the number was
+        // checked, so this is not reached, and is never a "duplicate".
+        rejected(
+            "seq_conflict",
+            format!(
+                "change {} could not be logged under number {}; contact support",
+                change.id, change.device_seq
+            ),
+        )
+    }))
+}
+
 fn seq_taken(
     conn: &Connection,
     device: Uuid,
