@@ -69,18 +69,6 @@ pub fn source_name(device: &Uuid) -> String {
     }
 }
 
-/// An identity disagreement found while merging.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdentityConflict {
-    pub fields: Vec<Field>,
-    /// The values the other source wrote, for the fields in conflict.
-    pub existing: Fields,
-    /// Device that wrote the existing values (of the first field).
-    pub existing_device: Uuid,
-    /// The values this change writes.
-    pub incoming: Fields,
-}
-
 /// The largest clock stamp the stored text form holds (16 digits of
 /// milliseconds, year 318857): anything above is refused, never cut.
 pub const MAX_HLC_MILLIS: u64 = 9_999_999_999_999_999;
@@ -107,7 +95,6 @@ pub enum Decision {
         /// Fields this change wrote that the record keeps from a later
         /// write, with a value other than this change's.
         superseded: Vec<Field>,
-        conflict: Option<IdentityConflict>,
     },
 }
 
@@ -271,63 +258,14 @@ pub fn decide(
     let written = change.fields.written();
     let superseded = change.fields.differing(&record.fields, &written);
     let device = change.hlc.device;
-    let (merged, conflict) = match existing {
-        None => (false, None),
-        Some(old) => {
-            let other_source = participant || old.stamps.0.values().any(|s| s.device != device);
-            (other_source, identity_conflict(old, change))
-        }
-    };
+    let merged = existing
+        .is_some_and(|old| participant || old.stamps.0.values().any(|s| s.device != device));
     Decision::Accepted {
         record,
         merged,
         changed,
         superseded,
-        conflict,
     }
-}
-
-/// The identity fields `change` writes with other values than another
-/// source holds in `old`.
-fn identity_conflict(old: &PersonRecord, change: &Change) -> Option<IdentityConflict> {
-    let device = change.hlc.device;
-    let fields: Vec<Field> = change
-        .fields
-        .identity_disagreements(&old.fields)
-        .into_iter()
-        .filter(|f| old.stamps.0.get(f).is_some_and(|s| s.device != device))
-        .collect();
-    let first = fields.first()?;
-    let mut ex = Fields::default();
-    let mut inc = Fields::default();
-    for f in &fields {
-        match f {
-            Field::Name => {
-                ex.name = old.fields.name.clone();
-                inc.name = change.fields.name.clone();
-            }
-            Field::BirthDate => {
-                ex.birth_date = old.fields.birth_date;
-                inc.birth_date = change.fields.birth_date;
-            }
-            Field::Sex => {
-                ex.sex = old.fields.sex;
-                inc.sex = change.fields.sex;
-            }
-            _ => {}
-        }
-    }
-    Some(IdentityConflict {
-        existing_device: old
-            .stamps
-            .0
-            .get(first)
-            .map(|s| s.device)
-            .unwrap_or_default(),
-        fields: fields.clone(),
-        existing: ex,
-        incoming: inc,
-    })
 }
 
 /// The review list of a merged record, as stored (`None`: nothing to
@@ -337,7 +275,9 @@ pub fn review_json(record: &PersonRecord) -> Option<String> {
     if record.stamps.0.values().all(|s| s.device == ROLL_DEVICE) {
         return None;
     }
-    let today = record.last_write().map_or_else(sigap_shared::today, |h| hlc_date(&h));
+    let today = record
+        .last_write()
+        .map_or_else(sigap_shared::today, |h| hlc_date(&h));
     let issues = record.review(today);
     if issues.is_empty() {
         return None;
@@ -400,7 +340,7 @@ mod tests {
     const NOW: u64 = 1_764_000_000_000;
 
     #[test]
-    fn a_second_device_with_another_name_opens_a_conflict() {
+    fn a_second_device_merges_into_the_person() {
         let Decision::Accepted { record, merged, .. } =
             decide(None, false, &change(1, NOW, "Budi"), None)
         else {
@@ -413,31 +353,15 @@ mod tests {
             &change(2, NOW + 1, "Budi Santoso"),
             None,
         );
-        let Decision::Accepted {
-            merged, conflict, ..
-        } = d
-        else {
-            panic!("rejected")
-        };
-        assert!(merged);
-        let c = conflict.unwrap();
-        assert_eq!(c.fields, [Field::Name]);
-        assert_eq!(c.existing.name.as_deref(), Some("Budi"));
-        // The same device correcting its own spelling is no conflict.
+        assert!(matches!(d, Decision::Accepted { merged: true, .. }));
+        // The same device correcting its own spelling is not a merge.
         let d = decide(
             Some(&record),
             false,
             &change(1, NOW + 1, "Budi Santoso"),
             None,
         );
-        assert!(matches!(
-            d,
-            Decision::Accepted {
-                conflict: None,
-                merged: false,
-                ..
-            }
-        ));
+        assert!(matches!(d, Decision::Accepted { merged: false, .. }));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! merge, roles by token, and the admin commands, over a [`store::Store`]
 //! (SQLite by default).
 
+pub mod claims;
 pub mod cli;
 pub mod commands;
 pub mod coverage;

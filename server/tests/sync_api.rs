@@ -163,7 +163,10 @@ async fn an_edit_that_arrives_before_its_registration_waits_in_a_partial_record(
     assert_eq!(st, StatusCode::OK, "{review}");
     let admin = s.token(Role::Admin, "admin", &[]);
     let (_, all) = s.get(&admin, "/api/v1/review").await;
-    assert_eq!(all["persons"][0]["issues"][0]["code"], "incomplete_registration");
+    assert_eq!(
+        all["persons"][0]["issues"][0]["code"],
+        "incomplete_registration"
+    );
     // The registration wrote no phone, earlier than agent-2's edit: the
     // agent is told the server keeps agent-2's phone.
     let (_, r) = s.push(&agent, &a, &[reg]).await;

@@ -14,9 +14,7 @@ use time::Date;
 use crate::area::AreaCode;
 use crate::hlc::Hlc;
 use crate::nik::Nik;
-use crate::registration::{
-    Category, Issue, Program, Registration, Sex, Status, normalize_name,
-};
+use crate::registration::{Category, Issue, Program, Registration, Sex, Status, normalize_name};
 
 /// A set of field values; `None` means "not written by this change".
 /// For the optional texts (`phone`, `employer`, `void_reason`) an empty

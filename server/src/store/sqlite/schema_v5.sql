@@ -21,3 +21,7 @@ CREATE INDEX persons_review ON persons(kelurahan) WHERE review IS NOT NULL;
 -- `membership roll`), sent in the feed so that a device can show which of
 -- its own records others changed.
 ALTER TABLE persons ADD COLUMN last_changed_by TEXT;
+-- Identity claims per source (server/src/claims.rs), kept once a second
+-- source writes a person's identity: open conflicts are worked out from
+-- them, so they do not depend on the order changes arrived in.
+ALTER TABLE persons ADD COLUMN claims TEXT;

@@ -13,6 +13,7 @@ use sigap_shared::{AreaCode, Category, Hlc, Nik};
 use uuid::Uuid;
 
 use super::{SqliteStore, corrupt, now_millis, parse_record};
+use crate::claims::{self, Claims};
 use crate::engine::{self, CoverageKey, Decision, ROLL_DEVICE, SERVER_DEVICE};
 use crate::store::{Conflict, ConflictSide, ImportSummary, Pusher, RollRow, StoreError};
 
@@ -32,6 +33,9 @@ pub(super) struct Stored {
     pub review: Option<String>,
     /// Who made the latest write (set by [`Writer::save`]).
     pub last_changed_by: Option<String>,
+    /// Identity claims per source ([`Claims`]) as JSON, once a second
+    /// source has written the person's identity.
+    pub claims: Option<String>,
 }
 
 impl Stored {
@@ -47,6 +51,7 @@ impl Stored {
             sole_device: None,
             review: None,
             last_changed_by: None,
+            claims: None,
         }
     }
 }
@@ -78,20 +83,20 @@ impl<'c> Writer<'c> {
             deltas: HashMap::new(),
             load_stmt: conn.prepare_cached(
                 "SELECT record, participant, registered_by, registered_hlc, registered_at, seq,
-                    sole_device, review, last_changed_by
+                    sole_device, review, last_changed_by, claims
                  FROM persons WHERE nik = ?1",
             )?,
             insert_stmt: conn.prepare_cached(
                 "INSERT INTO persons (nik, record, kelurahan, participant, registered_by,
                                       registered_hlc, registered_at, seq, sole_device, review,
-                                      last_changed_by)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                      last_changed_by, claims)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?,
             update_stmt: conn.prepare_cached(
                 "UPDATE persons SET nik = ?1, record = ?2, kelurahan = ?3, participant = ?4,
                     registered_by = ?5, registered_hlc = ?6, registered_at = ?7, seq = ?8,
-                    sole_device = ?9, review = ?10, last_changed_by = ?11
-                 WHERE seq = ?12",
+                    sole_device = ?9, review = ?10, last_changed_by = ?11, claims = ?12
+                 WHERE seq = ?13",
             )?,
             log_stmt: conn.prepare_cached(
                 "INSERT INTO changes (id, device_id, device_seq, in_log, nik, hlc, kind, fields,
@@ -147,11 +152,12 @@ impl<'c> Writer<'c> {
                     r.get::<_, Option<[u8; 16]>>(6)?,
                     r.get(7)?,
                     r.get(8)?,
+                    r.get(9)?,
                 ))
             })
             .optional()?;
         row.map(
-            |(rec, participant, by, hlc, at, seq, sole, review, last_changed_by)| {
+            |(rec, participant, by, hlc, at, seq, sole, review, last_changed_by, claims)| {
                 Ok(Stored {
                     seq: Some(seq),
                     record: parse_record(&rec)?,
@@ -162,6 +168,7 @@ impl<'c> Writer<'c> {
                     sole_device: sole.map(Uuid::from_bytes),
                     review,
                     last_changed_by,
+                    claims,
                 })
             },
         )
@@ -226,6 +233,7 @@ impl<'c> Writer<'c> {
             &sole,
             &p.review,
             &p.last_changed_by,
+            &p.claims,
         ];
         if let Some(old) = &p.seq {
             args.push(old);
@@ -435,7 +443,17 @@ fn earlier(
     change: &Change,
     text: &ChangeText,
 ) -> Result<Option<(Outcome, bool)>, StoreError> {
-    type Row = (String, Option<String>, Option<String>, Vec<u8>, i64, String, String, String, String);
+    type Row = (
+        String,
+        Option<String>,
+        Option<String>,
+        Vec<u8>,
+        i64,
+        String,
+        String,
+        String,
+        String,
+    );
     let seen: Option<Row> = conn
         .prepare_cached(
             "SELECT outcome, reject_code, reject_reason, device_id, device_seq, nik, hlc, kind,
@@ -456,26 +474,32 @@ fn earlier(
             ))
         })
         .optional()?;
-    Ok(seen.map(|(outcome, code, reason, device, seq, nik, hlc, kind, fields)| {
-        let same = device == change.device_id.as_bytes()
-            && u64::try_from(seq).ok() == Some(change.device_seq)
-            && nik == change.nik.as_str()
-            && hlc == text.hlc
-            && kind == kind_str(change.kind)
-            && fields == text.fields;
-        let answer = if outcome == "rejected" {
-            rejected(&code.unwrap_or_default(), reason.unwrap_or_default())
-        } else {
-            Outcome::Duplicate
-        };
-        (answer, same)
-    }))
+    Ok(seen.map(
+        |(outcome, code, reason, device, seq, nik, hlc, kind, fields)| {
+            let same = device == change.device_id.as_bytes()
+                && u64::try_from(seq).ok() == Some(change.device_seq)
+                && nik == change.nik.as_str()
+                && hlc == text.hlc
+                && kind == kind_str(change.kind)
+                && fields == text.fields;
+            let answer = if outcome == "rejected" {
+                rejected(&code.unwrap_or_default(), reason.unwrap_or_default())
+            } else {
+                Outcome::Duplicate
+            };
+            (answer, same)
+        },
+    ))
 }
 
 /// The answer to a change whose id is stored: the earlier answer when it
 /// is the same change sent again, `id_reused` when it carries other
 /// content (never silently dropped as a duplicate).
-fn answer_again(conn: &Connection, change: &Change, text: &ChangeText) -> Result<Option<Outcome>, StoreError> {
+fn answer_again(
+    conn: &Connection,
+    change: &Change,
+    text: &ChangeText,
+) -> Result<Option<Outcome>, StoreError> {
     Ok(earlier(conn, change, text)?.map(|(answer, same)| {
         if same {
             answer
@@ -726,24 +750,21 @@ impl SqliteStore {
         let old_key = engine::coverage_key(&p.record.fields);
         let now = u64::try_from(now_millis()).unwrap_or(0);
         let hlc = engine::server_hlc(&p.record, now);
-        p.record.apply(fields, hlc);
-        if let Ok(reg) = p.record.fields.to_registration(&conflict.nik) {
-            let v = reg.validate(engine::hlc_date(&hlc));
-            if let Some(first) = v.errors.first() {
-                return Err(StoreError::Invalid {
-                    code: first.code.clone(),
-                    message: first.message.clone(),
-                });
-            }
+        // Judged like a device's edit: on what it carries; the merged
+        // record's rules go to the review list.
+        if let Some(first) = fields
+            .carried_errors(&conflict.nik, engine::hlc_date(&hlc))
+            .into_iter()
+            .next()
+        {
+            return Err(StoreError::Invalid {
+                code: first.code,
+                message: first.message,
+            });
         }
+        let old = p.record.clone();
+        p.record.apply(fields, hlc);
         p.review = engine::review_json(&p.record);
-        w.save(
-            &mut p,
-            &old_key,
-            Known::Nothing,
-            SERVER_DEVICE,
-            &format!("supervisor {by}"),
-        )?;
         let audit = Change {
             id: Uuid::now_v7(),
             device_id: SERVER_DEVICE,
@@ -754,15 +775,32 @@ impl SqliteStore {
             fields: fields.clone(),
         };
         let now_i = now_millis();
-        let text = ChangeText::of(&audit)?;
-        w.log(&audit, &text, false, by, now_i, "applied", None)?;
-        w.flush()?;
         let resolution = serde_json::to_string(fields).map_err(corrupt)?;
+        // Closed first: the claims below then settle it, and open a new
+        // conflict only if sources still disagree after the resolution.
         tx.execute(
             "UPDATE conflicts SET status = 'resolved', resolved_at = ?1, resolved_by = ?2,
                  resolution = ?3, note = ?4 WHERE id = ?5",
             params![now_i, by, resolution, note, id],
         )?;
+        let author = format!("supervisor {by}");
+        add_claim(
+            &tx,
+            &mut p,
+            &old,
+            ClaimBy {
+                source: SERVER_DEVICE,
+                change: audit.id,
+                hlc: &hlc,
+                agent: &author,
+            },
+            fields,
+            now_i,
+        )?;
+        w.save(&mut p, &old_key, Known::Nothing, SERVER_DEVICE, &author)?;
+        let text = ChangeText::of(&audit)?;
+        w.log(&audit, &text, false, by, now_i, "applied", None)?;
+        w.flush()?;
         let out =
             super::read::load_conflict(&tx, id)?.ok_or_else(|| corrupt("conflict vanished"))?;
         tx.commit()?;
@@ -883,17 +921,33 @@ fn push_one(
             merged,
             changed,
             superseded,
-            conflict,
         } => {
-            let (old_key, mut p) = match stored {
+            let (old_key, old_record, mut p) = match stored {
                 Some(mut s) => {
                     let key = engine::coverage_key(&s.record.fields);
-                    s.record = record;
-                    (key, s)
+                    let old = std::mem::replace(&mut s.record, record);
+                    (key, Some(old), s)
                 }
-                None => (None, Stored::new(record)),
+                None => (None, None, Stored::new(record)),
             };
             let mut dirty = !changed.is_empty() || p.review != review;
+            if let Some(old) = &old_record
+                && claims::writes_identity(&change.fields)
+            {
+                dirty |= add_claim(
+                    conn,
+                    &mut p,
+                    old,
+                    ClaimBy {
+                        source: device,
+                        change: change.id,
+                        hlc: &change.hlc,
+                        agent: by.token_name,
+                    },
+                    &change.fields,
+                    now,
+                )?;
+            }
             p.review = review;
             if change.kind == ChangeKind::Register
                 && p.registered_hlc.as_ref().is_none_or(|h| text.hlc < *h)
@@ -910,9 +964,6 @@ fn push_one(
                     known = Known::Fields(&text.fields);
                 }
                 w.save(&mut p, &old_key, known, device, by.token_name)?;
-            }
-            if let Some(c) = conflict {
-                open_conflict(conn, by, change, &p, c, now)?;
             }
             if !superseded.is_empty() {
                 let mut names = Vec::new();
@@ -981,40 +1032,132 @@ fn seq_taken(
     )))
 }
 
-fn open_conflict(
+/// Who makes an identity claim.
+struct ClaimBy<'a> {
+    source: Uuid,
+    change: Uuid,
+    hlc: &'a Hlc,
+    agent: &'a str,
+}
+
+/// Takes a write of identity fields into the person's claims, made from
+/// `old` (the record before the write) when a second source first writes,
+/// and brings the person's open conflict in line with them. Returns
+/// whether the stored claims changed.
+fn add_claim(
     conn: &Connection,
-    by: &Pusher<'_>,
-    change: &Change,
-    p: &Stored,
-    c: engine::IdentityConflict,
+    p: &mut Stored,
+    old: &PersonRecord,
+    by: ClaimBy<'_>,
+    fields: &Fields,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let mut claims = match &p.claims {
+        Some(text) => serde_json::from_str::<Claims>(text).map_err(corrupt)?,
+        None => {
+            let sources = claims::identity_sources(old);
+            if sources.iter().all(|s| *s == by.source) {
+                // One source so far: its record is its claim.
+                return Ok(false);
+            }
+            let mut agents = std::collections::BTreeMap::new();
+            for s in sources {
+                if let Some(latest) = latest_change(conn, &old.nik, &s)? {
+                    agents.insert(s, latest);
+                }
+            }
+            Claims::from_record(old, &agents)
+        }
+    };
+    claims.add(by.source, fields, by.hlc, Some(by.change), Some(by.agent));
+    p.claims = Some(serde_json::to_string(&claims).map_err(corrupt)?);
+    sync_conflict(conn, &old.nik, p.record.fields.kelurahan, &claims, now)?;
+    Ok(true)
+}
+
+/// The agent and id of `source`'s latest accepted change of `nik`.
+fn latest_change(
+    conn: &Connection,
+    nik: &Nik,
+    source: &Uuid,
+) -> Result<Option<(String, Uuid)>, StoreError> {
+    let row: Option<(String, Vec<u8>)> = conn
+        .prepare_cached(
+            "SELECT agent, id FROM changes
+             WHERE nik = ?1 AND device_id = ?2 AND outcome <> 'rejected'
+             ORDER BY hlc DESC LIMIT 1",
+        )?
+        .query_row(params![nik.as_str(), source.as_bytes().as_slice()], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    row.map(|(agent, id)| Ok((agent, Uuid::from_slice(&id).map_err(corrupt)?)))
+        .transpose()
+}
+
+/// Makes the person's open conflict what the claims say: opened, updated,
+/// or gone when the sources agree again.
+fn sync_conflict(
+    conn: &Connection,
+    nik: &Nik,
+    kelurahan: Option<AreaCode>,
+    claims: &Claims,
     now: i64,
 ) -> Result<(), StoreError> {
-    let names = serde_json::to_string(&c.fields).map_err(corrupt)?;
-    let existing = ConflictSide {
-        source: engine::source_name(&c.existing_device),
-        agent: None,
-        fields: c.existing,
+    let open_row: Option<i64> = conn
+        .prepare_cached("SELECT id FROM conflicts WHERE nik = ?1 AND status = 'open'")?
+        .query_row([nik.as_str()], |r| r.get(0))
+        .optional()?;
+    let Some(open) = claims.open() else {
+        if let Some(id) = open_row {
+            conn.prepare_cached("DELETE FROM conflicts WHERE id = ?1")?
+                .execute([id])?;
+        }
+        return Ok(());
     };
-    let incoming = ConflictSide {
-        source: engine::source_name(&change.device_id),
-        agent: Some(by.token_name.to_string()),
-        fields: c.incoming,
+    let side = |(source, claim): &(Uuid, claims::Claim)| ConflictSide {
+        source: engine::source_name(source),
+        agent: claim.agent.clone(),
+        fields: claim.values(&open.fields),
     };
-    conn.prepare_cached(
-        "INSERT INTO conflicts (nik, kelurahan, fields, existing, incoming, change_id,
-                                status, opened_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7)",
-    )?
-    .execute(params![
-        change.nik.as_str(),
-        p.record.fields.kelurahan.map(|k| k.to_string()),
-        names,
-        serde_json::to_string(&existing).map_err(corrupt)?,
-        serde_json::to_string(&incoming).map_err(corrupt)?,
-        change.id.as_bytes().as_slice(),
-        now
-    ])?;
-    tracing::info!(nik = %change.nik.masked(), "identity conflict opened");
+    let names = serde_json::to_string(&open.fields).map_err(corrupt)?;
+    let existing = serde_json::to_string(&side(&open.first)).map_err(corrupt)?;
+    let incoming = serde_json::to_string(&side(&open.last)).map_err(corrupt)?;
+    let change = open.last.1.change.unwrap_or_default();
+    let kel = kelurahan.map(|k| k.to_string());
+    match open_row {
+        Some(id) => {
+            conn.prepare_cached(
+                "UPDATE conflicts SET kelurahan = ?1, fields = ?2, existing = ?3, incoming = ?4,
+                     change_id = ?5 WHERE id = ?6",
+            )?
+            .execute(params![
+                kel,
+                names,
+                existing,
+                incoming,
+                change.as_bytes().as_slice(),
+                id
+            ])?;
+        }
+        None => {
+            conn.prepare_cached(
+                "INSERT INTO conflicts (nik, kelurahan, fields, existing, incoming, change_id,
+                                        status, opened_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7)",
+            )?
+            .execute(params![
+                nik.as_str(),
+                kel,
+                names,
+                existing,
+                incoming,
+                change.as_bytes().as_slice(),
+                now
+            ])?;
+            tracing::info!(nik = %nik.masked(), "identity conflict opened");
+        }
+    }
     Ok(())
 }
 
