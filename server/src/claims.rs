@@ -129,7 +129,11 @@ pub struct Open {
 impl Claims {
     /// The claims a record holds when the sources of its identity fields
     /// are known only through its stamps (before a second source wrote).
-    pub fn from_record(record: &PersonRecord, agents: &BTreeMap<Uuid, (String, Uuid)>) -> Claims {
+    /// `written_by` names the agent and change that wrote a stamp.
+    pub fn from_record<E>(
+        record: &PersonRecord,
+        mut written_by: impl FnMut(&Hlc) -> Result<Option<(String, Uuid)>, E>,
+    ) -> Result<Claims, E> {
         let mut out = Claims::default();
         for f in Field::IDENTITY {
             let Some(stamp) = record.stamps.0.get(&f) else {
@@ -145,13 +149,11 @@ impl Claims {
                 sex: only(Field::Sex).and(record.fields.sex),
                 ..Fields::default()
             };
-            let (agent, change) = agents
-                .get(&stamp.device)
-                .cloned()
-                .map_or((None, None), |(a, c)| (Some(a), Some(c)));
+            let (agent, change) =
+                written_by(stamp)?.map_or((None, None), |(a, c)| (Some(a), Some(c)));
             out.add(stamp.device, &fields, stamp, change, agent.as_deref());
         }
-        out
+        Ok(out)
     }
 
     /// Takes `source`'s write of `fields` at `hlc` into account; the later

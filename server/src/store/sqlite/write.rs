@@ -176,7 +176,7 @@ impl<'c> Writer<'c> {
     }
 
     /// Saves a person written by `device` (on behalf of `by`, as people
-    /// name it) under a new feed seq (moving it to the end of the feed),
+    /// name it, when this write is the person's latest by clock) under a new feed seq (moving it to the end of the feed),
     /// keeping the counters in step with the move from `old_key`.
     /// `known`: what the caller already has of the record's JSON.
     pub fn save(
@@ -185,9 +185,11 @@ impl<'c> Writer<'c> {
         old_key: &CoverageKey,
         known: Known<'_>,
         device: Uuid,
-        by: &str,
+        by: Option<&str>,
     ) -> Result<i64, StoreError> {
-        if p.last_changed_by.as_deref() != Some(by) {
+        if let Some(by) = by
+            && p.last_changed_by.as_deref() != Some(by)
+        {
             p.last_changed_by = Some(by.to_string());
         }
         p.sole_device = match (p.seq, p.sole_device) {
@@ -708,7 +710,7 @@ impl SqliteStore {
                     }
                     p.participant = true;
                     p.review = engine::review_json(&p.record);
-                    w.save(&mut p, &old_key, Known::Nothing, ROLL_DEVICE, ROLL_NAME)?;
+                    w.save(&mut p, &old_key, Known::Nothing, ROLL_DEVICE, None)?;
                     summary.joined += 1;
                 }
                 None => {
@@ -716,7 +718,7 @@ impl SqliteStore {
                         participant: true,
                         ..Stored::new(PersonRecord::from_write(row.nik.clone(), &fields, hlc))
                     };
-                    w.save(&mut p, &None, Known::Nothing, ROLL_DEVICE, ROLL_NAME)?;
+                    w.save(&mut p, &None, Known::Nothing, ROLL_DEVICE, Some(ROLL_NAME))?;
                     summary.created += 1;
                 }
             }
@@ -743,70 +745,111 @@ impl SqliteStore {
                 message: format!("conflict {id} is already resolved"),
             });
         }
-        let mut w = Writer::new(&tx)?;
-        let mut p = w
-            .load(&conflict.nik)?
-            .ok_or_else(|| corrupt("conflict for a person that is not stored"))?;
-        let old_key = engine::coverage_key(&p.record.fields);
         let now = u64::try_from(now_millis()).unwrap_or(0);
-        let hlc = engine::server_hlc(&p.record, now);
-        // Judged like a device's edit: on what it carries; the merged
-        // record's rules go to the review list.
-        if let Some(first) = fields
-            .carried_errors(&conflict.nik, engine::hlc_date(&hlc))
-            .into_iter()
-            .next()
-        {
-            return Err(StoreError::Invalid {
-                code: first.code,
-                message: first.message,
-            });
-        }
-        let old = p.record.clone();
-        p.record.apply(fields, hlc);
-        p.review = engine::review_json(&p.record);
-        let audit = Change {
-            id: Uuid::now_v7(),
-            device_id: SERVER_DEVICE,
-            device_seq: 0,
-            nik: conflict.nik.clone(),
-            hlc,
-            kind: ChangeKind::Edit,
-            fields: fields.clone(),
-        };
-        let now_i = now_millis();
-        let resolution = serde_json::to_string(fields).map_err(corrupt)?;
-        // Closed first: the claims below then settle it, and open a new
-        // conflict only if sources still disagree after the resolution.
-        tx.execute(
-            "UPDATE conflicts SET status = 'resolved', resolved_at = ?1, resolved_by = ?2,
-                 resolution = ?3, note = ?4 WHERE id = ?5",
-            params![now_i, by, resolution, note, id],
-        )?;
-        let author = format!("supervisor {by}");
-        add_claim(
-            &tx,
-            &mut p,
-            &old,
-            ClaimBy {
-                source: SERVER_DEVICE,
-                change: audit.id,
-                hlc: &hlc,
-                agent: &author,
-            },
-            fields,
-            now_i,
-        )?;
-        w.save(&mut p, &old_key, Known::Nothing, SERVER_DEVICE, &author)?;
-        let text = ChangeText::of(&audit)?;
-        w.log(&audit, &text, false, by, now_i, "applied", None)?;
-        w.flush()?;
+        resolve_in(&tx, &conflict.nik, fields, note, by, |record| {
+            engine::server_hlc(record, now)
+        })?;
         let out =
             super::read::load_conflict(&tx, id)?.ok_or_else(|| corrupt("conflict vanished"))?;
         tx.commit()?;
         Ok(out)
     }
+
+    /// A supervisor's resolution stamped `hlc`, as another server that
+    /// receives it applies it (order tests replay resolutions with it).
+    #[doc(hidden)]
+    pub fn resolve_at(
+        &self,
+        nik: &Nik,
+        fields: &Fields,
+        hlc: Hlc,
+        by: &str,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.writer()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        resolve_in(&tx, nik, fields, None, by, |_| hlc)?;
+        tx.commit()?;
+        Ok(())
+    }
 }
+
+/// Applies a supervisor's choice of identity values to `nik` as a write
+/// with an author, stamped by `stamp` (given the record), and closes the
+/// person's open conflict.
+fn resolve_in(
+    tx: &Connection,
+    nik: &Nik,
+    fields: &Fields,
+    note: Option<&str>,
+    by: &str,
+    stamp: impl FnOnce(&PersonRecord) -> Hlc,
+) -> Result<(), StoreError> {
+    let mut w = Writer::new(tx)?;
+    let mut p = w
+        .load(nik)?
+        .ok_or_else(|| StoreError::NotFound(format!("no person with NIK {}", nik.masked())))?;
+    let old_key = engine::coverage_key(&p.record.fields);
+    let hlc = stamp(&p.record);
+    // Judged like a device's edit: on what it carries; the merged
+    // record's rules go to the review list.
+    if let Some(first) = fields
+        .carried_errors(nik, engine::hlc_date(&hlc))
+        .into_iter()
+        .next()
+    {
+        return Err(StoreError::Invalid {
+            code: first.code,
+            message: first.message,
+        });
+    }
+    let old = p.record.clone();
+    p.record.apply(fields, hlc);
+    p.review = engine::review_json(&p.record);
+    let audit = Change {
+        id: Uuid::now_v7(),
+        device_id: SERVER_DEVICE,
+        device_seq: 0,
+        nik: nik.clone(),
+        hlc,
+        kind: ChangeKind::Edit,
+        fields: fields.clone(),
+    };
+    let now = now_millis();
+    let resolution = serde_json::to_string(fields).map_err(corrupt)?;
+    // Closed first: the claims below then settle it, and open a new
+    // conflict only if sources still disagree after the resolution.
+    tx.execute(
+        "UPDATE conflicts SET status = 'resolved', resolved_at = ?1, resolved_by = ?2,
+             resolution = ?3, note = ?4 WHERE nik = ?5 AND status = 'open'",
+        params![now, by, resolution, note, nik.as_str()],
+    )?;
+    let author = format!("supervisor {by}");
+    add_claim(
+        tx,
+        &mut p,
+        &old,
+        ClaimBy {
+            source: SERVER_DEVICE,
+            change: audit.id,
+            hlc: &hlc,
+            agent: &author,
+        },
+        fields,
+        now,
+    )?;
+    let latest = old.last_write().is_none_or(|l| hlc >= l);
+    w.save(
+        &mut p,
+        &old_key,
+        Known::Nothing,
+        SERVER_DEVICE,
+        latest.then_some(author.as_str()),
+    )?;
+    let text = ChangeText::of(&audit)?;
+    w.log(&audit, &text, false, by, now, "applied", None)?;
+    w.flush()
+}
+
 fn push_one(
     conn: &Connection,
     w: &mut Writer<'_>,
@@ -963,7 +1006,17 @@ fn push_one(
                 if matches!(known, Known::Nothing) && p.record.fields == change.fields {
                     known = Known::Fields(&text.fields);
                 }
-                w.save(&mut p, &old_key, known, device, by.token_name)?;
+                let latest = old_record
+                    .as_ref()
+                    .and_then(PersonRecord::last_write)
+                    .is_none_or(|l| change.hlc >= l);
+                w.save(
+                    &mut p,
+                    &old_key,
+                    known,
+                    device,
+                    latest.then_some(by.token_name),
+                )?;
             }
             if !superseded.is_empty() {
                 let mut names = Vec::new();
@@ -1060,13 +1113,7 @@ fn add_claim(
                 // One source so far: its record is its claim.
                 return Ok(false);
             }
-            let mut agents = std::collections::BTreeMap::new();
-            for s in sources {
-                if let Some(latest) = latest_change(conn, &old.nik, &s)? {
-                    agents.insert(s, latest);
-                }
-            }
-            Claims::from_record(old, &agents)
+            Claims::from_record(old, |hlc| change_at(conn, &old.nik, hlc))?
         }
     };
     claims.add(by.source, fields, by.hlc, Some(by.change), Some(by.agent));
@@ -1075,19 +1122,19 @@ fn add_claim(
     Ok(true)
 }
 
-/// The agent and id of `source`'s latest accepted change of `nik`.
-fn latest_change(
+/// The agent and id of the change of `nik` stamped `hlc` (a device never
+/// issues a stamp twice).
+fn change_at(
     conn: &Connection,
     nik: &Nik,
-    source: &Uuid,
+    hlc: &Hlc,
 ) -> Result<Option<(String, Uuid)>, StoreError> {
     let row: Option<(String, Vec<u8>)> = conn
         .prepare_cached(
             "SELECT agent, id FROM changes
-             WHERE nik = ?1 AND device_id = ?2 AND outcome <> 'rejected'
-             ORDER BY hlc DESC LIMIT 1",
+             WHERE nik = ?1 AND hlc = ?2 AND outcome <> 'rejected' LIMIT 1",
         )?
-        .query_row(params![nik.as_str(), source.as_bytes().as_slice()], |r| {
+        .query_row(params![nik.as_str(), hlc.to_sortable()], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
         .optional()?;
