@@ -52,6 +52,7 @@ async fn every_endpoint_refuses_a_missing_or_revoked_token() {
         "/api/v1/coverage?area=33.72".into(),
         "/api/v1/conflicts".into(),
         "/api/v1/persons/3372011203850001".into(),
+        "/api/v1/review".into(),
     ] {
         let r = s
             .client
@@ -82,6 +83,7 @@ async fn the_wrong_role_is_forbidden() {
         "/api/v1/coverage?area=33.72",
         "/api/v1/conflicts",
         "/api/v1/persons/3372011203850001",
+        "/api/v1/review",
     ] {
         let (st, body) = s.get(&agent, path).await;
         assert_eq!(st, StatusCode::FORBIDDEN, "{path}");
@@ -97,6 +99,8 @@ async fn the_wrong_role_is_forbidden() {
     let (st, _) = s.get(&admin, "/api/v1/coverage?area=33.72").await;
     assert_eq!(st, StatusCode::OK);
     let (st, _) = s.get(&sup, "/api/v1/conflicts").await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = s.get(&sup, "/api/v1/review").await;
     assert_eq!(st, StatusCode::OK);
 }
 
@@ -119,6 +123,8 @@ async fn an_area_outside_the_token_is_forbidden_with_its_name() {
         .get(&sup, "/api/v1/coverage?area=33.72.01.1001&depth=2")
         .await;
     assert_eq!(st, StatusCode::OK);
+    let (st, _) = s.get(&sup, "/api/v1/review?area=33.72.02").await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
     // A person outside the supervisor's areas.
     let agent = s.token(Role::Agent, "agent", &["33.72"]);
     let mut d = Device::new();

@@ -32,10 +32,24 @@ pub async fn serve(store: Arc<SqliteStore>) -> Server {
     serve_in(store, tempfile::tempdir().unwrap()).await
 }
 
+/// Serves an existing store with settings changed by `set`.
+pub async fn serve_with(store: Arc<SqliteStore>, set: impl FnOnce(&mut AppState)) -> Server {
+    serve_state(store, tempfile::tempdir().unwrap(), set).await
+}
+
 async fn serve_in(store: Arc<SqliteStore>, dir: tempfile::TempDir) -> Server {
+    serve_state(store, dir, |_| {}).await
+}
+
+async fn serve_state(
+    store: Arc<SqliteStore>,
+    dir: tempfile::TempDir,
+    set: impl FnOnce(&mut AppState),
+) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = AppState::new(store.clone());
+    let mut state = AppState::new(store.clone());
+    set(&mut state);
     tokio::spawn(async move {
         axum::serve(listener, app(state)).await.unwrap();
     });
