@@ -34,7 +34,7 @@ async fn a_device_belongs_to_the_token_that_first_pushed_for_it() {
     // Another agent's token can neither push as the device (using up its
     // numbers) nor read its receipt or log.
     let stolen = d.register("3372015204900002", "Siti", PAJANG, 1, 1);
-    let (st, body) = s.push(&rina, &d, &[stolen.clone()]).await;
+    let (st, body) = s.push(&rina, &d, std::slice::from_ref(&stolen)).await;
     assert_eq!(
         (st, code(&body)),
         (StatusCode::FORBIDDEN, "device_not_yours")
@@ -75,7 +75,7 @@ async fn a_device_belongs_to_the_token_that_first_pushed_for_it() {
         millis: d.millis,
     };
     let next = d2.register("3372011505800003", "Joko", PAJANG, 1, 1);
-    let (st, _) = s.push(&budi, &d2, &[next.clone()]).await;
+    let (st, _) = s.push(&budi, &d2, std::slice::from_ref(&next)).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     let (st, _) = s.push(&rina, &d2, &[next]).await;
     assert_eq!(st, StatusCode::FORBIDDEN);
