@@ -121,3 +121,41 @@ fn client_killed_mid_sync_then_next_sync_completes() {
     let cov = server.coverage(&sup, "33.72", 2026, 0);
     assert_eq!(cov["figures"]["covered"], total, "{cov}");
 }
+
+#[test]
+fn pages_arriving_in_reverse_order_all_take_effect() {
+    let server = Server::start();
+    let proxy = FaultProxy::start(server.port);
+    let token = server.token("agent", "agent-1", &["33.72"]);
+    let sup = server.token("supervisor", "spv", &["33.72"]);
+    let agent = Agent::new();
+    agent.init(&proxy.url(), "hp-1", &token);
+    // More than one push page (10,000 changes), then voids and edits of
+    // persons registered in the first page: they travel in the second.
+    assert!(agent.import(&registrations_csv(0..10_500)).status.success());
+    let niks: Vec<String> = (0..5).map(|n| sigap_e2e::people::person(n).nik).collect();
+    for nik in &niks[..3] {
+        agent.ok(&["void", nik, "--reason", "duplicate form"]);
+    }
+    for nik in &niks[3..] {
+        agent.ok(&["edit", nik, "--occupation", "ojek"]);
+    }
+    proxy.reorder_next_push();
+    let summary = sync_until_clean(&agent, 3);
+    assert!(proxy.reordered(), "the proxy reordered no page");
+    assert_eq!(summary["rejected"], serde_json::json!([]), "{summary}");
+
+    let r = receipt(&server, &token, &agent);
+    assert_eq!(r["count"], 10_505, "{r}");
+    assert_eq!(r["highest_seq"], 10_505, "{r}");
+    let cov = server.coverage(&sup, "33.72", 2026, 0);
+    assert_eq!(cov["figures"]["covered"], 10_497, "{cov}");
+    for nik in &niks[..3] {
+        let (_, p) = server.get(&sup, &format!("/api/v1/persons/{nik}"));
+        assert_eq!(p["fields"]["status"], "void", "{p}");
+    }
+    for nik in &niks[3..] {
+        let (_, p) = server.get(&sup, &format!("/api/v1/persons/{nik}"));
+        assert_eq!(p["fields"]["occupation"], "ojek", "{p}");
+    }
+}

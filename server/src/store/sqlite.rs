@@ -2,7 +2,7 @@
 //! serialised through it), a few read connections used concurrently.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
@@ -31,6 +31,9 @@ const MAX_IDLE_READERS: usize = 8;
 pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Connection>,
+    /// Notified after every push commits, for a push that waits for a
+    /// device's earlier page (see `push_impl`).
+    pushed: Condvar,
     readers: Mutex<Vec<Connection>>,
     /// Declared last: stops after the connections above are closed.
     _checkpointer: checkpoint::Checkpointer,
@@ -103,6 +106,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             path: path.to_path_buf(),
             writer: Mutex::new(conn),
+            pushed: Condvar::new(),
             readers: Mutex::new(Vec::new()),
             _checkpointer: checkpointer,
         })

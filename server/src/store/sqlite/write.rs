@@ -338,6 +338,10 @@ fn record_json(record: &PersonRecord, fields_json: Option<&str>) -> Result<Strin
     ))
 }
 
+/// How long a push waits for its device's earlier changes to arrive
+/// before answering them `pending`.
+const GAP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// How the feed names the membership roll as a writer.
 const ROLL_NAME: &str = "membership roll";
 
@@ -590,7 +594,7 @@ impl SqliteStore {
             .iter()
             .map(|c| Prepared::of(c, &sender))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut conn = self.writer()?;
+        let mut conn = self.wait_for_turn(req)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         claim(&tx, &req.device_id, by.token_id)?;
         let receipt = load_device(&tx, &req.device_id)?;
@@ -630,6 +634,8 @@ impl SqliteStore {
             by.token_id
         ])?;
         tx.commit()?;
+        drop(conn);
+        self.pushed.notify_all();
         Ok(PushResponse {
             protocol: PROTOCOL_VERSION,
             results,
@@ -641,6 +647,35 @@ impl SqliteStore {
                 hash,
             },
         })
+    }
+
+    /// The writer, once the device's changes before this push's first one
+    /// are held, or after [`GAP_WAIT`]. `sigap sync` keeps two pages in
+    /// flight and the later (often smaller) one may reach the writer
+    /// first: waiting a moment for the earlier page lets the device's
+    /// changes apply in its order without answering the later page
+    /// `pending` and having it sent again.
+    fn wait_for_turn(
+        &self,
+        req: &PushRequest,
+    ) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
+        let mut conn = self.writer()?;
+        let Some(first) = req.changes.iter().map(|c| c.device_seq).min() else {
+            return Ok(conn);
+        };
+        let deadline = std::time::Instant::now() + GAP_WAIT;
+        loop {
+            let held = load_device(&conn, &req.device_id)?.highest_seq;
+            let now = std::time::Instant::now();
+            if first <= held + 1 || now >= deadline {
+                return Ok(conn);
+            }
+            conn = self
+                .pushed
+                .wait_timeout(conn, deadline - now)
+                .map_err(|_| StoreError::Task("the writer lock is poisoned".into()))?
+                .0;
+        }
     }
 
     pub(in crate::store) fn claim_device_impl(
