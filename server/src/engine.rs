@@ -1,6 +1,12 @@
 //! The merge engine: what one change does to a person, as pure functions
 //! over the shared types so that every storage backend applies the same
-//! rules (docs/sync-api.md, "Push semantics", steps 4 to 6).
+//! rules (docs/sync-api.md, "Push semantics", steps 6 to 8).
+//!
+//! Acceptance is decided by [`check`] on the change and its sender alone,
+//! and by the area rule in [`decide`]; nothing here looks at which other
+//! changes arrived before. Rules that need the whole merged record go to
+//! the review list ([`review_json`]) instead of refusing a change, so
+//! that every server holding the same changes holds the same state.
 
 use std::collections::HashMap;
 
