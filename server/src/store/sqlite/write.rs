@@ -312,7 +312,13 @@ impl Prepared {
                 } else {
                     record_json(record, None)?
                 }),
-                engine::review_json(record),
+                // A registration that passed `check` is, as a new person,
+                // a record with nothing to review: checked once, not twice.
+                if refused.is_none() && change.kind == ChangeKind::Register {
+                    None
+                } else {
+                    engine::review_json(record)
+                },
             ),
             Decision::Rejected { .. } => (None, None),
         };
