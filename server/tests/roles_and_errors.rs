@@ -67,10 +67,13 @@ async fn every_endpoint_refuses_a_missing_or_revoked_token() {
     }
     let (st, _) = s.post("sigap_wrong", "/api/v1/sync/push", &json!({})).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
-    let (st, _) = s
-        .post("sigap_wrong", "/api/v1/conflicts/1/resolve", &json!({}))
-        .await;
-    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    for path in [
+        "/api/v1/conflicts/1/resolve",
+        "/api/v1/persons/3372011203850001/move",
+    ] {
+        let (st, _) = s.post("sigap_wrong", path, &json!({})).await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED, "{path}");
+    }
 }
 
 #[tokio::test]
@@ -89,6 +92,14 @@ async fn the_wrong_role_is_forbidden() {
         assert_eq!(st, StatusCode::FORBIDDEN, "{path}");
         assert_eq!(code(&body), "forbidden");
     }
+    let (st, _) = s
+        .post(
+            &agent,
+            "/api/v1/persons/3372011203850001/move",
+            &json!({"kelurahan": "33.72.01.1001", "rw": 1, "rt": 1}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
     for t in [&sup, &admin] {
         let (st, _) = s.get(t, "/api/v1/sync/pull").await;
         assert_eq!(st, StatusCode::FORBIDDEN);

@@ -345,3 +345,69 @@ async fn the_feed_says_when_and_why_a_person_was_voided_and_who_wrote_last() {
     assert_eq!(p["void_reason"], "duplicate form");
     assert_eq!(p["last_changed_by"], "rina");
 }
+
+#[tokio::test]
+async fn a_supervisor_of_both_areas_moves_a_person_between_kecamatan() {
+    let s = start().await;
+    let agent = s.token(Role::Agent, "budi", &["33.72.01"]);
+    let kota = s.token(Role::Supervisor, "sari", &["33.72"]);
+    let laweyan = s.token(Role::Supervisor, "dewi", &["33.72.01"]);
+    let mut d = Device::new();
+    let first = d.register(NIK, "Budi", PAJANG, 1, 1);
+    s.push(&agent, &d, &[first]).await;
+    let path = format!("/api/v1/persons/{NIK}/move");
+    let to = json!({"kelurahan": "33.72.05.1001", "rw": 2, "rt": 3});
+    // Agents may not; a supervisor of one of the two areas may not.
+    let (st, _) = s.post(&agent, &path, &to).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _) = s.post(&laweyan, &path, &to).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, body) = s
+        .post(
+            &kota,
+            &path,
+            &json!({"kelurahan": "33.72.05.1001", "rw": 0, "rt": 3}),
+        )
+        .await;
+    assert_eq!(
+        (st, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_rw_rt")
+    );
+    let (st, body) = s.post(&kota, &path, &to).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(body["fields"]["kelurahan"], "33.72.05.1001");
+    let (_, cov) = s
+        .get(&kota, "/api/v1/coverage?area=33.72&year=2025&depth=1")
+        .await;
+    let by_kec: Vec<(Value, Value)> = cov["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["area"].clone(), c["figures"]["covered"].clone()))
+        .collect();
+    assert!(
+        by_kec.contains(&(json!("33.72.05"), json!(1))),
+        "{by_kec:?}"
+    );
+    assert!(
+        by_kec.contains(&(json!("33.72.01"), json!(0))),
+        "{by_kec:?}"
+    );
+    // The history names the supervisor; the agent of Laweyan no longer
+    // writes the person.
+    let (_, p) = s
+        .get(&kota, &format!("/api/v1/persons/{NIK}?history=true"))
+        .await;
+    let last = p["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["agent"], "sari");
+    let edit = d.change(
+        NIK,
+        ChangeKind::Edit,
+        Fields {
+            occupation: Some("ojek".into()),
+            ..Fields::default()
+        },
+    );
+    let (_, r) = s.push(&agent, &d, &[edit]).await;
+    assert_eq!(r["results"][0]["code"], "area_not_assigned");
+}

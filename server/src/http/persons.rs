@@ -2,7 +2,7 @@
 //! change history on request.
 
 use axum::extract::{Path, State};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use sigap_shared::Nik;
@@ -10,12 +10,14 @@ use sigap_shared::wire::PROTOCOL_VERSION;
 
 use super::auth::Auth;
 use super::error::ApiError;
-use super::extract::ApiQuery;
+use super::extract::{ApiJson, ApiQuery};
 use super::{AppState, blocking};
 use crate::store::PersonView;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/persons/{nik}", get(person))
+    Router::new()
+        .route("/api/v1/persons/{nik}", get(person))
+        .route("/api/v1/persons/{nik}/move", post(move_person))
 }
 
 #[derive(Deserialize)]
@@ -56,5 +58,70 @@ async fn person(
     Ok(Json(PersonAnswer {
         protocol: PROTOCOL_VERSION,
         person,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MoveBody {
+    kelurahan: String,
+    rw: u16,
+    rt: u16,
+}
+
+#[derive(Serialize)]
+struct Moved {
+    protocol: u32,
+    nik: Nik,
+    fields: sigap_shared::Fields,
+}
+
+/// A supervisor of both the person's address and the new one moves the
+/// person (agents may not move a person out of another's areas).
+async fn move_person(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(nik): Path<String>,
+    ApiJson(body): ApiJson<MoveBody>,
+) -> Result<Json<Moved>, ApiError> {
+    auth.require_supervisor()?;
+    let nik = Nik::parse(&nik).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+    let to = sigap_shared::AreaCode::parse_kelurahan(&body.kelurahan).map_err(|e| {
+        ApiError::unprocessable(
+            "invalid_kelurahan",
+            format!("{e}; give a kelurahan code like 33.72.01.1001"),
+        )
+    })?;
+    auth.require_area(&to)?;
+    let store = state.store.clone();
+    let masked = nik.masked();
+    let key = nik.clone();
+    let person = blocking(move || store.person(&key, false))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no person with NIK {masked}")))?;
+    match &person.fields.kelurahan {
+        Some(k) => auth.require_area(k)?,
+        None if auth.area_filter().is_some() => {
+            return Err(ApiError::Forbidden(
+                "the person has no address in this token's areas".into(),
+            ));
+        }
+        None => {}
+    }
+    let fields = sigap_shared::Fields {
+        kelurahan: Some(to),
+        rw: Some(body.rw),
+        rt: Some(body.rt),
+        ..Default::default()
+    };
+    let store = state.store.clone();
+    let by = auth.0.name.clone();
+    let key = nik.clone();
+    let record = blocking(move || store.move_person(&key, &fields, &by)).await?;
+    tracing::info!(nik = %nik.masked(), to = %to, "person moved by a supervisor");
+    Ok(Json(Moved {
+        protocol: PROTOCOL_VERSION,
+        nik: record.nik,
+        fields: record.fields,
     }))
 }

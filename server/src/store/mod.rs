@@ -310,6 +310,14 @@ pub trait Store: Send + Sync + 'static {
         by: &str,
     ) -> Result<Conflict, StoreError>;
     fn person(&self, nik: &Nik, history: bool) -> Result<Option<PersonView>, StoreError>;
+    /// A supervisor's move of a person to the address in `to` (kelurahan,
+    /// RW, RT), written as a change with an author; the merged record.
+    fn move_person(
+        &self,
+        nik: &Nik,
+        to: &Fields,
+        by: &str,
+    ) -> Result<sigap_shared::PersonRecord, StoreError>;
     /// Persons whose merged record needs a supervisor's review, in
     /// `areas` (everywhere when `None`), by NIK.
     fn review(&self, areas: Option<&[AreaCode]>) -> Result<Vec<ReviewItem>, StoreError>;

@@ -423,6 +423,14 @@ impl super::Store for SqliteStore {
     fn claim_device(&self, device: uuid::Uuid, token_id: i64) -> Result<(), StoreError> {
         self.claim_device_impl(device, token_id)
     }
+    fn move_person(
+        &self,
+        nik: &sigap_shared::Nik,
+        to: &sigap_shared::Fields,
+        by: &str,
+    ) -> Result<PersonRecord, StoreError> {
+        self.move_person_impl(nik, to, by)
+    }
     fn review(&self, areas: Option<&[AreaCode]>) -> Result<Vec<super::ReviewItem>, StoreError> {
         self.review_impl(areas)
     }

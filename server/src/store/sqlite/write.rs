@@ -796,6 +796,28 @@ impl SqliteStore {
         Ok(out)
     }
 
+    /// A supervisor moves a person to another address (between kecamatan
+    /// too, which agents may not do): a change with an author.
+    pub(in crate::store) fn move_person_impl(
+        &self,
+        nik: &Nik,
+        to: &Fields,
+        by: &str,
+    ) -> Result<PersonRecord, StoreError> {
+        let mut conn = self.writer()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = u64::try_from(now_millis()).unwrap_or(0);
+        resolve_in(&tx, nik, to, None, by, |record| {
+            engine::server_hlc(record, now)
+        })?;
+        let record = Writer::new(&tx)?
+            .load(nik)?
+            .ok_or_else(|| corrupt("moved person vanished"))?
+            .record;
+        tx.commit()?;
+        Ok(record)
+    }
+
     /// A supervisor's resolution stamped `hlc`, as another server that
     /// receives it applies it (order tests replay resolutions with it).
     #[doc(hidden)]
@@ -814,9 +836,9 @@ impl SqliteStore {
     }
 }
 
-/// Applies a supervisor's choice of identity values to `nik` as a write
-/// with an author, stamped by `stamp` (given the record), and closes the
-/// person's open conflict.
+/// Applies a supervisor's write to `nik` (a resolution's identity values,
+/// or a move) as a change with an author, stamped by `stamp` (given the
+/// record); a write of identity values closes the person's open conflict.
 fn resolve_in(
     tx: &Connection,
     nik: &Nik,
@@ -857,27 +879,29 @@ fn resolve_in(
     };
     let now = now_millis();
     let resolution = serde_json::to_string(fields).map_err(corrupt)?;
-    // Closed first: the claims below then settle it, and open a new
-    // conflict only if sources still disagree after the resolution.
-    tx.execute(
-        "UPDATE conflicts SET status = 'resolved', resolved_at = ?1, resolved_by = ?2,
-             resolution = ?3, note = ?4 WHERE nik = ?5 AND status = 'open'",
-        params![now, by, resolution, note, nik.as_str()],
-    )?;
     let author = format!("supervisor {by}");
-    add_claim(
-        tx,
-        &mut p,
-        &old,
-        ClaimBy {
-            source: SERVER_DEVICE,
-            change: audit.id,
-            hlc: &hlc,
-            agent: &author,
-        },
-        fields,
-        now,
-    )?;
+    if claims::writes_identity(fields) {
+        // Closed first: the claims below then settle it, and open a new
+        // conflict only if sources still disagree after the resolution.
+        tx.execute(
+            "UPDATE conflicts SET status = 'resolved', resolved_at = ?1, resolved_by = ?2,
+                 resolution = ?3, note = ?4 WHERE nik = ?5 AND status = 'open'",
+            params![now, by, resolution, note, nik.as_str()],
+        )?;
+        add_claim(
+            tx,
+            &mut p,
+            &old,
+            ClaimBy {
+                source: SERVER_DEVICE,
+                change: audit.id,
+                hlc: &hlc,
+                agent: &author,
+            },
+            fields,
+            now,
+        )?;
+    }
     let latest = old.last_write().is_none_or(|l| hlc >= l);
     w.save(
         &mut p,
