@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use common::fake_server::{FakeServer, Request};
@@ -11,28 +11,127 @@ use sigap_shared::wire::{
     ChangeResult, DeviceStatus, PersonState, PullPage, PushRequest, PushResponse, Receipt,
     ReceiptHash,
 };
-use sigap_shared::{Nik, Outcome};
+use sigap_shared::{Field, Nik, Outcome};
 use uuid::Uuid;
 
-/// A fake server that keeps changes by id, rejects NIKs in `reject`, and
-/// serves `persons` on pull.
+/// The server's allowed clock skew: changes stamped further ahead of its
+/// clock are refused (`clock_ahead`) and not held.
+const MAX_AHEAD_MS: i64 = 24 * 3600 * 1000;
+
+/// A fake server that follows protocol 2's push rules for one device: a
+/// device's changes are held in number order (later ones wait as
+/// `pending`), a stamp far ahead of its clock is refused without being
+/// held, NIKs in `reject` are rejected (held), NIKs in `supersede` are
+/// answered `superseded`. It serves `persons` on pull and binds the device
+/// to the first token that uses it.
 #[derive(Default)]
 struct State {
     held: BTreeMap<u64, Uuid>,
-    seen: HashSet<Uuid>,
+    /// Where each held id is, and the answer given for it.
+    ids: HashMap<Uuid, (u64, Outcome)>,
     reject: HashSet<String>,
+    supersede: HashMap<String, (Vec<Field>, Vec<String>)>,
     persons: Vec<PersonState>,
     fail_next: usize,
+    /// The server's clock, in seconds from the real time (see `set_clock`).
+    clock_offset_secs: i64,
+    /// Drop the push of the earliest unheld page until a later page has
+    /// been answered: the server receives page 2 before page 1.
+    reorder: bool,
+    owner: Option<String>,
+}
+
+/// Sets the fake server's clock, in its `Date` header and in its checks.
+fn set_clock(server: &FakeServer, state: &Arc<Mutex<State>>, offset_secs: i64) {
+    server.set_clock_offset(offset_secs);
+    state.lock().unwrap().clock_offset_secs = offset_secs;
+}
+
+/// Numbers held without a gap from 1.
+fn highest(st: &State) -> u64 {
+    let mut h = 0;
+    while st.held.contains_key(&(h + 1)) {
+        h += 1;
+    }
+    h
 }
 
 fn receipt(st: &State, device: Uuid) -> Receipt {
     Receipt {
         device_id: device,
         count: st.held.len() as u64,
-        highest_seq: st.held.keys().last().copied().unwrap_or(0),
+        highest_seq: highest(st),
         max_seq: st.held.keys().last().copied().unwrap_or(0),
         hash: ReceiptHash::of(st.held.values()).to_hex(),
     }
+}
+
+fn query(path: &str, name: &str) -> Option<u64> {
+    let q = path.split_once('?')?.1;
+    q.split('&')
+        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+        .and_then(|v| v.parse().ok())
+}
+
+fn push(st: &mut State, push: &PushRequest) -> Option<PushResponse> {
+    let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp() + st.clock_offset_secs) * 1000;
+    let first = push.changes.first().map(|c| c.device_seq).unwrap_or(0);
+    if st.reorder {
+        if first == highest(st) + 1 {
+            return None;
+        }
+        st.reorder = false;
+    }
+    let mut results = Vec::new();
+    for c in &push.changes {
+        let not_held = |code: &str| Outcome::Rejected {
+            code: code.into(),
+            reason: format!("{code} (fake server)"),
+        };
+        let outcome = if let Some((seq, answer)) = st.ids.get(&c.id) {
+            match answer {
+                _ if *seq != c.device_seq => not_held("id_reused"),
+                Outcome::Rejected { .. } => answer.clone(),
+                _ => Outcome::Duplicate,
+            }
+        } else if st.held.contains_key(&c.device_seq) {
+            not_held("seq_conflict")
+        } else if i64::try_from(c.hlc.millis).unwrap() > now_ms + MAX_AHEAD_MS {
+            Outcome::Rejected {
+                code: "clock_ahead".into(),
+                reason: "the change is stamped 3652 days ahead of the server's clock; fix the laptop's clock".into(),
+            }
+        } else if c.device_seq != highest(st) + 1 {
+            Outcome::Pending
+        } else {
+            let outcome = if st.reject.contains(c.nik.as_str()) {
+                Outcome::Rejected {
+                    code: "area_not_assigned".into(),
+                    reason: "kelurahan 33.72.01.1001 is not in your areas".into(),
+                }
+            } else if let Some((fields, by)) = st.supersede.get(c.nik.as_str()) {
+                Outcome::Superseded {
+                    fields: fields.clone(),
+                    by: by.clone(),
+                }
+            } else {
+                Outcome::Applied
+            };
+            st.held.insert(c.device_seq, c.id);
+            st.ids.insert(c.id, (c.device_seq, outcome.clone()));
+            outcome
+        };
+        results.push(ChangeResult {
+            id: c.id,
+            device_seq: c.device_seq,
+            outcome,
+        });
+    }
+    Some(PushResponse {
+        protocol: sigap_shared::PROTOCOL_VERSION,
+        results,
+        receipt: receipt(st, push.device_id),
+    })
 }
 
 fn fake(state: Arc<Mutex<State>>) -> FakeServer {
@@ -45,46 +144,32 @@ fn fake(state: Arc<Mutex<State>>) -> FakeServer {
                 r#"{"error":{"code":"unavailable","message":"busy"}}"#.into(),
             );
         }
-        if req.path == "/api/v1/sync/push" {
-            let push: PushRequest = serde_json::from_str(&req.body).unwrap();
-            let mut results = Vec::new();
-            for c in &push.changes {
-                let outcome = if st.seen.contains(&c.id) {
-                    Outcome::Duplicate
-                } else if st.reject.contains(c.nik.as_str()) {
-                    Outcome::Rejected {
-                        code: "area_not_assigned".into(),
-                        reason: "kelurahan 33.72.01.1001 is not in your areas".into(),
-                    }
-                } else {
-                    Outcome::Applied
-                };
-                st.seen.insert(c.id);
-                st.held.insert(c.device_seq, c.id);
-                results.push(ChangeResult {
-                    id: c.id,
-                    device_seq: c.device_seq,
-                    outcome,
-                });
+        let token = req.header("authorization").unwrap_or("").to_string();
+        let owns = |st: &mut State| match &st.owner {
+            Some(o) => *o == token,
+            None => {
+                st.owner = Some(token.clone());
+                true
             }
-            let resp = PushResponse {
-                protocol: sigap_shared::PROTOCOL_VERSION,
-                results,
-                receipt: receipt(&st, push.device_id),
+        };
+        let not_yours = || {
+            (
+                403,
+                r#"{"error":{"code":"device_not_yours","message":"device 0190… belongs to another token (agent-rina)"}}"#.into(),
+            )
+        };
+        if req.path == "/api/v1/sync/push" {
+            if !owns(&mut st) {
+                return not_yours();
+            }
+            let request: PushRequest = serde_json::from_str(&req.body).unwrap();
+            return match push(&mut st, &request) {
+                Some(resp) => (200, serde_json::to_string(&resp).unwrap()),
+                None => (0, String::new()),
             };
-            return (200, serde_json::to_string(&resp).unwrap());
         }
         if req.path.starts_with("/api/v1/sync/pull") {
-            let cursor: u64 = req
-                .path
-                .split("cursor=")
-                .nth(1)
-                .unwrap()
-                .split('&')
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap();
+            let cursor = query(&req.path, "cursor").unwrap();
             let persons: Vec<PersonState> = st
                 .persons
                 .iter()
@@ -101,16 +186,24 @@ fn fake(state: Arc<Mutex<State>>) -> FakeServer {
             return (200, serde_json::to_string(&page).unwrap());
         }
         if let Some(rest) = req.path.strip_prefix("/api/v1/sync/device/") {
-            let device: Uuid = rest.split('/').next().unwrap().parse().unwrap();
+            if !owns(&mut st) {
+                return not_yours();
+            }
+            let device: Uuid = rest.split(['/', '?']).next().unwrap().parse().unwrap();
             if rest.contains("/changes") {
-                let changes: Vec<_> = st
-                    .held
+                let after = query(&req.path, "after_seq").unwrap_or(0);
+                let limit = query(&req.path, "limit").unwrap_or(500) as usize;
+                let all: Vec<_> = st.held.range(after + 1..).collect();
+                let changes: Vec<_> = all
                     .iter()
+                    .take(limit)
                     .map(|(s, id)| json!({"device_seq": s, "id": id, "outcome": "applied"}))
                     .collect();
                 return (
                     200,
-                    json!({"protocol": sigap_shared::PROTOCOL_VERSION, "changes": changes, "has_more": false}).to_string(),
+                    json!({"protocol": sigap_shared::PROTOCOL_VERSION, "changes": changes,
+                        "has_more": all.len() > limit})
+                    .to_string(),
                 );
             }
             let status = DeviceStatus {
@@ -273,6 +366,80 @@ fn sync_pushes_pulls_and_reports_then_lookup_answers_offline() {
     assert!(server.requests().last().unwrap().path.contains("cursor=2"));
 }
 
+/// `person` voided by a supervisor.
+fn voided(nik: &str, participant: bool, seq: u64) -> PersonState {
+    PersonState {
+        status: Some(sigap_shared::Status::Void),
+        voided_at: Some(1_764_100_000_000),
+        void_reason: Some("moved to Jakarta".into()),
+        last_changed_by: Some("supervisor sari".into()),
+        ..person(nik, participant, seq)
+    }
+}
+
+/// `register` flags for a NIK of Bumi (a kelurahan of the fake feed).
+fn register_in_bumi(nik: &'static str) -> Vec<&'static str> {
+    with(
+        with(
+            with(budi_args(), "--nik", nik),
+            "--birth-date",
+            if nik == AGUS { "1980-05-15" } else { "1970-06-20" },
+        ),
+        "--kelurahan",
+        "33.72.01.1003",
+    )
+}
+
+const AGUS: &str = "3372011505800003";
+const WATI: &str = "3372012006700004";
+
+#[test]
+fn a_voided_registration_covers_nobody_but_a_voided_participant_stays_one() {
+    let state = Arc::new(Mutex::new(State::default()));
+    state.lock().unwrap().persons = vec![
+        voided(AGUS, false, 1),
+        voided(WATI, true, 2),
+        voided("3372011505800005", false, 3),
+    ];
+    let server = fake(state);
+    let env = Env::with_server(&server.url);
+    env.run(&["sync"]).code(0);
+    env.run(&["lookup", AGUS]).code(0).stdout_has(
+        "NIK 3372011505800003 was registered by agent-rina on 2025-11-24, then voided on 2025-11-25 (moved to Jakarta)",
+    );
+    let j = env.run(&["lookup", AGUS, "--json"]).code(0).json();
+    assert_eq!(j["answer"], "voided");
+    assert_eq!(j["replica"]["void_reason"], "moved to Jakarta");
+    // The roll participant is still covered, voided field registration or not.
+    env.run(&["lookup", WATI])
+        .code(0)
+        .stdout_has("NIK 3372012006700004 is already a participant (membership roll)");
+    env.run(&register_in_bumi(WATI))
+        .code(2)
+        .stderr_has("is already a participant")
+        .stderr_has("nothing saved");
+    // The voided person is registered again without --force, with a note.
+    env.run(&register_in_bumi(AGUS))
+        .code(0)
+        .stdout_has("saved: 3372011505800003")
+        .stderr_has("note: NIK 3372011505800003 was registered by agent-rina on 2025-11-24, then voided on 2025-11-25 (moved to Jakarta); registered again here");
+    // So is an import row of another voided person.
+    let csv = env.path("forms.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "{CSV_HEADER}{}{}",
+            "3372011505800005,Eko,1980-05-15,L,33.72.01.1003,1,1,bpu,tukang,,,\"jkk,jkm\"\n",
+            "3372012006700004,Wati,1970-06-20,L,33.72.01.1003,1,1,bpu,tukang,,,\"jkk,jkm\"\n",
+        ),
+    )
+    .unwrap();
+    env.run(&["import", csv.to_str().unwrap()])
+        .code(1)
+        .stdout_has("imported 1, rejected 1")
+        .stderr_has("line 3: nik: NIK 3372012006700004 is already a participant");
+}
+
 #[test]
 fn rejected_changes_are_set_aside_corrected_by_edit_and_sent_again() {
     let state = Arc::new(Mutex::new(State::default()));
@@ -353,6 +520,7 @@ fn a_dropped_answer_is_resent_and_answered_as_duplicate() {
     let proxy = FakeServer::start(Box::new(move |req: &Request| {
         let resp = reqwest::blocking::Client::new()
             .request(req.method.parse().unwrap(), format!("{target}{}", req.path))
+            .header("authorization", req.header("authorization").unwrap_or(""))
             .body(req.body.clone())
             .send()
             .unwrap();
@@ -421,7 +589,7 @@ fn verify_matches_then_detects_changes_the_server_lost() {
     {
         let mut st = state.lock().unwrap();
         let lost = st.held.remove(&2).unwrap();
-        st.seen.remove(&lost);
+        st.ids.remove(&lost);
     }
     let r = env.run(&["sync", "--verify", "--json"]).code(1).json();
     assert_eq!(r["requeued"], json!([2]));

@@ -16,7 +16,7 @@ pub fn run(store: &Store, args: ShowArgs, json: bool) -> anyhow::Result<ExitCode
     let Some(rec) = records::get(&store.conn, &nik)? else {
         let msg = match replica::get(&store.conn, &nik)? {
             Some(p) => format!(
-                "NIK {nik} is not registered on this device; it is {}",
+                "NIK {nik} is not registered on this device; it {}",
                 replica::describe(&p)
             ),
             None => format!("NIK {nik} is not registered on this device"),
