@@ -83,6 +83,7 @@ fn push(st: &mut State, push: &PushRequest) -> Option<PushResponse> {
         st.reorder = false;
     }
     let mut results = Vec::new();
+    let mut highest = highest(st);
     for c in &push.changes {
         let not_held = |code: &str| Outcome::Rejected {
             code: code.into(),
@@ -101,7 +102,7 @@ fn push(st: &mut State, push: &PushRequest) -> Option<PushResponse> {
                 code: "clock_ahead".into(),
                 reason: "the change is stamped 3652 days ahead of the server's clock; fix the laptop's clock".into(),
             }
-        } else if c.device_seq != highest(st) + 1 {
+        } else if c.device_seq != highest + 1 {
             Outcome::Pending
         } else {
             let outcome = if st.reject.contains(c.nik.as_str()) {
@@ -119,6 +120,9 @@ fn push(st: &mut State, push: &PushRequest) -> Option<PushResponse> {
             };
             st.held.insert(c.device_seq, c.id);
             st.ids.insert(c.id, (c.device_seq, outcome.clone()));
+            while st.held.contains_key(&(highest + 1)) {
+                highest += 1;
+            }
             outcome
         };
         results.push(ChangeResult {
@@ -654,4 +658,93 @@ fn sync_names_its_device_when_pulling_and_full_pulls_everything_again() {
     env.run(&["sync", "--full", "--verify"])
         .code(2)
         .stderr_has("cannot be used with");
+}
+
+#[test]
+fn a_page_that_reaches_the_server_before_an_earlier_one_is_sent_again_in_the_same_sync() {
+    // Two pages: 10,000 changes and 5. The server receives the second
+    // first, so it holds none of it yet (`pending`).
+    let env = Env::new();
+    let csv = env.path("forms.csv");
+    write_csv(&csv, 10_005);
+    env.run(&["import", csv.to_str().unwrap()]).code(0);
+    let state = Arc::new(Mutex::new(State {
+        reorder: true,
+        ..State::default()
+    }));
+    let server = fake(state.clone());
+    env.run(&["init", "--server", &server.url]).code(0);
+    let s = env
+        .run_env(
+            &["sync", "--json"],
+            &[("SIGAP_RETRY_LIMIT", "50"), ("SIGAP_RETRY_BASE_MS", "20")],
+        )
+        .code(0)
+        .json();
+    assert_eq!(s["sent"], 10_005, "{s}");
+    assert_eq!(s["applied"], 10_005);
+    assert_eq!((s["waiting"].as_i64(), s["pending_left"].as_i64()), (Some(0), Some(0)));
+    assert_eq!(s["rounds"], 2);
+    assert_eq!(state.lock().unwrap().held.len(), 10_005);
+    // The second page went twice: first answered `pending`, then held.
+    let pushes: Vec<PushRequest> = server
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/push"))
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    let tail: Vec<u64> = (10_001..=10_005).collect();
+    let sent_tail = pushes
+        .iter()
+        .filter(|p| p.changes.iter().map(|c| c.device_seq).eq(tail.iter().copied()))
+        .count();
+    assert_eq!(sent_tail, 2);
+    assert_eq!(env.count("SELECT COUNT(*) FROM changes WHERE state <> 'acked'"), 0);
+}
+
+#[test]
+fn changes_left_waiting_are_reported_and_the_sync_does_not_loop() {
+    // A server that never holds anything (always `pending`).
+    let server = FakeServer::start(Box::new(|req: &Request| {
+        if req.path.ends_with("/push") {
+            let push: PushRequest = serde_json::from_str(&req.body).unwrap();
+            let resp = PushResponse {
+                protocol: sigap_shared::PROTOCOL_VERSION,
+                results: push
+                    .changes
+                    .iter()
+                    .map(|c| ChangeResult {
+                        id: c.id,
+                        device_seq: c.device_seq,
+                        outcome: Outcome::Pending,
+                    })
+                    .collect(),
+                receipt: receipt(&State::default(), push.device_id),
+            };
+            return (200, serde_json::to_string(&resp).unwrap());
+        }
+        if req.path.starts_with("/api/v1/sync/pull") {
+            return (200, json!({"protocol": 2, "persons": [], "next_cursor": 0, "has_more": false}).to_string());
+        }
+        let device = Uuid::nil();
+        (200, serde_json::to_string(&DeviceStatus { protocol: 2, receipt: receipt(&State::default(), device) }).unwrap())
+    }));
+    let env = Env::with_server(&server.url);
+    env.register_budi().code(0);
+    env.run(&siti_args()).code(0);
+    env.run(&["sync"])
+        .code(1)
+        .stdout_has("sent 0 (applied 0")
+        .stdout_has("2 change(s) still waiting for earlier ones");
+    let pushes = server
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/push"))
+        .count();
+    assert_eq!(pushes, 1, "no progress: not sent again");
+    env.run(&["status"])
+        .code(0)
+        .stdout_has("waiting for earlier changes: 2");
+    // Kept, never set aside.
+    assert_eq!(env.count("SELECT COUNT(*) FROM changes WHERE state = 'pending'"), 2);
 }

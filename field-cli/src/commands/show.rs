@@ -116,6 +116,14 @@ pub fn state_text(c: &ChangeRow) -> String {
             }
         }
         "acked" => format!("sent: {}", c.outcome.as_deref().unwrap_or("applied")),
+        "pending" if c.reject_code.is_some() => format!(
+            "not taken: {} ({}); sent again by `sigap sync`",
+            c.reject_reason.as_deref().unwrap_or(""),
+            c.reject_code.as_deref().unwrap_or("")
+        ),
+        "pending" if c.outcome.as_deref() == Some("pending") => {
+            "pending: waits for earlier changes".to_string()
+        }
         other => other.to_string(),
     }
 }

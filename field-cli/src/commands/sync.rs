@@ -53,40 +53,88 @@ pub fn run(store: &mut Store, args: SyncArgs, json: bool) -> anyhow::Result<Exit
     }
     store::set(&store.conn, key::LAST_SYNC_AT, &now_text())?;
     summary.pending_left = outbox::count_state(&store.conn, outbox::State::Pending)?;
+    summary.waiting = outbox::count_waiting(&store.conn)?;
     summary.rejected_outstanding = outbox::count_outstanding_rejected(&store.conn)?;
+    let refused_left = outbox::refused(&store.conn)?;
     if json {
         output::json(&summary)?;
     } else {
-        let mut text = format!(
-            "sync with {}: sent {} (applied {}, merged into existing persons {}, duplicates {}, rejected {}), received {}",
-            summary.server,
-            summary.sent,
-            summary.applied,
-            summary.merged,
-            summary.duplicates,
-            summary.rejected.len(),
-            summary.received
-        );
-        for r in &summary.rejected {
-            text.push_str(&format!(
-                "\n  rejected #{} {}: {} ({})",
-                r.device_seq, r.nik, r.reason, r.code
-            ));
-        }
-        if summary.rejected_outstanding > 0 {
-            text.push_str(&format!(
-                "\n{} rejected change(s) to correct: see `sigap status`, fix with `sigap edit NIK --FIELD VALUE`, then `sigap sync`",
-                summary.rejected_outstanding
-            ));
-        }
-        if summary.pending_left > 0 {
-            text.push_str(&format!(
-                "\n{} change(s) still pending: run `sigap sync` again",
-                summary.pending_left
-            ));
-        }
-        output::line(&text)?;
+        output::line(&report(&summary, &refused_left))?;
     }
     let done = summary.pending_left == 0 && summary.rejected_outstanding == 0;
     Ok(super::code(if done { exit::OK } else { exit::PARTIAL }))
+}
+
+/// The sync's report for people.
+fn report(summary: &Summary, refused_left: &[outbox::ChangeRow]) -> String {
+    let mut text = format!(
+        "sync with {}: sent {} (applied {}, merged into existing persons {}, duplicates {}, rejected {}{}), received {}",
+        summary.server,
+        summary.sent,
+        summary.applied,
+        summary.merged,
+        summary.duplicates,
+        summary.rejected.len(),
+        if summary.superseded.is_empty() {
+            String::new()
+        } else {
+            format!(", kept differently {}", summary.superseded.len())
+        },
+        summary.received
+    );
+    for r in &summary.rejected {
+        text.push_str(&format!(
+            "\n  rejected #{} {}: {} ({})",
+            r.device_seq, r.nik, r.reason, r.code
+        ));
+    }
+    for s in &summary.superseded {
+        text.push_str(&format!(
+            "\n  #{} {}: {} held differently on the server (changed by {}); see `sigap show {}`",
+            s.device_seq,
+            s.nik,
+            s.fields.join(", "),
+            s.by.join(", "),
+            s.nik
+        ));
+    }
+    for r in &summary.refused {
+        text.push_str(&format!(
+            "\n  not taken #{} {}: {} ({})",
+            r.device_seq, r.nik, r.reason, r.code
+        ));
+    }
+    if summary.rejected_outstanding > 0 {
+        text.push_str(&format!(
+            "\n{} rejected change(s) to correct: see `sigap status`, fix with `sigap edit NIK --FIELD VALUE`, then `sigap sync`",
+            summary.rejected_outstanding
+        ));
+    }
+    if !refused_left.is_empty() {
+        let clock = refused_left
+            .iter()
+            .any(|c| c.reject_code.as_deref() == Some("clock_ahead"));
+        text.push_str(&format!(
+            "\n{} change(s) not taken by the server stay on this laptop (see `sigap status`); {}",
+            refused_left.len(),
+            if clock {
+                "fix the laptop's clock (date, time and time zone), then run `sigap sync`: it stamps them again with the right time and sends them"
+            } else {
+                "run `sigap sync` again to repair and send them; if they are refused again, run `sigap sync --verify` and show the result to your supervisor"
+            }
+        ));
+    }
+    if summary.waiting > 0 {
+        text.push_str(&format!(
+            "\n{} change(s) still waiting for earlier ones: they stay on this laptop and go with the next `sigap sync` once the earlier ones are taken",
+            summary.waiting
+        ));
+    }
+    let unsent = summary.pending_left - summary.waiting - refused_left.len() as i64;
+    if unsent > 0 {
+        text.push_str(&format!(
+            "\n{unsent} change(s) still pending: run `sigap sync` again"
+        ));
+    }
+    text
 }

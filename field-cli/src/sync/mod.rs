@@ -56,15 +56,36 @@ pub struct RejectedChange {
     pub reason: String,
 }
 
+/// A change the server holds but whose fields, or some of them, later
+/// writes of others keep (`superseded`).
+#[derive(Debug, Clone, Serialize)]
+pub struct SupersededChange {
+    pub device_seq: u64,
+    pub nik: String,
+    pub fields: Vec<String>,
+    pub by: Vec<String>,
+}
+
 /// What one `sigap sync` did.
 #[derive(Debug, Default, Serialize)]
 pub struct Summary {
     pub server: String,
+    /// Changes the server now holds (answered in any way but `pending` or
+    /// a refusal it does not hold).
     pub sent: u64,
     pub applied: u64,
     pub merged: u64,
     pub duplicates: u64,
+    pub superseded: Vec<SupersededChange>,
+    /// Held and set aside: the agent corrects them.
     pub rejected: Vec<RejectedChange>,
+    /// Refused without being held (e.g. `clock_ahead`): kept on this
+    /// device, repaired and sent again by a later `sigap sync`.
+    pub refused: Vec<RejectedChange>,
+    /// Changes still waiting for earlier ones of this device.
+    pub waiting: i64,
+    /// Rounds of pages sent (a round re-sends what waited).
+    pub rounds: u32,
     pub received: u64,
     pub pending_left: i64,
     pub rejected_outstanding: i64,
