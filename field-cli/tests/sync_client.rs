@@ -748,3 +748,150 @@ fn changes_left_waiting_are_reported_and_the_sync_does_not_loop() {
     // Kept, never set aside.
     assert_eq!(env.count("SELECT COUNT(*) FROM changes WHERE state = 'pending'"), 2);
 }
+
+const TEN_YEARS_SECS: i64 = 3652 * 24 * 3600;
+
+/// The stored stamp of change `seq`.
+fn stamp(env: &Env, seq: i64) -> sigap_shared::Hlc {
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    let text: String = conn
+        .query_row("SELECT hlc FROM changes WHERE device_seq = ?1", [seq], |r| r.get(0))
+        .unwrap();
+    sigap_shared::Hlc::from_sortable(&text).unwrap()
+}
+
+fn wall() -> u64 {
+    sigap_shared::hlc::wall_millis()
+}
+
+#[test]
+fn changes_refused_for_a_clock_ahead_stay_and_go_again_stamped_anew_once_the_clock_is_right() {
+    let state = Arc::new(Mutex::new(State::default()));
+    let server = fake(state.clone());
+    let env = Env::with_server(&server.url);
+    env.register_budi().code(0);
+    // Budi was registered while the laptop's clock was ten years ahead.
+    let ahead = sigap_shared::Hlc {
+        millis: stamp(&env, 1).millis + TEN_YEARS_SECS as u64 * 1000,
+        ..stamp(&env, 1)
+    };
+    rusqlite::Connection::open(&env.db)
+        .unwrap()
+        .execute(
+            "UPDATE changes SET hlc = ?1 WHERE device_seq = 1",
+            [ahead.to_sortable()],
+        )
+        .unwrap();
+    // The device's clock resumes from its newest stamp: Siti's change is
+    // stamped ten years ahead as well.
+    env.run(&siti_args()).code(0);
+    assert!(stamp(&env, 2) > ahead);
+    let local_ids = |env: &Env| -> Vec<(i64, String)> {
+        let conn = rusqlite::Connection::open(&env.db).unwrap();
+        conn.prepare("SELECT device_seq, id FROM changes ORDER BY device_seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    let ids = local_ids(&env);
+
+    // At the office the server sees the laptop ten years ahead.
+    set_clock(&server, &state, -TEN_YEARS_SECS);
+    env.run(&["sync"])
+        .code(1)
+        .stderr_has("warning: this laptop's clock is 3652 day(s) 0 h ahead of the server's: fix the laptop's clock")
+        .stdout_has("not taken #1 3372011203850001: the change is stamped 3652 days ahead of the server's clock; fix the laptop's clock (clock_ahead)")
+        .stdout_has("not taken #2 3372015203900002")
+        .stdout_has("2 change(s) not taken by the server stay on this laptop (see `sigap status`); fix the laptop's clock (date, time and time zone), then run `sigap sync`");
+    assert!(state.lock().unwrap().held.is_empty());
+    // Nothing lost: both stay, with the reason, and status repeats the
+    // clock warning offline.
+    let status = env.run(&["status"]);
+    status
+        .code(0)
+        .stdout_has("pending changes: 2")
+        .stdout_has("not taken by the server, kept here to send again: 2")
+        .stdout_has("#1 register 3372011203850001: the change is stamped 3652 days ahead")
+        .stderr_has("warning: at the last sync (")
+        .stderr_has("this laptop's clock was 3652 day(s) 0 h ahead of the server's: fix the laptop's clock");
+    let st = env.run(&["status", "--json"]).code(0).json();
+    assert!(st["clock"]["skew_ms"].as_i64().unwrap() > 3651 * 86_400_000);
+    assert!(st["clock"]["warning"].is_string());
+    env.run(&["show", BUDI, "--history"])
+        .code(0)
+        .stdout_has("not taken: the change is stamped 3652 days");
+
+    // The laptop's clock is set right: the next sync stamps both again
+    // (same ids, same numbers) and the server takes them.
+    set_clock(&server, &state, 0);
+    let before = wall();
+    let s = env.run(&["sync", "--json"]).code(0).json();
+    let after = wall();
+    assert_eq!(s["restamped"], 2, "{s}");
+    assert_eq!(s["applied"], 2);
+    assert!(s["clock"]["warning"].is_null(), "{s}");
+    assert_eq!(local_ids(&env), ids);
+    let last_push: PushRequest = serde_json::from_str(
+        &server
+            .requests()
+            .iter()
+            .rev()
+            .find(|r| r.path.ends_with("/push"))
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    let sent: Vec<(i64, String)> = last_push
+        .changes
+        .iter()
+        .map(|c| (c.device_seq as i64, c.id.to_string()))
+        .collect();
+    assert_eq!(sent, ids);
+    for c in &last_push.changes {
+        assert!(
+            (before..=after).contains(&c.hlc.millis),
+            "#{} stamped {} outside {before}..{after}",
+            c.device_seq,
+            c.hlc.millis
+        );
+    }
+    assert!(last_push.changes[0].hlc < last_push.changes[1].hlc);
+    let status = env.run(&["status", "--json"]);
+    status.code(0);
+    assert!(!status.stderr.contains("warning"), "{}", status.stderr);
+    assert!(status.json()["clock"]["warning"].is_null());
+    // The device's clock resumes from the corrected time.
+    env.run(&with(
+        with(budi_args(), "--nik", "3372011203850003"),
+        "--name",
+        "Joko",
+    ))
+    .code(0);
+    assert!(stamp(&env, 3).millis <= wall());
+}
+
+#[test]
+fn a_clock_off_by_minutes_is_warned_about_and_within_five_minutes_it_is_not() {
+    let state = Arc::new(Mutex::new(State::default()));
+    let server = fake(state.clone());
+    let env = Env::with_server(&server.url);
+    env.register_budi().code(0);
+    // The server's clock is 20 minutes ahead: this laptop is behind.
+    set_clock(&server, &state, 20 * 60);
+    let r = env.run(&["sync", "--json"]);
+    r.code(0);
+    assert!(
+        r.stderr.contains("warning: this laptop's clock is 20 min behind the server's")
+            || r.stderr.contains("warning: this laptop's clock is 19 min behind the server's"),
+        "{}",
+        r.stderr
+    );
+    let s = r.json();
+    assert!(s["clock"]["warning"].as_str().unwrap().contains("fix the laptop's clock"));
+    set_clock(&server, &state, 2 * 60);
+    let r = env.run(&["sync"]);
+    r.code(0);
+    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+}

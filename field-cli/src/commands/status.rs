@@ -20,6 +20,18 @@ pub fn run(store: &Store, json: bool) -> anyhow::Result<ExitCode> {
     let last_sync = store.get(key::LAST_SYNC_AT)?;
     let replica_n = replica::count(c)?;
     let receipt = outbox::last_receipt(c)?;
+    // The clock as the last sync found it: repeated offline until a sync
+    // finds it right.
+    let skew = store
+        .get(key::CLOCK_SKEW_MS)?
+        .and_then(|s| s.parse::<i64>().ok());
+    let checked_at = store.get(key::CLOCK_CHECKED_AT)?;
+    let clock_warning = skew.and_then(crate::sync::clock_differs).map(|d| {
+        format!(
+            "at the last sync ({}) this laptop's clock was {d} the server's: fix the laptop's clock (date, time and time zone)",
+            checked_at.as_deref().unwrap_or("unknown")
+        )
+    });
     if json {
         output::json(&json!({
             "database": store.path,
@@ -51,6 +63,9 @@ pub fn run(store: &Store, json: bool) -> anyhow::Result<ExitCode> {
             "pull_cursor": store.get(key::PULL_CURSOR)?.and_then(|s| s.parse::<u64>().ok()).unwrap_or(0),
             "last_receipt": receipt.as_ref().map(|(at, count, highest, hash)| json!({
                 "received_at": at, "count": count, "highest_seq": highest, "hash": hash,
+            })),
+            "clock": skew.map(|s| json!({
+                "skew_ms": s, "checked_at": checked_at, "warning": clock_warning,
             })),
         }))?;
         return Ok(super::code(exit::OK));
@@ -117,5 +132,8 @@ pub fn run(store: &Store, json: bool) -> anyhow::Result<ExitCode> {
         ));
     }
     output::line(&lines.join("\n"))?;
+    if let Some(w) = &clock_warning {
+        eprintln!("warning: {w}");
+    }
     Ok(super::code(exit::OK))
 }

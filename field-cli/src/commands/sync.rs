@@ -5,9 +5,9 @@ use std::process::ExitCode;
 use crate::cli::SyncArgs;
 use crate::error::exit;
 use crate::output;
-use crate::store::{self, Store, key, now_text, outbox};
+use crate::store::{self, Store, key, now_text, outbox, repair};
 use crate::sync::client::Client;
-use crate::sync::{Summary, pull, push, verify};
+use crate::sync::{ClockCheck, Summary, pull, push, restore, verify};
 
 pub fn run(store: &mut Store, args: SyncArgs, json: bool) -> anyhow::Result<ExitCode> {
     let device = store.device()?;
@@ -42,8 +42,33 @@ pub fn run(store: &mut Store, args: SyncArgs, json: bool) -> anyhow::Result<Exit
         ..Summary::default()
     };
     store.relax_for_sync()?;
+    // What the server holds from this device, and its clock, before
+    // anything is sent. A device enrolled under another token is refused
+    // here (exit 5).
+    let status = client.device_status(device.id)?;
+    summary.receipt = Some(status.receipt.clone());
+    if let Some(skew) = client.clock_skew_ms() {
+        let check = ClockCheck::new(skew, now_text());
+        store::set(&store.conn, key::CLOCK_SKEW_MS, &skew.to_string())?;
+        store::set(&store.conn, key::CLOCK_CHECKED_AT, &check.checked_at)?;
+        if let Some(w) = &check.warning {
+            eprintln!("warning: {w}");
+        }
+        // Only a clock the server confirms can correct stamps: one still
+        // wrong would stamp them wrongly again.
+        if check.agrees() {
+            let wall = sigap_shared::hlc::wall_millis();
+            summary.restamped = repair::restamp(&mut store.conn, device.id, wall)?.len() as u64;
+        }
+        summary.clock = Some(check);
+    }
+    summary.new_ids = repair::new_ids(&mut store.conn)? as u64;
+    summary.restored = restore::check(store, &client, &device, &status.receipt)?;
+    if let Some(r) = &summary.restored {
+        eprintln!("{}", r.message);
+    }
     push::push_all(store, &client, &device, &mut summary)?;
-    if args.full {
+    if args.full || summary.restored.is_some() {
         // From the start, and without naming the device: persons only it
         // wrote come back too.
         store::set(&store.conn, key::PULL_CURSOR, "0")?;
@@ -82,6 +107,18 @@ fn report(summary: &Summary, refused_left: &[outbox::ChangeRow]) -> String {
         },
         summary.received
     );
+    if summary.restamped > 0 {
+        text.push_str(&format!(
+            "\n  {} change(s) stamped again by the corrected clock (same ids and numbers)",
+            summary.restamped
+        ));
+    }
+    if summary.new_ids > 0 {
+        text.push_str(&format!(
+            "\n  {} change(s) sent again under a new id (the server held their old id elsewhere)",
+            summary.new_ids
+        ));
+    }
     for r in &summary.rejected {
         text.push_str(&format!(
             "\n  rejected #{} {}: {} ({})",

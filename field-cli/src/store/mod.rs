@@ -5,6 +5,7 @@
 
 pub mod outbox;
 pub mod records;
+pub mod repair;
 pub mod replica;
 pub mod visits;
 pub mod writer;
@@ -243,6 +244,10 @@ pub mod key {
     pub const CLOCK_SKEW_MS: &str = "clock_skew_ms";
     /// When that was measured (RFC 3339, this laptop's clock).
     pub const CLOCK_CHECKED_AT: &str = "clock_checked_at";
+    /// The server's highest number from this device when this device
+    /// last found it was restored from an older backup with nothing to
+    /// renumber, so that it says so once.
+    pub const RESTORE_NOTED_SEQ: &str = "restore_noted_seq";
 }
 
 pub struct Store {

@@ -417,6 +417,36 @@ pub fn answered(conn: &Connection) -> Result<Vec<(i64, Uuid)>> {
         .collect()
 }
 
+/// Every pending change: (seq, id), in order.
+pub fn pending_ids(conn: &Connection) -> Result<Vec<(i64, Uuid)>> {
+    let mut stmt = conn.prepare(
+        "SELECT device_seq, id FROM changes WHERE state = 'pending' ORDER BY device_seq",
+    )?;
+    let raw = stmt
+        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    raw.into_iter()
+        .map(|(seq, id)| {
+            Uuid::parse_str(&id)
+                .map(|u| (seq, u))
+                .map_err(|_| CliError::Local(format!("change {seq} has a damaged id")))
+        })
+        .collect()
+}
+
+/// The highest number of a change not in `except` (ascending), or 0.
+pub fn highest_except(conn: &Connection, except: &[i64]) -> Result<i64> {
+    let mut stmt = conn.prepare("SELECT device_seq FROM changes ORDER BY device_seq DESC")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let seq: i64 = r.get(0)?;
+        if except.binary_search(&seq).is_err() {
+            return Ok(seq);
+        }
+    }
+    Ok(0)
+}
+
 /// The id of change `seq`.
 pub fn id_of(conn: &Connection, seq: i64) -> Result<Option<String>> {
     Ok(conn
