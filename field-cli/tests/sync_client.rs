@@ -895,3 +895,122 @@ fn a_clock_off_by_minutes_is_warned_about_and_within_five_minutes_it_is_not() {
     r.code(0);
     assert!(!r.stderr.contains("warning"), "{}", r.stderr);
 }
+
+/// Copies the database as a backup would (consistent, WAL included).
+fn backup(env: &Env, to: &std::path::Path) {
+    rusqlite::Connection::open(&env.db)
+        .unwrap()
+        .execute("VACUUM INTO ?1", [to.to_str().unwrap()])
+        .unwrap();
+}
+
+/// Puts a backup back in place of the database.
+fn restore(env: &Env, from: &std::path::Path) {
+    for ext in ["-wal", "-shm"] {
+        let mut p = env.db.as_os_str().to_owned();
+        p.push(ext);
+        let _ = std::fs::remove_file(std::path::PathBuf::from(p));
+    }
+    std::fs::copy(from, &env.db).unwrap();
+}
+
+fn register_nik(env: &Env, nik: &'static str) {
+    env.run(&with(with(budi_args(), "--nik", nik), "--name", "Warga Baru"))
+        .code(0);
+}
+
+fn id_of(env: &Env, seq: i64) -> Uuid {
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    let id: String = conn
+        .query_row("SELECT id FROM changes WHERE device_seq = ?1", [seq], |r| r.get(0))
+        .unwrap();
+    id.parse().unwrap()
+}
+
+#[test]
+fn a_laptop_restored_from_an_old_backup_renumbers_its_unsent_changes_and_loses_nothing() {
+    let state = Arc::new(Mutex::new(State::default()));
+    let server = fake(state.clone());
+    let env = Env::with_server(&server.url);
+    env.register_budi().code(0);
+    env.run(&["sync"]).code(0);
+    let saved = env.path("backup.db");
+    backup(&env, &saved);
+    // After the backup: two more registrations, synced (server: 1 to 3).
+    env.run(&siti_args()).code(0);
+    register_nik(&env, "3372011203850003");
+    env.run(&["sync"]).code(0);
+    // The laptop is restored from the backup; the agent goes on working,
+    // and the new changes get numbers 2 and 3 again.
+    restore(&env, &saved);
+    register_nik(&env, "3372011203850004");
+    register_nik(&env, "3372011203850005");
+    let new_ids = [id_of(&env, 2), id_of(&env, 3)];
+    let before = server.requests().len();
+    let r = env.run(&["sync", "--json"]);
+    r.code(0).stderr_has(
+        "this laptop's database is older than what the server holds from it (restored from a backup?): 2 unsent change(s) renumbered after #3",
+    );
+    let s = r.json();
+    assert_eq!(s["restored"]["renumbered"], 2, "{s}");
+    assert_eq!(s["restored"]["after_seq"], 3);
+    assert_eq!(s["applied"], 2);
+    assert_eq!(s["rejected"], json!([]));
+    assert_eq!(s["pending_left"], 0);
+    // Nothing rejected, lost or doubled: the server holds all five, the
+    // new ones under their own ids after its own numbers.
+    {
+        let st = state.lock().unwrap();
+        assert_eq!(st.held.len(), 5);
+        assert_eq!((st.held[&4], st.held[&5]), (new_ids[0], new_ids[1]));
+    }
+    assert_eq!((id_of(&env, 4), id_of(&env, 5)), (new_ids[0], new_ids[1]));
+    assert_eq!(env.count("SELECT COUNT(*) FROM changes WHERE state <> 'acked'"), 0);
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM changes WHERE device_seq IN (2, 3)"),
+        0
+    );
+    // Its areas are pulled afresh, this device's own persons included (the
+    // lost registrations come back to the replica).
+    let pulls: Vec<String> = server.requests()[before..]
+        .iter()
+        .filter(|r| r.path.starts_with("/api/v1/sync/pull"))
+        .map(|r| r.path.clone())
+        .collect();
+    assert!(pulls[0].contains("cursor=0") && !pulls[0].contains("device="), "{pulls:?}");
+    // The next change follows, and a later sync has nothing to say.
+    register_nik(&env, "3372011203850006");
+    let r = env.run(&["sync", "--json"]);
+    r.code(0);
+    assert!(!r.stderr.contains("older than"), "{}", r.stderr);
+    assert_eq!(state.lock().unwrap().held.len(), 6);
+    assert_eq!(id_of(&env, 6), state.lock().unwrap().held[&6]);
+}
+
+#[test]
+fn a_restored_laptop_with_nothing_unsent_is_told_once_and_renumbers_what_it_writes_next() {
+    let state = Arc::new(Mutex::new(State::default()));
+    let server = fake(state.clone());
+    let env = Env::with_server(&server.url);
+    env.register_budi().code(0);
+    env.run(&["sync"]).code(0);
+    let saved = env.path("backup.db");
+    backup(&env, &saved);
+    env.run(&siti_args()).code(0);
+    env.run(&["sync"]).code(0);
+    restore(&env, &saved);
+    env.run(&["sync"]).code(0).stderr_has(
+        "(restored from a backup?): no unsent change needed a new number; every person of your areas is pulled again",
+    );
+    let r = env.run(&["sync"]);
+    r.code(0);
+    assert!(!r.stderr.contains("older than"), "{}", r.stderr);
+    // Written after the restore, numbered 2 here: the server holds its
+    // own 2, so it goes as 3.
+    register_nik(&env, "3372011203850004");
+    env.run(&["sync"])
+        .code(0)
+        .stderr_has("1 unsent change(s) renumbered after #2");
+    assert_eq!(state.lock().unwrap().held.len(), 3);
+    assert_eq!(state.lock().unwrap().held[&3], id_of(&env, 3));
+}
