@@ -554,11 +554,12 @@ fn a_refused_token_exits_5_with_what_to_do() {
     }));
     let env = Env::with_server(&server.url);
     env.register_budi().code(0);
+    let before = server.requests().len();
     env.run(&["sync"])
         .code(5)
         .stderr_has("the server refused the token (HTTP 401")
         .stderr_has("sigap init --token");
-    assert_eq!(server.requests().len(), 1, "401 is not retried");
+    assert_eq!(server.requests().len() - before, 1, "401 is not retried");
 }
 
 #[test]
@@ -1013,4 +1014,64 @@ fn a_restored_laptop_with_nothing_unsent_is_told_once_and_renumbers_what_it_writ
         .stderr_has("1 unsent change(s) renumbered after #2");
     assert_eq!(state.lock().unwrap().held.len(), 3);
     assert_eq!(state.lock().unwrap().held[&3], id_of(&env, 3));
+}
+
+#[test]
+fn a_device_belongs_to_the_token_that_enrolled_it() {
+    let state = Arc::new(Mutex::new(State::default()));
+    let server = fake(state.clone());
+    let env = Env::bare();
+    let init = |token: &str| {
+        env.run(&[
+            "init",
+            "--server",
+            &server.url,
+            "--device-name",
+            "laptop-budi",
+            "--token",
+            token,
+        ])
+    };
+    init("t0ken")
+        .code(0)
+        .stdout_has("enrolment: enrolled: the server knows this device under your token");
+    assert_eq!(state.lock().unwrap().owner.as_deref(), Some("Bearer t0ken"));
+    env.register_budi().code(0);
+    // Another agent's token on this laptop: init still saves it, and says
+    // the server refuses the device to it.
+    init("other-token")
+        .code(0)
+        .stdout_has("enrolment: not enrolled: the server refused this device (HTTP 403")
+        .stderr_has("warning: not enrolled:");
+    env.run(&["sync"])
+        .code(5)
+        .stderr_has("the server refused this device (HTTP 403 Forbidden device_not_yours: device 0190… belongs to another token (agent-rina))")
+        .stderr_has("it is enrolled under another agent's token; ask your supervisor or an admin");
+    // Nothing sent, nothing lost.
+    assert!(state.lock().unwrap().held.is_empty());
+    assert_eq!(env.count("SELECT COUNT(*) FROM changes WHERE state = 'pending'"), 1);
+    init("t0ken").code(0).stdout_has("enrolment: enrolled");
+    env.run(&["sync"]).code(0).stdout_has("sent 1 (applied 1");
+}
+
+#[test]
+fn init_offline_still_sets_up_the_device_and_says_it_is_not_enrolled_yet() {
+    let env = Env::bare();
+    env.run(&[
+        "init",
+        "--server",
+        "http://127.0.0.1:9",
+        "--device-name",
+        "laptop-budi",
+        "--token",
+        "t0ken",
+    ])
+    .code(0)
+    .stdout_has("device set up: laptop-budi")
+    .stdout_has("enrolment: not yet: http://127.0.0.1:9 could not be reached; the first `sigap sync` enrols this device");
+    let j = env.run(&["init", "--token", "t0ken", "--json"]).code(0).json();
+    assert_eq!(j["enrolled"], false);
+    // Without a new token there is nothing to enrol.
+    let j = env.run(&["init", "--device-name", "laptop-2", "--json"]).code(0).json();
+    assert!(j["enrolled"].is_null(), "{j}");
 }
