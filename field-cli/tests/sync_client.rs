@@ -1075,3 +1075,91 @@ fn init_offline_still_sets_up_the_device_and_says_it_is_not_enrolled_yet() {
     let j = env.run(&["init", "--device-name", "laptop-2", "--json"]).code(0).json();
     assert!(j["enrolled"].is_null(), "{j}");
 }
+
+#[test]
+fn show_marks_fields_the_server_holds_differently_and_who_changed_them() {
+    let state = Arc::new(Mutex::new(State::default()));
+    state.lock().unwrap().supersede.insert(
+        BUDI.into(),
+        (vec![Field::Rw, Field::Rt], vec!["supervisor sari".into()]),
+    );
+    // Another agent moved Siti to RW 4 after this device registered her.
+    let siti = Nik::parse(SITI).unwrap();
+    let mut theirs = sigap_shared::Fields {
+        name: Some("Siti Aminah".into()),
+        kelurahan: Some(sigap_shared::AreaCode::parse("33.72.01.1002").unwrap()),
+        rw: Some(4),
+        rt: Some(2),
+        category: Some(sigap_shared::Category::Pu),
+        status: Some(sigap_shared::Status::Registered),
+        ..Default::default()
+    };
+    state.lock().unwrap().persons = vec![PersonState {
+        registered_by: Some("budi".into()),
+        registered_at: Some(1_764_000_000_000),
+        last_changed_by: Some("agent-rina".into()),
+        seq: 1,
+        ..PersonState::masked(&siti, &theirs)
+    }];
+    let server = fake(state.clone());
+    let env = Env::with_server(&server.url);
+    env.register_budi().code(0);
+    env.run(&siti_args()).code(0);
+    env.run(&["sync"])
+        .code(0)
+        .stdout_has("kept differently 1")
+        .stdout_has("#1 3372011203850001: rw, rt held differently on the server (changed by supervisor sari); see `sigap show 3372011203850001`");
+    // The push's answer: which fields, by whom (the replica has no copy
+    // of Budi, whom only this device wrote).
+    env.run(&["show", BUDI])
+        .code(0)
+        .stdout_has("held differently on the server (changed by supervisor sari)")
+        .stdout_has("the server keeps what others wrote later");
+    let j = env.run(&["show", BUDI, "--json"]).code(0).json();
+    assert_eq!(
+        j["held_differently"],
+        json!([
+            {"field": "rw", "server_value": null, "changed_by": ["supervisor sari"]},
+            {"field": "rt", "server_value": null, "changed_by": ["supervisor sari"]},
+        ])
+    );
+    // The pulled person: what differs from this device's record, and who
+    // wrote last; the fields that agree are not marked.
+    let j = env.run(&["show", SITI, "--json"]).code(0).json();
+    assert_eq!(
+        j["held_differently"],
+        json!([{"field": "rw", "server_value": "4", "changed_by": ["agent-rina"]}])
+    );
+    let shown = env.run(&["show", SITI]);
+    shown
+        .code(0)
+        .stdout_has("held differently on the server: RW 4 (changed by agent-rina)");
+    // Written again here: not marked while the server has not seen it, and
+    // not after it takes it.
+    env.run(&["edit", BUDI, "--rw", "7"]).code(0);
+    let j = env.run(&["show", BUDI, "--json"]).code(0).json();
+    assert_eq!(
+        j["held_differently"],
+        json!([{"field": "rt", "server_value": null, "changed_by": ["supervisor sari"]}])
+    );
+    state.lock().unwrap().supersede.clear();
+    // Meanwhile a supervisor voided Siti on the server.
+    theirs.status = Some(sigap_shared::Status::Void);
+    theirs.void_reason = Some("duplicate".into());
+    state.lock().unwrap().persons = vec![PersonState {
+        last_changed_by: Some("supervisor sari".into()),
+        seq: 2,
+        ..PersonState::masked(&siti, &theirs)
+    }];
+    env.run(&["sync"]).code(0);
+    let j = env.run(&["show", BUDI, "--json"]).code(0).json();
+    assert_eq!(j["held_differently"], json!([{"field": "rt", "server_value": null, "changed_by": ["supervisor sari"]}]));
+    let j = env.run(&["show", SITI, "--json"]).code(0).json();
+    assert_eq!(
+        j["held_differently"],
+        json!([
+            {"field": "rw", "server_value": "4", "changed_by": ["supervisor sari"]},
+            {"field": "status", "server_value": "void (duplicate)", "changed_by": ["supervisor sari"]},
+        ])
+    );
+}
