@@ -1041,8 +1041,7 @@ fn a_device_belongs_to_the_token_that_enrolled_it() {
     // the server refuses the device to it.
     init("other-token")
         .code(0)
-        .stdout_has("enrolment: not enrolled: the server refused this device (HTTP 403")
-        .stderr_has("warning: not enrolled:");
+        .stderr_has("warning: not enrolled: the server refused this device (HTTP 403");
     env.run(&["sync"])
         .code(5)
         .stderr_has("the server refused this device (HTTP 403 Forbidden device_not_yours: device 0190… belongs to another token (agent-rina))")
@@ -1107,7 +1106,7 @@ fn show_marks_fields_the_server_holds_differently_and_who_changed_them() {
     env.run(&siti_args()).code(0);
     env.run(&["sync"])
         .code(0)
-        .stdout_has("kept differently 1")
+        .stdout_has("rejected 0, superseded 1)")
         .stdout_has("#1 3372011203850001: rw, rt held differently on the server (changed by supervisor sari); see `sigap show 3372011203850001`");
     // The push's answer: which fields, by whom (the replica has no copy
     // of Budi, whom only this device wrote).

@@ -100,7 +100,8 @@ pub fn run(store: &mut Store, args: InitArgs, json: bool) -> anyhow::Result<Exit
             },
             store.path.display()
         ))?;
-        if let Some(e) = &enrolment {
+        // A refusal is the warning below, on stderr.
+        if let Some(e) = enrolment.as_ref().filter(|e| !e.refused) {
             output::line(&format!("enrolment: {}", e.message))?;
         }
     }

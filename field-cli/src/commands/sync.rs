@@ -103,7 +103,7 @@ fn report(summary: &Summary, refused_left: &[outbox::ChangeRow]) -> String {
         if summary.superseded.is_empty() {
             String::new()
         } else {
-            format!(", kept differently {}", summary.superseded.len())
+            format!(", superseded {}", summary.superseded.len())
         },
         summary.received
     );
