@@ -111,7 +111,10 @@ pub fn register(store: &Store, raw: &mut RawFields, force: bool) -> anyhow::Resu
     }
     let known = replica::get(&store.conn, &nik)?;
     if let Some(p) = known.as_ref().filter(|p| !replica::blocks_registration(p)) {
-        eprintln!("NIK {nik} {}; it may be registered again", replica::describe(p));
+        eprintln!(
+            "NIK {nik} {}; it may be registered again",
+            replica::describe(p)
+        );
     }
     if !force && let Some(p) = known.filter(replica::blocks_registration) {
         eprintln!("NIK {nik} {}", replica::describe(&p));

@@ -387,7 +387,11 @@ fn register_in_bumi(nik: &'static str) -> Vec<&'static str> {
         with(
             with(budi_args(), "--nik", nik),
             "--birth-date",
-            if nik == AGUS { "1980-05-15" } else { "1970-06-20" },
+            if nik == AGUS {
+                "1980-05-15"
+            } else {
+                "1970-06-20"
+            },
         ),
         "--kelurahan",
         "33.72.01.1003",
@@ -684,7 +688,10 @@ fn a_page_that_reaches_the_server_before_an_earlier_one_is_sent_again_in_the_sam
         .json();
     assert_eq!(s["sent"], 10_005, "{s}");
     assert_eq!(s["applied"], 10_005);
-    assert_eq!((s["waiting"].as_i64(), s["pending_left"].as_i64()), (Some(0), Some(0)));
+    assert_eq!(
+        (s["waiting"].as_i64(), s["pending_left"].as_i64()),
+        (Some(0), Some(0))
+    );
     assert_eq!(s["rounds"], 2);
     assert_eq!(state.lock().unwrap().held.len(), 10_005);
     // The second page went twice: first answered `pending`, then held.
@@ -697,10 +704,18 @@ fn a_page_that_reaches_the_server_before_an_earlier_one_is_sent_again_in_the_sam
     let tail: Vec<u64> = (10_001..=10_005).collect();
     let sent_tail = pushes
         .iter()
-        .filter(|p| p.changes.iter().map(|c| c.device_seq).eq(tail.iter().copied()))
+        .filter(|p| {
+            p.changes
+                .iter()
+                .map(|c| c.device_seq)
+                .eq(tail.iter().copied())
+        })
         .count();
     assert_eq!(sent_tail, 2);
-    assert_eq!(env.count("SELECT COUNT(*) FROM changes WHERE state <> 'acked'"), 0);
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM changes WHERE state <> 'acked'"),
+        0
+    );
 }
 
 #[test]
@@ -725,10 +740,21 @@ fn changes_left_waiting_are_reported_and_the_sync_does_not_loop() {
             return (200, serde_json::to_string(&resp).unwrap());
         }
         if req.path.starts_with("/api/v1/sync/pull") {
-            return (200, json!({"protocol": 2, "persons": [], "next_cursor": 0, "has_more": false}).to_string());
+            return (
+                200,
+                json!({"protocol": 2, "persons": [], "next_cursor": 0, "has_more": false})
+                    .to_string(),
+            );
         }
         let device = Uuid::nil();
-        (200, serde_json::to_string(&DeviceStatus { protocol: 2, receipt: receipt(&State::default(), device) }).unwrap())
+        (
+            200,
+            serde_json::to_string(&DeviceStatus {
+                protocol: 2,
+                receipt: receipt(&State::default(), device),
+            })
+            .unwrap(),
+        )
     }));
     let env = Env::with_server(&server.url);
     env.register_budi().code(0);
@@ -747,7 +773,10 @@ fn changes_left_waiting_are_reported_and_the_sync_does_not_loop() {
         .code(0)
         .stdout_has("waiting for earlier changes: 2");
     // Kept, never set aside.
-    assert_eq!(env.count("SELECT COUNT(*) FROM changes WHERE state = 'pending'"), 2);
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM changes WHERE state = 'pending'"),
+        2
+    );
 }
 
 const TEN_YEARS_SECS: i64 = 3652 * 24 * 3600;
@@ -756,7 +785,11 @@ const TEN_YEARS_SECS: i64 = 3652 * 24 * 3600;
 fn stamp(env: &Env, seq: i64) -> sigap_shared::Hlc {
     let conn = rusqlite::Connection::open(&env.db).unwrap();
     let text: String = conn
-        .query_row("SELECT hlc FROM changes WHERE device_seq = ?1", [seq], |r| r.get(0))
+        .query_row(
+            "SELECT hlc FROM changes WHERE device_seq = ?1",
+            [seq],
+            |r| r.get(0),
+        )
         .unwrap();
     sigap_shared::Hlc::from_sortable(&text).unwrap()
 }
@@ -816,7 +849,9 @@ fn changes_refused_for_a_clock_ahead_stay_and_go_again_stamped_anew_once_the_clo
         .stdout_has("not taken by the server, kept here to send again: 2")
         .stdout_has("#1 register 3372011203850001: the change is stamped 3652 days ahead")
         .stderr_has("warning: at the last sync (")
-        .stderr_has("this laptop's clock was 3652 day(s) 0 h ahead of the server's: fix the laptop's clock");
+        .stderr_has(
+            "this laptop's clock was 3652 day(s) 0 h ahead of the server's: fix the laptop's clock",
+        );
     let st = env.run(&["status", "--json"]).code(0).json();
     assert!(st["clock"]["skew_ms"].as_i64().unwrap() > 3651 * 86_400_000);
     assert!(st["clock"]["warning"].is_string());
@@ -884,13 +919,20 @@ fn a_clock_off_by_minutes_is_warned_about_and_within_five_minutes_it_is_not() {
     let r = env.run(&["sync", "--json"]);
     r.code(0);
     assert!(
-        r.stderr.contains("warning: this laptop's clock is 20 min behind the server's")
-            || r.stderr.contains("warning: this laptop's clock is 19 min behind the server's"),
+        r.stderr
+            .contains("warning: this laptop's clock is 20 min behind the server's")
+            || r.stderr
+                .contains("warning: this laptop's clock is 19 min behind the server's"),
         "{}",
         r.stderr
     );
     let s = r.json();
-    assert!(s["clock"]["warning"].as_str().unwrap().contains("fix the laptop's clock"));
+    assert!(
+        s["clock"]["warning"]
+            .as_str()
+            .unwrap()
+            .contains("fix the laptop's clock")
+    );
     set_clock(&server, &state, 2 * 60);
     let r = env.run(&["sync"]);
     r.code(0);
@@ -916,14 +958,20 @@ fn restore(env: &Env, from: &std::path::Path) {
 }
 
 fn register_nik(env: &Env, nik: &'static str) {
-    env.run(&with(with(budi_args(), "--nik", nik), "--name", "Warga Baru"))
-        .code(0);
+    env.run(&with(
+        with(budi_args(), "--nik", nik),
+        "--name",
+        "Warga Baru",
+    ))
+    .code(0);
 }
 
 fn id_of(env: &Env, seq: i64) -> Uuid {
     let conn = rusqlite::Connection::open(&env.db).unwrap();
     let id: String = conn
-        .query_row("SELECT id FROM changes WHERE device_seq = ?1", [seq], |r| r.get(0))
+        .query_row("SELECT id FROM changes WHERE device_seq = ?1", [seq], |r| {
+            r.get(0)
+        })
         .unwrap();
     id.parse().unwrap()
 }
@@ -966,7 +1014,10 @@ fn a_laptop_restored_from_an_old_backup_renumbers_its_unsent_changes_and_loses_n
         assert_eq!((st.held[&4], st.held[&5]), (new_ids[0], new_ids[1]));
     }
     assert_eq!((id_of(&env, 4), id_of(&env, 5)), (new_ids[0], new_ids[1]));
-    assert_eq!(env.count("SELECT COUNT(*) FROM changes WHERE state <> 'acked'"), 0);
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM changes WHERE state <> 'acked'"),
+        0
+    );
     assert_eq!(
         env.count("SELECT COUNT(*) FROM changes WHERE device_seq IN (2, 3)"),
         0
@@ -978,7 +1029,10 @@ fn a_laptop_restored_from_an_old_backup_renumbers_its_unsent_changes_and_loses_n
         .filter(|r| r.path.starts_with("/api/v1/sync/pull"))
         .map(|r| r.path.clone())
         .collect();
-    assert!(pulls[0].contains("cursor=0") && !pulls[0].contains("device="), "{pulls:?}");
+    assert!(
+        pulls[0].contains("cursor=0") && !pulls[0].contains("device="),
+        "{pulls:?}"
+    );
     // The next change follows, and a later sync has nothing to say.
     register_nik(&env, "3372011203850006");
     let r = env.run(&["sync", "--json"]);
@@ -1048,7 +1102,10 @@ fn a_device_belongs_to_the_token_that_enrolled_it() {
         .stderr_has("it is enrolled under another agent's token; ask your supervisor or an admin");
     // Nothing sent, nothing lost.
     assert!(state.lock().unwrap().held.is_empty());
-    assert_eq!(env.count("SELECT COUNT(*) FROM changes WHERE state = 'pending'"), 1);
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM changes WHERE state = 'pending'"),
+        1
+    );
     init("t0ken").code(0).stdout_has("enrolment: enrolled");
     env.run(&["sync"]).code(0).stdout_has("sent 1 (applied 1");
 }
@@ -1068,10 +1125,16 @@ fn init_offline_still_sets_up_the_device_and_says_it_is_not_enrolled_yet() {
     .code(0)
     .stdout_has("device set up: laptop-budi")
     .stdout_has("enrolment: not yet: http://127.0.0.1:9 could not be reached; the first `sigap sync` enrols this device");
-    let j = env.run(&["init", "--token", "t0ken", "--json"]).code(0).json();
+    let j = env
+        .run(&["init", "--token", "t0ken", "--json"])
+        .code(0)
+        .json();
     assert_eq!(j["enrolled"], false);
     // Without a new token there is nothing to enrol.
-    let j = env.run(&["init", "--device-name", "laptop-2", "--json"]).code(0).json();
+    let j = env
+        .run(&["init", "--device-name", "laptop-2", "--json"])
+        .code(0)
+        .json();
     assert!(j["enrolled"].is_null(), "{j}");
 }
 
@@ -1152,7 +1215,10 @@ fn show_marks_fields_the_server_holds_differently_and_who_changed_them() {
     }];
     env.run(&["sync"]).code(0);
     let j = env.run(&["show", BUDI, "--json"]).code(0).json();
-    assert_eq!(j["held_differently"], json!([{"field": "rt", "server_value": null, "changed_by": ["supervisor sari"]}]));
+    assert_eq!(
+        j["held_differently"],
+        json!([{"field": "rt", "server_value": null, "changed_by": ["supervisor sari"]}])
+    );
     let j = env.run(&["show", SITI, "--json"]).code(0).json();
     assert_eq!(
         j["held_differently"],

@@ -203,10 +203,7 @@ fn store_row(
             if records::exists(w.tx(), &reg.nik)? {
                 reject("nik", here());
             } else if let Some(p) = known {
-                reject(
-                    "nik",
-                    format!("NIK {} {}", reg.nik, replica::describe(&p)),
-                );
+                reject("nik", format!("NIK {} {}", reg.nik, replica::describe(&p)));
             } else {
                 for i in &validation.errors {
                     reject(&i.field, i.message.clone());

@@ -74,14 +74,20 @@ pub fn run(store: &Store, args: ShowArgs, json: bool) -> anyhow::Result<ExitCode
     for (k, val) in [
         ("NIK", v.nik.clone()),
         ("Name", v.name.clone() + &mark(&[Field::Name])),
-        ("Birth date", v.birth_date.clone() + &mark(&[Field::BirthDate])),
+        (
+            "Birth date",
+            v.birth_date.clone() + &mark(&[Field::BirthDate]),
+        ),
         ("Sex", v.sex.clone() + &mark(&[Field::Sex])),
         (
             "Address",
             area + &mark(&[Field::Kelurahan, Field::Rw, Field::Rt]),
         ),
         ("Category", v.category.clone() + &mark(&[Field::Category])),
-        ("Occupation", v.occupation.clone() + &mark(&[Field::Occupation])),
+        (
+            "Occupation",
+            v.occupation.clone() + &mark(&[Field::Occupation]),
+        ),
         ("Employer", v.employer.clone() + &mark(&[Field::Employer])),
         ("Phone", v.phone.clone() + &mark(&[Field::Phone])),
         ("Programmes", v.programs.clone() + &mark(&[Field::Programs])),
@@ -220,7 +226,11 @@ pub fn held_differently(
         if named {
             let by = held["by"]
                 .as_array()
-                .map(|b| b.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+                .map(|b| {
+                    b.iter()
+                        .filter_map(|x| x.as_str().map(String::from))
+                        .collect()
+                })
                 .unwrap_or_default();
             marks.insert(
                 *f,
@@ -251,8 +261,16 @@ pub fn held_differently(
                 p.kelurahan.map(|k| k.to_string()),
                 f.kelurahan.map(|k| k.to_string()),
             ),
-            (Field::Rw, p.rw.map(|v| v.to_string()), f.rw.map(|v| v.to_string())),
-            (Field::Rt, p.rt.map(|v| v.to_string()), f.rt.map(|v| v.to_string())),
+            (
+                Field::Rw,
+                p.rw.map(|v| v.to_string()),
+                f.rw.map(|v| v.to_string()),
+            ),
+            (
+                Field::Rt,
+                p.rt.map(|v| v.to_string()),
+                f.rt.map(|v| v.to_string()),
+            ),
             (
                 Field::Category,
                 p.category.map(|c| c.to_string()),

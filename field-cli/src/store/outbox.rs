@@ -139,9 +139,7 @@ pub fn history(conn: &Connection, nik: &Nik) -> Result<Vec<ChangeRow>> {
 pub fn refused(conn: &Connection) -> Result<Vec<ChangeRow>> {
     rows(
         conn,
-        &format!(
-            "{ROW} WHERE state = 'pending' AND reject_code IS NOT NULL ORDER BY device_seq"
-        ),
+        &format!("{ROW} WHERE state = 'pending' AND reject_code IS NOT NULL ORDER BY device_seq"),
         [],
     )
 }

@@ -87,7 +87,9 @@ pub fn restamp(conn: &mut Connection, device: Uuid, wall: u64) -> Result<Vec<Res
         )?;
         for (seq, old_text, nik) in wrong {
             let old = Hlc::from_sortable(&old_text).ok_or_else(|| {
-                CliError::Local(format!("change {seq} in the outbox has a damaged timestamp"))
+                CliError::Local(format!(
+                    "change {seq} in the outbox has a damaged timestamp"
+                ))
             })?;
             let new = clock.now_at(wall);
             update.execute(params![seq, new.to_sortable()])?;
@@ -102,9 +104,8 @@ pub fn restamp(conn: &mut Connection, device: Uuid, wall: u64) -> Result<Vec<Res
     // A record made by one change reads that change's stamp; a record of
     // several keeps its own per field.
     {
-        let mut read = tx.prepare(
-            "SELECT stamps FROM records WHERE nik = ?1 AND stamps IS NOT NULL",
-        )?;
+        let mut read =
+            tx.prepare("SELECT stamps FROM records WHERE nik = ?1 AND stamps IS NOT NULL")?;
         let mut write = tx.prepare("UPDATE records SET stamps = ?2 WHERE nik = ?1")?;
         for (nik, map) in &by_nik {
             let stored: Option<String> = read.query_row([nik], |r| r.get(0)).optional()?;
@@ -226,7 +227,12 @@ mod tests {
         seq
     }
 
-    fn edit(store: &mut Store, device: Uuid, nik: &Nik, f: &Fields) -> (i64, Vec<sigap_shared::Field>) {
+    fn edit(
+        store: &mut Store,
+        device: Uuid,
+        nik: &Nik,
+        f: &Fields,
+    ) -> (i64, Vec<sigap_shared::Field>) {
         let mut w = Writer::begin(&mut store.conn, device).unwrap();
         let mut record = w.record(nik).unwrap().unwrap().record;
         let hlc = w.tick();
@@ -239,7 +245,11 @@ mod tests {
     fn hlc_of(store: &Store, seq: i64) -> Hlc {
         let text: String = store
             .conn
-            .query_row("SELECT hlc FROM changes WHERE device_seq = ?1", [seq], |r| r.get(0))
+            .query_row(
+                "SELECT hlc FROM changes WHERE device_seq = ?1",
+                [seq],
+                |r| r.get(0),
+            )
             .unwrap();
         Hlc::from_sortable(&text).unwrap()
     }
@@ -268,7 +278,10 @@ mod tests {
         register(&mut store, device, &budi, "Budi Santoso");
         store
             .conn
-            .execute("UPDATE changes SET state = 'acked', outcome = 'applied'", [])
+            .execute(
+                "UPDATE changes SET state = 'acked', outcome = 'applied'",
+                [],
+            )
             .unwrap();
         let held = hlc_of(&store, 1);
         // Change 2 was made with the clock ten years ahead.
@@ -318,10 +331,15 @@ mod tests {
         assert_eq!(record, expected);
         // The clock resumes from the corrected time, and an edit made now
         // wins over the ones before it.
-        let (next, changed) = edit(&mut store, device, &siti, &Fields {
-            phone: Some("081298765432".into()),
-            ..Default::default()
-        });
+        let (next, changed) = edit(
+            &mut store,
+            device,
+            &siti,
+            &Fields {
+                phone: Some("081298765432".into()),
+                ..Default::default()
+            },
+        );
         assert_eq!(changed, vec![sigap_shared::Field::Phone]);
         let next = hlc_of(&store, next);
         assert!(next > three && next.millis <= sigap_shared::hlc::wall_millis() + 1000);
@@ -366,14 +384,19 @@ mod tests {
             vec![1, 2, 8, 9]
         );
         // Same ids, same order.
-        assert_eq!(after.into_iter().map(|(_, id)| id).collect::<Vec<_>>(), before);
+        assert_eq!(
+            after.into_iter().map(|(_, id)| id).collect::<Vec<_>>(),
+            before
+        );
         // The correction still points at its change, the record made by
         // one change still reads it.
         let corrected: Option<i64> = store
             .conn
-            .query_row("SELECT superseded_by FROM changes WHERE device_seq = 2", [], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT superseded_by FROM changes WHERE device_seq = 2",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(corrected, Some(8));
         assert_eq!(
@@ -381,7 +404,15 @@ mod tests {
             joko_before
         );
         // The next change is numbered after them.
-        assert_eq!(register(&mut store, device, &Nik::parse("3372011203850004").unwrap(), "Eko"), 10);
+        assert_eq!(
+            register(
+                &mut store,
+                device,
+                &Nik::parse("3372011203850004").unwrap(),
+                "Eko"
+            ),
+            10
+        );
 
         // New numbers that are old numbers of changes moved too.
         renumber(&mut store.conn, &[8, 9, 10], 8).unwrap();
@@ -391,9 +422,11 @@ mod tests {
         );
         let corrected: Option<i64> = store
             .conn
-            .query_row("SELECT superseded_by FROM changes WHERE device_seq = 2", [], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT superseded_by FROM changes WHERE device_seq = 2",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(corrected, Some(9));
         assert_eq!(

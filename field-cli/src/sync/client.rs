@@ -57,8 +57,7 @@ pub fn parse_http_date(text: &str) -> Option<i64> {
 }
 
 fn local_millis() -> i64 {
-    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
-        .unwrap_or(0)
+    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
 }
 
 fn env_num(name: &str, default: u64) -> u64 {

@@ -104,7 +104,15 @@ pub fn push_all(
     let mut out = Ok(());
     for round in 1..=MAX_ROUNDS {
         summary.rounds = round;
-        let r = match push_round(store, client, device, summary, &mut refused, &mut rep, total) {
+        let r = match push_round(
+            store,
+            client,
+            device,
+            summary,
+            &mut refused,
+            &mut rep,
+            total,
+        ) {
             Ok(r) => r,
             Err(e) => {
                 out = Err(e);

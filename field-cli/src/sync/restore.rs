@@ -26,7 +26,12 @@ pub struct Restored {
 
 /// The numbers and ids the server holds from this device from `after`
 /// up to `max_seq`.
-fn held(client: &Client, device: &Device, mut after: u64, max_seq: u64) -> Result<HashMap<u64, Uuid>> {
+fn held(
+    client: &Client,
+    device: &Device,
+    mut after: u64,
+    max_seq: u64,
+) -> Result<HashMap<u64, Uuid>> {
     let mut held = HashMap::new();
     while after < max_seq {
         let page = client.device_changes(device.id, after, MAX_PULL_LIMIT)?;
@@ -47,7 +52,12 @@ fn held(client: &Client, device: &Device, mut after: u64, max_seq: u64) -> Resul
 /// Costs nothing more than the receipt in the usual case (the server holds
 /// nothing at or above this device's first unsent number); the server's
 /// list of changes is read only when it does.
-pub fn check(store: &mut Store, client: &Client, device: &Device, receipt: &Receipt) -> Result<Option<Restored>> {
+pub fn check(
+    store: &mut Store,
+    client: &Client,
+    device: &Device,
+    receipt: &Receipt,
+) -> Result<Option<Restored>> {
     let max_seq = receipt.max_seq;
     let local_max = outbox::last(&store.conn)?.map_or(0, |(s, _)| u64::try_from(s).unwrap_or(0));
     let first = outbox::first_pending(&store.conn)?.map(|(s, _)| u64::try_from(s).unwrap_or(0));
