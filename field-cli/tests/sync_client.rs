@@ -858,6 +858,21 @@ fn changes_refused_for_a_clock_ahead_stay_and_go_again_stamped_anew_once_the_clo
     env.run(&["show", BUDI, "--history"])
         .code(0)
         .stdout_has("not taken: the change is stamped 3652 days");
+    // Still wrong, the clock corrects nothing: the same refusal, for scripts.
+    let j = env.run(&["sync", "--json"]).code(1).json();
+    assert_eq!(j["not_taken"][0]["code"], "clock_ahead", "{j}");
+    assert_eq!(j["not_taken"][1]["device_seq"], 2);
+    assert_eq!(
+        (j["not_taken_left"].as_i64(), j["restamped"].as_u64()),
+        (Some(2), Some(0))
+    );
+    assert!(
+        j["clock"]["warning"]
+            .as_str()
+            .unwrap()
+            .contains("3652 day(s) 0 h ahead")
+    );
+    assert_eq!(stamp(&env, 1), ahead);
 
     // The laptop's clock is set right: the next sync stamps both again
     // (same ids, same numbers) and the server takes them.

@@ -81,6 +81,7 @@ pub fn run(store: &mut Store, args: SyncArgs, json: bool) -> anyhow::Result<Exit
     summary.waiting = outbox::count_waiting(&store.conn)?;
     summary.rejected_outstanding = outbox::count_outstanding_rejected(&store.conn)?;
     let refused_left = outbox::refused(&store.conn)?;
+    summary.not_taken_left = refused_left.len() as i64;
     if json {
         output::json(&summary)?;
     } else {
@@ -135,7 +136,7 @@ fn report(summary: &Summary, refused_left: &[outbox::ChangeRow]) -> String {
             s.nik
         ));
     }
-    for r in &summary.refused {
+    for r in &summary.not_taken {
         text.push_str(&format!(
             "\n  not taken #{} {}: {} ({})",
             r.device_seq, r.nik, r.reason, r.code

@@ -67,8 +67,8 @@ pub fn restamp(conn: &mut Connection, device: Uuid, wall: u64) -> Result<Vec<Res
             |r| r.get(0),
         )
         .optional()?;
-    let newest_wrong = newest
-        .is_some_and(|h| h > limit || h.get(28..).is_none_or(|d| d != device_text));
+    let newest_wrong =
+        newest.is_some_and(|h| h > limit || h.get(28..).is_none_or(|d| d != device_text));
     let refused: bool = tx.query_row(
         "SELECT EXISTS (SELECT 1 FROM changes WHERE state = 'pending'
             AND reject_code IS NOT NULL

@@ -82,9 +82,11 @@ pub struct Summary {
     pub rejected: Vec<RejectedChange>,
     /// Refused without being held (e.g. `clock_ahead`): kept on this
     /// device, repaired and sent again by a later `sigap sync`.
-    pub refused: Vec<RejectedChange>,
+    pub not_taken: Vec<RejectedChange>,
     /// Changes still waiting for earlier ones of this device.
     pub waiting: i64,
+    /// Changes not taken (refused without being held) left on this device.
+    pub not_taken_left: i64,
     /// Rounds of pages sent (a round re-sends what waited).
     pub rounds: u32,
     pub received: u64,

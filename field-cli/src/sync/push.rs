@@ -134,7 +134,7 @@ pub fn push_all(
         }
     }
     rep.finish();
-    summary.refused = refused.into_values().collect();
+    summary.not_taken = refused.into_values().collect();
     out
 }
 
