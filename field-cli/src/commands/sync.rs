@@ -54,19 +54,22 @@ pub fn run(store: &mut Store, args: SyncArgs, json: bool) -> anyhow::Result<Exit
         if let Some(w) = &check.warning {
             eprintln!("warning: {w}");
         }
-        // Only a clock the server confirms can correct stamps: one still
-        // wrong would stamp them wrongly again.
-        if check.agrees() {
-            let wall = sigap_shared::hlc::wall_millis();
-            summary.restamped = repair::restamp(&mut store.conn, device.id, wall)?.len() as u64;
-        }
         summary.clock = Some(check);
     }
-    summary.new_ids = repair::new_ids(&mut store.conn)? as u64;
+    // Numbers first: stamps are corrected only on changes numbered above
+    // what the server holds.
     summary.restored = restore::check(store, &client, &device, &status.receipt)?;
     if let Some(r) = &summary.restored {
         eprintln!("{}", r.message);
     }
+    // Only a clock the server confirms can correct stamps: one still
+    // wrong would stamp them wrongly again.
+    if summary.clock.as_ref().is_some_and(ClockCheck::agrees) {
+        let wall = sigap_shared::hlc::wall_millis();
+        let held = status.receipt.max_seq;
+        summary.restamped = repair::restamp(&mut store.conn, device.id, wall, held)?.len() as u64;
+    }
+    summary.new_ids = repair::new_ids(&mut store.conn)? as u64;
     push::push_all(store, &client, &device, &mut summary)?;
     if args.full || summary.restored.is_some() {
         // From the start, and without naming the device: persons only it

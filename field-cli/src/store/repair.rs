@@ -29,17 +29,21 @@ pub struct Restamped {
 
 /// Unsent changes whose stamp this device's clock cannot have given
 /// rightly at wall time `wall`: refused as ahead of the server's clock or
-/// as a bad stamp, stamped more than [`CLOCK_TOLERANCE_MS`] ahead of
-/// `wall`, or stamped by another device's clock (a database copied from
-/// another laptop). Changes the server holds are never touched.
+/// as a bad stamp (such a refusal leaves the number free), or, numbered
+/// above everything the server holds (`?3`), stamped more than
+/// [`CLOCK_TOLERANCE_MS`] ahead of `wall` or by another device's clock (a
+/// database copied from another laptop). A change the server may hold
+/// (its answer lost) is never stamped again: the server would take the
+/// same id with another stamp for another change (`id_reused`).
 const WRONGLY_STAMPED: &str = "state = 'pending'
     AND (COALESCE(reject_code, '') IN ('clock_ahead', 'invalid_timestamp')
-        OR hlc > ?1 OR substr(hlc, 29) <> ?2)";
+        OR (device_seq > ?3 AND (hlc > ?1 OR substr(hlc, 29) <> ?2)))";
 
 /// Stamps the unsent changes a wrong clock stamped again, by this
 /// device's clock at wall time `wall` (which the caller has checked
-/// against the server's): same ids, same numbers, same order. Returns
-/// what was stamped again.
+/// against the server's): same ids, same numbers, same order. `held_up_to`
+/// is the server's highest number from this device (`Receipt::max_seq`).
+/// Returns what was stamped again.
 ///
 /// Why the clock matters beyond the refusal: the device's clock resumes
 /// from its newest change's stamp (see `writer`), so one change stamped
@@ -47,7 +51,13 @@ const WRONGLY_STAMPED: &str = "state = 'pending'
 /// refuse them all. Once the newest changes carry corrected stamps, the
 /// clock resumes from the corrected time. The records' own timestamps
 /// follow, so that a later edit here still wins over the change it edits.
-pub fn restamp(conn: &mut Connection, device: Uuid, wall: u64) -> Result<Vec<Restamped>> {
+pub fn restamp(
+    conn: &mut Connection,
+    device: Uuid,
+    wall: u64,
+    held_up_to: u64,
+) -> Result<Vec<Restamped>> {
+    let held_up_to = i64::try_from(held_up_to).unwrap_or(i64::MAX);
     let limit = Hlc {
         millis: wall.saturating_add(CLOCK_TOLERANCE_MS),
         counter: u32::MAX,
@@ -83,7 +93,7 @@ pub fn restamp(conn: &mut Connection, device: Uuid, wall: u64) -> Result<Vec<Res
         .prepare(&format!(
             "SELECT device_seq, hlc, nik FROM changes WHERE {WRONGLY_STAMPED} ORDER BY device_seq"
         ))?
-        .query_map(params![limit, device_text], |r| {
+        .query_map(params![limit, device_text, held_up_to], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -94,7 +104,7 @@ pub fn restamp(conn: &mut Connection, device: Uuid, wall: u64) -> Result<Vec<Res
     // must still win over the earlier changes it follows.
     let kept: Option<String> = tx.query_row(
         &format!("SELECT MAX(hlc) FROM changes WHERE NOT ({WRONGLY_STAMPED})"),
-        params![limit, device_text],
+        params![limit, device_text, held_up_to],
         |r| r.get(0),
     )?;
     let mut clock = match kept.as_deref().and_then(Hlc::from_sortable) {
@@ -332,7 +342,7 @@ mod tests {
         let before = ids(&store);
 
         let wall = sigap_shared::hlc::wall_millis();
-        let done = restamp(&mut store.conn, device, wall).unwrap();
+        let done = restamp(&mut store.conn, device, wall, 1).unwrap();
         assert_eq!(
             done.iter().map(|r| r.device_seq).collect::<Vec<_>>(),
             vec![2, third]
@@ -367,7 +377,48 @@ mod tests {
         let next = hlc_of(&store, next);
         assert!(next > three && next.millis <= sigap_shared::hlc::wall_millis() + 1000);
         // Nothing left to stamp again.
-        assert!(restamp(&mut store.conn, device, wall).unwrap().is_empty());
+        assert!(
+            restamp(&mut store.conn, device, wall, 1)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_change_the_server_may_hold_keeps_its_stamp() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let device = Uuid::now_v7();
+        register(
+            &mut store,
+            device,
+            &Nik::parse("3372011203850001").unwrap(),
+            "Budi",
+        );
+        // Stamped an hour ahead and sent; the server's answer was lost, and
+        // its receipt says it holds number 1.
+        let ahead = Hlc {
+            millis: hlc_of(&store, 1).millis + 3_600_000,
+            ..hlc_of(&store, 1)
+        };
+        store
+            .conn
+            .execute(
+                "UPDATE changes SET hlc = ?1 WHERE device_seq = 1",
+                [ahead.to_sortable()],
+            )
+            .unwrap();
+        let wall = sigap_shared::hlc::wall_millis();
+        assert!(
+            restamp(&mut store.conn, device, wall, 1)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(hlc_of(&store, 1), ahead);
+        // Not held: stamped again.
+        let done = restamp(&mut store.conn, device, wall, 0).unwrap();
+        assert_eq!(done.len(), 1);
+        assert!(hlc_of(&store, 1) < ahead);
     }
 
     #[test]
