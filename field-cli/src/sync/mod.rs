@@ -118,7 +118,7 @@ pub struct ClockCheck {
 impl ClockCheck {
     pub fn new(skew_ms: i64, checked_at: String) -> ClockCheck {
         let warning = clock_differs(skew_ms).map(|d| {
-            format!("this laptop's clock is {d} the server's: fix the laptop's clock (date, time and time zone); changes stamped more than a day ahead are refused until it is right")
+            format!("this laptop's clock is {d} the server's: fix the laptop's clock (date, time and time zone); the server refuses changes stamped too far ahead of its clock (a day by default) until it is right")
         });
         ClockCheck {
             skew_ms,
@@ -170,7 +170,7 @@ mod tests {
         assert_eq!(
             ahead.warning.as_deref(),
             Some(
-                "this laptop's clock is 3 h 10 min ahead of the server's: fix the laptop's clock (date, time and time zone); changes stamped more than a day ahead are refused until it is right"
+                "this laptop's clock is 3 h 10 min ahead of the server's: fix the laptop's clock (date, time and time zone); the server refuses changes stamped too far ahead of its clock (a day by default) until it is right"
             )
         );
         assert_eq!(
