@@ -24,8 +24,9 @@ Exit status:
   2  bad input (invalid NIK, wrong date, missing field…): nothing was saved
   3  the local database or a file could not be read or written
   4  the server could not be reached (your changes are safe; sync again later)
-  5  the server refused: token not accepted (401/403) or a protocol version
-     mismatch (upgrade sigap)
+  5  the server refused: token not accepted (401/403), this device enrolled
+     under another agent's token, or a protocol version mismatch (upgrade
+     sigap)
 
 Environment:
   SIGAP_DB             database file (same as --db)

@@ -109,8 +109,15 @@ pub fn register(store: &Store, raw: &mut RawFields, force: bool) -> anyhow::Resu
         }
         return Ok(Decision::Cancel);
     }
-    if !force && let Some(p) = replica::get(&store.conn, &nik)? {
-        eprintln!("NIK {nik} is {}", replica::describe(&p));
+    let known = replica::get(&store.conn, &nik)?;
+    if let Some(p) = known.as_ref().filter(|p| !replica::blocks_registration(p)) {
+        eprintln!(
+            "NIK {nik} {}; it may be registered again",
+            replica::describe(p)
+        );
+    }
+    if !force && let Some(p) = known.filter(replica::blocks_registration) {
+        eprintln!("NIK {nik} {}", replica::describe(&p));
         if !Confirm::new()
             .with_prompt("Register anyway? (the server merges both into one person)")
             .default(false)

@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use common::fake_server::{FakeServer, Request};
@@ -11,28 +11,131 @@ use sigap_shared::wire::{
     ChangeResult, DeviceStatus, PersonState, PullPage, PushRequest, PushResponse, Receipt,
     ReceiptHash,
 };
-use sigap_shared::{Nik, Outcome};
+use sigap_shared::{Field, Nik, Outcome};
 use uuid::Uuid;
 
-/// A fake server that keeps changes by id, rejects NIKs in `reject`, and
-/// serves `persons` on pull.
+/// The server's allowed clock skew: changes stamped further ahead of its
+/// clock are refused (`clock_ahead`) and not held.
+const MAX_AHEAD_MS: i64 = 24 * 3600 * 1000;
+
+/// A fake server that follows protocol 2's push rules for one device: a
+/// device's changes are held in number order (later ones wait as
+/// `pending`), a stamp far ahead of its clock is refused without being
+/// held, NIKs in `reject` are rejected (held), NIKs in `supersede` are
+/// answered `superseded`. It serves `persons` on pull and binds the device
+/// to the first token that uses it.
 #[derive(Default)]
 struct State {
     held: BTreeMap<u64, Uuid>,
-    seen: HashSet<Uuid>,
+    /// Where each held id is, and the answer given for it.
+    ids: HashMap<Uuid, (u64, Outcome)>,
     reject: HashSet<String>,
+    supersede: HashMap<String, (Vec<Field>, Vec<String>)>,
     persons: Vec<PersonState>,
     fail_next: usize,
+    /// The server's clock, in seconds from the real time (see `set_clock`).
+    clock_offset_secs: i64,
+    /// Drop the push of the earliest unheld page until a later page has
+    /// been answered: the server receives page 2 before page 1.
+    reorder: bool,
+    owner: Option<String>,
+}
+
+/// Sets the fake server's clock, in its `Date` header and in its checks.
+fn set_clock(server: &FakeServer, state: &Arc<Mutex<State>>, offset_secs: i64) {
+    server.set_clock_offset(offset_secs);
+    state.lock().unwrap().clock_offset_secs = offset_secs;
+}
+
+/// Numbers held without a gap from 1.
+fn highest(st: &State) -> u64 {
+    let mut h = 0;
+    while st.held.contains_key(&(h + 1)) {
+        h += 1;
+    }
+    h
 }
 
 fn receipt(st: &State, device: Uuid) -> Receipt {
     Receipt {
         device_id: device,
         count: st.held.len() as u64,
-        highest_seq: st.held.keys().last().copied().unwrap_or(0),
+        highest_seq: highest(st),
         max_seq: st.held.keys().last().copied().unwrap_or(0),
         hash: ReceiptHash::of(st.held.values()).to_hex(),
     }
+}
+
+fn query(path: &str, name: &str) -> Option<u64> {
+    let q = path.split_once('?')?.1;
+    q.split('&')
+        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+        .and_then(|v| v.parse().ok())
+}
+
+fn push(st: &mut State, push: &PushRequest) -> Option<PushResponse> {
+    let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp() + st.clock_offset_secs) * 1000;
+    let first = push.changes.first().map(|c| c.device_seq).unwrap_or(0);
+    if st.reorder {
+        if first == highest(st) + 1 {
+            return None;
+        }
+        st.reorder = false;
+    }
+    let mut results = Vec::new();
+    let mut highest = highest(st);
+    for c in &push.changes {
+        let not_held = |code: &str| Outcome::Rejected {
+            code: code.into(),
+            reason: format!("{code} (fake server)"),
+        };
+        let outcome = if let Some((seq, answer)) = st.ids.get(&c.id) {
+            match answer {
+                _ if *seq != c.device_seq => not_held("id_reused"),
+                Outcome::Rejected { .. } => answer.clone(),
+                _ => Outcome::Duplicate,
+            }
+        } else if st.held.contains_key(&c.device_seq) {
+            not_held("seq_conflict")
+        } else if c.device_seq != highest + 1 {
+            Outcome::Pending
+        } else if i64::try_from(c.hlc.millis).unwrap() > now_ms + MAX_AHEAD_MS {
+            Outcome::Rejected {
+                code: "clock_ahead".into(),
+                reason: "the change is stamped 3652 days ahead of the server's clock; fix the laptop's clock".into(),
+            }
+        } else {
+            let outcome = if st.reject.contains(c.nik.as_str()) {
+                Outcome::Rejected {
+                    code: "area_not_assigned".into(),
+                    reason: "kelurahan 33.72.01.1001 is not in your areas".into(),
+                }
+            } else if let Some((fields, by)) = st.supersede.get(c.nik.as_str()) {
+                Outcome::Superseded {
+                    fields: fields.clone(),
+                    by: by.clone(),
+                }
+            } else {
+                Outcome::Applied
+            };
+            st.held.insert(c.device_seq, c.id);
+            st.ids.insert(c.id, (c.device_seq, outcome.clone()));
+            while st.held.contains_key(&(highest + 1)) {
+                highest += 1;
+            }
+            outcome
+        };
+        results.push(ChangeResult {
+            id: c.id,
+            device_seq: c.device_seq,
+            outcome,
+        });
+    }
+    Some(PushResponse {
+        protocol: sigap_shared::PROTOCOL_VERSION,
+        results,
+        receipt: receipt(st, push.device_id),
+    })
 }
 
 fn fake(state: Arc<Mutex<State>>) -> FakeServer {
@@ -45,46 +148,32 @@ fn fake(state: Arc<Mutex<State>>) -> FakeServer {
                 r#"{"error":{"code":"unavailable","message":"busy"}}"#.into(),
             );
         }
-        if req.path == "/api/v1/sync/push" {
-            let push: PushRequest = serde_json::from_str(&req.body).unwrap();
-            let mut results = Vec::new();
-            for c in &push.changes {
-                let outcome = if st.seen.contains(&c.id) {
-                    Outcome::Duplicate
-                } else if st.reject.contains(c.nik.as_str()) {
-                    Outcome::Rejected {
-                        code: "area_not_assigned".into(),
-                        reason: "kelurahan 33.72.01.1001 is not in your areas".into(),
-                    }
-                } else {
-                    Outcome::Applied
-                };
-                st.seen.insert(c.id);
-                st.held.insert(c.device_seq, c.id);
-                results.push(ChangeResult {
-                    id: c.id,
-                    device_seq: c.device_seq,
-                    outcome,
-                });
+        let token = req.header("authorization").unwrap_or("").to_string();
+        let owns = |st: &mut State| match &st.owner {
+            Some(o) => *o == token,
+            None => {
+                st.owner = Some(token.clone());
+                true
             }
-            let resp = PushResponse {
-                protocol: sigap_shared::PROTOCOL_VERSION,
-                results,
-                receipt: receipt(&st, push.device_id),
+        };
+        let not_yours = || {
+            (
+                403,
+                r#"{"error":{"code":"device_not_yours","message":"device 0190… belongs to another token (agent-rina)"}}"#.into(),
+            )
+        };
+        if req.path == "/api/v1/sync/push" {
+            if !owns(&mut st) {
+                return not_yours();
+            }
+            let request: PushRequest = serde_json::from_str(&req.body).unwrap();
+            return match push(&mut st, &request) {
+                Some(resp) => (200, serde_json::to_string(&resp).unwrap()),
+                None => (0, String::new()),
             };
-            return (200, serde_json::to_string(&resp).unwrap());
         }
         if req.path.starts_with("/api/v1/sync/pull") {
-            let cursor: u64 = req
-                .path
-                .split("cursor=")
-                .nth(1)
-                .unwrap()
-                .split('&')
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap();
+            let cursor = query(&req.path, "cursor").unwrap();
             let persons: Vec<PersonState> = st
                 .persons
                 .iter()
@@ -101,16 +190,24 @@ fn fake(state: Arc<Mutex<State>>) -> FakeServer {
             return (200, serde_json::to_string(&page).unwrap());
         }
         if let Some(rest) = req.path.strip_prefix("/api/v1/sync/device/") {
-            let device: Uuid = rest.split('/').next().unwrap().parse().unwrap();
+            if !owns(&mut st) {
+                return not_yours();
+            }
+            let device: Uuid = rest.split(['/', '?']).next().unwrap().parse().unwrap();
             if rest.contains("/changes") {
-                let changes: Vec<_> = st
-                    .held
+                let after = query(&req.path, "after_seq").unwrap_or(0);
+                let limit = query(&req.path, "limit").unwrap_or(500) as usize;
+                let all: Vec<_> = st.held.range(after + 1..).collect();
+                let changes: Vec<_> = all
                     .iter()
+                    .take(limit)
                     .map(|(s, id)| json!({"device_seq": s, "id": id, "outcome": "applied"}))
                     .collect();
                 return (
                     200,
-                    json!({"protocol": sigap_shared::PROTOCOL_VERSION, "changes": changes, "has_more": false}).to_string(),
+                    json!({"protocol": sigap_shared::PROTOCOL_VERSION, "changes": changes,
+                        "has_more": all.len() > limit})
+                    .to_string(),
                 );
             }
             let status = DeviceStatus {
@@ -273,6 +370,84 @@ fn sync_pushes_pulls_and_reports_then_lookup_answers_offline() {
     assert!(server.requests().last().unwrap().path.contains("cursor=2"));
 }
 
+/// `person` voided by a supervisor.
+fn voided(nik: &str, participant: bool, seq: u64) -> PersonState {
+    PersonState {
+        status: Some(sigap_shared::Status::Void),
+        voided_at: Some(1_764_100_000_000),
+        void_reason: Some("moved to Jakarta".into()),
+        last_changed_by: Some("supervisor sari".into()),
+        ..person(nik, participant, seq)
+    }
+}
+
+/// `register` flags for a NIK of Bumi (a kelurahan of the fake feed).
+fn register_in_bumi(nik: &'static str) -> Vec<&'static str> {
+    with(
+        with(
+            with(budi_args(), "--nik", nik),
+            "--birth-date",
+            if nik == AGUS {
+                "1980-05-15"
+            } else {
+                "1970-06-20"
+            },
+        ),
+        "--kelurahan",
+        "33.72.01.1003",
+    )
+}
+
+const AGUS: &str = "3372011505800003";
+const WATI: &str = "3372012006700004";
+
+#[test]
+fn a_voided_registration_covers_nobody_but_a_voided_participant_stays_one() {
+    let state = Arc::new(Mutex::new(State::default()));
+    state.lock().unwrap().persons = vec![
+        voided(AGUS, false, 1),
+        voided(WATI, true, 2),
+        voided("3372011505800005", false, 3),
+    ];
+    let server = fake(state);
+    let env = Env::with_server(&server.url);
+    env.run(&["sync"]).code(0);
+    env.run(&["lookup", AGUS]).code(0).stdout_has(
+        "NIK 3372011505800003 was registered by agent-rina on 2025-11-24, then voided on 2025-11-25 (moved to Jakarta)",
+    );
+    let j = env.run(&["lookup", AGUS, "--json"]).code(0).json();
+    assert_eq!(j["answer"], "voided");
+    assert_eq!(j["replica"]["void_reason"], "moved to Jakarta");
+    // The roll participant is still covered, voided field registration or not.
+    env.run(&["lookup", WATI])
+        .code(0)
+        .stdout_has("NIK 3372012006700004 is already a participant (membership roll)");
+    env.run(&register_in_bumi(WATI))
+        .code(2)
+        .stderr_has("is already a participant")
+        .stderr_has("nothing saved");
+    // The voided person is registered again without --force, with a note.
+    env.run(&register_in_bumi(AGUS))
+        .code(0)
+        .stdout_has("saved: 3372011505800003")
+        .stderr_has("note: NIK 3372011505800003 was registered by agent-rina on 2025-11-24, then voided on 2025-11-25 (moved to Jakarta); registered again here");
+    // So is an import row of another voided person.
+    let csv = env.path("forms.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "{CSV_HEADER}{}{}",
+            "3372011505800005,Eko,1980-05-15,L,33.72.01.1003,1,1,bpu,tukang,,,\"jkk,jkm\"\n",
+            "3372012006700004,Wati,1970-06-20,L,33.72.01.1003,1,1,bpu,tukang,,,\"jkk,jkm\"\n",
+        ),
+    )
+    .unwrap();
+    env.run(&["import", csv.to_str().unwrap()])
+        .code(1)
+        .stdout_has("imported 1, rejected 1")
+        .stderr_has("line 3: nik: NIK 3372012006700004 is already a participant");
+}
+
 #[test]
 fn rejected_changes_are_set_aside_corrected_by_edit_and_sent_again() {
     let state = Arc::new(Mutex::new(State::default()));
@@ -353,6 +528,7 @@ fn a_dropped_answer_is_resent_and_answered_as_duplicate() {
     let proxy = FakeServer::start(Box::new(move |req: &Request| {
         let resp = reqwest::blocking::Client::new()
             .request(req.method.parse().unwrap(), format!("{target}{}", req.path))
+            .header("authorization", req.header("authorization").unwrap_or(""))
             .body(req.body.clone())
             .send()
             .unwrap();
@@ -382,11 +558,12 @@ fn a_refused_token_exits_5_with_what_to_do() {
     }));
     let env = Env::with_server(&server.url);
     env.register_budi().code(0);
+    let before = server.requests().len();
     env.run(&["sync"])
         .code(5)
         .stderr_has("the server refused the token (HTTP 401")
         .stderr_has("sigap init --token");
-    assert_eq!(server.requests().len(), 1, "401 is not retried");
+    assert_eq!(server.requests().len() - before, 1, "401 is not retried");
 }
 
 #[test]
@@ -421,7 +598,7 @@ fn verify_matches_then_detects_changes_the_server_lost() {
     {
         let mut st = state.lock().unwrap();
         let lost = st.held.remove(&2).unwrap();
-        st.seen.remove(&lost);
+        st.ids.remove(&lost);
     }
     let r = env.run(&["sync", "--verify", "--json"]).code(1).json();
     assert_eq!(r["requeued"], json!([2]));
@@ -486,4 +663,588 @@ fn sync_names_its_device_when_pulling_and_full_pulls_everything_again() {
     env.run(&["sync", "--full", "--verify"])
         .code(2)
         .stderr_has("cannot be used with");
+}
+
+#[test]
+fn a_page_that_reaches_the_server_before_an_earlier_one_is_sent_again_in_the_same_sync() {
+    // Two pages: 10,000 changes and 5. The server receives the second
+    // first, so it holds none of it yet (`pending`).
+    let env = Env::new();
+    let csv = env.path("forms.csv");
+    write_csv(&csv, 10_005);
+    env.run(&["import", csv.to_str().unwrap()]).code(0);
+    let state = Arc::new(Mutex::new(State {
+        reorder: true,
+        ..State::default()
+    }));
+    let server = fake(state.clone());
+    env.run(&["init", "--server", &server.url]).code(0);
+    let s = env
+        .run_env(
+            &["sync", "--json"],
+            &[("SIGAP_RETRY_LIMIT", "50"), ("SIGAP_RETRY_BASE_MS", "20")],
+        )
+        .code(0)
+        .json();
+    assert_eq!(s["sent"], 10_005, "{s}");
+    assert_eq!(s["applied"], 10_005);
+    assert_eq!(
+        (s["waiting"].as_i64(), s["pending_left"].as_i64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(s["rounds"], 2);
+    assert_eq!(state.lock().unwrap().held.len(), 10_005);
+    // The second page went twice: first answered `pending`, then held.
+    let pushes: Vec<PushRequest> = server
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/push"))
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    let tail: Vec<u64> = (10_001..=10_005).collect();
+    let sent_tail = pushes
+        .iter()
+        .filter(|p| {
+            p.changes
+                .iter()
+                .map(|c| c.device_seq)
+                .eq(tail.iter().copied())
+        })
+        .count();
+    assert_eq!(sent_tail, 2);
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM changes WHERE state <> 'acked'"),
+        0
+    );
+}
+
+#[test]
+fn changes_left_waiting_are_reported_and_the_sync_does_not_loop() {
+    // A server that never holds anything (always `pending`).
+    let server = FakeServer::start(Box::new(|req: &Request| {
+        if req.path.ends_with("/push") {
+            let push: PushRequest = serde_json::from_str(&req.body).unwrap();
+            let resp = PushResponse {
+                protocol: sigap_shared::PROTOCOL_VERSION,
+                results: push
+                    .changes
+                    .iter()
+                    .map(|c| ChangeResult {
+                        id: c.id,
+                        device_seq: c.device_seq,
+                        outcome: Outcome::Pending,
+                    })
+                    .collect(),
+                receipt: receipt(&State::default(), push.device_id),
+            };
+            return (200, serde_json::to_string(&resp).unwrap());
+        }
+        if req.path.starts_with("/api/v1/sync/pull") {
+            return (
+                200,
+                json!({"protocol": 2, "persons": [], "next_cursor": 0, "has_more": false})
+                    .to_string(),
+            );
+        }
+        let device = Uuid::nil();
+        (
+            200,
+            serde_json::to_string(&DeviceStatus {
+                protocol: 2,
+                receipt: receipt(&State::default(), device),
+            })
+            .unwrap(),
+        )
+    }));
+    let env = Env::with_server(&server.url);
+    env.register_budi().code(0);
+    env.run(&siti_args()).code(0);
+    env.run(&["sync"])
+        .code(1)
+        .stdout_has("sent 0 (applied 0")
+        .stdout_has("2 change(s) still waiting for earlier ones");
+    let pushes = server
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/push"))
+        .count();
+    assert_eq!(pushes, 1, "no progress: not sent again");
+    env.run(&["status"])
+        .code(0)
+        .stdout_has("waiting for earlier changes: 2");
+    // Kept, never set aside.
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM changes WHERE state = 'pending'"),
+        2
+    );
+}
+
+const TEN_YEARS_SECS: i64 = 3652 * 24 * 3600;
+
+/// The stored stamp of change `seq`.
+fn stamp(env: &Env, seq: i64) -> sigap_shared::Hlc {
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    let text: String = conn
+        .query_row(
+            "SELECT hlc FROM changes WHERE device_seq = ?1",
+            [seq],
+            |r| r.get(0),
+        )
+        .unwrap();
+    sigap_shared::Hlc::from_sortable(&text).unwrap()
+}
+
+fn wall() -> u64 {
+    sigap_shared::hlc::wall_millis()
+}
+
+#[test]
+fn changes_refused_for_a_clock_ahead_stay_and_go_again_stamped_anew_once_the_clock_is_right() {
+    let state = Arc::new(Mutex::new(State::default()));
+    let server = fake(state.clone());
+    let env = Env::with_server(&server.url);
+    env.register_budi().code(0);
+    // Budi was registered while the laptop's clock was ten years ahead.
+    let ahead = sigap_shared::Hlc {
+        millis: stamp(&env, 1).millis + TEN_YEARS_SECS as u64 * 1000,
+        ..stamp(&env, 1)
+    };
+    rusqlite::Connection::open(&env.db)
+        .unwrap()
+        .execute(
+            "UPDATE changes SET hlc = ?1 WHERE device_seq = 1",
+            [ahead.to_sortable()],
+        )
+        .unwrap();
+    // The device's clock resumes from its newest stamp: Siti's change is
+    // stamped ten years ahead as well.
+    env.run(&siti_args()).code(0);
+    assert!(stamp(&env, 2) > ahead);
+    let local_ids = |env: &Env| -> Vec<(i64, String)> {
+        let conn = rusqlite::Connection::open(&env.db).unwrap();
+        conn.prepare("SELECT device_seq, id FROM changes ORDER BY device_seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    let ids = local_ids(&env);
+
+    // At the office the server sees the laptop ten years ahead.
+    set_clock(&server, &state, -TEN_YEARS_SECS);
+    env.run(&["sync"])
+        .code(1)
+        .stderr_has("warning: this laptop's clock is 3652 day(s) 0 h ahead of the server's: fix the laptop's clock")
+        .stdout_has("not taken #1 3372011203850001: the change is stamped 3652 days ahead of the server's clock; fix the laptop's clock (clock_ahead)")
+        .stdout_has("1 change(s) not taken by the server stay on this laptop (see `sigap status`); fix the laptop's clock (date, time and time zone), then run `sigap sync`")
+        .stdout_has("1 change(s) still waiting for earlier ones");
+    assert!(state.lock().unwrap().held.is_empty());
+    // Nothing lost: both stay, with the reason, and status repeats the
+    // clock warning offline.
+    let status = env.run(&["status"]);
+    status
+        .code(0)
+        .stdout_has("pending changes: 2")
+        .stdout_has("not taken by the server, kept here to send again: 1")
+        .stdout_has("#1 register 3372011203850001: the change is stamped 3652 days ahead")
+        .stdout_has("waiting for earlier changes: 1")
+        .stderr_has("warning: at the last sync (")
+        .stderr_has(
+            "this laptop's clock was 3652 day(s) 0 h ahead of the server's: fix the laptop's clock",
+        );
+    let st = env.run(&["status", "--json"]).code(0).json();
+    assert!(st["clock"]["skew_ms"].as_i64().unwrap() > 3651 * 86_400_000);
+    assert!(st["clock"]["warning"].is_string());
+    env.run(&["show", BUDI, "--history"])
+        .code(0)
+        .stdout_has("not taken: the change is stamped 3652 days");
+    // Still wrong, the clock corrects nothing: the same refusal, for scripts.
+    let j = env.run(&["sync", "--json"]).code(1).json();
+    assert_eq!(j["not_taken"][0]["code"], "clock_ahead", "{j}");
+    assert_eq!(j["not_taken"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        (
+            j["not_taken_left"].as_i64(),
+            j["waiting"].as_i64(),
+            j["restamped"].as_u64()
+        ),
+        (Some(1), Some(1), Some(0))
+    );
+    assert!(
+        j["clock"]["warning"]
+            .as_str()
+            .unwrap()
+            .contains("3652 day(s) 0 h ahead")
+    );
+    assert_eq!(stamp(&env, 1), ahead);
+
+    // The laptop's clock is set right: the next sync stamps both again
+    // (same ids, same numbers) and the server takes them.
+    set_clock(&server, &state, 0);
+    let before = wall();
+    let s = env.run(&["sync", "--json"]).code(0).json();
+    let after = wall();
+    assert_eq!(s["restamped"], 2, "{s}");
+    assert_eq!(s["applied"], 2);
+    assert!(s["clock"]["warning"].is_null(), "{s}");
+    assert_eq!(local_ids(&env), ids);
+    let last_push: PushRequest = serde_json::from_str(
+        &server
+            .requests()
+            .iter()
+            .rev()
+            .find(|r| r.path.ends_with("/push"))
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    let sent: Vec<(i64, String)> = last_push
+        .changes
+        .iter()
+        .map(|c| (c.device_seq as i64, c.id.to_string()))
+        .collect();
+    assert_eq!(sent, ids);
+    for c in &last_push.changes {
+        assert!(
+            (before..=after).contains(&c.hlc.millis),
+            "#{} stamped {} outside {before}..{after}",
+            c.device_seq,
+            c.hlc.millis
+        );
+    }
+    assert!(last_push.changes[0].hlc < last_push.changes[1].hlc);
+    let status = env.run(&["status", "--json"]);
+    status.code(0);
+    assert!(!status.stderr.contains("warning"), "{}", status.stderr);
+    assert!(status.json()["clock"]["warning"].is_null());
+    // The device's clock resumes from the corrected time.
+    env.run(&with(
+        with(budi_args(), "--nik", "3372011203850003"),
+        "--name",
+        "Joko",
+    ))
+    .code(0);
+    assert!(stamp(&env, 3).millis <= wall());
+}
+
+#[test]
+fn a_clock_off_by_minutes_is_warned_about_and_within_five_minutes_it_is_not() {
+    let state = Arc::new(Mutex::new(State::default()));
+    let server = fake(state.clone());
+    let env = Env::with_server(&server.url);
+    env.register_budi().code(0);
+    // The server's clock is 20 minutes ahead: this laptop is behind.
+    set_clock(&server, &state, 20 * 60);
+    let r = env.run(&["sync", "--json"]);
+    r.code(0);
+    assert!(
+        r.stderr
+            .contains("warning: this laptop's clock is 20 min behind the server's")
+            || r.stderr
+                .contains("warning: this laptop's clock is 19 min behind the server's"),
+        "{}",
+        r.stderr
+    );
+    let s = r.json();
+    assert!(
+        s["clock"]["warning"]
+            .as_str()
+            .unwrap()
+            .contains("fix the laptop's clock")
+    );
+    set_clock(&server, &state, 2 * 60);
+    let r = env.run(&["sync"]);
+    r.code(0);
+    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+}
+
+/// Copies the database as a backup would (consistent, WAL included).
+fn backup(env: &Env, to: &std::path::Path) {
+    rusqlite::Connection::open(&env.db)
+        .unwrap()
+        .execute("VACUUM INTO ?1", [to.to_str().unwrap()])
+        .unwrap();
+}
+
+/// Puts a backup back in place of the database.
+fn restore(env: &Env, from: &std::path::Path) {
+    for ext in ["-wal", "-shm"] {
+        let mut p = env.db.as_os_str().to_owned();
+        p.push(ext);
+        let _ = std::fs::remove_file(std::path::PathBuf::from(p));
+    }
+    std::fs::copy(from, &env.db).unwrap();
+}
+
+fn register_nik(env: &Env, nik: &'static str) {
+    env.run(&with(
+        with(budi_args(), "--nik", nik),
+        "--name",
+        "Warga Baru",
+    ))
+    .code(0);
+}
+
+fn id_of(env: &Env, seq: i64) -> Uuid {
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    let id: String = conn
+        .query_row("SELECT id FROM changes WHERE device_seq = ?1", [seq], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    id.parse().unwrap()
+}
+
+#[test]
+fn a_laptop_restored_from_an_old_backup_renumbers_its_unsent_changes_and_loses_nothing() {
+    let state = Arc::new(Mutex::new(State::default()));
+    let server = fake(state.clone());
+    let env = Env::with_server(&server.url);
+    env.register_budi().code(0);
+    env.run(&["sync"]).code(0);
+    let saved = env.path("backup.db");
+    backup(&env, &saved);
+    // After the backup: two more registrations, synced (server: 1 to 3).
+    env.run(&siti_args()).code(0);
+    register_nik(&env, "3372011203850003");
+    env.run(&["sync"]).code(0);
+    // The laptop is restored from the backup; the agent goes on working,
+    // and the new changes get numbers 2 and 3 again.
+    restore(&env, &saved);
+    register_nik(&env, "3372011203850004");
+    register_nik(&env, "3372011203850005");
+    let new_ids = [id_of(&env, 2), id_of(&env, 3)];
+    let before = server.requests().len();
+    let r = env.run(&["sync", "--json"]);
+    r.code(0).stderr_has(
+        "this laptop's database is older than what the server holds from it (restored from a backup?): 2 unsent change(s) renumbered after #3",
+    );
+    let s = r.json();
+    assert_eq!(s["restored"]["renumbered"], 2, "{s}");
+    assert_eq!(s["restored"]["after_seq"], 3);
+    assert_eq!(s["applied"], 2);
+    assert_eq!(s["rejected"], json!([]));
+    assert_eq!(s["pending_left"], 0);
+    // Nothing rejected, lost or doubled: the server holds all five, the
+    // new ones under their own ids after its own numbers.
+    {
+        let st = state.lock().unwrap();
+        assert_eq!(st.held.len(), 5);
+        assert_eq!((st.held[&4], st.held[&5]), (new_ids[0], new_ids[1]));
+    }
+    assert_eq!((id_of(&env, 4), id_of(&env, 5)), (new_ids[0], new_ids[1]));
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM changes WHERE state <> 'acked'"),
+        0
+    );
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM changes WHERE device_seq IN (2, 3)"),
+        0
+    );
+    // Its areas are pulled afresh, this device's own persons included (the
+    // lost registrations come back to the replica).
+    let pulls: Vec<String> = server.requests()[before..]
+        .iter()
+        .filter(|r| r.path.starts_with("/api/v1/sync/pull"))
+        .map(|r| r.path.clone())
+        .collect();
+    assert!(
+        pulls[0].contains("cursor=0") && !pulls[0].contains("device="),
+        "{pulls:?}"
+    );
+    // The next change follows, and a later sync has nothing to say.
+    register_nik(&env, "3372011203850006");
+    let r = env.run(&["sync", "--json"]);
+    r.code(0);
+    assert!(!r.stderr.contains("older than"), "{}", r.stderr);
+    assert_eq!(state.lock().unwrap().held.len(), 6);
+    assert_eq!(id_of(&env, 6), state.lock().unwrap().held[&6]);
+}
+
+#[test]
+fn a_restored_laptop_with_nothing_unsent_is_told_once_and_renumbers_what_it_writes_next() {
+    let state = Arc::new(Mutex::new(State::default()));
+    let server = fake(state.clone());
+    let env = Env::with_server(&server.url);
+    env.register_budi().code(0);
+    env.run(&["sync"]).code(0);
+    let saved = env.path("backup.db");
+    backup(&env, &saved);
+    env.run(&siti_args()).code(0);
+    env.run(&["sync"]).code(0);
+    restore(&env, &saved);
+    env.run(&["sync"]).code(0).stderr_has(
+        "(restored from a backup?): no unsent change needed a new number; every person of your areas is pulled again",
+    );
+    let r = env.run(&["sync"]);
+    r.code(0);
+    assert!(!r.stderr.contains("older than"), "{}", r.stderr);
+    // Written after the restore, numbered 2 here: the server holds its
+    // own 2, so it goes as 3.
+    register_nik(&env, "3372011203850004");
+    env.run(&["sync"])
+        .code(0)
+        .stderr_has("1 unsent change(s) renumbered after #2");
+    assert_eq!(state.lock().unwrap().held.len(), 3);
+    assert_eq!(state.lock().unwrap().held[&3], id_of(&env, 3));
+}
+
+#[test]
+fn a_device_belongs_to_the_token_that_enrolled_it() {
+    let state = Arc::new(Mutex::new(State::default()));
+    let server = fake(state.clone());
+    let env = Env::bare();
+    let init = |token: &str| {
+        env.run(&[
+            "init",
+            "--server",
+            &server.url,
+            "--device-name",
+            "laptop-budi",
+            "--token",
+            token,
+        ])
+    };
+    init("t0ken")
+        .code(0)
+        .stdout_has("enrolment: enrolled: the server knows this device under your token");
+    assert_eq!(state.lock().unwrap().owner.as_deref(), Some("Bearer t0ken"));
+    env.register_budi().code(0);
+    // Another agent's token on this laptop: init still saves it, and says
+    // the server refuses the device to it.
+    init("other-token")
+        .code(0)
+        .stderr_has("warning: not enrolled: the server refused this device (HTTP 403");
+    env.run(&["sync"])
+        .code(5)
+        .stderr_has("the server refused this device (HTTP 403 Forbidden device_not_yours: device 0190… belongs to another token (agent-rina))")
+        .stderr_has("it is enrolled under another agent's token; ask your supervisor or an admin");
+    // Nothing sent, nothing lost.
+    assert!(state.lock().unwrap().held.is_empty());
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM changes WHERE state = 'pending'"),
+        1
+    );
+    init("t0ken").code(0).stdout_has("enrolment: enrolled");
+    env.run(&["sync"]).code(0).stdout_has("sent 1 (applied 1");
+}
+
+#[test]
+fn init_offline_still_sets_up_the_device_and_says_it_is_not_enrolled_yet() {
+    let env = Env::bare();
+    env.run(&[
+        "init",
+        "--server",
+        "http://127.0.0.1:9",
+        "--device-name",
+        "laptop-budi",
+        "--token",
+        "t0ken",
+    ])
+    .code(0)
+    .stdout_has("device set up: laptop-budi")
+    .stdout_has("enrolment: not yet: http://127.0.0.1:9 could not be reached; the first `sigap sync` enrols this device");
+    let j = env
+        .run(&["init", "--token", "t0ken", "--json"])
+        .code(0)
+        .json();
+    assert_eq!(j["enrolled"], false);
+    // Without a new token there is nothing to enrol.
+    let j = env
+        .run(&["init", "--device-name", "laptop-2", "--json"])
+        .code(0)
+        .json();
+    assert!(j["enrolled"].is_null(), "{j}");
+}
+
+#[test]
+fn show_marks_fields_the_server_holds_differently_and_who_changed_them() {
+    let state = Arc::new(Mutex::new(State::default()));
+    state.lock().unwrap().supersede.insert(
+        BUDI.into(),
+        (vec![Field::Rw, Field::Rt], vec!["supervisor sari".into()]),
+    );
+    // Another agent moved Siti to RW 4 after this device registered her.
+    let siti = Nik::parse(SITI).unwrap();
+    let mut theirs = sigap_shared::Fields {
+        name: Some("Siti Aminah".into()),
+        kelurahan: Some(sigap_shared::AreaCode::parse("33.72.01.1002").unwrap()),
+        rw: Some(4),
+        rt: Some(2),
+        category: Some(sigap_shared::Category::Pu),
+        status: Some(sigap_shared::Status::Registered),
+        ..Default::default()
+    };
+    state.lock().unwrap().persons = vec![PersonState {
+        registered_by: Some("budi".into()),
+        registered_at: Some(1_764_000_000_000),
+        last_changed_by: Some("agent-rina".into()),
+        seq: 1,
+        ..PersonState::masked(&siti, &theirs)
+    }];
+    let server = fake(state.clone());
+    let env = Env::with_server(&server.url);
+    env.register_budi().code(0);
+    env.run(&siti_args()).code(0);
+    env.run(&["sync"])
+        .code(0)
+        .stdout_has("rejected 0, superseded 1)")
+        .stdout_has("#1 3372011203850001: rw, rt held differently on the server (changed by supervisor sari); see `sigap show 3372011203850001`");
+    // The push's answer: which fields, by whom (the replica has no copy
+    // of Budi, whom only this device wrote).
+    env.run(&["show", BUDI])
+        .code(0)
+        .stdout_has("held differently on the server (changed by supervisor sari)")
+        .stdout_has("the server keeps what others wrote later");
+    let j = env.run(&["show", BUDI, "--json"]).code(0).json();
+    assert_eq!(
+        j["held_differently"],
+        json!([
+            {"field": "rw", "server_value": null, "changed_by": ["supervisor sari"]},
+            {"field": "rt", "server_value": null, "changed_by": ["supervisor sari"]},
+        ])
+    );
+    // The pulled person: what differs from this device's record, and who
+    // wrote last; the fields that agree are not marked.
+    let j = env.run(&["show", SITI, "--json"]).code(0).json();
+    assert_eq!(
+        j["held_differently"],
+        json!([{"field": "rw", "server_value": "4", "changed_by": ["agent-rina"]}])
+    );
+    let shown = env.run(&["show", SITI]);
+    shown
+        .code(0)
+        .stdout_has("held differently on the server: RW 4 (changed by agent-rina)");
+    // Written again here: not marked while the server has not seen it, and
+    // not after it takes it.
+    env.run(&["edit", BUDI, "--rw", "7"]).code(0);
+    let j = env.run(&["show", BUDI, "--json"]).code(0).json();
+    assert_eq!(
+        j["held_differently"],
+        json!([{"field": "rt", "server_value": null, "changed_by": ["supervisor sari"]}])
+    );
+    state.lock().unwrap().supersede.clear();
+    // Meanwhile a supervisor voided Siti on the server.
+    theirs.status = Some(sigap_shared::Status::Void);
+    theirs.void_reason = Some("duplicate".into());
+    state.lock().unwrap().persons = vec![PersonState {
+        last_changed_by: Some("supervisor sari".into()),
+        seq: 2,
+        ..PersonState::masked(&siti, &theirs)
+    }];
+    env.run(&["sync"]).code(0);
+    let j = env.run(&["show", BUDI, "--json"]).code(0).json();
+    assert_eq!(
+        j["held_differently"],
+        json!([{"field": "rt", "server_value": null, "changed_by": ["supervisor sari"]}])
+    );
+    let j = env.run(&["show", SITI, "--json"]).code(0).json();
+    assert_eq!(
+        j["held_differently"],
+        json!([
+            {"field": "rw", "server_value": "4", "changed_by": ["supervisor sari"]},
+            {"field": "status", "server_value": "void (duplicate)", "changed_by": ["supervisor sari"]},
+        ])
+    );
 }

@@ -59,7 +59,7 @@ pub fn write_edit(
     let Some(current) = w.record(nik)? else {
         let hint = match known_remotely {
             Some(p) => format!(
-                "NIK {nik} was not registered on this device ({}); only registrations made here can be changed here",
+                "NIK {nik} was not registered on this device (it {}); only registrations made here can be changed here",
                 replica::describe(&p)
             ),
             None => format!(

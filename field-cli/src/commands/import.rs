@@ -191,7 +191,8 @@ fn store_row(
     let here = || format!("NIK {} is already registered on this device", reg.nik);
     let known = match replica_empty {
         true => None,
-        false => replica::get(w.tx(), &reg.nik)?,
+        // A voided registration covers nobody: the row may register again.
+        false => replica::get(w.tx(), &reg.nik)?.filter(replica::blocks_registration),
     };
     // A row refused anyway says first that it is registered here (the
     // usual case: a file imported twice). A valid new row needs no lookup:
@@ -202,10 +203,7 @@ fn store_row(
             if records::exists(w.tx(), &reg.nik)? {
                 reject("nik", here());
             } else if let Some(p) = known {
-                reject(
-                    "nik",
-                    format!("NIK {} is {}", reg.nik, replica::describe(&p)),
-                );
+                reject("nik", format!("NIK {} {}", reg.nik, replica::describe(&p)));
             } else {
                 for i in &validation.errors {
                     reject(&i.field, i.message.clone());

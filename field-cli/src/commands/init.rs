@@ -9,6 +9,7 @@ use crate::cli::InitArgs;
 use crate::error::{CliError, exit};
 use crate::output;
 use crate::store::{self, Store, key};
+use crate::sync::client::Client;
 
 pub fn run(store: &mut Store, args: InitArgs, json: bool) -> anyhow::Result<ExitCode> {
     let existing = store.device_opt()?;
@@ -66,6 +67,11 @@ pub fn run(store: &mut Store, args: InitArgs, json: bool) -> anyhow::Result<Exit
     }
     tx.commit()?;
     let d = store.device()?;
+    // Everything is saved; enrolling is a bonus that may fail offline.
+    let enrolment = match (&args.token, &d.server_url) {
+        (Some(_), Some(_)) => Some(enrol(&d)),
+        _ => None,
+    };
     if json {
         output::json(&json!({
             "device_id": d.id,
@@ -74,6 +80,8 @@ pub fn run(store: &mut Store, args: InitArgs, json: bool) -> anyhow::Result<Exit
             "token_set": d.token.is_some(),
             "database": store.path,
             "new_device": existing.is_none(),
+            "enrolled": enrolment.as_ref().map(|e| e.enrolled),
+            "enrolment": enrolment.as_ref().map(|e| e.message.clone()),
         }))?;
     } else {
         let verb = if existing.is_none() {
@@ -92,6 +100,49 @@ pub fn run(store: &mut Store, args: InitArgs, json: bool) -> anyhow::Result<Exit
             },
             store.path.display()
         ))?;
+        // A refusal is the warning below, on stderr.
+        if let Some(e) = enrolment.as_ref().filter(|e| !e.refused) {
+            output::line(&format!("enrolment: {}", e.message))?;
+        }
+    }
+    if let Some(e) = enrolment.as_ref().filter(|e| e.refused) {
+        eprintln!("warning: {}", e.message);
     }
     Ok(super::code(exit::OK))
+}
+
+/// Whether the server now knows this device under the token.
+struct Enrolment {
+    enrolled: bool,
+    /// The server refused (another agent's device, a bad token): the
+    /// agent must act before syncing.
+    refused: bool,
+    message: String,
+}
+
+/// Reads the device's receipt once with the new token: the server binds a
+/// device to the first token that reads its receipt or pushes for it, so
+/// the device is the agent's from now on. One quick attempt.
+fn enrol(device: &store::Device) -> Enrolment {
+    let answer = Client::quick(device).and_then(|c| c.device_status(device.id));
+    match answer {
+        Ok(_) => Enrolment {
+            enrolled: true,
+            refused: false,
+            message: "enrolled: the server knows this device under your token".into(),
+        },
+        Err(CliError::Network(_)) => Enrolment {
+            enrolled: false,
+            refused: false,
+            message: format!(
+                "not yet: {} could not be reached; the first `sigap sync` enrols this device",
+                device.server_url.as_deref().unwrap_or("the server")
+            ),
+        },
+        Err(e) => Enrolment {
+            enrolled: false,
+            refused: true,
+            message: format!("not enrolled: {e}"),
+        },
+    }
 }

@@ -31,10 +31,12 @@ pub fn run(store: &Store, args: LookupArgs, json: bool) -> anyhow::Result<ExitCo
         (
             if p.participant {
                 "participant"
+            } else if !replica::blocks_registration(p) {
+                "voided"
             } else {
                 "covered"
             },
-            format!("NIK {nik} is {}", replica::describe(p)),
+            format!("NIK {nik} {}", replica::describe(p)),
         )
     } else {
         (

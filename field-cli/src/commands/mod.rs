@@ -49,13 +49,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Whether the command is over in milliseconds whatever the data: it may
 /// take the database alone (see `Store::open_short`). Not a sync (the
-/// network), an asking registration (a person), an import or export (a
-/// large file), nor a list or progress report, whose output can be long
-/// enough to stall in a pipe (`sigap list | less`) with the database held.
+/// network), an init given a token (it enrols the device over the
+/// network, waiting seconds for a server that does not answer), an asking
+/// registration (a person), an import or export (a large file), nor a list
+/// or progress report, whose output can be long enough to stall in a pipe
+/// (`sigap list | less`) with the database held.
 fn is_short(command: &Command) -> bool {
     match command {
-        Command::Init(_)
-        | Command::Edit(_)
+        Command::Init(a) => a.token.is_none(),
+        Command::Edit(_)
         | Command::Void(_)
         | Command::Visit(_)
         | Command::Show(_)

@@ -18,6 +18,7 @@ pub fn run(store: &mut Store, args: RegisterArgs, json: bool) -> anyhow::Result<
     let device = store.device()?;
     let mut raw = RawFields::from_args(args.nik.clone(), &args.fields);
     let missing = missing_flags(&raw);
+    let mut note = None;
     let reg = if asks(&args) {
         match prompt::register(store, &mut raw, args.force)? {
             prompt::Decision::Register(reg) => reg,
@@ -38,7 +39,7 @@ pub fn run(store: &mut Store, args: RegisterArgs, json: bool) -> anyhow::Result<
         }
         if let Some(text) = &raw.nik {
             let nik = super::nik_arg(text)?;
-            check_not_known(store, &nik, args.force)?;
+            note = check_not_known(store, &nik, args.force)?;
         }
         let (reg, _) = raw.to_registration().map_err(|issues| CliError::Invalid {
             what: "the registration".into(),
@@ -67,9 +68,13 @@ pub fn run(store: &mut Store, args: RegisterArgs, json: bool) -> anyhow::Result<
             "nik": reg.nik,
             "device_seq": seq,
             "warnings": validation.warnings,
+            "note": note,
         }))?;
     } else {
         output::warnings(&validation.warnings);
+        if let Some(n) = &note {
+            eprintln!("note: {n}");
+        }
         output::line(&saved_line(&reg))?;
     }
     Ok(super::code(exit::OK))
@@ -115,8 +120,10 @@ pub fn already_here(nik: &Nik) -> CliError {
     ))
 }
 
-/// Refuses a NIK this device or the last synced data already knows.
-pub fn check_not_known(store: &Store, nik: &Nik, force: bool) -> Result<(), CliError> {
+/// Refuses a NIK this device or the last synced data already knows. A
+/// person whose field registration was voided is not covered: it may be
+/// registered again, with a note saying so.
+pub fn check_not_known(store: &Store, nik: &Nik, force: bool) -> Result<Option<String>, CliError> {
     // `exists` first: the whole record (a costlier statement to prepare) is
     // read only to word the refusal.
     if records::exists(&store.conn, nik)?
@@ -128,11 +135,20 @@ pub fn check_not_known(store: &Store, nik: &Nik, force: bool) -> Result<(), CliE
             r.sync_state()
         )));
     }
-    if !force && let Some(p) = replica::get(&store.conn, nik)? {
-        return Err(CliError::Input(format!(
-            "NIK {nik} is {}; nothing saved. Give --force to register anyway (the server merges both into one person)",
+    let Some(p) = replica::get(&store.conn, nik)? else {
+        return Ok(None);
+    };
+    if !replica::blocks_registration(&p) {
+        return Ok(Some(format!(
+            "NIK {nik} {}; registered again here",
             replica::describe(&p)
         )));
     }
-    Ok(())
+    if !force {
+        return Err(CliError::Input(format!(
+            "NIK {nik} {}; nothing saved. Give --force to register anyway (the server merges both into one person)",
+            replica::describe(&p)
+        )));
+    }
+    Ok(None)
 }

@@ -15,9 +15,23 @@ pub fn run(store: &Store, json: bool) -> anyhow::Result<ExitCode> {
     let pending = outbox::count_state(c, outbox::State::Pending)?;
     let acked = outbox::count_state(c, outbox::State::Acked)?;
     let rejected = outbox::outstanding_rejected(c)?;
+    let refused = outbox::refused(c)?;
+    let waiting = outbox::count_waiting(c)?;
     let last_sync = store.get(key::LAST_SYNC_AT)?;
     let replica_n = replica::count(c)?;
     let receipt = outbox::last_receipt(c)?;
+    // The clock as the last sync found it: repeated offline until a sync
+    // finds it right.
+    let skew = store
+        .get(key::CLOCK_SKEW_MS)?
+        .and_then(|s| s.parse::<i64>().ok());
+    let checked_at = store.get(key::CLOCK_CHECKED_AT)?;
+    let clock_warning = skew.and_then(crate::sync::clock_differs).map(|d| {
+        format!(
+            "at the last sync ({}) this laptop's clock was {d} the server's: fix the laptop's clock (date, time and time zone)",
+            checked_at.as_deref().unwrap_or("unknown")
+        )
+    });
     if json {
         output::json(&json!({
             "database": store.path,
@@ -35,11 +49,23 @@ pub fn run(store: &Store, json: bool) -> anyhow::Result<ExitCode> {
                 "code": r.reject_code,
                 "reason": r.reject_reason,
             })).collect::<Vec<_>>(),
+            // Refused without being held: still pending, sent again.
+            "not_taken_changes": refused.iter().map(|r| json!({
+                "device_seq": r.device_seq,
+                "nik": r.nik,
+                "kind": r.kind,
+                "code": r.reject_code,
+                "reason": r.reject_reason,
+            })).collect::<Vec<_>>(),
+            "waiting_changes": waiting,
             "last_sync_at": last_sync,
             "replica_persons": replica_n,
             "pull_cursor": store.get(key::PULL_CURSOR)?.and_then(|s| s.parse::<u64>().ok()).unwrap_or(0),
             "last_receipt": receipt.as_ref().map(|(at, count, highest, hash)| json!({
                 "received_at": at, "count": count, "highest_seq": highest, "hash": hash,
+            })),
+            "clock": skew.map(|s| json!({
+                "skew_ms": s, "checked_at": checked_at, "warning": clock_warning,
             })),
         }))?;
         return Ok(super::code(exit::OK));
@@ -84,6 +110,30 @@ pub fn run(store: &Store, json: bool) -> anyhow::Result<ExitCode> {
             "  fix each with `sigap edit NIK --FIELD VALUE` (or `sigap void NIK --reason …`); the next `sigap sync` sends it again".into(),
         );
     }
+    if !refused.is_empty() {
+        lines.push(format!(
+            "not taken by the server, kept here to send again: {}",
+            refused.len()
+        ));
+        for r in &refused {
+            lines.push(format!(
+                "  #{} {} {}: {} ({})",
+                r.device_seq,
+                r.kind,
+                r.nik,
+                r.reject_reason.as_deref().unwrap_or(""),
+                r.reject_code.as_deref().unwrap_or("")
+            ));
+        }
+    }
+    if waiting > 0 {
+        lines.push(format!(
+            "waiting for earlier changes: {waiting} (sent again by `sigap sync`)"
+        ));
+    }
     output::line(&lines.join("\n"))?;
+    if let Some(w) = &clock_warning {
+        eprintln!("warning: {w}");
+    }
     Ok(super::code(exit::OK))
 }

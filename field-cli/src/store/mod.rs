@@ -5,6 +5,7 @@
 
 pub mod outbox;
 pub mod records;
+pub mod repair;
 pub mod replica;
 pub mod visits;
 pub mod writer;
@@ -214,6 +215,24 @@ const MIGRATIONS: &[M<'static>] = &[
     // The clock resumes from the newest change (every timestamp kept is a
     // change's): the copy in config cost every write a second page.
     M::up("DELETE FROM config WHERE key = 'hlc_last';"),
+    // Protocol 2. A change answered `superseded` keeps which of its fields
+    // the server holds differently and who wrote them, for `sigap show`.
+    // Changes refused without being held stay pending with the code; an
+    // index of them alone lets every sync ask for them without reading
+    // every pending change.
+    // The replica keeps how a person was voided (a voided person is no
+    // longer covered) and who wrote the person last. Rows pulled before
+    // lack those, so the pull cursor starts again: the next `sigap sync`
+    // pulls the areas afresh and overwrites every row once.
+    M::up(
+        "ALTER TABLE changes ADD COLUMN held_differently TEXT;
+     CREATE INDEX changes_refused ON changes(device_seq)
+        WHERE state = 'pending' AND reject_code IS NOT NULL;
+     ALTER TABLE replica ADD COLUMN voided_at INTEGER;
+     ALTER TABLE replica ADD COLUMN void_reason TEXT;
+     ALTER TABLE replica ADD COLUMN last_changed_by TEXT;
+     DELETE FROM config WHERE key = 'pull_cursor';",
+    ),
 ];
 
 /// Keys of the `config` table.
@@ -225,6 +244,15 @@ pub mod key {
     pub const PULL_CURSOR: &str = "pull_cursor";
     pub const LAST_SYNC_AT: &str = "last_sync_at";
     pub const LAST_PULL_AT: &str = "last_pull_at";
+    /// How far this laptop's clock was ahead of the server's (negative:
+    /// behind), in milliseconds, as measured at the last sync.
+    pub const CLOCK_SKEW_MS: &str = "clock_skew_ms";
+    /// When that was measured (RFC 3339, this laptop's clock).
+    pub const CLOCK_CHECKED_AT: &str = "clock_checked_at";
+    /// The server's highest number from this device when this device
+    /// last found it was restored from an older backup with nothing to
+    /// renumber, so that it says so once.
+    pub const RESTORE_NOTED_SEQ: &str = "restore_noted_seq";
 }
 
 pub struct Store {
@@ -943,6 +971,60 @@ mod tests {
             [],
         );
         assert!(bad.is_err());
+    }
+
+    #[test]
+    fn the_replica_keeps_void_details_and_pulls_again_after_the_upgrade() {
+        let (nik, mut fields) = budi();
+        // A replica row and cursor as migration 7 left them.
+        let (_dir, path, conn) = db_at(7);
+        let before = sigap_shared::wire::PersonState {
+            registered_by: Some("rina".into()),
+            registered_at: Some(1_764_000_000_000),
+            seq: 9,
+            ..sigap_shared::wire::PersonState::masked(&nik, &fields)
+        };
+        conn.execute(
+            "INSERT INTO replica(nik_hash, nik_masked, name_masked, participant, registered_by,
+                registered_at, kelurahan, rw, rt, category, status, seq)
+             VALUES (?1, ?2, ?3, 0, 'rina', 1764000000000, '33.72.01.1001', 3, 5, 'bpu',
+                'registered', 9)",
+            rusqlite::params![before.nik_hash, before.nik_masked, before.name_masked],
+        )
+        .unwrap();
+        conn.execute("INSERT INTO config VALUES ('pull_cursor', '9')", [])
+            .unwrap();
+        drop(conn);
+        let store = Store::open(&path).unwrap();
+        // Kept (lookups still answer), but pulled again to learn the rest.
+        assert_eq!(replica::get(&store.conn, &nik).unwrap(), Some(before));
+        assert_eq!(store.get(key::PULL_CURSOR).unwrap(), None);
+
+        fields.status = Some(sigap_shared::Status::Void);
+        fields.void_reason = Some("moved to Jakarta".into());
+        let voided = sigap_shared::wire::PersonState {
+            registered_by: Some("rina".into()),
+            registered_at: Some(1_764_000_000_000),
+            voided_at: Some(1_764_100_000_000),
+            last_changed_by: Some("supervisor sari".into()),
+            seq: 12,
+            ..sigap_shared::wire::PersonState::masked(&nik, &fields)
+        };
+        replica::upsert(&store.conn, &voided).unwrap();
+        let got = replica::get(&store.conn, &nik).unwrap().unwrap();
+        assert_eq!(got, voided);
+        assert!(!replica::blocks_registration(&got));
+        assert_eq!(
+            replica::describe(&got),
+            "was registered by rina on 2025-11-24, then voided on 2025-11-25 (moved to Jakarta)"
+        );
+        // A participant stays one, whatever became of a field registration.
+        let participant = sigap_shared::wire::PersonState {
+            participant: true,
+            ..voided
+        };
+        assert!(replica::blocks_registration(&participant));
+        assert!(replica::describe(&participant).starts_with("is already a participant"));
     }
 
     #[test]

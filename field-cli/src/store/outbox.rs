@@ -92,10 +92,13 @@ pub struct ChangeRow {
     pub superseded_by: Option<i64>,
     pub created_at: String,
     pub answered_at: Option<String>,
+    /// For a change answered `superseded`: `{"fields": […], "by": […]}`,
+    /// the fields the server holds from later writes of others, and who.
+    pub held_differently: Option<serde_json::Value>,
 }
 
 const ROW: &str = "SELECT device_seq, id, nik, hlc, kind, fields, state, outcome, reject_code,
-    reject_reason, superseded_by, created_at, answered_at FROM changes";
+    reject_reason, superseded_by, created_at, answered_at, held_differently FROM changes";
 
 fn rows(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> Result<Vec<ChangeRow>> {
     let mut stmt = conn.prepare(sql)?;
@@ -115,6 +118,9 @@ fn rows(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> Result<Vec
             superseded_by: r.get(10)?,
             created_at: r.get(11)?,
             answered_at: r.get(12)?,
+            held_differently: r
+                .get::<_, Option<String>>(13)?
+                .and_then(|t| serde_json::from_str(&t).ok()),
         })
     })?;
     Ok(iter.collect::<rusqlite::Result<_>>()?)
@@ -126,6 +132,38 @@ pub fn history(conn: &Connection, nik: &Nik) -> Result<Vec<ChangeRow>> {
         &format!("{ROW} WHERE nik = ?1 ORDER BY device_seq"),
         [nik.as_str()],
     )
+}
+
+/// Changes the server refused without holding them (see
+/// [`NOT_HELD_CODES`]): still pending here, with the server's reason.
+pub fn refused(conn: &Connection) -> Result<Vec<ChangeRow>> {
+    rows(
+        conn,
+        &format!("{ROW} WHERE state = 'pending' AND reject_code IS NOT NULL ORDER BY device_seq"),
+        [],
+    )
+}
+
+/// Pending changes the server last answered `pending`: they wait for
+/// earlier numbers of this device.
+pub fn count_waiting(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM changes WHERE state = 'pending' AND outcome = 'pending'",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// The lowest pending change: its number and, when the server refused it
+/// without holding it, the code.
+pub fn first_pending(conn: &Connection) -> Result<Option<(i64, Option<String>)>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT device_seq, reject_code FROM changes WHERE state = 'pending'
+             ORDER BY device_seq LIMIT 1",
+        )?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
 }
 
 /// Rejected changes not yet corrected.
@@ -230,26 +268,72 @@ pub fn pending_page(
     Ok(out)
 }
 
+/// Rejection codes of changes the server does not hold: their number
+/// stays a gap in the device's log, and the device's later changes wait
+/// (`pending`) until it is filled. Such a change stays pending here, with
+/// the reason, to be repaired and sent again (see `sync::repair`); every
+/// other rejection is held and set aside for the agent to correct.
+pub const NOT_HELD_CODES: [&str; 4] = [
+    "clock_ahead",
+    "id_reused",
+    "invalid_device_seq",
+    "invalid_timestamp",
+];
+
+/// Whether the server holds a change it answered so (in its log).
+pub fn is_held(outcome: &Outcome) -> bool {
+    match outcome {
+        Outcome::Pending => false,
+        Outcome::Rejected { code, .. } => !NOT_HELD_CODES.contains(&code.as_str()),
+        _ => true,
+    }
+}
+
 /// One answer from the server, matched to the change it is for.
 pub struct Answer<'a> {
     pub device_seq: i64,
     pub outcome: &'a Outcome,
 }
 
-fn answer_columns(outcome: &Outcome) -> (State, &'static str, Option<&str>, Option<&str>) {
-    match outcome {
-        Outcome::Applied => (State::Acked, "applied", None, None),
-        Outcome::Merged => (State::Acked, "merged", None, None),
-        Outcome::Duplicate => (State::Acked, "duplicate", None, None),
-        Outcome::Superseded { .. } => (State::Acked, "superseded", None, None),
-        Outcome::Pending => (State::Pending, "pending", None, None),
-        Outcome::Rejected { code, reason } => (
-            State::Rejected,
-            "rejected",
-            Some(code.as_str()),
-            Some(reason.as_str()),
-        ),
-    }
+struct Columns<'a> {
+    state: State,
+    outcome: &'static str,
+    code: Option<&'a str>,
+    reason: Option<&'a str>,
+    held_differently: Option<String>,
+}
+
+fn answer_columns(outcome: &Outcome) -> Result<Columns<'_>> {
+    let plain = |state, name| Columns {
+        state,
+        outcome: name,
+        code: None,
+        reason: None,
+        held_differently: None,
+    };
+    Ok(match outcome {
+        Outcome::Applied => plain(State::Acked, "applied"),
+        Outcome::Merged => plain(State::Acked, "merged"),
+        Outcome::Duplicate => plain(State::Acked, "duplicate"),
+        Outcome::Superseded { fields, by } => Columns {
+            held_differently: Some(serde_json::to_string(
+                &serde_json::json!({"fields": fields, "by": by}),
+            )?),
+            ..plain(State::Acked, "superseded")
+        },
+        Outcome::Pending => plain(State::Pending, "pending"),
+        Outcome::Rejected { code, reason } => Columns {
+            state: if is_held(outcome) {
+                State::Rejected
+            } else {
+                State::Pending
+            },
+            outcome: "rejected",
+            code: Some(code.as_str()),
+            reason: Some(reason.as_str()),
+            held_differently: None,
+        },
+    })
 }
 
 /// Records the server's answers (each already matched to a change of
@@ -259,7 +343,7 @@ fn answer_columns(outcome: &Outcome) -> (State, &'static str, Option<&str>, Opti
 pub fn record_answers(conn: &Connection, answers: &[Answer<'_>], now: &str) -> Result<usize> {
     let mut stmt = conn.prepare_cached(
         "UPDATE changes SET state = ?3, outcome = ?4, reject_code = ?5, reject_reason = ?6,
-         answered_at = ?7 WHERE device_seq BETWEEN ?1 AND ?2",
+         answered_at = ?7, held_differently = ?8 WHERE device_seq BETWEEN ?1 AND ?2",
     )?;
     let mut updated = 0;
     let mut i = 0;
@@ -274,15 +358,16 @@ pub fn record_answers(conn: &Connection, answers: &[Answer<'_>], now: &str) -> R
             }
             last += 1;
         }
-        let (state, outcome, code, reason) = answer_columns(first.outcome);
+        let c = answer_columns(first.outcome)?;
         updated += stmt.execute(params![
             first.device_seq,
             answers[last].device_seq,
-            state.as_str(),
-            outcome,
-            code,
-            reason,
-            now
+            c.state.as_str(),
+            c.outcome,
+            c.code,
+            c.reason,
+            now,
+            c.held_differently,
         ])?;
         i = last + 1;
     }
@@ -330,6 +415,36 @@ pub fn answered(conn: &Connection) -> Result<Vec<(i64, Uuid)>> {
         .collect()
 }
 
+/// Every pending change: (seq, id), in order.
+pub fn pending_ids(conn: &Connection) -> Result<Vec<(i64, Uuid)>> {
+    let mut stmt = conn.prepare(
+        "SELECT device_seq, id FROM changes WHERE state = 'pending' ORDER BY device_seq",
+    )?;
+    let raw = stmt
+        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    raw.into_iter()
+        .map(|(seq, id)| {
+            Uuid::parse_str(&id)
+                .map(|u| (seq, u))
+                .map_err(|_| CliError::Local(format!("change {seq} has a damaged id")))
+        })
+        .collect()
+}
+
+/// The highest number of a change not in `except` (ascending), or 0.
+pub fn highest_except(conn: &Connection, except: &[i64]) -> Result<i64> {
+    let mut stmt = conn.prepare("SELECT device_seq FROM changes ORDER BY device_seq DESC")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let seq: i64 = r.get(0)?;
+        if except.binary_search(&seq).is_err() {
+            return Ok(seq);
+        }
+    }
+    Ok(0)
+}
+
 /// The id of change `seq`.
 pub fn id_of(conn: &Connection, seq: i64) -> Result<Option<String>> {
     Ok(conn
@@ -344,7 +459,8 @@ pub fn requeue(conn: &Connection, seqs: &[i64]) -> Result<usize> {
     let mut n = 0;
     let mut stmt = conn.prepare_cached(
         "UPDATE changes SET state = 'pending', outcome = NULL, reject_code = NULL,
-         reject_reason = NULL, answered_at = NULL WHERE device_seq = ?1 AND state <> 'pending'",
+         reject_reason = NULL, answered_at = NULL, held_differently = NULL
+         WHERE device_seq = ?1 AND state <> 'pending'",
     )?;
     for s in seqs {
         n += stmt.execute([s])?;
@@ -426,6 +542,91 @@ mod tests {
         assert_eq!(got, expected);
         assert_eq!(count_state(&store.conn, State::Pending).unwrap(), 1);
         assert_eq!(count_state(&store.conn, State::Rejected).unwrap(), 2);
+    }
+
+    #[test]
+    fn changes_the_server_does_not_hold_stay_pending_and_superseded_fields_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(&dir.path().join("a.db")).unwrap();
+        let nik = Nik::parse("3372015204900002").unwrap();
+        let hlc = Hlc {
+            millis: 1,
+            counter: 0,
+            device: Uuid::nil(),
+        };
+        for seq in 1..=5 {
+            append(
+                &store.conn,
+                &NewChange {
+                    seq,
+                    id: Uuid::now_v7(),
+                    nik: &nik,
+                    hlc,
+                    kind: ChangeKind::Edit,
+                    fields: "{}",
+                    now: "t0",
+                },
+            )
+            .unwrap();
+        }
+        let superseded = Outcome::Superseded {
+            fields: vec![sigap_shared::Field::Rw, sigap_shared::Field::Rt],
+            by: vec!["supervisor sari".into()],
+        };
+        let clock = Outcome::Rejected {
+            code: "clock_ahead".into(),
+            reason: "fix the laptop's clock".into(),
+        };
+        let held = Outcome::Rejected {
+            code: "invalid_nik".into(),
+            reason: "r".into(),
+        };
+        let answers = [
+            (1, superseded),
+            (2, held),
+            (3, clock),
+            (4, Outcome::Pending),
+            (5, Outcome::Pending),
+        ];
+        let answers: Vec<Answer<'_>> = answers
+            .iter()
+            .map(|(seq, outcome)| Answer {
+                device_seq: *seq,
+                outcome,
+            })
+            .collect();
+        assert_eq!(record_answers(&store.conn, &answers, "t1").unwrap(), 5);
+        let h = history(&store.conn, &nik).unwrap();
+        assert_eq!(h[0].state, "acked");
+        assert_eq!(
+            h[0].held_differently,
+            Some(serde_json::json!({"fields": ["rw", "rt"], "by": ["supervisor sari"]}))
+        );
+        // Held rejection: set aside. Not held: still to send, with why.
+        assert_eq!(h[1].state, "rejected");
+        assert_eq!(
+            (h[2].state.as_str(), h[2].reject_code.as_deref()),
+            ("pending", Some("clock_ahead"))
+        );
+        let not_held: Vec<i64> = refused(&store.conn)
+            .unwrap()
+            .iter()
+            .map(|c| c.device_seq)
+            .collect();
+        assert_eq!(not_held, vec![3]);
+        assert_eq!(count_waiting(&store.conn).unwrap(), 2);
+        assert_eq!(count_state(&store.conn, State::Pending).unwrap(), 3);
+        assert_eq!(
+            first_pending(&store.conn).unwrap(),
+            Some((3, Some("clock_ahead".to_string())))
+        );
+        // Answered later as held, a change loses its old refusal.
+        let applied = [Answer {
+            device_seq: 3,
+            outcome: &Outcome::Applied,
+        }];
+        record_answers(&store.conn, &applied, "t2").unwrap();
+        assert!(refused(&store.conn).unwrap().is_empty());
     }
 
     #[test]

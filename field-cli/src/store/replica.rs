@@ -7,20 +7,24 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 use sigap_shared::wire::PersonState;
-use sigap_shared::{AreaCode, Nik, nik_lookup_hash};
+use sigap_shared::{AreaCode, Nik, Status, nik_lookup_hash};
 
 use crate::error::{CliError, Result};
 
 pub fn upsert(conn: &Connection, p: &PersonState) -> Result<()> {
+    let millis = |v: Option<u64>| v.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
     conn.prepare_cached(
         "INSERT INTO replica(nik_hash, nik_masked, name_masked, participant, registered_by,
-            registered_at, kelurahan, rw, rt, category, status, seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+            registered_at, kelurahan, rw, rt, category, status, seq, voided_at, void_reason,
+            last_changed_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
          ON CONFLICT(nik_hash) DO UPDATE SET nik_masked = excluded.nik_masked,
             name_masked = excluded.name_masked, participant = excluded.participant,
             registered_by = excluded.registered_by, registered_at = excluded.registered_at,
             kelurahan = excluded.kelurahan, rw = excluded.rw, rt = excluded.rt,
-            category = excluded.category, status = excluded.status, seq = excluded.seq",
+            category = excluded.category, status = excluded.status, seq = excluded.seq,
+            voided_at = excluded.voided_at, void_reason = excluded.void_reason,
+            last_changed_by = excluded.last_changed_by",
     )?
     .execute(params![
         p.nik_hash,
@@ -28,14 +32,16 @@ pub fn upsert(conn: &Connection, p: &PersonState) -> Result<()> {
         p.name_masked,
         p.participant,
         p.registered_by,
-        p.registered_at
-            .map(|v| i64::try_from(v).unwrap_or(i64::MAX)),
+        millis(p.registered_at),
         p.kelurahan.map(|k| k.to_string()),
         p.rw,
         p.rt,
         p.category.map(|c| c.as_str()),
         p.status.map(|s| s.as_str()),
         i64::try_from(p.seq).unwrap_or(i64::MAX),
+        millis(p.voided_at),
+        p.void_reason,
+        p.last_changed_by,
     ])?;
     Ok(())
 }
@@ -46,7 +52,7 @@ pub fn get(conn: &Connection, nik: &Nik) -> Result<Option<PersonState>> {
     let raw = conn
         .prepare_cached(
             "SELECT nik_masked, name_masked, participant, registered_by, registered_at,
-                kelurahan, rw, rt, category, status, seq
+                kelurahan, rw, rt, category, status, seq, voided_at, void_reason, last_changed_by
              FROM replica WHERE nik_hash = ?1",
         )?
         .query_row([&hash], |r| {
@@ -66,11 +72,19 @@ pub fn get(conn: &Connection, nik: &Nik) -> Result<Option<PersonState>> {
                     r.get::<_, Option<String>>(9)?,
                     r.get::<_, i64>(10)?,
                 ),
+                (
+                    r.get::<_, Option<i64>>(11)?,
+                    r.get::<_, Option<String>>(12)?,
+                    r.get::<_, Option<String>>(13)?,
+                ),
             ))
         })
         .optional()?;
-    let Some(((nik_masked, name_masked, participant, by, at), (kel, rw, rt, cat, status, seq))) =
-        raw
+    let Some((
+        (nik_masked, name_masked, participant, by, at),
+        (kel, rw, rt, cat, status, seq),
+        (voided_at, void_reason, last_changed_by),
+    )) = raw
     else {
         return Ok(None);
     };
@@ -79,6 +93,7 @@ pub fn get(conn: &Connection, nik: &Nik) -> Result<Option<PersonState>> {
             "the replica's {what} is damaged; `sigap sync --full` pulls it again"
         ))
     };
+    let millis = |v: Option<i64>| v.map(|v| u64::try_from(v).unwrap_or(0));
     Ok(Some(PersonState {
         nik_hash: hash,
         nik_masked,
@@ -99,13 +114,21 @@ pub fn get(conn: &Connection, nik: &Nik) -> Result<Option<PersonState>> {
             .map_err(|_| damaged("status"))?,
         participant,
         registered_by: by,
-        registered_at: at.map(|v| u64::try_from(v).unwrap_or(0)),
-        // Not kept by the replica yet.
-        voided_at: None,
-        void_reason: None,
-        last_changed_by: None,
+        registered_at: millis(at),
+        voided_at: millis(voided_at),
+        void_reason,
+        last_changed_by,
         seq: u64::try_from(seq).unwrap_or(0),
     }))
+}
+
+/// Whether this person stops a new registration of the NIK (without
+/// `--force`): a participant of the membership roll always does, a
+/// person registered in the field only while that registration stands.
+/// A voided registration covers nobody, so the person may be registered
+/// again.
+pub fn blocks_registration(p: &PersonState) -> bool {
+    p.participant || p.status != Some(Status::Void)
 }
 
 pub fn is_empty(conn: &Connection) -> Result<bool> {
@@ -120,8 +143,9 @@ pub fn count(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("SELECT COUNT(*) FROM replica", [], |r| r.get(0))?)
 }
 
-/// A sentence saying who already holds this person, for messages. It shows
-/// only what the server sent: the masked name, never the full one.
+/// A sentence saying who already holds this person, for messages, to
+/// follow "NIK …". It shows only what the server sent: the masked name,
+/// never the full one.
 pub fn describe(p: &PersonState) -> String {
     let area = p
         .kelurahan
@@ -131,14 +155,28 @@ pub fn describe(p: &PersonState) -> String {
         Some(name) if !name.is_empty() => format!("{name}, {area}"),
         _ => area,
     };
-    if p.participant {
-        format!("already a participant (membership roll), {who}")
-    } else {
-        let by = p.registered_by.as_deref().unwrap_or("another agent");
-        let when = p
-            .registered_at
+    let by = p.registered_by.as_deref().unwrap_or("another agent");
+    let date = |millis: Option<u64>| {
+        millis
             .map(crate::output::date_of_millis)
-            .unwrap_or_else(|| "an unknown date".into());
-        format!("already covered: registered by {by} on {when} ({who})")
+            .unwrap_or_else(|| "an unknown date".into())
+    };
+    if p.participant {
+        format!("is already a participant (membership roll), {who}")
+    } else if p.status == Some(Status::Void) {
+        let reason = match p.void_reason.as_deref().map(str::trim) {
+            Some(r) if !r.is_empty() => r,
+            _ => "no reason given",
+        };
+        format!(
+            "was registered by {by} on {}, then voided on {} ({reason})",
+            date(p.registered_at),
+            date(p.voided_at)
+        )
+    } else {
+        format!(
+            "is already covered: registered by {by} on {} ({who})",
+            date(p.registered_at)
+        )
     }
 }

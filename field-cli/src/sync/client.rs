@@ -3,6 +3,7 @@
 //! with exponential backoff and full jitter, and turns every refusal into a
 //! message that says what to do.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use rand::Rng;
@@ -39,6 +40,24 @@ pub struct Client {
     token: String,
     attempts: u32,
     base_delay_ms: u64,
+    /// The server's clock as last read from an answer's `Date` header:
+    /// (server's Unix milliseconds, this laptop's at the same moment).
+    clock: Mutex<Option<(i64, i64)>>,
+}
+
+/// Reads an HTTP date (`Date` header, IMF-fixdate: `Sun, 06 Nov 1994
+/// 08:49:37 GMT`) as Unix milliseconds.
+pub fn parse_http_date(text: &str) -> Option<i64> {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let t = time::PrimitiveDateTime::parse(text.trim(), format).ok()?;
+    let millis = t.assume_utc().unix_timestamp_nanos() / 1_000_000;
+    i64::try_from(millis).ok()
+}
+
+fn local_millis() -> i64 {
+    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
 }
 
 fn env_num(name: &str, default: u64) -> u64 {
@@ -80,7 +99,32 @@ impl Client {
                 .unwrap_or(5)
                 .max(1),
             base_delay_ms: env_num("SIGAP_RETRY_BASE_MS", 500),
+            clock: Mutex::new(None),
         })
+    }
+
+    /// A client for one quick, optional question (`sigap init` enrolling
+    /// the device): one attempt, short timeouts, so that an agent setting
+    /// up offline waits seconds, not minutes.
+    pub fn quick(device: &Device) -> Result<Client> {
+        let mut c = Client::new(device)?;
+        c.attempts = 1;
+        c.http = Http::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .timeout(Duration::from_secs(10))
+            .user_agent(concat!("sigap/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| CliError::Local(format!("cannot start the HTTP client: {e}")))?;
+        Ok(c)
+    }
+
+    /// How far this laptop's clock is ahead of the server's (negative:
+    /// behind), in milliseconds, by the last answer that carried the
+    /// server's time; `None` before one did. Good to about a second (the
+    /// header's resolution) plus the answer's time on the network.
+    pub fn clock_skew_ms(&self) -> Option<i64> {
+        let reading = *self.clock.lock().ok()?;
+        reading.map(|(server, local)| local - server)
     }
 
     pub fn base(&self) -> &str {
@@ -153,6 +197,15 @@ impl Client {
                 }
             };
             let status = resp.status();
+            if let Some(server) = resp
+                .headers()
+                .get(reqwest::header::DATE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_http_date)
+                && let Ok(mut clock) = self.clock.lock()
+            {
+                *clock = Some((server, local_millis()));
+            }
             let proto = resp
                 .headers()
                 .get(PROTOCOL_HEADER)
@@ -248,6 +301,10 @@ fn refusal(status: StatusCode, body: &str, proto: Option<u32>) -> CliError {
         (401, _) => format!(
             "the server refused the token ({detail}): ask your supervisor for a new token and run `sigap init --token …`"
         ),
+        // A device belongs to the token that first used it.
+        (_, "device_not_yours") => format!(
+            "the server refused this device ({detail}): it is enrolled under another agent's token; ask your supervisor or an admin which token this laptop syncs with (or to move it to yours), then run `sigap init --token …`"
+        ),
         (403, _) => format!(
             "the server refused this request ({detail}); ask your supervisor to check your areas and role"
         ),
@@ -259,4 +316,20 @@ fn refusal(status: StatusCode, body: &str, proto: Option<u32>) -> CliError {
         },
     };
     CliError::Refused(msg)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn an_http_date_reads_as_unix_milliseconds() {
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777_000)
+        );
+        assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), None);
+        assert_eq!(parse_http_date(""), None);
+    }
 }

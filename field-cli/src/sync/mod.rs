@@ -5,6 +5,7 @@
 pub mod client;
 pub mod pull;
 pub mod push;
+pub mod restore;
 pub mod verify;
 
 use std::io::IsTerminal;
@@ -56,18 +57,126 @@ pub struct RejectedChange {
     pub reason: String,
 }
 
+/// A change the server holds but whose fields, or some of them, later
+/// writes of others keep (`superseded`).
+#[derive(Debug, Clone, Serialize)]
+pub struct SupersededChange {
+    pub device_seq: u64,
+    pub nik: String,
+    pub fields: Vec<String>,
+    pub by: Vec<String>,
+}
+
 /// What one `sigap sync` did.
 #[derive(Debug, Default, Serialize)]
 pub struct Summary {
     pub server: String,
+    /// Changes the server now holds (answered in any way but `pending` or
+    /// a refusal it does not hold).
     pub sent: u64,
     pub applied: u64,
     pub merged: u64,
     pub duplicates: u64,
+    pub superseded: Vec<SupersededChange>,
+    /// Held and set aside: the agent corrects them.
     pub rejected: Vec<RejectedChange>,
+    /// Refused without being held (e.g. `clock_ahead`): kept on this
+    /// device, repaired and sent again by a later `sigap sync`.
+    pub not_taken: Vec<RejectedChange>,
+    /// Changes still waiting for earlier ones of this device.
+    pub waiting: i64,
+    /// Changes not taken (refused without being held) left on this device.
+    pub not_taken_left: i64,
+    /// Rounds of pages sent (a round re-sends what waited).
+    pub rounds: u32,
     pub received: u64,
     pub pending_left: i64,
     pub rejected_outstanding: i64,
     pub pull_cursor: u64,
     pub receipt: Option<sigap_shared::wire::Receipt>,
+    /// This laptop's clock against the server's.
+    pub clock: Option<ClockCheck>,
+    /// Unsent changes stamped again by the corrected clock.
+    pub restamped: u64,
+    /// Unsent changes given a new id (the server held theirs elsewhere).
+    pub new_ids: u64,
+    /// Set when this laptop turned out restored from an older backup.
+    pub restored: Option<restore::Restored>,
+}
+
+/// This laptop's clock against the server's, as measured by one sync.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClockCheck {
+    /// Milliseconds this laptop's clock is ahead (negative: behind).
+    pub skew_ms: i64,
+    /// When, by this laptop's clock.
+    pub checked_at: String,
+    /// Set when the clocks differ by more than five minutes.
+    pub warning: Option<String>,
+}
+
+impl ClockCheck {
+    pub fn new(skew_ms: i64, checked_at: String) -> ClockCheck {
+        let warning = clock_differs(skew_ms).map(|d| {
+            format!("this laptop's clock is {d} the server's: fix the laptop's clock (date, time and time zone); the server refuses changes stamped too far ahead of its clock (a day by default) until it is right")
+        });
+        ClockCheck {
+            skew_ms,
+            checked_at,
+            warning,
+        }
+    }
+
+    /// Whether the clocks agree (within five minutes).
+    pub fn agrees(&self) -> bool {
+        self.warning.is_none()
+    }
+}
+
+/// "3 h 10 min ahead of" or "2 day(s) 1 h behind" when the clocks differ
+/// by more than [`repair::CLOCK_TOLERANCE_MS`].
+pub fn clock_differs(skew_ms: i64) -> Option<String> {
+    let by = skew_ms.unsigned_abs();
+    if by <= crate::store::repair::CLOCK_TOLERANCE_MS {
+        return None;
+    }
+    let side = if skew_ms > 0 { "ahead of" } else { "behind" };
+    Some(format!("{} {side}", human_duration(by)))
+}
+
+/// A duration for people, to the minute: "4 min", "3 h 10 min",
+/// "3652 day(s) 0 h".
+pub fn human_duration(ms: u64) -> String {
+    let minutes = ms / 60_000;
+    let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    if days > 0 {
+        format!("{days} day(s) {hours} h")
+    } else if hours > 0 {
+        format!("{hours} h {mins} min")
+    } else {
+        format!("{mins} min")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clocks_within_five_minutes_agree_and_others_say_by_how_much() {
+        assert!(ClockCheck::new(299_000, String::new()).agrees());
+        assert!(ClockCheck::new(-300_000, String::new()).agrees());
+        let ahead = ClockCheck::new(3 * 3_600_000 + 10 * 60_000 + 5_000, String::new());
+        assert_eq!(
+            ahead.warning.as_deref(),
+            Some(
+                "this laptop's clock is 3 h 10 min ahead of the server's: fix the laptop's clock (date, time and time zone); the server refuses changes stamped too far ahead of its clock (a day by default) until it is right"
+            )
+        );
+        assert_eq!(
+            clock_differs(-(3652 * 86_400_000 + 7_200_000)).as_deref(),
+            Some("3652 day(s) 2 h behind")
+        );
+        assert_eq!(clock_differs(-420_000).as_deref(), Some("7 min behind"));
+    }
 }

@@ -1,9 +1,11 @@
 //! Push: pending changes in order, in pages bounded by count and bytes.
 //! Two pages are in flight at once, so that the server applies one while
 //! this device records the answers to the other; each page's answers and
-//! receipt are committed together, in page order.
+//! receipt are committed together, in page order. Changes the server
+//! answers `pending` (a later page that reached it first) are sent again
+//! in a further round.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::thread::ScopedJoinHandle;
 
 use sigap_shared::wire::{ChangeResult, MAX_PUSH_CHANGES, PushResponse};
@@ -11,7 +13,7 @@ use sigap_shared::{Outcome, PROTOCOL_VERSION};
 use uuid::Uuid;
 
 use super::client::Client;
-use super::{RejectedChange, Reporter, Summary};
+use super::{RejectedChange, Reporter, Summary, SupersededChange};
 use crate::error::{CliError, Result};
 use crate::store::{Device, Store, now_text, outbox};
 
@@ -66,6 +68,27 @@ fn page_body(store: &Store, device: Uuid, after: u64) -> Result<Option<Page>> {
     Ok(Some(Page { body, niks, last }))
 }
 
+/// Most rounds of one `sigap sync`. Each round after the first re-sends
+/// changes the server answered `pending` and is started only when the
+/// round before made the server hold at least one more change, so the
+/// rounds end by themselves; this bound only guards against a server that
+/// misbehaves.
+const MAX_ROUNDS: u32 = 100;
+
+/// What one round of pages did.
+#[derive(Default)]
+struct Round {
+    /// Changes the server now holds.
+    held: u64,
+    /// Changes answered `pending`: they wait for earlier numbers.
+    waiting: u64,
+}
+
+/// Sends every pending change, in rounds: the server holds a device's
+/// changes in number order, so a page that reaches it before an earlier
+/// one comes back `pending`, and is sent again once the earlier pages
+/// are answered. Rounds go on while they make progress and something
+/// still waits.
 pub fn push_all(
     store: &mut Store,
     client: &Client,
@@ -77,7 +100,56 @@ pub fn push_all(
     if total > 0 {
         rep.start(u64::try_from(total).unwrap_or(0), "sending");
     }
-    let out = std::thread::scope(|scope| -> Result<()> {
+    let mut refused = BTreeMap::new();
+    let mut out = Ok(());
+    for round in 1..=MAX_ROUNDS {
+        summary.rounds = round;
+        let r = match push_round(
+            store,
+            client,
+            device,
+            summary,
+            &mut refused,
+            &mut rep,
+            total,
+        ) {
+            Ok(r) => r,
+            Err(e) => {
+                out = Err(e);
+                break;
+            }
+        };
+        if r.waiting == 0 || r.held == 0 {
+            break;
+        }
+        // The first change still to send was refused without being held:
+        // sent again now it would be refused again, and all after it wait.
+        match outbox::first_pending(&store.conn) {
+            Ok(Some((_, Some(_code)))) => break,
+            Ok(_) => {}
+            Err(e) => {
+                out = Err(e);
+                break;
+            }
+        }
+    }
+    rep.finish();
+    summary.not_taken = refused.into_values().collect();
+    out
+}
+
+/// Sends the pending changes once, in pages, two in flight.
+fn push_round(
+    store: &mut Store,
+    client: &Client,
+    device: &Device,
+    summary: &mut Summary,
+    refused: &mut BTreeMap<u64, RejectedChange>,
+    rep: &mut Reporter,
+    total: i64,
+) -> Result<Round> {
+    let mut round = Round::default();
+    std::thread::scope(|scope| -> Result<()> {
         let mut in_flight: VecDeque<Sent<'_>> = VecDeque::new();
         let mut after = 0u64;
         let mut exhausted = false;
@@ -100,12 +172,14 @@ pub fn push_all(
                 .answer
                 .join()
                 .map_err(|_| CliError::Local("the push thread failed".into()))??;
-            let answered = record(store, &resp, &sent.niks, summary)?;
+            let (answered, page) = record(store, &resp, &sent.niks, summary, refused)?;
             store.checkpoint()?;
-            summary.sent += answered;
+            round.held += page.held;
+            round.waiting += page.waiting;
+            summary.sent += page.held;
             summary.receipt = Some(resp.receipt.clone());
             rep.step(
-                answered,
+                page.held,
                 &format!("sent {} of {total} change(s)", summary.sent),
             );
             if answered == 0 {
@@ -115,19 +189,20 @@ pub fn push_all(
                 )));
             }
         }
-    });
-    rep.finish();
-    out
+    })?;
+    Ok(round)
 }
 
 /// Records the answers of one page and its receipt in one transaction;
-/// returns how many answers were for changes of this page.
+/// returns how many answers were for changes of this page, and what they
+/// were.
 fn record(
     store: &mut Store,
     resp: &PushResponse,
     niks: &HashMap<Uuid, (u64, String)>,
     summary: &mut Summary,
-) -> Result<u64> {
+    refused: &mut BTreeMap<u64, RejectedChange>,
+) -> Result<(u64, Round)> {
     // Only answers for a change of this page, under its own number.
     let mut matched: Vec<(&ChangeResult, &str)> = resp
         .results
@@ -155,20 +230,36 @@ fn record(
     let updated = outbox::record_answers(&tx, &answers, &now)?;
     outbox::store_receipt(&tx, &resp.receipt, &now)?;
     tx.commit()?;
+    let mut page = Round::default();
     for (r, nik) in &matched {
+        if outbox::is_held(&r.outcome) {
+            page.held += 1;
+            refused.remove(&r.device_seq);
+        }
+        let change = |code: &str, reason: &str| RejectedChange {
+            device_seq: r.device_seq,
+            nik: nik.to_string(),
+            code: code.to_string(),
+            reason: reason.to_string(),
+        };
         match &r.outcome {
             Outcome::Applied => summary.applied += 1,
             Outcome::Merged => summary.merged += 1,
             Outcome::Duplicate => summary.duplicates += 1,
-            Outcome::Superseded { .. } => summary.applied += 1,
-            Outcome::Pending => {}
-            Outcome::Rejected { code, reason } => summary.rejected.push(RejectedChange {
+            Outcome::Superseded { fields, by } => summary.superseded.push(SupersededChange {
                 device_seq: r.device_seq,
                 nik: nik.to_string(),
-                code: code.clone(),
-                reason: reason.clone(),
+                fields: fields.iter().map(|f| f.as_str().to_string()).collect(),
+                by: by.clone(),
             }),
+            Outcome::Pending => page.waiting += 1,
+            Outcome::Rejected { code, reason } if outbox::is_held(&r.outcome) => {
+                summary.rejected.push(change(code, reason));
+            }
+            Outcome::Rejected { code, reason } => {
+                refused.insert(r.device_seq, change(code, reason));
+            }
         }
     }
-    Ok(u64::try_from(updated).unwrap_or(0))
+    Ok((u64::try_from(updated).unwrap_or(0), page))
 }

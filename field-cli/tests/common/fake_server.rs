@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone)]
@@ -27,6 +28,17 @@ pub type Handler = Box<dyn FnMut(&Request) -> (u16, String) + Send>;
 pub struct FakeServer {
     pub url: String,
     pub requests: Arc<Mutex<Vec<Request>>>,
+    /// Seconds added to the real time in the `Date` header of every answer:
+    /// the server's clock as the client sees it.
+    pub clock_offset_secs: Arc<AtomicI64>,
+}
+
+/// An HTTP date (IMF-fixdate), as servers send it in `Date`.
+pub fn http_date(t: time::OffsetDateTime) -> String {
+    t.format(time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    ))
+    .unwrap()
 }
 
 impl FakeServer {
@@ -35,6 +47,8 @@ impl FakeServer {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(Vec::new()));
         let log = requests.clone();
+        let clock_offset_secs = Arc::new(AtomicI64::new(0));
+        let offset = clock_offset_secs.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
@@ -76,15 +90,27 @@ impl FakeServer {
                     // Drop the connection without answering.
                     continue;
                 }
+                let now = time::OffsetDateTime::now_utc()
+                    + time::Duration::seconds(offset.load(Ordering::SeqCst));
                 let resp = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nx-sigap-protocol: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nDate: {}\r\nx-sigap-protocol: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                    http_date(now),
                     sigap_shared::PROTOCOL_VERSION,
                     answer.len()
                 );
                 let _ = stream.write_all(resp.as_bytes());
             }
         });
-        FakeServer { url, requests }
+        FakeServer {
+            url,
+            requests,
+            clock_offset_secs,
+        }
+    }
+
+    /// Sets the server's clock `secs` seconds away from the real time.
+    pub fn set_clock_offset(&self, secs: i64) {
+        self.clock_offset_secs.store(secs, Ordering::SeqCst);
     }
 
     pub fn requests(&self) -> Vec<Request> {
