@@ -519,7 +519,7 @@ fn answer_again(
             rejected(
                 "id_reused",
                 format!(
-                    "change id {} was sent before with other content; every change needs an id of its own: the device's outbox is inconsistent, contact support and do not delete it",
+                    "change id {} was sent before with other content; every change needs an id of its own: `sigap sync` gives this change a new one and sends it again (do not delete the outbox)",
                     change.id
                 ),
             )
