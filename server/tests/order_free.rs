@@ -222,6 +222,9 @@ fn run(events: &[Event]) -> Outcome_ {
                     token_name: &name,
                     areas: Some(&areas),
                     max_skew_millis: u64::MAX / 4,
+                    // Each change is its own push here: one that comes
+                    // before its device's earlier ones is answered at once.
+                    gap_wait: std::time::Duration::ZERO,
                 };
                 let req = PushRequest {
                     protocol: sigap_shared::PROTOCOL_VERSION,

@@ -60,6 +60,7 @@ async fn push(
             token_name: &token.name,
             areas: Some(&token.areas),
             max_skew_millis,
+            gap_wait: crate::store::DEFAULT_GAP_WAIT,
         };
         let start = std::time::Instant::now();
         store.push(&by, &req).map(|r| (r, start.elapsed()))

@@ -105,7 +105,14 @@ pub struct Pusher<'a> {
     pub areas: Option<&'a [AreaCode]>,
     /// How far ahead of the server's clock a change may be stamped.
     pub max_skew_millis: u64,
+    /// How long a push waits for the device's earlier changes (on their
+    /// way in another request) before answering `pending`.
+    pub gap_wait: std::time::Duration,
 }
+
+/// The default of [`Pusher::gap_wait`]: `sigap sync` sends two pages at
+/// once, and the earlier one is usually a moment behind.
+pub const DEFAULT_GAP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The default of `serve --max-clock-skew`: a day.
 pub const DEFAULT_MAX_CLOCK_SKEW_MILLIS: u64 = 24 * 60 * 60 * 1000;

@@ -344,10 +344,6 @@ fn record_json(record: &PersonRecord, fields_json: Option<&str>) -> Result<Strin
     ))
 }
 
-/// How long a push waits for its device's earlier changes to arrive
-/// before answering them `pending`.
-const GAP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
-
 /// How the feed names the membership roll as a writer.
 const ROLL_NAME: &str = "membership roll";
 
@@ -600,7 +596,7 @@ impl SqliteStore {
             .iter()
             .map(|c| Prepared::of(c, &sender))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut conn = self.wait_for_turn(req)?;
+        let mut conn = self.wait_for_turn(req, by.gap_wait)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         claim(&tx, &req.device_id, by.token_id)?;
         let receipt = load_device(&tx, &req.device_id)?;
@@ -656,7 +652,7 @@ impl SqliteStore {
     }
 
     /// The writer, once the device's changes before this push's first one
-    /// are held, or after [`GAP_WAIT`]. `sigap sync` keeps two pages in
+    /// are held, or after `wait`. `sigap sync` keeps two pages in
     /// flight and the later (often smaller) one may reach the writer
     /// first: waiting a moment for the earlier page lets the device's
     /// changes apply in its order without answering the later page
@@ -664,12 +660,13 @@ impl SqliteStore {
     fn wait_for_turn(
         &self,
         req: &PushRequest,
+        wait: std::time::Duration,
     ) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
         let mut conn = self.writer()?;
         let Some(first) = req.changes.iter().map(|c| c.device_seq).min() else {
             return Ok(conn);
         };
-        let deadline = std::time::Instant::now() + GAP_WAIT;
+        let deadline = std::time::Instant::now() + wait;
         loop {
             let held = load_device(&conn, &req.device_id)?.highest_seq;
             let now = std::time::Instant::now();
