@@ -12,6 +12,16 @@ use crate::store::{AreaData, ByCategory, category_index};
 /// Most levels of children a request may ask for (kota down to RT).
 pub const MAX_DEPTH: u8 = 4;
 
+/// The last coverage start year that counts towards `year`'s figures.
+///
+/// A past year counts the persons covered at its end: those whose
+/// coverage started in or before it. The current year (and a later one,
+/// asked for when planning) counts everyone covered now, including a
+/// registration whose clock ran a little ahead into next year.
+pub fn counted_through(year: i32, this_year: i32) -> i32 {
+    if year >= this_year { i32::MAX } else { year }
+}
+
 /// Covered head counts by category.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct CategoryCounts {

@@ -13,16 +13,22 @@ use sigap_shared::merge::PersonRecord;
 use super::{AreaData, Baseline, NewToken, Role, StoreError, TokenInfo, category_index};
 
 mod checkpoint;
+mod counters;
 mod read;
 mod write;
 
-const MIGRATIONS: &[M<'static>] = &[
-    M::up(include_str!("sqlite/schema_v1.sql")),
-    M::up(include_str!("sqlite/schema_v2.sql")),
-    M::up(include_str!("sqlite/schema_v3.sql")),
-    M::up(include_str!("sqlite/schema_v4.sql")),
-    M::up(include_str!("sqlite/schema_v5.sql")),
-];
+/// The schema's versions, oldest first.
+fn migrations() -> Vec<M<'static>> {
+    vec![
+        M::up(include_str!("sqlite/schema_v1.sql")),
+        M::up(include_str!("sqlite/schema_v2.sql")),
+        M::up(include_str!("sqlite/schema_v3.sql")),
+        M::up(include_str!("sqlite/schema_v4.sql")),
+        M::up(include_str!("sqlite/schema_v5.sql")),
+        // Who counts changed with the per-year counters: recount them.
+        M::up_with_hook(include_str!("sqlite/schema_v6.sql"), counters::rebuild_hook),
+    ]
+}
 
 /// Read connections kept open for reuse.
 const MAX_IDLE_READERS: usize = 8;
@@ -93,7 +99,7 @@ impl SqliteStore {
         // thread instead of inside the writer's commits.
         conn.pragma_update(None, "cache_size", -131_072)?;
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
+        Migrations::new(migrations()).to_latest(&mut conn)?;
         // By now the WAL file exists (the migrations read the schema).
         sync_folder_if_new(path, &wal, wal_existed).map_err(|e| {
             StoreError::Task(format!("cannot sync the folder of {}: {e}", path.display()))
@@ -334,6 +340,7 @@ impl SqliteStore {
         &self,
         area: &AreaCode,
         year: i32,
+        counted_through: i32,
     ) -> Result<AreaData, StoreError> {
         use sigap_shared::Level;
         let code = area.to_string();
@@ -344,11 +351,13 @@ impl SqliteStore {
         };
         self.read(|c| {
             let mut data = AreaData::default();
+            // Everyone whose coverage started by the end of the year.
             let mut stmt = c.prepare_cached(
-                "SELECT area, category, covered FROM counters
-                 WHERE covered <> 0 AND (area = ?1 OR area GLOB ?2)",
+                "SELECT area, category, SUM(covered) FROM counters
+                 WHERE (area = ?1 OR area GLOB ?2) AND since_year <= ?3
+                 GROUP BY area, category HAVING SUM(covered) <> 0",
             )?;
-            let mut rows = stmt.query(params![code, glob])?;
+            let mut rows = stmt.query(params![code, glob, counted_through])?;
             while let Some(r) = rows.next()? {
                 let a = parse_area(&r.get::<_, String>(0)?)?;
                 let cat: String = r.get(1)?;
@@ -436,14 +445,20 @@ impl super::Store for SqliteStore {
     fn set_target(&self, area: &AreaCode, year: i32, target: Target) -> Result<(), StoreError> {
         self.set_target_impl(area, year, target)
     }
-    fn import_participants(
+    fn import_participants_as_of(
         &self,
         rows: &[super::RollRow],
+        as_of: time::Date,
     ) -> Result<super::ImportSummary, StoreError> {
-        self.import_participants_impl(rows)
+        self.import_participants_impl(rows, as_of)
     }
-    fn area_data(&self, area: &AreaCode, year: i32) -> Result<AreaData, StoreError> {
-        self.area_data_impl(area, year)
+    fn area_data(
+        &self,
+        area: &AreaCode,
+        year: i32,
+        counted_through: i32,
+    ) -> Result<AreaData, StoreError> {
+        self.area_data_impl(area, year, counted_through)
     }
     fn data_generation(&self) -> Result<u64, StoreError> {
         self.read(|c| {
@@ -498,7 +513,7 @@ mod tests {
         let kel = AreaCode::parse("33.72.01.1001").unwrap();
         {
             let mut conn = Connection::open(&path).unwrap();
-            Migrations::from_slice(&MIGRATIONS[..1])
+            Migrations::new(migrations()[..1].to_vec())
                 .to_latest(&mut conn)
                 .unwrap();
             let fields = Fields {

@@ -10,9 +10,10 @@ use sigap_shared::wire::{
     Receipt, ReceiptHash,
 };
 use sigap_shared::{AreaCode, Category, Hlc, Nik};
+use time::Date;
 use uuid::Uuid;
 
-use super::{SqliteStore, corrupt, now_millis, parse_record};
+use super::{SqliteStore, corrupt, counters, now_millis, parse_record};
 use crate::engine::{self, CoverageKey, Decision, ROLL_DEVICE, SERVER_DEVICE};
 use crate::store::{Conflict, ConflictSide, ImportSummary, Pusher, RollRow, StoreError};
 
@@ -22,11 +23,30 @@ pub(super) struct Stored {
     pub seq: Option<i64>,
     pub record: PersonRecord,
     pub participant: bool,
+    /// The earliest roll date listing the person; `None` for a
+    /// participant means listed since always (imported before dates were
+    /// kept).
+    pub roll_as_of: Option<Date>,
     pub registered_by: Option<String>,
     pub registered_hlc: Option<String>,
     pub registered_at: Option<i64>,
     /// The one device that has written this person, while there is one.
     pub sole_device: Option<Uuid>,
+    /// Where the counters hold the person as stored (set by
+    /// [`Writer::load`], `None` for a new person); [`Writer::save`] moves
+    /// the count from here to where the saved state counts.
+    pub counted: CoverageKey,
+}
+
+impl Stored {
+    /// Where and since when this state counts towards coverage.
+    fn coverage_key(&self) -> CoverageKey {
+        engine::coverage_key(
+            &self.record,
+            counters::roll_since(self.participant, self.roll_as_of),
+            self.registered_at,
+        )
+    }
 }
 
 /// State of one write transaction: the next feed seq and the counter
@@ -34,8 +54,8 @@ pub(super) struct Stored {
 pub(super) struct Writer<'c> {
     conn: &'c Connection,
     next_seq: i64,
-    /// Covered-count changes per RT and category.
-    deltas: HashMap<(AreaCode, Category), i64>,
+    /// Covered-count changes per RT, category and start year.
+    deltas: HashMap<(AreaCode, Category, i32), i64>,
     /// The statements run for every change, prepared once per transaction
     /// (looking each up in the statement cache per change cost more than
     /// some of the statements themselves).
@@ -56,19 +76,20 @@ impl<'c> Writer<'c> {
             deltas: HashMap::new(),
             load_stmt: conn.prepare_cached(
                 "SELECT record, participant, registered_by, registered_hlc, registered_at, seq,
-                    sole_device
+                    sole_device, roll_as_of
                  FROM persons WHERE nik = ?1",
             )?,
             insert_stmt: conn.prepare_cached(
                 "INSERT INTO persons (nik, record, kelurahan, participant, registered_by,
-                                      registered_hlc, registered_at, seq, sole_device)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                      registered_hlc, registered_at, seq, sole_device,
+                                      roll_as_of)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?,
             update_stmt: conn.prepare_cached(
                 "UPDATE persons SET nik = ?1, record = ?2, kelurahan = ?3, participant = ?4,
                     registered_by = ?5, registered_hlc = ?6, registered_at = ?7, seq = ?8,
-                    sole_device = ?9
-                 WHERE seq = ?10",
+                    sole_device = ?9, roll_as_of = ?10
+                 WHERE seq = ?11",
             )?,
             log_stmt: conn.prepare_cached(
                 "INSERT INTO changes (id, device_id, device_seq, in_log, nik, hlc, kind, fields,
@@ -122,31 +143,39 @@ impl<'c> Writer<'c> {
                     r.get(4)?,
                     r.get::<_, i64>(5)?,
                     r.get::<_, Option<[u8; 16]>>(6)?,
+                    r.get::<_, Option<String>>(7)?,
                 ))
             })
             .optional()?;
-        row.map(|(rec, participant, by, hlc, at, seq, sole)| {
-            Ok(Stored {
+        row.map(|(rec, participant, by, hlc, at, seq, sole, as_of)| {
+            let mut p = Stored {
                 seq: Some(seq),
                 record: parse_record(&rec)?,
                 participant,
+                roll_as_of: as_of
+                    .as_deref()
+                    .map(counters::parse_date_text)
+                    .transpose()?,
                 registered_by: by,
                 registered_hlc: hlc,
                 registered_at: at,
                 sole_device: sole.map(Uuid::from_bytes),
-            })
+                counted: None,
+            };
+            p.counted = p.coverage_key();
+            Ok(p)
         })
         .transpose()
     }
 
     /// Saves a person written by `device` under a new feed seq (moving it
     /// to the end of the feed), keeping the counters in step with the move
-    /// from `old_key`. `known`: what the caller already has of the
-    /// record's JSON.
+    /// from where the person was counted (`p.counted`) to where the saved
+    /// state counts. `known`: what the caller already has of the record's
+    /// JSON.
     pub fn save(
         &mut self,
         p: &mut Stored,
-        old_key: &CoverageKey,
         known: Known<'_>,
         device: Uuid,
     ) -> Result<i64, StoreError> {
@@ -155,16 +184,19 @@ impl<'c> Writer<'c> {
             (Some(_), Some(sole)) if sole == device => Some(device),
             _ => None,
         };
-        let key = engine::coverage_key(&p.record.fields);
+        let key = p.coverage_key();
         // Kept per RT while the transaction runs; the levels above are
         // added up once, in `flush`.
-        if *old_key != key {
-            if let Some(old) = old_key {
-                *self.deltas.entry(*old).or_default() -= 1;
+        if p.counted != key {
+            for (k, d) in [(p.counted, -1), (key, 1)] {
+                if let Some(k) = k {
+                    *self
+                        .deltas
+                        .entry((k.rt, k.category, k.since_year))
+                        .or_default() += d;
+                }
             }
-            if let Some(new) = key {
-                *self.deltas.entry(new).or_default() += 1;
-            }
+            p.counted = key;
         }
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -181,6 +213,7 @@ impl<'c> Writer<'c> {
         let kelurahan = p.record.fields.kelurahan.map(|k| k.to_string());
         let nik = p.record.nik.as_str();
         let sole = p.sole_device.as_ref().map(|d| d.as_bytes().as_slice());
+        let as_of = p.roll_as_of.map(counters::date_text).transpose()?;
         let mut args: Vec<&dyn rusqlite::ToSql> = vec![
             &nik,
             &json,
@@ -191,6 +224,7 @@ impl<'c> Writer<'c> {
             &p.registered_at,
             &seq,
             &sole,
+            &as_of,
         ];
         if let Some(old) = &p.seq {
             args.push(old);
@@ -203,21 +237,22 @@ impl<'c> Writer<'c> {
     /// Writes the counter changes of the transaction.
     pub fn flush(self) -> Result<(), StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "INSERT INTO counters (area, category, covered) VALUES (?1, ?2, ?3)
-             ON CONFLICT(area, category) DO UPDATE SET covered = covered + excluded.covered",
+            "INSERT INTO counters (area, category, since_year, covered) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(area, category, since_year)
+             DO UPDATE SET covered = covered + excluded.covered",
         )?;
-        let mut all: HashMap<(AreaCode, Category), i64> = HashMap::new();
-        for ((rt, cat), d) in self.deltas {
+        let mut all: HashMap<(AreaCode, Category, i32), i64> = HashMap::new();
+        for ((rt, cat, year), d) in self.deltas {
             if d != 0 {
                 for area in rt.self_and_ancestors() {
-                    *all.entry((area, cat)).or_default() += d;
+                    *all.entry((area, cat, year)).or_default() += d;
                 }
             }
         }
         let mut changed = false;
-        for ((area, cat), d) in all {
+        for ((area, cat, year), d) in all {
             if d != 0 {
-                stmt.execute(params![area.to_string(), cat.as_str(), d])?;
+                stmt.execute(params![area.to_string(), cat.as_str(), year, d])?;
                 changed = true;
             }
         }
@@ -463,6 +498,7 @@ impl SqliteStore {
     pub(in crate::store) fn import_participants_impl(
         &self,
         rows: &[RollRow],
+        as_of: Date,
     ) -> Result<ImportSummary, StoreError> {
         let mut conn = self.writer()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -491,15 +527,22 @@ impl SqliteStore {
             };
             match w.load(&row.nik)? {
                 Some(mut p) => {
-                    let old_key = engine::coverage_key(&p.record.fields);
                     let before = p.record.fields.clone();
                     p.record.apply(&fields, hlc);
-                    if p.participant && before == p.record.fields {
+                    // The earliest date the roll listed the person: a
+                    // participant since always (`None`) stays so.
+                    let roll_as_of = if p.participant {
+                        p.roll_as_of.map(|d| d.min(as_of))
+                    } else {
+                        Some(as_of)
+                    };
+                    if p.participant && before == p.record.fields && roll_as_of == p.roll_as_of {
                         summary.unchanged += 1;
                         continue;
                     }
                     p.participant = true;
-                    w.save(&mut p, &old_key, Known::Nothing, ROLL_DEVICE)?;
+                    p.roll_as_of = roll_as_of;
+                    w.save(&mut p, Known::Nothing, ROLL_DEVICE)?;
                     summary.joined += 1;
                 }
                 None => {
@@ -507,12 +550,14 @@ impl SqliteStore {
                         seq: None,
                         record: PersonRecord::from_write(row.nik.clone(), &fields, hlc),
                         participant: true,
+                        roll_as_of: Some(as_of),
                         registered_by: None,
                         registered_hlc: None,
                         registered_at: None,
                         sole_device: None,
+                        counted: None,
                     };
-                    w.save(&mut p, &None, Known::Nothing, ROLL_DEVICE)?;
+                    w.save(&mut p, Known::Nothing, ROLL_DEVICE)?;
                     summary.created += 1;
                 }
             }
@@ -543,7 +588,6 @@ impl SqliteStore {
         let mut p = w
             .load(&conflict.nik)?
             .ok_or_else(|| corrupt("conflict for a person that is not stored"))?;
-        let old_key = engine::coverage_key(&p.record.fields);
         let now = u64::try_from(now_millis()).unwrap_or(0);
         let hlc = engine::server_hlc(&p.record, now);
         p.record.apply(fields, hlc);
@@ -556,7 +600,7 @@ impl SqliteStore {
                 });
             }
         }
-        w.save(&mut p, &old_key, Known::Nothing, SERVER_DEVICE)?;
+        w.save(&mut p, Known::Nothing, SERVER_DEVICE)?;
         let audit = Change {
             id: Uuid::now_v7(),
             device_id: SERVER_DEVICE,
@@ -661,24 +705,22 @@ fn push_one(
             changed,
             conflict,
         } => {
-            let (old_key, mut p) = match stored {
+            let mut p = match stored {
                 Some(mut s) => {
-                    let key = engine::coverage_key(&s.record.fields);
                     s.record = record;
-                    (key, s)
+                    s
                 }
-                None => (
-                    None,
-                    Stored {
-                        seq: None,
-                        record,
-                        participant: false,
-                        registered_by: None,
-                        registered_hlc: None,
-                        registered_at: None,
-                        sole_device: None,
-                    },
-                ),
+                None => Stored {
+                    seq: None,
+                    record,
+                    participant: false,
+                    roll_as_of: None,
+                    registered_by: None,
+                    registered_hlc: None,
+                    registered_at: None,
+                    sole_device: None,
+                    counted: None,
+                },
             };
             let mut dirty = !changed.is_empty();
             if change.kind == ChangeKind::Register
@@ -695,7 +737,7 @@ fn push_one(
                 if matches!(known, Known::Nothing) && p.record.fields == change.fields {
                     known = Known::Fields(&text.fields);
                 }
-                w.save(&mut p, &old_key, known, device)?;
+                w.save(&mut p, known, device)?;
             }
             if let Some(c) = conflict {
                 open_conflict(conn, by, change, &p, c, now)?;
