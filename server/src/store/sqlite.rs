@@ -560,4 +560,153 @@ mod tests {
         assert_eq!(page.persons.len(), 1);
         assert_eq!(page.persons[0].seq, 42);
     }
+
+    /// A registration of `nik` at Pajang RW 3 RT 5, written by a device at
+    /// `millis`.
+    fn field_record(nik: &Nik, millis: u64, status: sigap_shared::Status) -> PersonRecord {
+        let fields = Fields {
+            name: Some("Warga".into()),
+            birth_date: Some(nik.birth_date()),
+            sex: Some(nik.sex()),
+            kelurahan: Some(AreaCode::parse("33.72.01.1001").unwrap()),
+            rw: Some(3),
+            rt: Some(5),
+            category: Some(Category::Bpu),
+            occupation: Some("pedagang".into()),
+            programs: Some(sigap_shared::registration::parse_programs("jkk,jkm").unwrap()),
+            status: Some(status),
+            ..Fields::default()
+        };
+        let hlc = Hlc {
+            millis,
+            counter: 0,
+            device: uuid::Uuid::from_u128(7),
+        };
+        PersonRecord::from_write(nik.clone(), &fields, hlc)
+    }
+
+    #[test]
+    fn upgrading_a_version_5_database_recounts_coverage_by_the_new_rule() {
+        use sigap_shared::Status;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v5.db");
+        let kota = AreaCode::parse("33.72").unwrap();
+        let in_2024: u64 = 1_719_792_000_000; // 2024-07-01
+        let niks: Vec<Nik> = [
+            "3372011203850001",
+            "3372015204900002",
+            "3372011203850003",
+            "3372011203850004",
+            "3372011203850005",
+        ]
+        .iter()
+        .map(|n| Nik::parse(n).unwrap())
+        .collect();
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            Migrations::new(migrations()[..5].to_vec())
+                .to_latest(&mut conn)
+                .unwrap();
+            let roll_only = {
+                let fields = Fields {
+                    kelurahan: Some(AreaCode::parse("33.72.01.1001").unwrap()),
+                    rw: Some(3),
+                    rt: Some(5),
+                    category: Some(Category::Pu),
+                    ..Fields::default()
+                };
+                let hlc = Hlc {
+                    millis: 0,
+                    counter: 1,
+                    device: uuid::Uuid::nil(),
+                };
+                PersonRecord::from_write(niks[0].clone(), &fields, hlc)
+            };
+            // (record, participant, registered_at)
+            let persons = [
+                // In the roll only: undated, so covered for every year.
+                (roll_only, true, None),
+                // In the roll, and registered in 2024 then voided: version
+                // 5 stopped counting them.
+                (
+                    field_record(&niks[1], in_2024, Status::Void),
+                    true,
+                    Some(in_2024),
+                ),
+                // Registered in the field in 2024.
+                (
+                    field_record(&niks[2], in_2024, Status::Registered),
+                    false,
+                    Some(in_2024),
+                ),
+                // Registered, then voided, not in the roll: not covered.
+                (
+                    field_record(&niks[3], in_2024, Status::Void),
+                    false,
+                    Some(in_2024),
+                ),
+                // A partial record (an edit without its registration):
+                // version 5 counted it, for it has an address.
+                (
+                    {
+                        let mut r = field_record(&niks[4], in_2024, Status::Registered);
+                        r.fields.name = None;
+                        r.stamps.0.remove(&sigap_shared::Field::Name);
+                        r
+                    },
+                    false,
+                    None,
+                ),
+            ];
+            for (i, (record, participant, at)) in persons.iter().enumerate() {
+                conn.execute(
+                    "INSERT INTO persons (seq, nik, record, kelurahan, participant, registered_at)
+                     VALUES (?1, ?2, ?3, '33.72.01.1001', ?4, ?5)",
+                    params![
+                        i64::try_from(i + 1).unwrap(),
+                        record.nik.as_str(),
+                        serde_json::to_string(record).unwrap(),
+                        participant,
+                        at.map(|m| i64::try_from(m).unwrap())
+                    ],
+                )
+                .unwrap();
+            }
+            // What version 5 kept: the live records with an address.
+            for (cat, n) in [("pu", 1), ("bpu", 2)] {
+                conn.execute(
+                    "INSERT INTO counters (area, category, covered) VALUES ('33.72', ?1, ?2)",
+                    params![cat, n],
+                )
+                .unwrap();
+            }
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let report = store.verify_counters().unwrap();
+        assert_eq!(report.persons, 5);
+        assert!(report.differences.is_empty(), "{report:?}");
+        let covered = |year: i32, through: i32| {
+            let data = store.area_data(&kota, year, through).unwrap();
+            data.counters.get(&kota).copied().unwrap_or_default()
+        };
+        // [pu, bpu, jakon, pmi]: the voided roll participant counts at the
+        // merged category (bpu), undated like every roll row of version 5.
+        assert_eq!(covered(2023, 2023), [1, 1, 0, 0]);
+        assert_eq!(covered(2024, 2024), [1, 2, 0, 0]);
+        assert_eq!(covered(2026, i32::MAX), [1, 2, 0, 0]);
+        // An undated participant stays covered since always when a dated
+        // roll lists them again.
+        let row = crate::store::RollRow {
+            nik: niks[0].clone(),
+            kelurahan: AreaCode::parse("33.72.01.1001").unwrap(),
+            rw: 3,
+            rt: 5,
+            category: Category::Pu,
+        };
+        let summary = store
+            .import_participants_as_of(&[row], time::macros::date!(2026 - 01 - 05))
+            .unwrap();
+        assert_eq!(summary.unchanged, 1);
+        assert_eq!(covered(2023, 2023), [1, 1, 0, 0]);
+    }
 }
