@@ -176,6 +176,14 @@ mod tests {
     }
 
     #[test]
+    fn a_past_year_counts_through_itself_and_this_year_counts_everyone() {
+        assert_eq!(counted_through(2024, 2026), 2024);
+        assert_eq!(counted_through(2025, 2026), 2025);
+        assert_eq!(counted_through(2026, 2026), i32::MAX);
+        assert_eq!(counted_through(2030, 2026), i32::MAX);
+    }
+
+    #[test]
     fn rw_children_come_from_the_data() {
         let kel = AreaCode::parse("33.72.01.1001").unwrap();
         let mut data = AreaData::default();
