@@ -25,14 +25,17 @@ for _ in $(seq 100); do grep -q "listening on" "$dir/serve.out" 2>/dev/null && b
 url=$(sed -n 's/.*listening on //p' "$dir/serve.out")
 echo "sigap-server is running at $url (database $SIGAP_SERVER_DB)"
 
-# The admin: tokens, baseline and target.
+# The admin: tokens, baseline and target. Coverage of a year counts who was
+# covered by its end, so the agent's registrations (made today) count
+# towards this year's target.
+year=$(date -u +%Y)
 say "sigap-server token create --role agent --name agent-budi --area 33.72.01"
 agent_token=$("$bin/sigap-server" token create --role agent --name agent-budi --area 33.72.01 2>/dev/null)
 echo "(token shown once: ${agent_token:0:12}…)"
 say "sigap-server token create --role supervisor --name spv-sari --area 33.72"
 supervisor_token=$("$bin/sigap-server" token create --role supervisor --name spv-sari --area 33.72 2>/dev/null)
-run "$bin/sigap-server" baseline set --area 33.72 --year 2025 --working-population 262376
-run "$bin/sigap-server" target set --area 33.72 --year 2025 --percent 57.02
+run "$bin/sigap-server" baseline set --area 33.72 --year "$year" --working-population 262376
+run "$bin/sigap-server" target set --area 33.72 --year "$year" --percent 57.02
 
 # The agent, in the field (no connection needed for any of this).
 say "sigap init --server $url --device-name laptop-budi --token <agent-budi's token>"
@@ -51,10 +54,10 @@ run "$bin/sigap" lookup 3372011203850001
 
 # The supervisor's view, over HTTP (JSON) and from the office database.
 if command -v curl >/dev/null; then
-  say "curl -H 'Authorization: Bearer <spv-sari>' '$url/api/v1/coverage?area=33.72&year=2025'"
-  curl -s -H "Authorization: Bearer $supervisor_token" "$url/api/v1/coverage?area=33.72&year=2025"
+  say "curl -H 'Authorization: Bearer <spv-sari>' '$url/api/v1/coverage?area=33.72&year=$year'"
+  curl -s -H "Authorization: Bearer $supervisor_token" "$url/api/v1/coverage?area=33.72&year=$year"
   echo
 fi
-run "$bin/sigap-server" coverage show --area 33.72 --year 2025 --depth 1
+run "$bin/sigap-server" coverage show --area 33.72 --year "$year" --depth 1
 echo
 echo "Files of this run are in $dir; the server stops now."

@@ -127,7 +127,18 @@ pub enum TargetCommand {
 #[derive(Debug, Subcommand)]
 pub enum ParticipantsCommand {
     /// Import the roll from a CSV file with columns nik,kelurahan,rw,rt,category.
-    Import(ImportArgs),
+    Import(RollImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RollImportArgs {
+    #[command(flatten)]
+    pub file: ImportArgs,
+    /// The date the roll stands for (YYYY-MM-DD; default today): its
+    /// participants count as covered from that date's year on. A person
+    /// keeps the earliest date any import gave them.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -145,7 +156,8 @@ pub enum CoverageCommand {
     Show {
         #[arg(long)]
         area: String,
-        /// Year of the baseline and target (default: this year).
+        /// The year (default: this year): its baseline and target, and who
+        /// was covered at its end (the current year: everyone covered now).
         #[arg(long)]
         year: Option<i32>,
         /// Levels of child areas to include (0 to 4).

@@ -12,6 +12,16 @@ use crate::store::{AreaData, ByCategory, category_index};
 /// Most levels of children a request may ask for (kota down to RT).
 pub const MAX_DEPTH: u8 = 4;
 
+/// The last coverage start year that counts towards `year`'s figures.
+///
+/// A past year counts the persons covered at its end: those whose
+/// coverage started in or before it. The current year (and a later one,
+/// asked for when planning) counts everyone covered now, including a
+/// registration whose clock ran a little ahead into next year.
+pub fn counted_through(year: i32, this_year: i32) -> i32 {
+    if year >= this_year { i32::MAX } else { year }
+}
+
 /// Covered head counts by category.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct CategoryCounts {
@@ -163,6 +173,14 @@ mod tests {
         assert_eq!(node.children.len(), 5);
         assert_eq!(node.name.as_deref(), Some("Kota Surakarta"));
         assert_eq!(node.by_category.bpu, 512);
+    }
+
+    #[test]
+    fn a_past_year_counts_through_itself_and_this_year_counts_everyone() {
+        assert_eq!(counted_through(2024, 2026), 2024);
+        assert_eq!(counted_through(2025, 2026), 2025);
+        assert_eq!(counted_through(2026, 2026), i32::MAX);
+        assert_eq!(counted_through(2030, 2026), i32::MAX);
     }
 
     #[test]

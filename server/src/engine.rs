@@ -10,47 +10,137 @@
 
 use std::collections::HashMap;
 
-use sigap_shared::merge::{Field, Fields, PersonRecord};
+use sigap_shared::merge::{Field, PersonRecord};
 use sigap_shared::wire::{Change, ChangeKind};
-use sigap_shared::{AreaCode, Category, Hlc};
+use sigap_shared::{AreaCode, Category, Hlc, Status};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-/// The RT and category under which a person is counted as covered, or
-/// `None` when the person does not count (void, or no address).
-pub type CoverageKey = Option<(AreaCode, Category)>;
+/// Year given to coverage that has no start date: membership-roll rows
+/// imported before the server kept the roll's as-of date (schema v6).
+/// Lower than every real year, so such a person counts for every year.
+pub const SINCE_ALWAYS: i32 = 0;
+
+/// Where and from which year a person counts towards coverage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Counted {
+    /// The person's address RT.
+    pub rt: AreaCode,
+    pub category: Category,
+    /// The year coverage started ([`SINCE_ALWAYS`] when undated): the
+    /// person counts for this year and every later one.
+    pub since_year: i32,
+}
+
+/// Where a person counts towards coverage, or `None` when the person is
+/// not covered (or has no address).
+pub type CoverageKey = Option<Counted>;
+
+/// Since when the membership roll lists a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RollSince {
+    /// Imported before the server kept roll dates: covered for every year.
+    Always,
+    /// The earliest `participants import --as-of` date that listed them.
+    Date(Date),
+}
 
 /// The device id that stands for the membership roll in stamps.
 pub const ROLL_DEVICE: Uuid = Uuid::nil();
 /// The device id that stands for a supervisor's resolution in stamps.
 pub const SERVER_DEVICE: Uuid = Uuid::max();
 
-/// Where a person counts towards coverage.
-pub fn coverage_key(fields: &Fields) -> CoverageKey {
-    if !fields.is_live() {
-        return None;
-    }
-    Some((fields.address_area()?, fields.category?))
+/// Where and since when a person counts towards coverage ("Covered means
+/// covered", DESIGN.md "Coverage").
+///
+/// A person is covered while in the membership roll (`roll`: `None` when
+/// not a participant) or live in the field: a merged record that is a
+/// complete registration (`Fields::to_registration` succeeds; a partial
+/// record, such as an edit that arrived before its registration, is not
+/// a registration) and not void. Voiding the field registration of a roll
+/// participant leaves them counted: the void corrects the field record,
+/// not the roll.
+///
+/// The start is the earliest of the roll's as-of date and the field
+/// registration's date (`registered_at`, the earliest registering
+/// change's clock, in UTC like every date the server derives from a
+/// clock). Only the start depends on time: the address and category are
+/// the merged record's current ones, and a void removes the field
+/// registration from every year, because a void corrects a registration
+/// made in error and the address is where the person lives. A coverage
+/// figure for a past year therefore counts who had started by then, at
+/// today's address; it is not a snapshot of the past.
+pub fn coverage_key(
+    record: &PersonRecord,
+    roll: Option<RollSince>,
+    registered_at: Option<i64>,
+) -> CoverageKey {
+    let fields = &record.fields;
+    let rt = fields.address_area()?;
+    let category = fields.category?;
+    let roll_year = roll.map(|r| match r {
+        RollSince::Always => SINCE_ALWAYS,
+        RollSince::Date(d) => d.year(),
+    });
+    let field_year =
+        if fields.status != Some(Status::Void) && fields.to_registration(&record.nik).is_ok() {
+            field_start_millis(record, registered_at).and_then(year_of_millis)
+        } else {
+            None
+        };
+    let since_year = match (roll_year, field_year) {
+        (Some(a), Some(b)) => a.min(b),
+        (Some(y), None) | (None, Some(y)) => y,
+        (None, None) => return None,
+    };
+    Some(Counted {
+        rt,
+        category,
+        since_year,
+    })
+}
+
+/// When a live field registration started: its `registered_at`, or, for a
+/// complete record that no registering change built (possible once edits
+/// may arrive before their registration), the earliest clock among its
+/// field writes. The roll's stamps (millis 0) are left out: they are not
+/// dates.
+fn field_start_millis(record: &PersonRecord, registered_at: Option<i64>) -> Option<i64> {
+    registered_at.or_else(|| {
+        record
+            .stamps
+            .0
+            .values()
+            .filter(|s| s.device != ROLL_DEVICE)
+            .map(|s| i64::try_from(s.millis).unwrap_or(i64::MAX))
+            .min()
+    })
+}
+
+/// The year (UTC) of a Unix time in milliseconds.
+pub fn year_of_millis(millis: i64) -> Option<i32> {
+    let nanos = i128::from(millis) * 1_000_000;
+    OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .ok()
+        .map(|t| t.year())
 }
 
 /// Adds to `deltas` the counter changes for a person moving from key `old`
-/// to key `new`: every level from the RT up to the province.
+/// to key `new`: every level from the RT up to the province, in the
+/// bucket of the year coverage started.
 pub fn add_deltas(
-    deltas: &mut HashMap<(AreaCode, Category), i64>,
+    deltas: &mut HashMap<(AreaCode, Category, i32), i64>,
     old: &CoverageKey,
     new: &CoverageKey,
 ) {
     if old == new {
         return;
     }
-    if let Some((rt, cat)) = old {
-        for a in rt.self_and_ancestors() {
-            *deltas.entry((a, *cat)).or_default() -= 1;
-        }
-    }
-    if let Some((rt, cat)) = new {
-        for a in rt.self_and_ancestors() {
-            *deltas.entry((a, *cat)).or_default() += 1;
+    for (key, d) in [(old, -1), (new, 1)] {
+        if let Some(k) = key {
+            for a in k.rt.self_and_ancestors() {
+                *deltas.entry((a, k.category, k.since_year)).or_default() += d;
+            }
         }
     }
 }
@@ -311,6 +401,7 @@ pub fn server_hlc(record: &PersonRecord, now_millis: u64) -> Hlc {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sigap_shared::merge::Fields;
     use sigap_shared::registration::{Sex, parse_programs};
     use sigap_shared::{Nik, Status};
 
@@ -390,7 +481,7 @@ mod tests {
         };
         let review = review_json(&record).unwrap();
         assert!(review.contains("incomplete_registration"), "{review}");
-        assert!(coverage_key(&record.fields).is_none());
+        assert!(coverage_key(&record, None, None).is_none());
     }
 
     fn sender(areas: Option<&[AreaCode]>) -> Sender<'_> {
@@ -474,20 +565,116 @@ mod tests {
     #[test]
     fn moving_a_person_moves_every_counter_level() {
         let mut deltas = HashMap::new();
-        let a = Some((AreaCode::parse("33.72.01.1001/3/5").unwrap(), Category::Bpu));
-        let b = Some((AreaCode::parse("33.72.01.1002/1/1").unwrap(), Category::Bpu));
-        add_deltas(&mut deltas, &a, &b);
-        assert_eq!(
-            deltas[&(AreaCode::parse("33.72.01").unwrap(), Category::Bpu)],
-            0
+        let at = |rt: &str| {
+            Some(Counted {
+                rt: AreaCode::parse(rt).unwrap(),
+                category: Category::Bpu,
+                since_year: 2025,
+            })
+        };
+        add_deltas(
+            &mut deltas,
+            &at("33.72.01.1001/3/5"),
+            &at("33.72.01.1002/1/1"),
         );
-        assert_eq!(
-            deltas[&(AreaCode::parse("33.72.01.1001").unwrap(), Category::Bpu)],
-            -1
+        let d = |a: &str| deltas[&(AreaCode::parse(a).unwrap(), Category::Bpu, 2025)];
+        assert_eq!(d("33.72.01"), 0);
+        assert_eq!(d("33.72.01.1001"), -1);
+        assert_eq!(d("33.72.01.1002/1"), 1);
+    }
+
+    fn year_start(year: i32) -> i64 {
+        let d = Date::from_calendar_date(year, time::Month::January, 1).unwrap();
+        d.midnight().assume_utc().unix_timestamp() * 1000
+    }
+
+    /// The record a roll import writes: address and category only.
+    fn roll_record() -> PersonRecord {
+        let fields = Fields {
+            kelurahan: Some(AreaCode::parse("33.72.01.1001").unwrap()),
+            rw: Some(3),
+            rt: Some(5),
+            category: Some(Category::Pu),
+            ..Default::default()
+        };
+        let hlc = Hlc {
+            millis: 0,
+            counter: 1,
+            device: ROLL_DEVICE,
+        };
+        PersonRecord::from_write(Nik::parse("3372011203850001").unwrap(), &fields, hlc)
+    }
+
+    #[test]
+    fn a_roll_participant_stays_covered_when_the_field_registration_is_voided() {
+        let mut record = roll_record();
+        let c = change(1, NOW, "Budi");
+        record.apply(&c.fields, c.hlc);
+        let roll = Some(RollSince::Date(time::macros::date!(2024 - 06 - 30)));
+        let registered = Some(i64::try_from(NOW).unwrap());
+        let live = coverage_key(&record, roll, registered).unwrap();
+        // The field write wins the address fields' values it shares with
+        // the roll; the start is the roll's earlier date.
+        assert_eq!(live.since_year, 2024);
+        assert_eq!(live.category, Category::Bpu);
+        let void = Fields {
+            status: Some(Status::Void),
+            ..Default::default()
+        };
+        record.apply(
+            &void,
+            Hlc {
+                millis: NOW + 5,
+                counter: 0,
+                device: Uuid::from_u128(1),
+            },
         );
+        assert_eq!(coverage_key(&record, roll, registered), Some(live));
+        // Not in the roll: the void uncovers the person.
+        assert_eq!(coverage_key(&record, None, registered), None);
+        // In the roll, the field registration no longer dates the start.
+        let later_roll = Some(RollSince::Date(time::macros::date!(2026 - 01 - 05)));
         assert_eq!(
-            deltas[&(AreaCode::parse("33.72.01.1002/1").unwrap(), Category::Bpu)],
-            1
+            coverage_key(&record, later_roll, registered).map(|k| k.since_year),
+            Some(2026)
         );
+    }
+
+    #[test]
+    fn coverage_starts_at_the_earliest_of_roll_and_field() {
+        let mut record = roll_record();
+        let c = change(1, NOW, "Budi");
+        record.apply(&c.fields, c.hlc);
+        let in_2024 = Some(year_start(2024) + 1);
+        let since = |roll, at| coverage_key(&record, roll, at).map(|k| k.since_year);
+        assert_eq!(since(None, in_2024), Some(2024));
+        let roll_2026 = Some(RollSince::Date(time::macros::date!(2026 - 01 - 05)));
+        assert_eq!(since(roll_2026, in_2024), Some(2024));
+        assert_eq!(since(Some(RollSince::Always), in_2024), Some(SINCE_ALWAYS));
+        // 31 December 23:59:59.999 UTC is still that year.
+        assert_eq!(since(None, Some(year_start(2025) - 1)), Some(2024));
+        assert_eq!(since(None, Some(year_start(2025))), Some(2025));
+        // No registering change on record: the earliest field write dates it.
+        assert_eq!(since(None, None), Some(2025));
+    }
+
+    #[test]
+    fn a_partial_field_record_does_not_count() {
+        // An edit that arrived before its registration: no name, no
+        // birth date, but an address and a category.
+        let mut c = change(1, NOW, "Budi");
+        c.fields.name = None;
+        c.fields.birth_date = None;
+        let record = PersonRecord::from_write(c.nik.clone(), &c.fields, c.hlc);
+        let at = Some(i64::try_from(NOW).unwrap());
+        assert_eq!(coverage_key(&record, None, at), None);
+        // The same partial record of a roll participant counts by the roll.
+        let roll = Some(RollSince::Date(time::macros::date!(2026 - 01 - 05)));
+        assert_eq!(
+            coverage_key(&record, roll, at).map(|k| k.since_year),
+            Some(2026)
+        );
+        // A roll-only record is not a field registration either.
+        assert_eq!(coverage_key(&roll_record(), None, None), None);
     }
 }

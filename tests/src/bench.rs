@@ -350,7 +350,7 @@ fn device_changes(device: uuid::Uuid, people: std::ops::Range<u64>) -> Vec<sigap
 }
 
 fn covered(server: &Server, token: &str) -> u64 {
-    server.coverage(token, "33.72", 2026, 0)["figures"]["covered"]
+    server.coverage(token, "33.72", crate::this_year(), 0)["figures"]["covered"]
         .as_u64()
         .unwrap_or(0)
 }
@@ -496,13 +496,14 @@ fn big_scenarios(scale: Scale) -> Vec<Row> {
     let server = Server::start();
     let roll = server.db().with_file_name("roll.csv");
     std::fs::write(&roll, roll_csv(0..n)).expect("roll");
+    let year = crate::this_year().to_string();
     server.admin_ok(&[
         "baseline",
         "set",
         "--area",
         "33.72",
         "--year",
-        "2026",
+        &year,
         "--working-population",
         &(n * 2).to_string(),
     ]);
@@ -516,7 +517,7 @@ fn big_scenarios(scale: Scale) -> Vec<Row> {
         let start = Instant::now();
         let resp = client
             .get(format!(
-                "{}/api/v1/coverage?area=33.72&year=2026&depth=4",
+                "{}/api/v1/coverage?area=33.72&year={year}&depth=4",
                 server.url()
             ))
             .bearer_auth(&sup)

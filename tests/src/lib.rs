@@ -14,3 +14,10 @@ pub mod proxy;
 pub use people::{Person, registrations_csv, roll_csv};
 pub use procs::{Agent, Server, bin, free_port};
 pub use proxy::FaultProxy;
+
+/// The current year (UTC). Coverage for a past year counts only who was
+/// covered by its end, so figures that include registrations made while
+/// a test runs are asked for this year.
+pub fn this_year() -> u32 {
+    u32::try_from(sigap_shared::today().year()).unwrap_or(0)
+}

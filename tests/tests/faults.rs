@@ -53,7 +53,7 @@ fn lost_push_answer_is_retried_and_applied_once() {
     let r = receipt(&server, &token, &agent);
     assert_eq!(r["count"], 1200, "{r}");
     assert_eq!(r["highest_seq"], 1200, "{r}");
-    let cov = server.coverage(&sup, "33.72", 2026, 0);
+    let cov = server.coverage(&sup, "33.72", sigap_e2e::this_year(), 0);
     assert_eq!(cov["figures"]["covered"], 1200, "{cov}");
     // Nothing pending on the device, and the kept receipt matches.
     let verify = agent.run(&["sync", "--verify"]);
@@ -86,7 +86,7 @@ fn server_killed_mid_push_loses_nothing_and_doubles_nothing() {
     let r = receipt(&server, &token, &agent);
     assert_eq!(r["count"], total, "{r}");
     assert_eq!(r["highest_seq"], total, "{r}");
-    let cov = server.coverage(&sup, "33.72", 2026, 0);
+    let cov = server.coverage(&sup, "33.72", sigap_e2e::this_year(), 0);
     assert_eq!(cov["figures"]["covered"], total, "{cov}");
     let verify = server.admin(&["coverage", "verify"]);
     assert!(
@@ -118,7 +118,7 @@ fn client_killed_mid_sync_then_next_sync_completes() {
 
     let r = receipt(&server, &token, &agent);
     assert_eq!(r["count"], total, "{r}");
-    let cov = server.coverage(&sup, "33.72", 2026, 0);
+    let cov = server.coverage(&sup, "33.72", sigap_e2e::this_year(), 0);
     assert_eq!(cov["figures"]["covered"], total, "{cov}");
 }
 

@@ -43,7 +43,7 @@ fn scenario(order: [usize; 2]) -> (Value, Value, Vec<Value>) {
     );
     assert!(text.contains("W**** "), "{text}");
     assert!(!text.contains(&other.name), "{text}");
-    let coverage = server.coverage(&sup, "33.72", 2026, 2);
+    let coverage = server.coverage(&sup, "33.72", sigap_e2e::this_year(), 2);
     let (status, conflicts) = server.get(&sup, "/api/v1/conflicts");
     assert_eq!(status, 200, "{conflicts}");
     let persons: Vec<Value> = (0..50)

@@ -34,7 +34,7 @@ fn rejected_change_does_not_block_ten_thousand_others() {
     );
     let text = summary.to_string();
     assert!(text.contains("area_not_assigned"), "{summary}");
-    let cov = server.coverage(&sup, "33.72", 2026, 0);
+    let cov = server.coverage(&sup, "33.72", sigap_e2e::this_year(), 0);
     assert_eq!(cov["figures"]["covered"], 10_000, "{cov}");
 
     // The agent sees the reason and corrects the address.
@@ -43,6 +43,6 @@ fn rejected_change_does_not_block_ten_thousand_others() {
     agent.ok(&["edit", &outsider.nik, "--kelurahan", "33.72.01.1001"]);
     let (code, summary) = agent.sync();
     assert_eq!(code, Some(0), "{summary}");
-    let cov = server.coverage(&sup, "33.72", 2026, 0);
+    let cov = server.coverage(&sup, "33.72", sigap_e2e::this_year(), 0);
     assert_eq!(cov["figures"]["covered"], 10_001, "{cov}");
 }

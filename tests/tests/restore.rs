@@ -11,7 +11,12 @@ use sigap_e2e::{Agent, Server, registrations_csv};
 /// Copies the device's database files (the database and its WAL, if
 /// any) from one folder to another, while no `sigap` runs.
 fn copy_db(agent: &Agent, from: &Path, to: &Path) {
-    let name = agent.db().file_name().unwrap().to_string_lossy().to_string();
+    let name = agent
+        .db()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
         let file = entry.file_name().to_string_lossy().to_string();

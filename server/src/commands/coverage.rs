@@ -6,7 +6,8 @@ use sigap_shared::AreaCode;
 
 use super::{CommandError, usage};
 use crate::cli::CoverageCommand;
-use crate::coverage::{CoverageNode, CoverageReport, MAX_DEPTH, build};
+use crate::coverage::{CoverageNode, CoverageReport, MAX_DEPTH, build, counted_through};
+use crate::engine;
 use crate::store::{SqliteStore, Store};
 
 pub fn run(store: &SqliteStore, cmd: CoverageCommand) -> Result<ExitCode, CommandError> {
@@ -21,8 +22,9 @@ pub fn run(store: &SqliteStore, cmd: CoverageCommand) -> Result<ExitCode, Comman
             if depth > MAX_DEPTH {
                 return Err(usage(format!("--depth must be 0 to {MAX_DEPTH}")));
             }
-            let year = year.unwrap_or_else(|| sigap_shared::today().year());
-            let data = store.area_data(&code, year)?;
+            let this_year = sigap_shared::today().year();
+            let year = year.unwrap_or(this_year);
+            let data = store.area_data(&code, year, counted_through(year, this_year))?;
             let root = build(&code, year, depth, &data);
             if json {
                 let report = CoverageReport {
@@ -59,8 +61,12 @@ pub fn run(store: &SqliteStore, cmd: CoverageCommand) -> Result<ExitCode, Comman
                 );
             } else {
                 for d in &report.differences {
+                    let since = match d.since_year {
+                        engine::SINCE_ALWAYS => "undated roll rows".to_string(),
+                        y => format!("covered since {y}"),
+                    };
                     println!(
-                        "{} {}: stored {} but recount gives {}",
+                        "{} {} ({since}): stored {} but recount gives {}",
                         d.area, d.category, d.stored, d.expected
                     );
                 }

@@ -17,7 +17,7 @@ use super::auth::Auth;
 use super::error::ApiError;
 use super::extract::ApiQuery;
 use super::{AppState, blocking};
-use crate::coverage::{CoverageReport, MAX_DEPTH, build};
+use crate::coverage::{CoverageReport, MAX_DEPTH, build, counted_through};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/coverage", get(coverage))
@@ -33,7 +33,10 @@ struct CoverageQuery {
 /// Most bytes of answers kept.
 const CACHE_BYTES: usize = 32 << 20;
 
-type CacheKey = (AreaCode, i32, u8);
+/// Area, year, depth and the last start year counted
+/// ([`counted_through`]): the same year asked for counts differently once
+/// the calendar year turns over, without any write to the data.
+type CacheKey = (AreaCode, i32, u8, i32);
 
 /// Answers already serialised, valid while the store's data generation
 /// stays the same: a dashboard asks for the same tree again and again,
@@ -85,7 +88,8 @@ async fn coverage(
     })?;
     let area =
         AreaCode::parse(&text).map_err(|e| ApiError::bad_request("invalid_area", e.to_string()))?;
-    let year = q.year.unwrap_or_else(|| sigap_shared::today().year());
+    let this_year = sigap_shared::today().year();
+    let year = q.year.unwrap_or(this_year);
     if !(1900..=9999).contains(&year) {
         return Err(ApiError::bad_request(
             "invalid_year",
@@ -106,11 +110,12 @@ async fn coverage(
         // The generation is read before the data, so an answer is never
         // older than the generation it is kept under.
         let generation = store.data_generation()?;
-        let key = (area, year, depth);
+        let through = counted_through(year, this_year);
+        let key = (area, year, depth, through);
         if let Some(answer) = cache.get(generation, &key) {
             return Ok(answer);
         }
-        let data = store.area_data(&area, year)?;
+        let data = store.area_data(&area, year, through)?;
         let report = CoverageReport {
             protocol: PROTOCOL_VERSION,
             root: build(&area, year, depth, &data),

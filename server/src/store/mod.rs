@@ -184,6 +184,9 @@ pub struct AreaData {
 pub struct CounterDiff {
     pub area: String,
     pub category: String,
+    /// The year of the bucket: persons whose coverage started that year
+    /// (0: roll participants imported without a date).
+    pub since_year: i32,
     pub stored: i64,
     pub expected: i64,
 }
@@ -296,8 +299,27 @@ pub trait Store: Send + Sync + 'static {
 
     fn set_baselines(&self, rows: &[Baseline]) -> Result<(), StoreError>;
     fn set_target(&self, area: &AreaCode, year: i32, target: Target) -> Result<(), StoreError>;
-    fn import_participants(&self, rows: &[RollRow]) -> Result<ImportSummary, StoreError>;
-    fn area_data(&self, area: &AreaCode, year: i32) -> Result<AreaData, StoreError>;
+    /// Imports membership-roll rows that say who was a participant on
+    /// `as_of`; a person keeps the earliest such date seen.
+    fn import_participants_as_of(
+        &self,
+        rows: &[RollRow],
+        as_of: time::Date,
+    ) -> Result<ImportSummary, StoreError>;
+    /// Imports a roll that stands for today.
+    fn import_participants(&self, rows: &[RollRow]) -> Result<ImportSummary, StoreError> {
+        self.import_participants_as_of(rows, sigap_shared::today())
+    }
+    /// Counters, baselines and targets of `area` and everything inside it
+    /// for `year`. The counters are of the persons whose coverage started
+    /// in or before `counted_through` (see
+    /// [`crate::coverage::counted_through`]).
+    fn area_data(
+        &self,
+        area: &AreaCode,
+        year: i32,
+        counted_through: i32,
+    ) -> Result<AreaData, StoreError>;
     /// A number that changes whenever anything `area_data` reads changes
     /// (counters, baselines, targets), from any process: answers built
     /// from the data may be reused while it stays the same.

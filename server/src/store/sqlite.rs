@@ -13,16 +13,22 @@ use sigap_shared::merge::PersonRecord;
 use super::{AreaData, Baseline, NewToken, Role, StoreError, TokenInfo, category_index};
 
 mod checkpoint;
+mod counters;
 mod read;
 mod write;
 
-const MIGRATIONS: &[M<'static>] = &[
-    M::up(include_str!("sqlite/schema_v1.sql")),
-    M::up(include_str!("sqlite/schema_v2.sql")),
-    M::up(include_str!("sqlite/schema_v3.sql")),
-    M::up(include_str!("sqlite/schema_v4.sql")),
-    M::up(include_str!("sqlite/schema_v5.sql")),
-];
+/// The schema's versions, oldest first.
+fn migrations() -> Vec<M<'static>> {
+    vec![
+        M::up(include_str!("sqlite/schema_v1.sql")),
+        M::up(include_str!("sqlite/schema_v2.sql")),
+        M::up(include_str!("sqlite/schema_v3.sql")),
+        M::up(include_str!("sqlite/schema_v4.sql")),
+        M::up(include_str!("sqlite/schema_v5.sql")),
+        // Who counts changed with the per-year counters: recount them.
+        M::up_with_hook(include_str!("sqlite/schema_v6.sql"), counters::rebuild_hook),
+    ]
+}
 
 /// Read connections kept open for reuse.
 const MAX_IDLE_READERS: usize = 8;
@@ -96,7 +102,7 @@ impl SqliteStore {
         // thread instead of inside the writer's commits.
         conn.pragma_update(None, "cache_size", -131_072)?;
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
+        Migrations::new(migrations()).to_latest(&mut conn)?;
         // By now the WAL file exists (the migrations read the schema).
         sync_folder_if_new(path, &wal, wal_existed).map_err(|e| {
             StoreError::Task(format!("cannot sync the folder of {}: {e}", path.display()))
@@ -338,6 +344,7 @@ impl SqliteStore {
         &self,
         area: &AreaCode,
         year: i32,
+        counted_through: i32,
     ) -> Result<AreaData, StoreError> {
         use sigap_shared::Level;
         let code = area.to_string();
@@ -348,11 +355,13 @@ impl SqliteStore {
         };
         self.read(|c| {
             let mut data = AreaData::default();
+            // Everyone whose coverage started by the end of the year.
             let mut stmt = c.prepare_cached(
-                "SELECT area, category, covered FROM counters
-                 WHERE covered <> 0 AND (area = ?1 OR area GLOB ?2)",
+                "SELECT area, category, SUM(covered) FROM counters
+                 WHERE (area = ?1 OR area GLOB ?2) AND since_year <= ?3
+                 GROUP BY area, category HAVING SUM(covered) <> 0",
             )?;
-            let mut rows = stmt.query(params![code, glob])?;
+            let mut rows = stmt.query(params![code, glob, counted_through])?;
             while let Some(r) = rows.next()? {
                 let a = parse_area(&r.get::<_, String>(0)?)?;
                 let cat: String = r.get(1)?;
@@ -454,14 +463,20 @@ impl super::Store for SqliteStore {
     fn set_target(&self, area: &AreaCode, year: i32, target: Target) -> Result<(), StoreError> {
         self.set_target_impl(area, year, target)
     }
-    fn import_participants(
+    fn import_participants_as_of(
         &self,
         rows: &[super::RollRow],
+        as_of: time::Date,
     ) -> Result<super::ImportSummary, StoreError> {
-        self.import_participants_impl(rows)
+        self.import_participants_impl(rows, as_of)
     }
-    fn area_data(&self, area: &AreaCode, year: i32) -> Result<AreaData, StoreError> {
-        self.area_data_impl(area, year)
+    fn area_data(
+        &self,
+        area: &AreaCode,
+        year: i32,
+        counted_through: i32,
+    ) -> Result<AreaData, StoreError> {
+        self.area_data_impl(area, year, counted_through)
     }
     fn data_generation(&self) -> Result<u64, StoreError> {
         self.read(|c| {
@@ -516,7 +531,7 @@ mod tests {
         let kel = AreaCode::parse("33.72.01.1001").unwrap();
         {
             let mut conn = Connection::open(&path).unwrap();
-            Migrations::from_slice(&MIGRATIONS[..1])
+            Migrations::new(migrations()[..1].to_vec())
                 .to_latest(&mut conn)
                 .unwrap();
             let fields = Fields {
@@ -562,5 +577,154 @@ mod tests {
         let page = store.pull(None, 41, 10, None).unwrap();
         assert_eq!(page.persons.len(), 1);
         assert_eq!(page.persons[0].seq, 42);
+    }
+
+    /// A registration of `nik` at Pajang RW 3 RT 5, written by a device at
+    /// `millis`.
+    fn field_record(nik: &Nik, millis: u64, status: sigap_shared::Status) -> PersonRecord {
+        let fields = Fields {
+            name: Some("Warga".into()),
+            birth_date: Some(nik.birth_date()),
+            sex: Some(nik.sex()),
+            kelurahan: Some(AreaCode::parse("33.72.01.1001").unwrap()),
+            rw: Some(3),
+            rt: Some(5),
+            category: Some(Category::Bpu),
+            occupation: Some("pedagang".into()),
+            programs: Some(sigap_shared::registration::parse_programs("jkk,jkm").unwrap()),
+            status: Some(status),
+            ..Fields::default()
+        };
+        let hlc = Hlc {
+            millis,
+            counter: 0,
+            device: uuid::Uuid::from_u128(7),
+        };
+        PersonRecord::from_write(nik.clone(), &fields, hlc)
+    }
+
+    #[test]
+    fn upgrading_a_version_5_database_recounts_coverage_by_the_new_rule() {
+        use sigap_shared::Status;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v5.db");
+        let kota = AreaCode::parse("33.72").unwrap();
+        let in_2024: u64 = 1_719_792_000_000; // 2024-07-01
+        let niks: Vec<Nik> = [
+            "3372011203850001",
+            "3372015204900002",
+            "3372011203850003",
+            "3372011203850004",
+            "3372011203850005",
+        ]
+        .iter()
+        .map(|n| Nik::parse(n).unwrap())
+        .collect();
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            Migrations::new(migrations()[..5].to_vec())
+                .to_latest(&mut conn)
+                .unwrap();
+            let roll_only = {
+                let fields = Fields {
+                    kelurahan: Some(AreaCode::parse("33.72.01.1001").unwrap()),
+                    rw: Some(3),
+                    rt: Some(5),
+                    category: Some(Category::Pu),
+                    ..Fields::default()
+                };
+                let hlc = Hlc {
+                    millis: 0,
+                    counter: 1,
+                    device: uuid::Uuid::nil(),
+                };
+                PersonRecord::from_write(niks[0].clone(), &fields, hlc)
+            };
+            // (record, participant, registered_at)
+            let persons = [
+                // In the roll only: undated, so covered for every year.
+                (roll_only, true, None),
+                // In the roll, and registered in 2024 then voided: version
+                // 5 stopped counting them.
+                (
+                    field_record(&niks[1], in_2024, Status::Void),
+                    true,
+                    Some(in_2024),
+                ),
+                // Registered in the field in 2024.
+                (
+                    field_record(&niks[2], in_2024, Status::Registered),
+                    false,
+                    Some(in_2024),
+                ),
+                // Registered, then voided, not in the roll: not covered.
+                (
+                    field_record(&niks[3], in_2024, Status::Void),
+                    false,
+                    Some(in_2024),
+                ),
+                // A partial record (an edit without its registration):
+                // version 5 counted it, for it has an address.
+                (
+                    {
+                        let mut r = field_record(&niks[4], in_2024, Status::Registered);
+                        r.fields.name = None;
+                        r.stamps.0.remove(&sigap_shared::Field::Name);
+                        r
+                    },
+                    false,
+                    None,
+                ),
+            ];
+            for (i, (record, participant, at)) in persons.iter().enumerate() {
+                conn.execute(
+                    "INSERT INTO persons (seq, nik, record, kelurahan, participant, registered_at)
+                     VALUES (?1, ?2, ?3, '33.72.01.1001', ?4, ?5)",
+                    params![
+                        i64::try_from(i + 1).unwrap(),
+                        record.nik.as_str(),
+                        serde_json::to_string(record).unwrap(),
+                        participant,
+                        at.map(|m| i64::try_from(m).unwrap())
+                    ],
+                )
+                .unwrap();
+            }
+            // What version 5 kept: the live records with an address.
+            for (cat, n) in [("pu", 1), ("bpu", 2)] {
+                conn.execute(
+                    "INSERT INTO counters (area, category, covered) VALUES ('33.72', ?1, ?2)",
+                    params![cat, n],
+                )
+                .unwrap();
+            }
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let report = store.verify_counters().unwrap();
+        assert_eq!(report.persons, 5);
+        assert!(report.differences.is_empty(), "{report:?}");
+        let covered = |year: i32, through: i32| {
+            let data = store.area_data(&kota, year, through).unwrap();
+            data.counters.get(&kota).copied().unwrap_or_default()
+        };
+        // [pu, bpu, jakon, pmi]: the voided roll participant counts at the
+        // merged category (bpu), undated like every roll row of version 5.
+        assert_eq!(covered(2023, 2023), [1, 1, 0, 0]);
+        assert_eq!(covered(2024, 2024), [1, 2, 0, 0]);
+        assert_eq!(covered(2026, i32::MAX), [1, 2, 0, 0]);
+        // An undated participant stays covered since always when a dated
+        // roll lists them again.
+        let row = crate::store::RollRow {
+            nik: niks[0].clone(),
+            kelurahan: AreaCode::parse("33.72.01.1001").unwrap(),
+            rw: 3,
+            rt: 5,
+            category: Category::Pu,
+        };
+        let summary = store
+            .import_participants_as_of(&[row], time::macros::date!(2026 - 01 - 05))
+            .unwrap();
+        assert_eq!(summary.unchanged, 1);
+        assert_eq!(covered(2023, 2023), [1, 1, 0, 0]);
     }
 }

@@ -102,8 +102,8 @@ impl SqliteStore {
     ) -> Result<Vec<ReviewItem>, StoreError> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT nik, kelurahan, record, review FROM persons
-                 WHERE review IS NOT NULL ORDER BY nik",
+                "SELECT nik, kelurahan, record, review, participant, roll_as_of, registered_at
+                 FROM persons WHERE review IS NOT NULL ORDER BY nik",
             )?;
             let mut rows = stmt.query([])?;
             let mut out = Vec::new();
@@ -124,10 +124,16 @@ impl SqliteStore {
                 let rec = parse_record(&r.get::<_, String>(2)?)?;
                 let issues: Vec<sigap_shared::Issue> =
                     serde_json::from_str(&r.get::<_, String>(3)?).map_err(corrupt)?;
+                let as_of: Option<String> = r.get(5)?;
+                let as_of = as_of
+                    .as_deref()
+                    .map(super::counters::parse_date_text)
+                    .transpose()?;
+                let roll = super::counters::roll_since(r.get(4)?, as_of);
                 out.push(ReviewItem {
                     nik: Nik::parse(&nik).map_err(corrupt)?,
                     kelurahan,
-                    covered: engine::coverage_key(&rec.fields).is_some(),
+                    covered: engine::coverage_key(&rec, roll, r.get(6)?).is_some(),
                     issues,
                 });
             }
@@ -276,28 +282,27 @@ impl SqliteStore {
         })
     }
 
+    /// Recounts coverage from the persons and compares every bucket (area,
+    /// category and start year), so a wrong count for any year shows.
     pub(in crate::store) fn verify_counters_impl(&self) -> Result<VerifyReport, StoreError> {
         self.read(|c| {
-            let mut expected: HashMap<(String, String), i64> = HashMap::new();
             let mut report = VerifyReport::default();
-            let mut stmt = c.prepare("SELECT record FROM persons")?;
+            let (persons, buckets) = super::counters::recount(c)?;
+            report.persons = persons;
+            type Key = (String, String, i32);
+            let expected: HashMap<Key, i64> = buckets
+                .into_iter()
+                .map(|((area, cat, year), n)| {
+                    ((area.to_string(), cat.as_str().to_string(), year), n)
+                })
+                .collect();
+            let mut stmt = c.prepare("SELECT area, category, since_year, covered FROM counters")?;
             let mut rows = stmt.query([])?;
-            let mut deltas = HashMap::new();
+            let mut stored: HashMap<Key, i64> = HashMap::new();
             while let Some(r) = rows.next()? {
-                report.persons += 1;
-                let rec = parse_record(&r.get::<_, String>(0)?)?;
-                engine::add_deltas(&mut deltas, &None, &engine::coverage_key(&rec.fields));
+                stored.insert((r.get(0)?, r.get(1)?, r.get(2)?), r.get(3)?);
             }
-            for ((area, cat), n) in deltas {
-                expected.insert((area.to_string(), cat.as_str().to_string()), n);
-            }
-            let mut stmt = c.prepare("SELECT area, category, covered FROM counters")?;
-            let mut rows = stmt.query([])?;
-            let mut stored: HashMap<(String, String), i64> = HashMap::new();
-            while let Some(r) = rows.next()? {
-                stored.insert((r.get(0)?, r.get(1)?), r.get(2)?);
-            }
-            let mut keys: Vec<&(String, String)> = expected.keys().chain(stored.keys()).collect();
+            let mut keys: Vec<&Key> = expected.keys().chain(stored.keys()).collect();
             keys.sort();
             keys.dedup();
             report.counters = keys.len() as u64;
@@ -308,6 +313,7 @@ impl SqliteStore {
                     report.differences.push(CounterDiff {
                         area: k.0.clone(),
                         category: k.1.clone(),
+                        since_year: k.2,
                         stored: s,
                         expected: e,
                     });
@@ -345,20 +351,39 @@ impl SqliteStore {
         history: bool,
     ) -> Result<Option<PersonView>, StoreError> {
         self.read(|c| {
-            type Row = (String, bool, Option<String>, Option<i64>, i64);
+            type Row = (
+                String,
+                bool,
+                Option<String>,
+                Option<i64>,
+                i64,
+                Option<String>,
+            );
             let row: Option<Row> = c
                 .prepare_cached(
-                    "SELECT record, participant, registered_by, registered_at, seq
+                    "SELECT record, participant, registered_by, registered_at, seq, roll_as_of
                      FROM persons WHERE nik = ?1",
                 )?
                 .query_row([nik.as_str()], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
                 })
                 .optional()?;
-            let Some((rec, participant, by, at, seq)) = row else {
+            let Some((rec, participant, by, at, seq, as_of)) = row else {
                 return Ok(None);
             };
             let rec = parse_record(&rec)?;
+            let as_of = as_of
+                .as_deref()
+                .map(super::counters::parse_date_text)
+                .transpose()?;
+            let roll = super::counters::roll_since(participant, as_of);
             let history = if history {
                 let mut stmt = c.prepare_cached(
                     "SELECT id, device_id, device_seq, agent, kind, hlc, received_at, outcome,
@@ -389,7 +414,7 @@ impl SqliteStore {
                 None
             };
             Ok(Some(PersonView {
-                covered: engine::coverage_key(&rec.fields).is_some(),
+                covered: engine::coverage_key(&rec, roll, at).is_some(),
                 stamps: serde_json::to_value(&rec.stamps).map_err(corrupt)?,
                 nik: rec.nik,
                 fields: rec.fields,

@@ -10,9 +10,10 @@ use sigap_shared::wire::{
     Receipt, ReceiptHash,
 };
 use sigap_shared::{AreaCode, Category, Hlc, Nik};
+use time::Date;
 use uuid::Uuid;
 
-use super::{SqliteStore, corrupt, now_millis, parse_record};
+use super::{SqliteStore, corrupt, counters, now_millis, parse_record};
 use crate::claims::{self, Claims};
 use crate::engine::{self, CoverageKey, Decision, ROLL_DEVICE, SERVER_DEVICE};
 use crate::store::{Conflict, ConflictSide, ImportSummary, Pusher, RollRow, StoreError};
@@ -23,6 +24,10 @@ pub(super) struct Stored {
     pub seq: Option<i64>,
     pub record: PersonRecord,
     pub participant: bool,
+    /// The earliest roll date listing the person; `None` for a
+    /// participant means listed since always (imported before dates were
+    /// kept).
+    pub roll_as_of: Option<Date>,
     pub registered_by: Option<String>,
     pub registered_hlc: Option<String>,
     pub registered_at: Option<i64>,
@@ -36,6 +41,10 @@ pub(super) struct Stored {
     /// Identity claims per source ([`Claims`]) as JSON, once a second
     /// source has written the person's identity.
     pub claims: Option<String>,
+    /// Where the counters hold the person as stored (set by
+    /// [`Writer::load`], `None` for a new person); [`Writer::save`] moves
+    /// the count from here to where the saved state counts.
+    pub counted: CoverageKey,
 }
 
 impl Stored {
@@ -45,6 +54,7 @@ impl Stored {
             seq: None,
             record,
             participant: false,
+            roll_as_of: None,
             registered_by: None,
             registered_hlc: None,
             registered_at: None,
@@ -52,7 +62,17 @@ impl Stored {
             review: None,
             last_changed_by: None,
             claims: None,
+            counted: None,
         }
+    }
+
+    /// Where and since when this state counts towards coverage.
+    fn coverage_key(&self) -> CoverageKey {
+        engine::coverage_key(
+            &self.record,
+            counters::roll_since(self.participant, self.roll_as_of),
+            self.registered_at,
+        )
     }
 }
 
@@ -61,8 +81,8 @@ impl Stored {
 pub(super) struct Writer<'c> {
     conn: &'c Connection,
     next_seq: i64,
-    /// Covered-count changes per RT and category.
-    deltas: HashMap<(AreaCode, Category), i64>,
+    /// Covered-count changes per RT, category and start year.
+    deltas: HashMap<(AreaCode, Category, i32), i64>,
     /// The statements run for every change, prepared once per transaction
     /// (looking each up in the statement cache per change cost more than
     /// some of the statements themselves).
@@ -83,20 +103,21 @@ impl<'c> Writer<'c> {
             deltas: HashMap::new(),
             load_stmt: conn.prepare_cached(
                 "SELECT record, participant, registered_by, registered_hlc, registered_at, seq,
-                    sole_device, review, last_changed_by, claims
+                    sole_device, review, last_changed_by, claims, roll_as_of
                  FROM persons WHERE nik = ?1",
             )?,
             insert_stmt: conn.prepare_cached(
                 "INSERT INTO persons (nik, record, kelurahan, participant, registered_by,
                                       registered_hlc, registered_at, seq, sole_device, review,
-                                      last_changed_by, claims)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                                      last_changed_by, claims, roll_as_of)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )?,
             update_stmt: conn.prepare_cached(
                 "UPDATE persons SET nik = ?1, record = ?2, kelurahan = ?3, participant = ?4,
                     registered_by = ?5, registered_hlc = ?6, registered_at = ?7, seq = ?8,
-                    sole_device = ?9, review = ?10, last_changed_by = ?11, claims = ?12
-                 WHERE seq = ?13",
+                    sole_device = ?9, review = ?10, last_changed_by = ?11, claims = ?12,
+                    roll_as_of = ?13
+                 WHERE seq = ?14",
             )?,
             log_stmt: conn.prepare_cached(
                 "INSERT INTO changes (id, device_id, device_seq, in_log, nik, hlc, kind, fields,
@@ -153,15 +174,20 @@ impl<'c> Writer<'c> {
                     r.get(7)?,
                     r.get(8)?,
                     r.get(9)?,
+                    r.get::<_, Option<String>>(10)?,
                 ))
             })
             .optional()?;
         row.map(
-            |(rec, participant, by, hlc, at, seq, sole, review, last_changed_by, claims)| {
-                Ok(Stored {
+            |(rec, participant, by, hlc, at, seq, sole, review, last_changed_by, claims, as_of)| {
+                let mut p = Stored {
                     seq: Some(seq),
                     record: parse_record(&rec)?,
                     participant,
+                    roll_as_of: as_of
+                        .as_deref()
+                        .map(counters::parse_date_text)
+                        .transpose()?,
                     registered_by: by,
                     registered_hlc: hlc,
                     registered_at: at,
@@ -169,7 +195,10 @@ impl<'c> Writer<'c> {
                     review,
                     last_changed_by,
                     claims,
-                })
+                    counted: None,
+                };
+                p.counted = p.coverage_key();
+                Ok(p)
             },
         )
         .transpose()
@@ -177,12 +206,12 @@ impl<'c> Writer<'c> {
 
     /// Saves a person written by `device` (on behalf of `by`, as people
     /// name it, when this write is the person's latest by clock) under a new feed seq (moving it to the end of the feed),
-    /// keeping the counters in step with the move from `old_key`.
+    /// keeping the counters in step with the move from where the person
+    /// was counted (`p.counted`) to where the saved state counts.
     /// `known`: what the caller already has of the record's JSON.
     pub fn save(
         &mut self,
         p: &mut Stored,
-        old_key: &CoverageKey,
         known: Known<'_>,
         device: Uuid,
         by: Option<&str>,
@@ -197,16 +226,19 @@ impl<'c> Writer<'c> {
             (Some(_), Some(sole)) if sole == device => Some(device),
             _ => None,
         };
-        let key = engine::coverage_key(&p.record.fields);
+        let key = p.coverage_key();
         // Kept per RT while the transaction runs; the levels above are
         // added up once, in `flush`.
-        if *old_key != key {
-            if let Some(old) = old_key {
-                *self.deltas.entry(*old).or_default() -= 1;
+        if p.counted != key {
+            for (k, d) in [(p.counted, -1), (key, 1)] {
+                if let Some(k) = k {
+                    *self
+                        .deltas
+                        .entry((k.rt, k.category, k.since_year))
+                        .or_default() += d;
+                }
             }
-            if let Some(new) = key {
-                *self.deltas.entry(new).or_default() += 1;
-            }
+            p.counted = key;
         }
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -223,6 +255,7 @@ impl<'c> Writer<'c> {
         let kelurahan = p.record.fields.kelurahan.map(|k| k.to_string());
         let nik = p.record.nik.as_str();
         let sole = p.sole_device.as_ref().map(|d| d.as_bytes().as_slice());
+        let as_of = p.roll_as_of.map(counters::date_text).transpose()?;
         let mut args: Vec<&dyn rusqlite::ToSql> = vec![
             &nik,
             &json,
@@ -236,6 +269,7 @@ impl<'c> Writer<'c> {
             &p.review,
             &p.last_changed_by,
             &p.claims,
+            &as_of,
         ];
         if let Some(old) = &p.seq {
             args.push(old);
@@ -248,21 +282,22 @@ impl<'c> Writer<'c> {
     /// Writes the counter changes of the transaction.
     pub fn flush(self) -> Result<(), StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "INSERT INTO counters (area, category, covered) VALUES (?1, ?2, ?3)
-             ON CONFLICT(area, category) DO UPDATE SET covered = covered + excluded.covered",
+            "INSERT INTO counters (area, category, since_year, covered) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(area, category, since_year)
+             DO UPDATE SET covered = covered + excluded.covered",
         )?;
-        let mut all: HashMap<(AreaCode, Category), i64> = HashMap::new();
-        for ((rt, cat), d) in self.deltas {
+        let mut all: HashMap<(AreaCode, Category, i32), i64> = HashMap::new();
+        for ((rt, cat, year), d) in self.deltas {
             if d != 0 {
                 for area in rt.self_and_ancestors() {
-                    *all.entry((area, cat)).or_default() += d;
+                    *all.entry((area, cat, year)).or_default() += d;
                 }
             }
         }
         let mut changed = false;
-        for ((area, cat), d) in all {
+        for ((area, cat, year), d) in all {
             if d != 0 {
-                stmt.execute(params![area.to_string(), cat.as_str(), d])?;
+                stmt.execute(params![area.to_string(), cat.as_str(), year, d])?;
                 changed = true;
             }
         }
@@ -711,6 +746,7 @@ impl SqliteStore {
     pub(in crate::store) fn import_participants_impl(
         &self,
         rows: &[RollRow],
+        as_of: Date,
     ) -> Result<ImportSummary, StoreError> {
         let mut conn = self.writer()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -739,24 +775,32 @@ impl SqliteStore {
             };
             match w.load(&row.nik)? {
                 Some(mut p) => {
-                    let old_key = engine::coverage_key(&p.record.fields);
                     let before = p.record.fields.clone();
                     p.record.apply(&fields, hlc);
-                    if p.participant && before == p.record.fields {
+                    // The earliest date the roll listed the person: a
+                    // participant since always (`None`) stays so.
+                    let roll_as_of = if p.participant {
+                        p.roll_as_of.map(|d| d.min(as_of))
+                    } else {
+                        Some(as_of)
+                    };
+                    if p.participant && before == p.record.fields && roll_as_of == p.roll_as_of {
                         summary.unchanged += 1;
                         continue;
                     }
                     p.participant = true;
+                    p.roll_as_of = roll_as_of;
                     p.review = engine::review_json(&p.record);
-                    w.save(&mut p, &old_key, Known::Nothing, ROLL_DEVICE, None)?;
+                    w.save(&mut p, Known::Nothing, ROLL_DEVICE, None)?;
                     summary.joined += 1;
                 }
                 None => {
                     let mut p = Stored {
                         participant: true,
+                        roll_as_of: Some(as_of),
                         ..Stored::new(PersonRecord::from_write(row.nik.clone(), &fields, hlc))
                     };
-                    w.save(&mut p, &None, Known::Nothing, ROLL_DEVICE, Some(ROLL_NAME))?;
+                    w.save(&mut p, Known::Nothing, ROLL_DEVICE, Some(ROLL_NAME))?;
                     summary.created += 1;
                 }
             }
@@ -848,7 +892,6 @@ fn resolve_in(
     let mut p = w
         .load(nik)?
         .ok_or_else(|| StoreError::NotFound(format!("no person with NIK {}", nik.masked())))?;
-    let old_key = engine::coverage_key(&p.record.fields);
     let hlc = stamp(&p.record);
     // Judged like a device's edit: on what it carries; the merged
     // record's rules go to the review list.
@@ -902,7 +945,6 @@ fn resolve_in(
     let latest = old.last_write().is_none_or(|l| hlc >= l);
     w.save(
         &mut p,
-        &old_key,
         Known::Nothing,
         SERVER_DEVICE,
         latest.then_some(author.as_str()),
@@ -1027,13 +1069,12 @@ fn push_one(
             changed,
             superseded,
         } => {
-            let (old_key, old_record, mut p) = match stored {
+            let (old_record, mut p) = match stored {
                 Some(mut s) => {
-                    let key = engine::coverage_key(&s.record.fields);
                     let old = std::mem::replace(&mut s.record, record);
-                    (key, Some(old), s)
+                    (Some(old), s)
                 }
-                None => (None, None, Stored::new(record)),
+                None => (None, Stored::new(record)),
             };
             let mut dirty = !changed.is_empty() || p.review != review;
             if let Some(old) = &old_record
@@ -1072,13 +1113,7 @@ fn push_one(
                     .as_ref()
                     .and_then(PersonRecord::last_write)
                     .is_none_or(|l| change.hlc >= l);
-                w.save(
-                    &mut p,
-                    &old_key,
-                    known,
-                    device,
-                    latest.then_some(by.token_name),
-                )?;
+                w.save(&mut p, known, device, latest.then_some(by.token_name))?;
             }
             if !superseded.is_empty() {
                 let mut names = Vec::new();
