@@ -1210,12 +1210,14 @@ fn show_marks_fields_the_server_holds_differently_and_who_changed_them() {
     let j = env.run(&["show", SITI, "--json"]).code(0).json();
     assert_eq!(
         j["held_differently"],
-        json!([{"field": "rw", "server_value": "4", "changed_by": ["agent-rina"]}])
+        json!([{"field": "rw", "server_value": "4", "changed_by": [],
+                "person_last_changed_by": "agent-rina"}])
     );
+    // The feed names only the person's latest writer, said as such.
     let shown = env.run(&["show", SITI]);
-    shown
-        .code(0)
-        .stdout_has("held differently on the server: RW 4 (changed by agent-rina)");
+    shown.code(0).stdout_has(
+        "held differently on the server: RW 4 (the person's latest change: agent-rina)",
+    );
     // Written again here: not marked while the server has not seen it, and
     // not after it takes it.
     env.run(&["edit", BUDI, "--rw", "7"]).code(0);
@@ -1243,8 +1245,10 @@ fn show_marks_fields_the_server_holds_differently_and_who_changed_them() {
     assert_eq!(
         j["held_differently"],
         json!([
-            {"field": "rw", "server_value": "4", "changed_by": ["supervisor sari"]},
-            {"field": "status", "server_value": "void (duplicate)", "changed_by": ["supervisor sari"]},
+            {"field": "rw", "server_value": "4", "changed_by": [],
+             "person_last_changed_by": "supervisor sari"},
+            {"field": "status", "server_value": "void (duplicate)", "changed_by": [],
+             "person_last_changed_by": "supervisor sari"},
         ])
     );
 }

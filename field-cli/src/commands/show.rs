@@ -55,14 +55,24 @@ pub fn run(store: &Store, args: ShowArgs, json: bool) -> anyhow::Result<ExitCode
             .flat_map(|m| m.changed_by.iter().map(String::as_str))
             .collect();
         by.dedup();
+        // The pulled person names only its latest writer, who may have
+        // written another field: said as such, not as this field's.
+        let who = match (
+            by.is_empty(),
+            ours.iter()
+                .find_map(|m| m.person_last_changed_by.as_deref()),
+        ) {
+            (false, _) => format!(" (changed by {})", by.join(", ")),
+            (true, Some(last)) => format!(" (the person's latest change: {last})"),
+            (true, None) => String::new(),
+        };
         format!(
-            "\n! held differently on the server{} (changed by {})",
+            "\n! held differently on the server{}{who}",
             if values.is_empty() {
                 String::new()
             } else {
                 format!(": {}", values.join(", "))
             },
-            by.join(", ")
         )
     };
     let area = rec
@@ -177,8 +187,12 @@ pub struct Mark {
     /// The server's value when the replica holds it (the name masked, as
     /// the replica keeps it); none when only the push's answer said so.
     pub server_value: Option<String>,
-    /// Who wrote what the server holds.
+    /// Who wrote what the server holds (from the push's answer).
     pub changed_by: Vec<String>,
+    /// Who made the person's latest write (from the pulled person): it
+    /// may have been a write of another field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub person_last_changed_by: Option<String>,
 }
 
 impl Mark {
@@ -238,6 +252,7 @@ pub fn held_differently(
                     field: *f,
                     server_value: None,
                     changed_by: by,
+                    person_last_changed_by: None,
                 },
             );
         }
@@ -287,17 +302,14 @@ pub fn held_differently(
             if Some(&server) == local.as_ref() || !answered(field) {
                 continue;
             }
-            let by = p
-                .last_changed_by
-                .clone()
-                .unwrap_or_else(|| "another writer".into());
             marks
                 .entry(field)
                 .and_modify(|m| m.server_value = Some(server.clone()))
                 .or_insert(Mark {
                     field,
                     server_value: Some(server),
-                    changed_by: vec![by],
+                    changed_by: Vec::new(),
+                    person_last_changed_by: p.last_changed_by.clone(),
                 });
         }
     }
