@@ -46,19 +46,23 @@ async fn person(
     let person = blocking(move || store.person(&nik, history))
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no person with NIK {masked}")))?;
-    match &person.fields.kelurahan {
-        Some(k) => auth.require_area(k)?,
-        None if auth.area_filter().is_some() => {
-            return Err(ApiError::Forbidden(
-                "the person has no address in this token's areas".into(),
-            ));
-        }
-        None => {}
-    }
+    require_person_area(&auth, &person)?;
     Ok(Json(PersonAnswer {
         protocol: PROTOCOL_VERSION,
         person,
     }))
+}
+
+/// The token must cover the person's address; a person without one is
+/// for admins only.
+fn require_person_area(auth: &Auth, person: &PersonView) -> Result<(), ApiError> {
+    match &person.fields.kelurahan {
+        Some(k) => auth.require_area(k),
+        None if auth.area_filter().is_some() => Err(ApiError::Forbidden(
+            "the person has no address in this token's areas".into(),
+        )),
+        None => Ok(()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -99,15 +103,7 @@ async fn move_person(
     let person = blocking(move || store.person(&key, false))
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no person with NIK {masked}")))?;
-    match &person.fields.kelurahan {
-        Some(k) => auth.require_area(k)?,
-        None if auth.area_filter().is_some() => {
-            return Err(ApiError::Forbidden(
-                "the person has no address in this token's areas".into(),
-            ));
-        }
-        None => {}
-    }
+    require_person_area(&auth, &person)?;
     let fields = sigap_shared::Fields {
         kelurahan: Some(to),
         rw: Some(body.rw),
