@@ -55,7 +55,7 @@ pub const SERVER_DEVICE: Uuid = Uuid::max();
 ///
 /// A person is covered while in the membership roll (`roll`: `None` when
 /// not a participant) or live in the field: a merged record that is a
-/// complete registration (`Fields::to_registration` succeeds; a partial
+/// complete registration (`Fields::is_complete`; a partial
 /// record, such as an edit that arrived before its registration, is not
 /// a registration) and not void. Voiding the field registration of a roll
 /// participant leaves them counted: the void corrects the field record,
@@ -82,12 +82,11 @@ pub fn coverage_key(
         RollSince::Always => SINCE_ALWAYS,
         RollSince::Date(d) => d.year(),
     });
-    let field_year =
-        if fields.status != Some(Status::Void) && fields.to_registration(&record.nik).is_ok() {
-            field_start_millis(record, registered_at).and_then(year_of_millis)
-        } else {
-            None
-        };
+    let field_year = if fields.status != Some(Status::Void) && fields.is_complete() {
+        field_start_millis(record, registered_at).and_then(year_of_millis)
+    } else {
+        None
+    };
     let since_year = match (roll_year, field_year) {
         (Some(a), Some(b)) => a.min(b),
         (Some(y), None) | (None, Some(y)) => y,

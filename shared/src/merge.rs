@@ -226,6 +226,19 @@ impl Fields {
         }
     }
 
+    /// Whether every field a registration requires is present: what
+    /// [`Fields::to_registration`] checks, without building one.
+    pub fn is_complete(&self) -> bool {
+        self.name.is_some()
+            && self.birth_date.is_some()
+            && self.sex.is_some()
+            && self.kelurahan.is_some()
+            && self.rw.is_some()
+            && self.rt.is_some()
+            && self.category.is_some()
+            && self.occupation.is_some()
+    }
+
     /// Which fields this set writes.
     pub fn written(&self) -> Vec<Field> {
         let mut out = Vec::new();
@@ -676,6 +689,7 @@ mod tests {
             name: Some("x".into()),
             ..Default::default()
         };
+        assert!(fields.is_complete() && !partial.is_complete());
         let missing = partial.to_registration(&nik()).unwrap_err();
         assert!(missing.contains(&Field::BirthDate) && !missing.contains(&Field::Name));
     }
