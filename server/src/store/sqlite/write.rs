@@ -205,9 +205,10 @@ impl<'c> Writer<'c> {
     }
 
     /// Saves a person written by `device` (on behalf of `by`, as people
-    /// name it, when this write is the person's latest by clock) under a new feed seq (moving it to the end of the feed),
-    /// keeping the counters in step with the move from where the person
-    /// was counted (`p.counted`) to where the saved state counts.
+    /// name it, when this write is the person's latest by clock) under a
+    /// new feed seq (moving it to the end of the feed), keeping the
+    /// counters in step with the move from where the person was counted
+    /// (`p.counted`) to where the saved state counts.
     /// `known`: what the caller already has of the record's JSON.
     pub fn save(
         &mut self,
