@@ -61,6 +61,24 @@ pub enum Command {
     /// Coverage figures and their consistency.
     #[command(subcommand)]
     Coverage(CoverageCommand),
+    /// Field laptops and the tokens they belong to.
+    #[command(subcommand)]
+    Device(DeviceCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeviceCommand {
+    /// Give a laptop to another agent token: after its token was revoked
+    /// and the agent was given a new one (the device id is in the
+    /// laptop's `sigap status`). Its unsent changes then sync under the
+    /// new token.
+    Assign {
+        /// The device id (a UUID).
+        device: String,
+        /// The agent token (id or name) the laptop syncs with from now on.
+        #[arg(long)]
+        token: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

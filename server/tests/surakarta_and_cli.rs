@@ -329,3 +329,52 @@ fn serve_prints_its_address_and_stops_on_sigterm() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+/// A laptop whose agent's token was revoked is given to the agent's new
+/// token by an admin, and its unsent changes go through under it.
+#[tokio::test]
+async fn device_assign_gives_a_laptop_to_a_new_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let store = std::sync::Arc::new(sigap_server::store::SqliteStore::open(&db).unwrap());
+    let s = common::serve(store).await;
+    let old = s.token(Role::Agent, "budi", &["33.72"]);
+    let new = s.token(Role::Agent, "budi-2", &["33.72"]);
+    s.token(Role::Supervisor, "sari", &["33.72"]);
+    let mut d = Device::new();
+    let first = d.register("3372011203850001", "Budi", "33.72.01.1001", 1, 1);
+    let (_, r) = s.push(&old, &d, &[first]).await;
+    assert_eq!(outcomes(&r), ["applied"]);
+    let (code, _, _) = cli(&db, &["token", "revoke", "budi"]);
+    assert_eq!(code, 0);
+    let next = d.register("3372015204900002", "Siti", "33.72.01.1001", 1, 1);
+    let (st, _) = s.push(&new, &d, std::slice::from_ref(&next)).await;
+    assert_eq!(st, reqwest::StatusCode::FORBIDDEN);
+    // Refused: not a UUID, an unknown token, a revoked one, a supervisor's.
+    let id = d.id.to_string();
+    for (args, says) in [
+        (
+            vec!["device", "assign", "laptop-1", "--token", "budi-2"],
+            "not a device id",
+        ),
+        (
+            vec!["device", "assign", &id, "--token", "nobody"],
+            "no token",
+        ),
+        (vec!["device", "assign", &id, "--token", "budi"], "revoked"),
+        (
+            vec!["device", "assign", &id, "--token", "sari"],
+            "supervisor",
+        ),
+    ] {
+        let (code, _, err) = cli(&db, &args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    let (code, _, err) = cli(&db, &["device", "assign", &id, "--token", "budi-2"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("budi-2"), "{err}");
+    let (_, r) = s.push(&new, &d, &[next]).await;
+    assert_eq!(outcomes(&r), ["applied"]);
+    assert_eq!(r["receipt"]["count"], 2);
+}

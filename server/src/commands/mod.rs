@@ -7,6 +7,7 @@ use crate::store::{SqliteStore, StoreError};
 
 mod baseline;
 mod coverage;
+mod device;
 mod participants;
 mod serve;
 mod token;
@@ -61,6 +62,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CommandError> {
         Command::Target(c) => baseline::run_target(&store, c),
         Command::Participants(c) => participants::run(&store, c),
         Command::Coverage(c) => coverage::run(&store, c),
+        Command::Device(c) => device::run(&store, c),
     }
 }
 

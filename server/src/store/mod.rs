@@ -288,6 +288,8 @@ pub trait Store: Send + Sync + 'static {
     /// Binds `device` to `token_id` when no token holds it yet; refuses
     /// (`Denied`, code `device_not_yours`) when another token does.
     fn claim_device(&self, device: Uuid, token_id: i64) -> Result<(), StoreError>;
+    /// An admin gives `device` to `token_id`, whoever held it.
+    fn assign_device(&self, device: Uuid, token_id: i64) -> Result<(), StoreError>;
     fn device_receipt(&self, device: Uuid) -> Result<Receipt, StoreError>;
     /// The device log after `after_seq`, and whether more follow.
     fn device_changes(

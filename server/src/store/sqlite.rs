@@ -432,6 +432,9 @@ impl super::Store for SqliteStore {
     fn claim_device(&self, device: uuid::Uuid, token_id: i64) -> Result<(), StoreError> {
         self.claim_device_impl(device, token_id)
     }
+    fn assign_device(&self, device: uuid::Uuid, token_id: i64) -> Result<(), StoreError> {
+        self.assign_device_impl(device, token_id)
+    }
     fn move_person(
         &self,
         nik: &sigap_shared::Nik,

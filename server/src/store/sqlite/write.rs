@@ -575,6 +575,22 @@ fn device_owner(conn: &Connection, device: &Uuid) -> Result<Option<Option<i64>>,
         .optional()?)
 }
 
+/// Makes `token_id` the holder of `device` (a row with nothing held when
+/// the server has none for it).
+fn bind_device(conn: &Connection, device: &Uuid, token_id: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO devices (device_id, count, highest_seq, max_seq, hash, token_id)
+         VALUES (?1, 0, 0, 0, ?2, ?3)
+         ON CONFLICT(device_id) DO UPDATE SET token_id = excluded.token_id",
+        params![
+            device.as_bytes().as_slice(),
+            ReceiptHash::default().to_hex(),
+            token_id
+        ],
+    )?;
+    Ok(())
+}
+
 /// Refuses when another token holds `device` (the caller binds it to
 /// `token_id` when it writes the device's row).
 fn claim(conn: &Connection, device: &Uuid, token_id: i64) -> Result<(), StoreError> {
@@ -717,6 +733,15 @@ impl SqliteStore {
         }
     }
 
+    pub(in crate::store) fn assign_device_impl(
+        &self,
+        device: Uuid,
+        token_id: i64,
+    ) -> Result<(), StoreError> {
+        let conn = self.writer()?;
+        bind_device(&conn, &device, token_id)
+    }
+
     pub(in crate::store) fn claim_device_impl(
         &self,
         device: Uuid,
@@ -730,16 +755,7 @@ impl SqliteStore {
         let mut conn = self.writer()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         claim(&tx, &device, token_id)?;
-        tx.execute(
-            "INSERT INTO devices (device_id, count, highest_seq, max_seq, hash, token_id)
-             VALUES (?1, 0, 0, 0, ?2, ?3)
-             ON CONFLICT(device_id) DO UPDATE SET token_id = excluded.token_id",
-            params![
-                device.as_bytes().as_slice(),
-                ReceiptHash::default().to_hex(),
-                token_id
-            ],
-        )?;
+        bind_device(&tx, &device, token_id)?;
         tx.commit()?;
         Ok(())
     }
