@@ -475,8 +475,8 @@ mod tests {
     use super::*;
     use sigap_shared::{AreaCode, Change, Fields};
 
-    #[test]
-    fn answers_are_recorded_per_change_even_when_written_in_runs() {
+    /// A fresh store whose outbox holds `n` edits numbered 1 to `n`.
+    fn store_with_edits(n: i64) -> (tempfile::TempDir, crate::store::Store) {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::store::Store::open(&dir.path().join("a.db")).unwrap();
         let nik = Nik::parse("3372015204900002").unwrap();
@@ -485,7 +485,7 @@ mod tests {
             counter: 0,
             device: Uuid::nil(),
         };
-        for seq in 1..=6 {
+        for seq in 1..=n {
             append(
                 &store.conn,
                 &NewChange {
@@ -500,6 +500,12 @@ mod tests {
             )
             .unwrap();
         }
+        (dir, store)
+    }
+
+    #[test]
+    fn answers_are_recorded_per_change_even_when_written_in_runs() {
+        let (_dir, store) = store_with_edits(6);
         let rejected = Outcome::Rejected {
             code: "c".into(),
             reason: "r".into(),
@@ -546,29 +552,7 @@ mod tests {
 
     #[test]
     fn changes_the_server_does_not_hold_stay_pending_and_superseded_fields_are_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = crate::store::Store::open(&dir.path().join("a.db")).unwrap();
-        let nik = Nik::parse("3372015204900002").unwrap();
-        let hlc = Hlc {
-            millis: 1,
-            counter: 0,
-            device: Uuid::nil(),
-        };
-        for seq in 1..=5 {
-            append(
-                &store.conn,
-                &NewChange {
-                    seq,
-                    id: Uuid::now_v7(),
-                    nik: &nik,
-                    hlc,
-                    kind: ChangeKind::Edit,
-                    fields: "{}",
-                    now: "t0",
-                },
-            )
-            .unwrap();
-        }
+        let (_dir, store) = store_with_edits(5);
         let superseded = Outcome::Superseded {
             fields: vec![sigap_shared::Field::Rw, sigap_shared::Field::Rt],
             by: vec!["supervisor sari".into()],
@@ -596,7 +580,7 @@ mod tests {
             })
             .collect();
         assert_eq!(record_answers(&store.conn, &answers, "t1").unwrap(), 5);
-        let h = history(&store.conn, &nik).unwrap();
+        let h = history(&store.conn, &Nik::parse("3372015204900002").unwrap()).unwrap();
         assert_eq!(h[0].state, "acked");
         assert_eq!(
             h[0].held_differently,
