@@ -166,6 +166,11 @@ pub struct ImportArgs {
     /// Write nothing if any row is bad.
     #[arg(long)]
     pub strict: bool,
+    /// The column separator: ';' (or semicolon), as Excel set to
+    /// Indonesian saves CSV, or ',' (or comma). Default: found from the
+    /// header row.
+    #[arg(long, value_name = "SEP", value_parser = sigap_shared::csv_format::parse_delimiter)]
+    pub delimiter: Option<u8>,
 }
 
 #[derive(Debug, Subcommand)]

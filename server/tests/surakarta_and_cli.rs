@@ -378,3 +378,158 @@ async fn device_assign_gives_a_laptop_to_a_new_token() {
     assert_eq!(outcomes(&r), ["applied"]);
     assert_eq!(r["receipt"]["count"], 2);
 }
+
+/// `text` as Excel set to Indonesian saves it: semicolons, a byte order
+/// mark, CRLF line ends.
+fn as_excel(text: &str) -> Vec<u8> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut out = csv::WriterBuilder::new()
+        .delimiter(b';')
+        .terminator(csv::Terminator::CRLF)
+        .flexible(true)
+        .from_writer(b"\xEF\xBB\xBF".to_vec());
+    for rec in rdr.records() {
+        out.write_record(&rec.unwrap()).unwrap();
+    }
+    out.into_inner().unwrap()
+}
+
+const BASELINES: &str =
+    "area,year,working_population\n33.72,2024,227164\n33.72.01.1001/3,2024,120\nbad,2024,1\n";
+
+#[test]
+fn semicolon_files_from_excel_import_like_comma_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut seen = Vec::new();
+    for (name, roll, baselines) in [
+        (
+            "comma",
+            roll_csv(300).into_bytes(),
+            BASELINES.as_bytes().to_vec(),
+        ),
+        ("excel", as_excel(&roll_csv(300)), as_excel(BASELINES)),
+    ] {
+        let db = dir.path().join(format!("{name}.db"));
+        let (r, b) = (dir.path().join("roll.csv"), dir.path().join("base.csv"));
+        std::fs::write(&r, roll).unwrap();
+        std::fs::write(&b, baselines).unwrap();
+        let (code, _, err) = cli(&db, &["participants", "import", r.to_str().unwrap()]);
+        assert_eq!(code, 0, "{name}: {err}");
+        assert!(err.contains("300 new participants"), "{name}: {err}");
+        let (code, _, err) = cli(&db, &["baseline", "import", b.to_str().unwrap()]);
+        assert_eq!(code, 1, "{name}: {err}");
+        assert!(
+            err.contains("base.csv: line 4: area code \"bad\" is not valid")
+                && err.contains("imported 2 baselines, rejected 1"),
+            "{name}: {err}"
+        );
+        let (_, out, _) = cli(
+            &db,
+            &[
+                "coverage", "show", "--area", "33.72", "--year", "2024", "--json",
+            ],
+        );
+        seen.push(out);
+    }
+    assert!(seen[0].contains("227164"), "{}", seen[0]);
+    assert_eq!(seen[0], seen[1]);
+}
+
+#[test]
+fn the_delimiter_can_be_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.db");
+    let excel = dir.path().join("excel.csv");
+    std::fs::write(&excel, as_excel(&roll_csv(3))).unwrap();
+    let excel = excel.to_str().unwrap();
+    let comma = dir.path().join("comma.csv");
+    std::fs::write(&comma, BASELINES).unwrap();
+    let comma = comma.to_str().unwrap();
+    let (code, _, err) = cli(
+        &db,
+        &["participants", "import", "--delimiter", "comma", excel],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("no column \"nik\"") && err.contains("--delimiter"),
+        "{err}"
+    );
+    let (code, _, err) = cli(&db, &["participants", "import", "--delimiter", ";", excel]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("3 new participants"), "{err}");
+    let (code, _, err) = cli(
+        &db,
+        &["baseline", "import", "--delimiter", "semicolon", comma],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no column \"area\""), "{err}");
+    let (code, _, err) = cli(&db, &["baseline", "import", "--delimiter", ",", comma]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("imported 2 baselines"), "{err}");
+    let (code, _, err) = cli(&db, &["baseline", "import", "--delimiter", "tab", comma]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("give ';' (or semicolon) or ',' (or comma)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn errors_name_the_line_an_editor_shows_after_quoted_lines_and_blank_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("l.db");
+    // Line 2 and 3: one row with a column spanning two lines; line 4
+    // blank; line 5 a bad row.
+    let roll = "nik,kelurahan,rw,rt,category,note\n\
+                3372011203850001,33.72.01.1001,3,5,pu,\"two\nlines\"\n\
+                \n\
+                3372011203850000,33.72.01.1001,3,5,pu,x\n";
+    let base = "area,year,working_population,note\n\
+                33.72,2024,227164,\"two\nlines\"\n\
+                \n\
+                bad,2024,1,x\n";
+    for (crlf, roll, base) in [
+        (false, roll.to_string(), base.to_string()),
+        (true, roll.replace('\n', "\r\n"), base.replace('\n', "\r\n")),
+    ] {
+        let (r, b) = (dir.path().join("roll.csv"), dir.path().join("base.csv"));
+        std::fs::write(&r, roll).unwrap();
+        std::fs::write(&b, base).unwrap();
+        let (code, _, err) = cli(&db, &["participants", "import", r.to_str().unwrap()]);
+        assert_eq!(code, 1, "{err}");
+        assert!(
+            err.contains("roll.csv: line 5: NIK") && err.contains("rejected 1"),
+            "CRLF {crlf}: {err}"
+        );
+        let (code, _, err) = cli(&db, &["baseline", "import", b.to_str().unwrap()]);
+        assert_eq!(code, 1, "{err}");
+        assert!(
+            err.contains("base.csv: line 5: area code \"bad\"") && err.contains("rejected 1"),
+            "CRLF {crlf}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_header_of_neither_delimiter_names_the_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.db");
+    let f = dir.path().join("tabs.csv");
+    std::fs::write(&f, "nik\tkelurahan\trw\trt\tcategory\n").unwrap();
+    let (code, _, err) = cli(&db, &["participants", "import", f.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("expected columns nik,kelurahan,rw,rt,category, separated by ',' or ';'"),
+        "{err}"
+    );
+    std::fs::write(&f, "area|year|working_population\n").unwrap();
+    let (code, _, err) = cli(&db, &["baseline", "import", f.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("expected columns area,year,working_population, separated by ',' or ';'"),
+        "{err}"
+    );
+}

@@ -12,10 +12,12 @@
 //! - [`hlc`]: the hybrid logical clock that orders writes.
 //! - [`merge`]: per-field last-writer-wins merge of a person's record.
 //! - [`coverage`]: Universal Coverage Jamsostek arithmetic in integers.
+//! - [`csv_format`]: CSV delimiter detection and line numbers for imports.
 //! - [`wire`]: the sync protocol's request and response types.
 
 pub mod area;
 pub mod coverage;
+pub mod csv_format;
 mod digits;
 pub mod hlc;
 pub mod merge;

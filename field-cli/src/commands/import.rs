@@ -3,11 +3,14 @@
 //! line number.
 
 use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::mpsc;
 
 use serde::Serialize;
 use serde_json::json;
+use sigap_shared::csv_format::{detect_delimiter, record_start_line, strip_bom};
 use sigap_shared::registration::Validation;
 use sigap_shared::{Fields, Nik, Registration};
 
@@ -71,14 +74,24 @@ fn read_rows<R: std::io::Read>(
 ) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut record = csv::StringRecord::new();
-    let mut last_line = 1u64;
     loop {
-        let line = match rdr.read_record(&mut record) {
+        let read = rdr.read_record(&mut record);
+        // The record's own position is where the previous one ended; the
+        // line is counted back from its end (see `open`).
+        let line = record_start_line(rdr.position().line(), record.as_slice().as_bytes());
+        // A blank line of a CRLF file is a record of one field, "\r" (with
+        // more columns in the header, an error): it is skipped as the csv
+        // crate skips blank lines of a LF file.
+        if record.len() == 1 && record.as_slice().trim().is_empty() {
+            if matches!(read, Ok(false)) {
+                break;
+            }
+            continue;
+        }
+        match read {
             Ok(false) => break,
-            Ok(true) => record.position().map(|p| p.line()).unwrap_or(last_line + 1),
+            Ok(true) => record.trim(),
             Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(last_line + 1);
-                last_line = line;
                 let message = match e.kind() {
                     csv::ErrorKind::UnequalLengths {
                         expected_len, len, ..
@@ -86,6 +99,9 @@ fn read_rows<R: std::io::Read>(
                         format!(
                             "malformed CSV line: {len} columns where the header has {expected_len}"
                         )
+                    }
+                    csv::ErrorKind::Utf8 { .. } => {
+                        "the line is not UTF-8 text; save the file as \"CSV UTF-8\"".into()
                     }
                     _ => format!("malformed CSV line: {e}"),
                 };
@@ -100,8 +116,7 @@ fn read_rows<R: std::io::Read>(
                 }
                 continue;
             }
-        };
-        last_line = line;
+        }
         read_row(&record, headers, line, today, &mut batch);
         if batch.len() >= BATCH {
             // Rows already stored come back to be freed on this thread,
@@ -224,27 +239,49 @@ fn store_row(
     }))
 }
 
-pub fn run(store: &mut Store, args: ImportArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let device = store.device()?;
-    let file = std::fs::File::open(&args.file)
-        .map_err(|e| CliError::Local(format!("cannot read {}: {e}", args.file.display())))?;
+/// The file's CSV reader and its trimmed header row. The delimiter is
+/// `delimiter`, or found from the header line; a byte order mark is
+/// dropped. Records end only at `\n`, and the input is given a last `\n`,
+/// so that `record_start_line` finds each record's line; the `\r` of a
+/// CRLF is trimmed off with the rest of the blanks.
+fn open(
+    path: &Path,
+    delimiter: Option<u8>,
+) -> Result<(csv::Reader<impl Read + Send>, csv::StringRecord), CliError> {
+    let cannot =
+        |e: std::io::Error| CliError::Local(format!("cannot read {}: {e}", path.display()));
+    let mut file = BufReader::with_capacity(1 << 16, std::fs::File::open(path).map_err(cannot)?);
+    let mut first = Vec::new();
+    file.read_until(b'\n', &mut first).map_err(cannot)?;
+    let first = strip_bom(&first).to_vec();
+    let delimiter = delimiter.unwrap_or_else(|| detect_delimiter(&first, &KNOWN));
+    let input = std::io::Cursor::new(first).chain(file).chain(&b"\n"[..]);
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(false)
-        .trim(csv::Trim::All)
-        .from_reader(std::io::BufReader::with_capacity(1 << 16, file));
-    let headers = rdr
+        .delimiter(delimiter)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .trim(csv::Trim::None)
+        .from_reader(input);
+    let mut headers = rdr
         .headers()
         .map_err(|e| {
             CliError::Input(format!(
                 "{}: line 1: cannot read the header: {e}",
-                args.file.display()
+                path.display()
             ))
         })?
         .clone();
+    headers.trim();
+    Ok((rdr, headers))
+}
+
+pub fn run(store: &mut Store, args: ImportArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let device = store.device()?;
+    let (rdr, headers) = open(&args.file, args.delimiter)?;
     let unknown: Vec<&str> = headers.iter().filter(|h| !KNOWN.contains(h)).collect();
     if !unknown.is_empty() {
         return Err(CliError::Input(format!(
-            "{}: line 1: unknown column(s) {}; the columns are {}",
+            "{}: line 1: unknown column(s) {}; the columns are {}, separated by ',' or ';' (or say which with --delimiter)",
             args.file.display(),
             unknown.join(", "),
             KNOWN.join(",")

@@ -1,10 +1,12 @@
 //! `sigap-server baseline set|import` and `target set`.
 
-use std::path::Path;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use sigap_shared::AreaCode;
 use sigap_shared::coverage::{Percent, Target};
+use sigap_shared::csv_format::{detect_delimiter, record_start_line, strip_bom};
 
 use super::{CommandError, report_rejects, usage};
 use crate::cli::{BaselineCommand, ImportArgs, TargetCommand};
@@ -49,57 +51,113 @@ pub fn run(store: &SqliteStore, cmd: BaselineCommand) -> Result<ExitCode, Comman
     }
 }
 
-pub(crate) fn open_csv(path: &Path) -> Result<csv::Reader<std::fs::File>, CommandError> {
-    csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| usage(format!("cannot read {}: {e}", path.display())))
+/// A CSV file's reader, its delimiter `delimiter` or found from a header
+/// line naming the `expected` columns, its byte order mark dropped.
+/// Records end only at `\n`, and the input is given a last `\n`, so that
+/// `read_row` can tell each record's line; the `\r` of a CRLF is trimmed
+/// off with the rest of the blanks.
+pub(crate) struct CsvFile {
+    reader: csv::Reader<Box<dyn Read>>,
+    path: PathBuf,
 }
 
-/// Finds the named columns in the header row.
-pub(crate) fn columns<const N: usize>(
-    reader: &mut csv::Reader<std::fs::File>,
-    names: [&str; N],
+pub(crate) fn open_csv(
     path: &Path,
-) -> Result<[usize; N], CommandError> {
-    let headers = reader
-        .headers()
-        .map_err(|e| {
-            usage(format!(
-                "cannot read the header row of {}: {e}",
-                path.display()
-            ))
-        })?
-        .clone();
-    let mut out = [0usize; N];
-    for (i, name) in names.iter().enumerate() {
-        out[i] = headers
-            .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(name))
-            .ok_or_else(|| {
+    delimiter: Option<u8>,
+    expected: &[&str],
+) -> Result<CsvFile, CommandError> {
+    let cannot = |e: std::io::Error| usage(format!("cannot read {}: {e}", path.display()));
+    let mut file = BufReader::new(std::fs::File::open(path).map_err(cannot)?);
+    let mut first = Vec::new();
+    file.read_until(b'\n', &mut first).map_err(cannot)?;
+    let first = strip_bom(&first).to_vec();
+    let delimiter = delimiter.unwrap_or_else(|| detect_delimiter(&first, expected));
+    let input: Box<dyn Read> = Box::new(std::io::Cursor::new(first).chain(file).chain(&b"\n"[..]));
+    let reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::None)
+        .flexible(true)
+        .delimiter(delimiter)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_reader(input);
+    Ok(CsvFile {
+        reader,
+        path: path.to_path_buf(),
+    })
+}
+
+/// A line holding nothing but blanks (in a CRLF file, its `\r`).
+pub(crate) fn is_blank(rec: &csv::StringRecord) -> bool {
+    rec.len() == 1 && rec.as_slice().trim().is_empty()
+}
+
+impl CsvFile {
+    /// Finds the named columns in the header row.
+    pub(crate) fn columns<const N: usize>(
+        &mut self,
+        names: [&str; N],
+    ) -> Result<[usize; N], CommandError> {
+        let path = &self.path;
+        let headers = self
+            .reader
+            .headers()
+            .map_err(|e| {
                 usage(format!(
-                    "{}: the header row has no column {name:?}; expected columns {}",
-                    path.display(),
-                    names.join(",")
+                    "cannot read the header row of {}: {e}",
+                    path.display()
                 ))
-            })?;
+            })?
+            .clone();
+        let mut out = [0usize; N];
+        for (i, name) in names.iter().enumerate() {
+            out[i] = headers
+                .iter()
+                .position(|h| h.trim().trim_matches('"').eq_ignore_ascii_case(name))
+                .ok_or_else(|| {
+                    usage(format!(
+                        "{}: the header row has no column {name:?}; expected columns {}, separated by ',' or ';' (or say which with --delimiter)",
+                        path.display(),
+                        names.join(",")
+                    ))
+                })?;
+        }
+        Ok(out)
     }
-    Ok(out)
+
+    /// The next row, trimmed, and the line it starts on as an editor
+    /// numbers them; `None` at the end of the file.
+    pub(crate) fn read_row(
+        &mut self,
+        rec: &mut csv::StringRecord,
+    ) -> Result<Option<u64>, CommandError> {
+        let mut read = self.reader.read_record(rec);
+        // A blank line of a CRLF file is a record of one field, "\r": it is
+        // skipped as the csv crate skips blank lines of a LF file.
+        while matches!(read, Ok(true)) && is_blank(rec) {
+            read = self.reader.read_record(rec);
+        }
+        let line = record_start_line(self.reader.position().line(), rec.as_slice().as_bytes());
+        let more = read.map_err(|e| {
+            let what = match e.kind() {
+                csv::ErrorKind::Utf8 { .. } => {
+                    "the line is not UTF-8 text; save the file as \"CSV UTF-8\"".to_string()
+                }
+                _ => e.to_string(),
+            };
+            usage(format!("{}: line {line}: {what}", self.path.display()))
+        })?;
+        rec.trim();
+        Ok(more.then_some(line))
+    }
 }
 
 fn import(store: &SqliteStore, args: &ImportArgs) -> Result<ExitCode, CommandError> {
-    let mut reader = open_csv(&args.file)?;
-    let [ca, cy, cp] = columns(
-        &mut reader,
-        ["area", "year", "working_population"],
-        &args.file,
-    )?;
+    let names = ["area", "year", "working_population"];
+    let mut file = open_csv(&args.file, args.delimiter, &names)?;
+    let [ca, cy, cp] = file.columns(names)?;
     let mut rows = Vec::new();
     let mut rejects = Vec::new();
-    for rec in reader.records() {
-        let rec = rec.map_err(|e| usage(format!("{}: {e}", args.file.display())))?;
-        let line = rec.position().map_or(0, |p| p.line());
+    let mut rec = csv::StringRecord::new();
+    while let Some(line) = file.read_row(&mut rec)? {
         let get = |i: usize| rec.get(i).unwrap_or("");
         let parsed = AreaCode::parse(get(ca))
             .map_err(|e| e.to_string())

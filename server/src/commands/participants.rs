@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use sigap_shared::area::parse_rw_rt;
 use sigap_shared::{AreaCode, Category, Nik};
 
-use super::baseline::{columns, open_csv};
+use super::baseline::open_csv;
 use super::{CommandError, report_rejects, usage};
 use time::Date;
 use time::macros::format_description;
@@ -57,17 +57,13 @@ pub fn run(store: &SqliteStore, cmd: ParticipantsCommand) -> Result<ExitCode, Co
         Some(text) => parse_as_of(&text, today)?,
         None => today,
     };
-    let mut reader = open_csv(&args.file)?;
-    let [cn, ck, cw, ct, cc] = columns(
-        &mut reader,
-        ["nik", "kelurahan", "rw", "rt", "category"],
-        &args.file,
-    )?;
+    let names = ["nik", "kelurahan", "rw", "rt", "category"];
+    let mut file = open_csv(&args.file, args.delimiter, &names)?;
+    let [cn, ck, cw, ct, cc] = file.columns(names)?;
     let mut rows = Vec::new();
     let mut rejects = Vec::new();
-    for rec in reader.records() {
-        let rec = rec.map_err(|e| usage(format!("{}: {e}", args.file.display())))?;
-        let line = rec.position().map_or(0, |p| p.line());
+    let mut rec = csv::StringRecord::new();
+    while let Some(line) = file.read_row(&mut rec)? {
         let get = |i: usize| rec.get(i).unwrap_or("");
         let parsed = (|| -> Result<RollRow, String> {
             let nik = Nik::parse(get(cn))
