@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-const AFTER_HELP: &str = "\
+pub const AFTER_HELP: &str = "\
 A typical day:
   sigap init --server https://sigap.example --device-name laptop-budi --token TOKEN
   sigap register                  (asks for each field on a terminal)
@@ -82,6 +82,28 @@ pub enum Command {
     Sync(SyncArgs),
     /// Is this NIK already registered? Answers offline from the last sync.
     Lookup(LookupArgs),
+    /// Print the tab-completion script for a shell (needs no database).
+    ///
+    /// bash: sigap completions bash > ~/.local/share/bash-completion/completions/sigap
+    ///
+    /// zsh: sigap completions zsh > ~/.zfunc/_sigap (a folder in your $fpath)
+    ///
+    /// fish: sigap completions fish > ~/.config/fish/completions/sigap.fish
+    ///
+    /// Then open a new terminal.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) of sigap (needs no database).
+    ///
+    /// Install it with `sigap man > ~/.local/share/man/man1/sigap.1`, then
+    /// read it with `man sigap`.
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod docs;
 mod edit;
 mod export;
 mod import;
@@ -20,6 +21,13 @@ use crate::fields::parse_nik;
 use crate::store::{self, Store};
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // These describe the CLI itself: they must work on a fresh laptop and
+    // neither create nor open the database.
+    match &cli.command {
+        Command::Completions(a) => return docs::completions(a.shell),
+        Command::Man => return docs::man(),
+        _ => {}
+    }
     let path = match &cli.db {
         Some(p) => p.clone(),
         None => store::default_path()?,
@@ -44,6 +52,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status => status::run(&store, json),
         Command::Sync(a) => sync::run(&mut store, a, json),
         Command::Lookup(a) => lookup::run(&store, a, json),
+        Command::Completions(_) | Command::Man => {
+            unreachable!("completions and man return before the database is opened")
+        }
     }
 }
 
@@ -62,7 +73,9 @@ fn is_short(command: &Command) -> bool {
         | Command::Visit(_)
         | Command::Show(_)
         | Command::Status
-        | Command::Lookup(_) => true,
+        | Command::Lookup(_)
+        | Command::Completions(_)
+        | Command::Man => true,
         Command::Register(a) => !register::asks(a),
         Command::List(_)
         | Command::Progress(_)

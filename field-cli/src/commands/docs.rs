@@ -1,0 +1,82 @@
+//! `sigap completions SHELL` and `sigap man`: the CLI describing itself.
+//! Neither touches the database.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::CommandFactory;
+use clap_complete::Shell;
+
+use crate::cli::{AFTER_HELP, Cli};
+use crate::error::exit;
+
+/// Prints the completion script for `shell` on stdout.
+pub fn completions(shell: Shell) -> anyhow::Result<ExitCode> {
+    let mut cmd = Cli::command();
+    let name = cmd.get_name().to_string();
+    // Into memory first: `clap_complete::generate` panics on a write error,
+    // and a closed pipe (`sigap completions bash | head`) is no error.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, name, &mut script);
+    print(&script).context("could not write the completion script to standard output")
+}
+
+/// Prints the man page (roff) on stdout: one page, `sigap(1)`, with every
+/// command and its options, since only this page is installed.
+pub fn man() -> anyhow::Result<ExitCode> {
+    let page = man_page().context("could not render the man page")?;
+    print(&page).context("could not write the man page to standard output")
+}
+
+fn man_page() -> std::io::Result<Vec<u8>> {
+    let mut cmd = Cli::command();
+    cmd.build();
+    let top = clap_mangen::Man::new(cmd.clone());
+    let mut page = Vec::new();
+    top.render_title(&mut page)?;
+    top.render_name_section(&mut page)?;
+    top.render_synopsis_section(&mut page)?;
+    top.render_description_section(&mut page)?;
+    top.render_options_section(&mut page)?;
+    page.extend_from_slice(b".SH COMMANDS\n");
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("sigap {}", sub.get_name());
+        let man = clap_mangen::Man::new(sub.clone().bin_name(&name));
+        let mut part = Vec::new();
+        man.render_synopsis_section(&mut part)?;
+        man.render_description_section(&mut part)?;
+        if sub.get_arguments().any(|a| !a.is_hide_set()) {
+            man.render_options_section(&mut part)?;
+        }
+        page.extend_from_slice(format!(".SS \"{name}\"\n").as_bytes());
+        // The command's sections become paragraphs of its subsection.
+        for line in part.split_inclusive(|&b| b == b'\n') {
+            if line.starts_with(b".SH ") {
+                page.extend_from_slice(b".PP\n");
+            } else {
+                page.extend_from_slice(line);
+            }
+        }
+    }
+    // The notes of `sigap --help` keep their lines (filled, they break up).
+    page.extend_from_slice(b".SH NOTES\n.nf\n");
+    for line in AFTER_HELP.lines() {
+        let line = line.replace('\\', "\\e");
+        if line.starts_with(['.', '\'']) {
+            page.extend_from_slice(b"\\&");
+        }
+        page.extend_from_slice(line.as_bytes());
+        page.push(b'\n');
+    }
+    page.extend_from_slice(b".fi\n");
+    top.render_version_section(&mut page)?;
+    Ok(page)
+}
+
+fn print(bytes: &[u8]) -> std::io::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)?;
+    out.flush()?;
+    Ok(ExitCode::from(exit::OK))
+}
