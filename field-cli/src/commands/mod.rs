@@ -52,9 +52,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status => status::run(&store, json),
         Command::Sync(a) => sync::run(&mut store, a, json),
         Command::Lookup(a) => lookup::run(&store, a, json),
-        Command::Completions(_) | Command::Man => {
-            unreachable!("completions and man return before the database is opened")
-        }
+        // Answered above, before the database; said again here rather
+        // than as a panic, should that order ever change.
+        Command::Completions(a) => docs::completions(a.shell),
+        Command::Man => docs::man(),
     }
 }
 
