@@ -136,8 +136,9 @@ pub struct FieldArgs {
     /// Sex: L (laki-laki) or P (perempuan).
     #[arg(long, value_name = "L|P")]
     pub sex: Option<String>,
-    /// Kelurahan code, e.g. 33.72.01.1001 (Pajang).
-    #[arg(long, value_name = "CODE")]
+    /// Kelurahan: its name or part of it (pajang, "kp baru") or its code
+    /// (33.72.01.1001).
+    #[arg(long, value_name = "NAME|CODE")]
     pub kelurahan: Option<String>,
     /// RW number.
     #[arg(long, value_name = "N")]
@@ -180,8 +181,8 @@ pub struct RegisterArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Only this kelurahan (code).
-    #[arg(long, value_name = "CODE")]
+    /// Only this kelurahan (name or code).
+    #[arg(long, value_name = "NAME|CODE")]
     pub kelurahan: Option<String>,
     /// Only this RW.
     #[arg(long, value_name = "N")]
@@ -223,7 +224,7 @@ pub struct VoidArgs {
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// CSV file with a header row: nik,name,birth_date,sex,kelurahan,rw,rt,
-    /// category,occupation,employer,phone,programs
+    /// category,occupation,employer,phone,programs (kelurahan: name or code)
     pub file: PathBuf,
     /// Save nothing if any row is rejected.
     #[arg(long)]
@@ -243,8 +244,8 @@ pub struct ExportArgs {
 
 #[derive(Debug, Args)]
 pub struct VisitArgs {
-    /// Kelurahan code.
-    #[arg(long, value_name = "CODE")]
+    /// Kelurahan: its name or code.
+    #[arg(long, value_name = "NAME|CODE")]
     pub kelurahan: String,
     /// RW number.
     #[arg(long, value_name = "N")]
@@ -262,8 +263,8 @@ pub struct VisitArgs {
 
 #[derive(Debug, Args)]
 pub struct ProgressArgs {
-    /// Only this kelurahan (code).
-    #[arg(long, value_name = "CODE")]
+    /// Only this kelurahan (name or code).
+    #[arg(long, value_name = "NAME|CODE")]
     pub kelurahan: Option<String>,
 }
 

@@ -256,8 +256,9 @@ pub fn parse_category(text: &str) -> Result<Category, String> {
     text.parse::<Category>().map_err(|e| e.to_string())
 }
 
+/// A kelurahan code, or a name (or part of one) of the area table.
 pub fn parse_kelurahan(text: &str) -> Result<AreaCode, String> {
-    AreaCode::parse_kelurahan(text).map_err(|e| e.to_string())
+    sigap_shared::wilayah::find_kelurahan(text).map_err(|e| e.to_string())
 }
 
 /// A programme list; commas, semicolons or spaces separate the words.

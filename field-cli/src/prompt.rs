@@ -5,7 +5,8 @@ use dialoguer::{Confirm, Input, Select};
 use rusqlite::OptionalExtension;
 use sigap_shared::area::parse_rw_rt;
 use sigap_shared::registration::{format_programs, validate_phone};
-use sigap_shared::{Category, Fields, Nik, Registration, Sex, wilayah};
+use sigap_shared::wilayah::{Candidate, PlaceError};
+use sigap_shared::{AreaCode, Category, Fields, Nik, Registration, Sex, wilayah};
 
 use crate::error::CliError;
 use crate::fields::{self, RawFields, today};
@@ -207,18 +208,12 @@ fn fill(store: &Store, raw: &mut RawFields, nik: &Nik, first: bool) -> anyhow::R
         raw.sex = Some(if i == 1 { "P" } else { "L" }.into());
     }
     if raw.kelurahan.is_none() {
-        let k = ask(
-            "Kelurahan code (e.g. 33.72.01.1001)",
-            last.as_ref().map(|l| l.0.clone()),
-            |s| fields::parse_kelurahan(s).map(|_| ()),
-        )?;
-        if let Ok(code) = fields::parse_kelurahan(&k) {
-            match wilayah::area_name(&code) {
-                Some(_) => eprintln!("  kelurahan {}", wilayah::area_label(&code)),
-                None => eprintln!("  warning: {code} is not in the area table"),
-            }
+        let code = ask_kelurahan(last.as_ref().map(|l| l.0.clone()))?;
+        match wilayah::area_name(&code) {
+            Some(_) => eprintln!("  kelurahan {}", wilayah::area_label(&code)),
+            None => eprintln!("  warning: {code} is not in the area table"),
         }
-        raw.kelurahan = Some(k);
+        raw.kelurahan = Some(code.to_string());
     }
     if raw.rw.is_none() {
         raw.rw = Some(ask("RW", last.as_ref().map(|l| l.1.to_string()), |s| {
@@ -300,6 +295,51 @@ fn fill(store: &Store, raw: &mut RawFields, nik: &Nik, first: bool) -> anyhow::R
     Ok(())
 }
 
+/// Asks for a kelurahan by name or code. A name that matches several is
+/// not refused: the agent picks from the numbered matches instead of
+/// having to guess more letters.
+fn ask_kelurahan(default: Option<String>) -> anyhow::Result<AreaCode> {
+    let text = ask(
+        "Kelurahan (name or code, e.g. pajang or 33.72.01.1001)",
+        default,
+        |s| match wilayah::find_kelurahan(s) {
+            Ok(_) | Err(PlaceError::Ambiguous { .. }) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        },
+    )?;
+    let candidates = match wilayah::find_kelurahan(&text) {
+        Ok(code) => return Ok(code),
+        Err(PlaceError::Ambiguous { candidates, .. }) => candidates,
+        Err(e) => return Err(CliError::Input(e.to_string()).into()),
+    };
+    eprintln!("  {} kelurahan match {text:?}:", candidates.len());
+    for (i, c) in candidates.iter().enumerate() {
+        eprintln!("  {:>3}. {c}", i + 1);
+    }
+    let choice = ask(
+        &format!("Number (1-{}) or code", candidates.len()),
+        None,
+        |s| pick(s, &candidates).map(|_| ()),
+    )?;
+    Ok(pick(&choice, &candidates).map_err(CliError::Input)?)
+}
+
+/// A choice from a numbered list of kelurahan: its number, or a code or
+/// name as at the first question.
+fn pick(text: &str, candidates: &[Candidate]) -> Result<AreaCode, String> {
+    let t = text.trim();
+    if !t.is_empty() && t.len() <= 3 && t.bytes().all(|b| b.is_ascii_digit()) {
+        return t
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|i| candidates.get(i))
+            .map(|c| c.code)
+            .ok_or_else(|| format!("type a number from 1 to {}, or a code", candidates.len()));
+    }
+    wilayah::find_kelurahan(t).map_err(|e| e.to_string())
+}
+
 /// Asks each changeable field with the current value as default; returns
 /// the fields the agent changed.
 fn ask_edit(nik: &Nik, cur: &Fields) -> anyhow::Result<Decision> {
@@ -341,4 +381,26 @@ fn ask_edit(nik: &Nik, cur: &Fields) -> anyhow::Result<Decision> {
         return Ok(Decision::Cancel);
     }
     Ok(Decision::Edit(nik.clone(), out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kelurahan_is_picked_by_number_code_or_name() {
+        let Err(PlaceError::Ambiguous { candidates, .. }) = wilayah::find_kelurahan("kepatihan")
+        else {
+            panic!("kepatihan should match both Kepatihan");
+        };
+        let wetan = AreaCode::parse("33.72.04.1002").unwrap();
+        assert_eq!(pick("2", &candidates), Ok(wetan));
+        assert_eq!(pick(" 33.72.04.1002 ", &candidates), Ok(wetan));
+        assert_eq!(pick("wetan", &candidates), Ok(wetan));
+        assert_eq!(
+            pick("3", &candidates),
+            Err("type a number from 1 to 2, or a code".to_string())
+        );
+        assert!(pick("0", &candidates).is_err());
+    }
 }

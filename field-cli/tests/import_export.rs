@@ -303,3 +303,29 @@ fn a_header_of_neither_delimiter_names_the_columns() {
         .stderr_has("line 1: unknown column(s) nik\tname")
         .stderr_has("the columns are nik,name,birth_date,sex,kelurahan,rw,rt,category,occupation,employer,phone,programs,status,void_reason, separated by ',' or ';'");
 }
+
+#[test]
+fn csv_rows_may_name_the_kelurahan_and_an_ambiguous_name_is_rejected_by_line() {
+    let env = Env::new();
+    let path = env.path("names.csv");
+    let text = format!(
+        "{CSV_HEADER}{}{}{}",
+        "3372011203850001,Budi,1985-03-12,L,Kp. Baru,3,5,bpu,pedagang,,,\"jkk,jkm\"\n", // line 2 by name
+        "3372015203900002,Siti,1990-03-12,P,kepatihan,1,2,bpu,buruh,,,jkk\n", // line 3 ambiguous
+        "3372015203900003,Sri,1990-03-12,P,Atlantis,1,2,bpu,buruh,,,jkk\n",   // line 4 unknown
+    );
+    std::fs::write(&path, text).unwrap();
+    env.run(&["import", path.to_str().unwrap()])
+        .code(1)
+        .stdout_has("imported 1, rejected 2")
+        .stderr_has(
+            "line 3: kelurahan: kelurahan \"kepatihan\" matches 2 places: \
+             Kepatihan Kulon (33.72.04.1001), Kepatihan Wetan (33.72.04.1002)",
+        )
+        .stderr_has("line 4: kelurahan: no kelurahan of Kota Surakarta is called \"Atlantis\"");
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM records WHERE kelurahan = '33.72.03.1006'"),
+        1
+    );
+    assert_eq!(env.count("SELECT COUNT(*) FROM records"), 1);
+}

@@ -181,3 +181,60 @@ fn a_registration_is_saved_while_a_sync_has_the_database_open() {
         .unwrap();
     assert_eq!(after, 2);
 }
+
+#[test]
+fn a_kelurahan_given_by_name_is_saved_as_its_code() {
+    let env = Env::new();
+    env.run(&with(budi_args(), "--kelurahan", "pajang"))
+        .code(0)
+        .stdout_has("Pajang RW 3 RT 5 (33.72.01.1001/3/5)");
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM records WHERE kelurahan = '33.72.01.1001'"),
+        1
+    );
+    env.run(&with(siti_args(), "--kelurahan", "Kp. Baru"))
+        .code(0)
+        .stdout_has("Kampungbaru RW 1 RT 2 (33.72.03.1006/1/2)");
+}
+
+#[test]
+fn an_ambiguous_or_unknown_kelurahan_name_is_refused_and_nothing_saved() {
+    let env = Env::new();
+    env.run(&with(budi_args(), "--kelurahan", "kepatihan"))
+        .code(2)
+        .stderr_has("kelurahan \"kepatihan\" matches 2 places")
+        .stderr_has("Kepatihan Kulon (33.72.04.1001), Kepatihan Wetan (33.72.04.1002)");
+    env.run(&with(budi_args(), "--kelurahan", "Atlantis"))
+        .code(2)
+        .stderr_has("no kelurahan of Kota Surakarta is called \"Atlantis\"")
+        .stderr_has("e.g. 33.72.01.1001");
+    assert_eq!(env.count("SELECT COUNT(*) FROM records"), 0);
+    assert_eq!(env.count("SELECT COUNT(*) FROM changes"), 0);
+}
+
+#[test]
+fn list_and_visit_take_a_kelurahan_name_too() {
+    let env = Env::new();
+    env.register_budi().code(0);
+    let list = env
+        .run(&["list", "--kelurahan", "PAJANG", "--json"])
+        .code(0)
+        .json();
+    assert_eq!(list[0]["nik"], BUDI);
+    env.run(&[
+        "visit",
+        "--kelurahan",
+        "paja",
+        "--rw",
+        "3",
+        "--rt",
+        "5",
+        "--households",
+        "40",
+    ])
+    .code(0);
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM visits WHERE kelurahan = '33.72.01.1001'"),
+        1
+    );
+}

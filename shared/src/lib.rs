@@ -6,7 +6,8 @@
 //!
 //! - [`nik`]: the 16-digit NIK, its region, birth date and sex, masked form.
 //! - [`area`]: Kemendagri area codes from province down to RW and RT.
-//! - [`wilayah`]: the compiled-in Kota Surakarta area table (names by code).
+//! - [`wilayah`]: the compiled-in Kota Surakarta area table (names by code,
+//!   kelurahan by typed name).
 //! - [`registration`]: a registration and its validation (errors refuse,
 //!   warnings are kept and shown).
 //! - [`hlc`]: the hybrid logical clock that orders writes.
