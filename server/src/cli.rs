@@ -94,7 +94,11 @@ pub enum TokenCommand {
         /// repeat for several. Required for agents and supervisors.
         #[arg(long = "area")]
         areas: Vec<String>,
-        /// Print {"id","name","role","areas","token"} as JSON.
+        /// Refuse the token after this long: e.g. 30m, 12h, 90d, 2w.
+        /// Without it the token does not expire.
+        #[arg(long, value_name = "DURATION")]
+        expires: Option<String>,
+        /// Print {"id","name","role","areas","expires_at","token"} as JSON.
         #[arg(long)]
         json: bool,
     },

@@ -204,6 +204,7 @@ fn run(events: &[Event]) -> Outcome_ {
                     role: Role::Agent,
                     areas: vec![AreaCode::parse("33.72").unwrap()],
                     hash: format!("hash-{i}"),
+                    expires_at: None,
                 })
                 .unwrap()
                 .id

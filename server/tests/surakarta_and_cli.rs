@@ -191,6 +191,139 @@ fn token_commands_create_list_and_revoke() {
     assert_eq!(code, 2);
 }
 
+#[tokio::test]
+async fn an_expired_token_is_refused_and_listed_as_expired() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let day_ms: i64 = 86_400_000;
+    let before = sigap_shared::hlc::wall_millis() as i64;
+    let (code, out, err) = cli(
+        &db,
+        &[
+            "token",
+            "create",
+            "--role",
+            "admin",
+            "--name",
+            "short",
+            "--expires",
+            "90d",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("expires"), "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let short = v["token"].as_str().unwrap().to_string();
+    let expires = v["expires_at"].as_i64().unwrap();
+    assert!(
+        (before + 90 * day_ms..before + 91 * day_ms).contains(&expires),
+        "{v}"
+    );
+    let (code, out, err) = cli(
+        &db,
+        &[
+            "token", "create", "--role", "admin", "--name", "forever", "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let forever = v["token"].as_str().unwrap().to_string();
+    assert!(v["expires_at"].is_null(), "{v}");
+    // Bad durations: exit 2, naming the flag and what it takes.
+    for bad in ["90", "0d", "90y", "-2w", "1.5h", "soon", "4000d", ""] {
+        // `=` so that "-2w" reaches the parser instead of reading as a flag.
+        let flag = format!("--expires={bad}");
+        let (code, _, err) = cli(
+            &db,
+            &["token", "create", "--role", "admin", "--name", "bad", &flag],
+        );
+        assert_eq!(code, 2, "{bad:?}: {err}");
+        assert!(err.contains("--expires"), "{bad:?}: {err}");
+    }
+    let (_, out, _) = cli(&db, &["token", "list"]);
+    assert!(!out.contains("bad"), "{out}");
+    assert!(out.lines().next().unwrap().contains("EXPIRES"), "{out}");
+
+    let store = std::sync::Arc::new(sigap_server::store::SqliteStore::open(&db).unwrap());
+    let s = common::serve(store.clone()).await;
+    let area = "/api/v1/coverage?area=33.72";
+    let (st, body) = s.get(&short, area).await;
+    assert_eq!(st, reqwest::StatusCode::OK, "{body}");
+    // Waiting for an expiry is not possible here: move it into the past.
+    let past = before - day_ms;
+    store
+        .with_writer(|c| {
+            c.execute(
+                "UPDATE tokens SET expires_at = ?1 WHERE name = 'short'",
+                [past],
+            )
+        })
+        .unwrap();
+    let (st, body) = s.get(&short, area).await;
+    assert_eq!(st, reqwest::StatusCode::UNAUTHORIZED, "{body}");
+    let msg = body["error"]["message"].as_str().unwrap();
+    let date = sigap_server::token::format_time(past);
+    assert!(
+        msg.contains("expired") && msg.contains(&date) && msg.contains("ask an admin"),
+        "{msg}"
+    );
+    let (st, body) = s.get(&forever, area).await;
+    assert_eq!(st, reqwest::StatusCode::OK, "{body}");
+
+    let (_, out, _) = cli(&db, &["token", "list"]);
+    let line = out.lines().find(|l| l.contains("short")).unwrap();
+    assert!(line.contains("expired") && line.contains(&date), "{out}");
+    let line = out.lines().find(|l| l.contains("forever")).unwrap();
+    assert!(line.contains("active") && line.contains("never"), "{out}");
+    let dev = uuid::Uuid::now_v7().to_string();
+    let (code, _, err) = cli(&db, &["device", "assign", &dev, "--token", "short"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("expired"), "{err}");
+    let (_, out, _) = cli(&db, &["token", "list", "--json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["expires_at"], past);
+    assert!(v[1]["expires_at"].is_null(), "{v}");
+}
+
+#[test]
+fn the_database_holds_token_hashes_never_the_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.db");
+    let mut secrets = Vec::new();
+    for (name, role, area) in [
+        ("root", "admin", None),
+        ("sari", "supervisor", Some("33.72")),
+        ("budi", "agent", Some("33.72.01")),
+    ] {
+        let mut args = vec!["token", "create", "--role", role, "--name", name];
+        if let Some(a) = area {
+            args.extend(["--area", a]);
+        }
+        let (code, out, err) = cli(&db, &args);
+        assert_eq!(code, 0, "{err}");
+        secrets.push(out.trim().to_string());
+    }
+    // Everything on disk: the database file and, when the last process
+    // did not checkpoint it away, its write-ahead log.
+    let mut bytes = std::fs::read(&db).unwrap();
+    let wal = dir.path().join("h.db-wal");
+    if wal.exists() {
+        bytes.extend(std::fs::read(&wal).unwrap());
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    for secret in &secrets {
+        let random = secret.strip_prefix("sigap_").unwrap();
+        assert_eq!(random.len(), 64);
+        assert!(!text.contains(random), "a token secret is stored in clear");
+        // The check can see into the file: the hash is found.
+        assert!(
+            text.contains(&sigap_server::token::hash(secret)),
+            "the hash of a token is missing from the file"
+        );
+    }
+}
+
 #[test]
 fn participants_import_reports_bad_rows_by_line_and_strict_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();

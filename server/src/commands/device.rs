@@ -30,13 +30,16 @@ fn assign(store: &SqliteStore, device: &str, token: &str) -> Result<ExitCode, Co
                 "no token with id or name {token:?}; see `sigap-server token list`"
             ))
         })?;
-    if t.role != Role::Agent || t.revoked_at.is_some() {
+    let expired = t.expired_at(super::token::now_millis());
+    if t.role != Role::Agent || t.revoked_at.is_some() || expired {
         return Err(usage(format!(
             "token {} ({}) is {}; a laptop syncs with an active agent token",
             t.id,
             t.name,
             if t.revoked_at.is_some() {
                 "revoked".to_string()
+            } else if expired {
+                "expired".to_string()
             } else {
                 format!("a {} token", t.role.as_str())
             }

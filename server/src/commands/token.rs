@@ -8,14 +8,20 @@ use super::{CommandError, usage};
 use crate::cli::TokenCommand;
 use crate::store::{NewToken, Role, SqliteStore, Store};
 
+/// Now, in the Unix milliseconds tokens' times are stored in.
+pub(crate) fn now_millis() -> i64 {
+    i64::try_from(sigap_shared::hlc::wall_millis()).unwrap_or(i64::MAX)
+}
+
 pub fn run(store: &SqliteStore, cmd: TokenCommand) -> Result<ExitCode, CommandError> {
     match cmd {
         TokenCommand::Create {
             role,
             name,
             areas,
+            expires,
             json,
-        } => create(store, role, name, &areas, json),
+        } => create(store, role, name, &areas, expires.as_deref(), json),
         TokenCommand::List { json } => list(store, json),
         TokenCommand::Revoke { token } => match store.revoke_token(&token)? {
             Some(t) => {
@@ -34,12 +40,18 @@ fn create(
     role: Role,
     name: String,
     areas: &[String],
+    expires: Option<&str>,
     json: bool,
 ) -> Result<ExitCode, CommandError> {
     let name = name.trim().to_string();
     if name.is_empty() {
         return Err(usage("--name must not be empty"));
     }
+    let expires_at = expires
+        .map(crate::token::parse_expires)
+        .transpose()
+        .map_err(usage)?
+        .map(|ms| now_millis().saturating_add(ms));
     let mut codes = Vec::new();
     for a in areas {
         let code = AreaCode::parse(a).map_err(|e| usage(format!("--area: {e}")))?;
@@ -62,6 +74,7 @@ fn create(
         role,
         areas: codes,
         hash: crate::token::hash(&secret),
+        expires_at,
     })?;
     if json {
         let v = serde_json::json!({
@@ -69,14 +82,19 @@ fn create(
             "name": info.name,
             "role": info.role,
             "areas": info.areas,
+            "expires_at": info.expires_at,
             "token": secret,
         });
         println!("{v}");
     } else {
         println!("{secret}");
     }
+    let until = match info.expires_at {
+        Some(e) => format!("expires {}", crate::token::format_time(e)),
+        None => "does not expire".to_string(),
+    };
     eprintln!(
-        "created {} token {} ({}); it is shown only once, keep it safe",
+        "created {} token {} ({}, {until}); it is shown only once, keep it safe",
         info.role.as_str(),
         info.id,
         info.name
@@ -93,9 +111,10 @@ fn list(store: &SqliteStore, json: bool) -> Result<ExitCode, CommandError> {
         );
         return Ok(ExitCode::SUCCESS);
     }
+    let now = now_millis();
     println!(
-        "{:>4}  {:<20} {:<10} {:<8} AREAS",
-        "ID", "NAME", "ROLE", "STATUS"
+        "{:>4}  {:<20} {:<10} {:<8} {:<20} AREAS",
+        "ID", "NAME", "ROLE", "STATUS", "EXPIRES"
     );
     for t in tokens {
         let areas: Vec<String> = t.areas.iter().map(|a| a.to_string()).collect();
@@ -104,17 +123,24 @@ fn list(store: &SqliteStore, json: bool) -> Result<ExitCode, CommandError> {
         } else {
             areas.join(",")
         };
+        // Revoked wins over expired: revoking is the stronger, deliberate act.
         let status = if t.revoked_at.is_some() {
             "revoked"
+        } else if t.expired_at(now) {
+            "expired"
         } else {
             "active"
         };
+        let expires = t
+            .expires_at
+            .map_or_else(|| "never".to_string(), crate::token::format_time);
         println!(
-            "{:>4}  {:<20} {:<10} {:<8} {areas}",
+            "{:>4}  {:<20} {:<10} {:<8} {:<20} {areas}",
             t.id,
             t.name,
             t.role.as_str(),
-            status
+            status,
+            expires
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -9,7 +9,7 @@ use super::AppState;
 use super::error::ApiError;
 use crate::store::{Role, TokenInfo};
 
-/// The caller, authenticated by a valid, unrevoked token.
+/// The caller, authenticated by a valid, unrevoked, unexpired token.
 pub struct Auth(pub TokenInfo);
 
 impl FromRequestParts<AppState> for Auth {
@@ -36,9 +36,20 @@ impl FromRequestParts<AppState> for Auth {
         let hash = crate::token::hash(token);
         let store = state.store.clone();
         let found = super::blocking(move || store.find_token(&hash)).await?;
-        found.map(Auth).ok_or_else(|| {
+        let info = found.ok_or_else(|| {
             ApiError::Unauthorized("the token is not valid or has been revoked".into())
-        })
+        })?;
+        let now = i64::try_from(sigap_shared::hlc::wall_millis()).unwrap_or(i64::MAX);
+        if let Some(expires) = info.expires_at.filter(|_| info.expired_at(now)) {
+            // Refused like a revoked token, but saying so: the agent can
+            // fix this only by asking for a new token, not by retyping.
+            return Err(ApiError::Unauthorized(format!(
+                "the token {:?} has expired on {}; ask an admin for a new one (sigap-server token create)",
+                info.name,
+                crate::token::format_time(expires)
+            )));
+        }
+        Ok(Auth(info))
     }
 }
 

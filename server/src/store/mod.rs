@@ -78,9 +78,18 @@ pub struct TokenInfo {
     pub created_at: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<i64>,
+    /// Unix milliseconds from which the token is refused; `None` never
+    /// expires. Always serialised (as `null` too) so that scripts see
+    /// "no expiry" explicitly.
+    pub expires_at: Option<i64>,
 }
 
 impl TokenInfo {
+    /// Whether the token has expired at `now` (Unix milliseconds).
+    pub fn expired_at(&self, now: i64) -> bool {
+        self.expires_at.is_some_and(|e| e <= now)
+    }
+
     /// Whether this token may see `area` (admins see everything).
     pub fn covers(&self, area: &AreaCode) -> bool {
         self.role == Role::Admin || self.areas.iter().any(|a| a.contains(area))
@@ -94,6 +103,8 @@ pub struct NewToken {
     pub role: Role,
     pub areas: Vec<AreaCode>,
     pub hash: String,
+    /// Unix milliseconds; `None` never expires.
+    pub expires_at: Option<i64>,
 }
 
 /// The agent on whose behalf a push is made.

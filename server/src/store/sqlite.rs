@@ -27,6 +27,7 @@ fn migrations() -> Vec<M<'static>> {
         M::up(include_str!("sqlite/schema_v5.sql")),
         // Who counts changed with the per-year counters: recount them.
         M::up_with_hook(include_str!("sqlite/schema_v6.sql"), counters::rebuild_hook),
+        M::up(include_str!("sqlite/schema_v7.sql")),
     ]
 }
 
@@ -204,6 +205,7 @@ fn token_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(TokenInfo, Strin
             areas: Vec::new(),
             created_at: row.get(4)?,
             revoked_at: row.get(5)?,
+            expires_at: row.get(6)?,
         },
         role,
         areas,
@@ -222,9 +224,11 @@ fn finish_token(
     Ok(t)
 }
 
-const TOKEN_COLUMNS: &str = "id, name, role, areas, created_at, revoked_at";
+const TOKEN_COLUMNS: &str = "id, name, role, areas, created_at, revoked_at, expires_at";
 
 impl SqliteStore {
+    /// Finds an unrevoked token, expired or not: the caller tells an
+    /// expired token apart to say so (see `http::auth`).
     pub(super) fn find_token_impl(&self, hash: &str) -> Result<Option<TokenInfo>, StoreError> {
         self.read(|c| {
             let sql = format!(
@@ -257,8 +261,16 @@ impl SqliteStore {
         let areas: Vec<String> = t.areas.iter().map(|a| a.to_string()).collect();
         let now = now_millis();
         conn.execute(
-            "INSERT INTO tokens (name, role, areas, hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![t.name, t.role.as_str(), areas.join(","), t.hash, now],
+            "INSERT INTO tokens (name, role, areas, hash, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                t.name,
+                t.role.as_str(),
+                areas.join(","),
+                t.hash,
+                now,
+                t.expires_at
+            ],
         )?;
         Ok(TokenInfo {
             id: conn.last_insert_rowid(),
@@ -267,6 +279,7 @@ impl SqliteStore {
             areas: t.areas.clone(),
             created_at: now,
             revoked_at: None,
+            expires_at: t.expires_at,
         })
     }
 

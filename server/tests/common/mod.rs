@@ -70,6 +70,7 @@ impl Server {
                 role,
                 areas: areas.iter().map(|a| AreaCode::parse(a).unwrap()).collect(),
                 hash: sigap_server::token::hash(&secret),
+                expires_at: None,
             })
             .unwrap();
         secret
