@@ -200,23 +200,16 @@ pub enum CoverageCommand {
     },
 }
 
-/// A duration such as `90s`, `30m`, `24h` or `2d`, in milliseconds.
+/// `--max-clock-skew`: at least a minute (a laptop's clock is never that
+/// exact), at most a week.
 fn parse_skew(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let bad = || format!("{text:?} is not a duration; write it like 30m, 24h or 2d");
-    let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-    let (number, unit) = t.split_at(split);
-    let n: u64 = number.parse().map_err(|_| bad())?;
-    let unit_ms: u64 = match unit {
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        _ => return Err(bad()),
-    };
-    n.checked_mul(unit_ms)
-        .filter(|ms| *ms >= 60_000)
-        .ok_or_else(|| format!("{text:?} is out of range; give at least 1m"))
+    let ms = crate::time_text::parse_duration("max-clock-skew", text, 7 * 86_400_000)?;
+    if ms < 60_000 {
+        return Err(format!(
+            "--max-clock-skew {text:?} is too short; give at least 1m"
+        ));
+    }
+    Ok(ms)
 }
 
 #[cfg(test)]
@@ -229,7 +222,7 @@ mod tests {
         assert_eq!(parse_skew("24h").unwrap(), 86_400_000);
         assert_eq!(parse_skew("30m").unwrap(), 1_800_000);
         assert_eq!(parse_skew("2d").unwrap(), 172_800_000);
-        for bad in ["", "24", "h", "5x", "10s", "-1h", "99999999999999999d"] {
+        for bad in ["", "24", "h", "5x", "-1h", "8d", "99999999999999999d"] {
             assert!(parse_skew(bad).is_err(), "{bad}");
         }
     }

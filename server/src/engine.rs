@@ -242,7 +242,7 @@ pub fn check(change: &Change, sender: &Sender<'_>) -> Option<Decision> {
             "clock_ahead",
             format!(
                 "the change is stamped {} ({} ahead of the server's clock, more than the {} allowed): set the laptop's date and time correctly, then run `sigap sync` again; the change is kept on the laptop and re-stamped",
-                format_millis(hlc.millis),
+                crate::time_text::format_time(i64::try_from(hlc.millis).unwrap_or(i64::MAX)),
                 format_minutes(ahead_min),
                 format_minutes(sender.max_skew_millis / 60_000)
             ),
@@ -284,17 +284,6 @@ pub fn check(change: &Change, sender: &Sender<'_>) -> Option<Decision> {
         return Some(refuse(&first.code, first.message));
     }
     None
-}
-
-fn format_millis(millis: u64) -> String {
-    let nanos = i128::from(millis) * 1_000_000;
-    OffsetDateTime::from_unix_timestamp_nanos(nanos)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| format!("{millis} ms"))
 }
 
 fn format_minutes(minutes: u64) -> String {

@@ -13,6 +13,7 @@ pub mod engine;
 pub mod http;
 pub mod logging;
 pub mod store;
+pub mod time_text;
 pub mod token;
 
 pub use http::{AppState, app};

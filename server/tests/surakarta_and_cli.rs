@@ -263,7 +263,7 @@ async fn an_expired_token_is_refused_and_listed_as_expired() {
     let (st, body) = s.get(&short, area).await;
     assert_eq!(st, reqwest::StatusCode::UNAUTHORIZED, "{body}");
     let msg = body["error"]["message"].as_str().unwrap();
-    let date = sigap_server::token::format_time(past);
+    let date = sigap_server::time_text::format_time(past);
     assert!(
         msg.contains("expired") && msg.contains(&date) && msg.contains("ask an admin"),
         "{msg}"

@@ -90,7 +90,7 @@ fn create(
         println!("{secret}");
     }
     let until = match info.expires_at {
-        Some(e) => format!("expires {}", crate::token::format_time(e)),
+        Some(e) => format!("expires {}", crate::time_text::format_time(e)),
         None => "does not expire".to_string(),
     };
     eprintln!(
@@ -133,7 +133,7 @@ fn list(store: &SqliteStore, json: bool) -> Result<ExitCode, CommandError> {
         };
         let expires = t
             .expires_at
-            .map_or_else(|| "never".to_string(), crate::token::format_time);
+            .map_or_else(|| "never".to_string(), crate::time_text::format_time);
         println!(
             "{:>4}  {:<20} {:<10} {:<8} {:<20} {areas}",
             t.id,

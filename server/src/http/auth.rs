@@ -46,7 +46,7 @@ impl FromRequestParts<AppState> for Auth {
             return Err(ApiError::Unauthorized(format!(
                 "the token {:?} has expired on {}; ask an admin for a new one (sigap-server token create)",
                 info.name,
-                crate::token::format_time(expires)
+                crate::time_text::format_time(expires)
             )));
         }
         Ok(Auth(info))
