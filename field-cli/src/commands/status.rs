@@ -96,14 +96,7 @@ pub fn run(store: &Store, json: bool) -> anyhow::Result<ExitCode> {
     lines.push(format!("people known from the server: {replica_n}"));
     lines.push(format!("rejected changes to correct: {}", rejected.len()));
     for r in &rejected {
-        lines.push(format!(
-            "  #{} {} {}: {} ({})",
-            r.device_seq,
-            r.kind,
-            r.nik,
-            r.reject_reason.as_deref().unwrap_or(""),
-            r.reject_code.as_deref().unwrap_or("")
-        ));
+        lines.push(refusal_line(r));
     }
     if !rejected.is_empty() {
         lines.push(
@@ -116,14 +109,7 @@ pub fn run(store: &Store, json: bool) -> anyhow::Result<ExitCode> {
             refused.len()
         ));
         for r in &refused {
-            lines.push(format!(
-                "  #{} {} {}: {} ({})",
-                r.device_seq,
-                r.kind,
-                r.nik,
-                r.reject_reason.as_deref().unwrap_or(""),
-                r.reject_code.as_deref().unwrap_or("")
-            ));
+            lines.push(refusal_line(r));
         }
     }
     if waiting > 0 {
@@ -136,4 +122,17 @@ pub fn run(store: &Store, json: bool) -> anyhow::Result<ExitCode> {
         eprintln!("warning: {w}");
     }
     Ok(super::code(exit::OK))
+}
+
+/// One refused change as `sigap status` lists it: number, kind, NIK, the
+/// server's reason and code.
+fn refusal_line(r: &outbox::ChangeRow) -> String {
+    format!(
+        "  #{} {} {}: {} ({})",
+        r.device_seq,
+        r.kind,
+        r.nik,
+        r.reject_reason.as_deref().unwrap_or(""),
+        r.reject_code.as_deref().unwrap_or("")
+    )
 }

@@ -400,26 +400,20 @@ pub fn last_receipt(conn: &Connection) -> Result<Option<(String, i64, i64, Strin
 
 /// Changes the server has answered (so holds): (seq, id).
 pub fn answered(conn: &Connection) -> Result<Vec<(i64, Uuid)>> {
-    let mut stmt = conn.prepare(
-        "SELECT device_seq, id FROM changes WHERE state IN ('acked', 'rejected') ORDER BY device_seq",
-    )?;
-    let raw = stmt
-        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    raw.into_iter()
-        .map(|(seq, id)| {
-            Uuid::parse_str(&id)
-                .map(|u| (seq, u))
-                .map_err(|_| CliError::Local(format!("change {seq} has a damaged id")))
-        })
-        .collect()
+    seq_ids(conn, "state IN ('acked', 'rejected')")
 }
 
 /// Every pending change: (seq, id), in order.
 pub fn pending_ids(conn: &Connection) -> Result<Vec<(i64, Uuid)>> {
-    let mut stmt = conn.prepare(
-        "SELECT device_seq, id FROM changes WHERE state = 'pending' ORDER BY device_seq",
-    )?;
+    seq_ids(conn, "state = 'pending'")
+}
+
+/// (seq, id) of the changes matching `filter` (a fixed SQL condition),
+/// in order.
+fn seq_ids(conn: &Connection, filter: &str) -> Result<Vec<(i64, Uuid)>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT device_seq, id FROM changes WHERE {filter} ORDER BY device_seq"
+    ))?;
     let raw = stmt
         .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
