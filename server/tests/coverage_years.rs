@@ -6,7 +6,8 @@
 
 mod common;
 
-use std::process::Command;
+use common::cli;
+
 use std::sync::Arc;
 
 use common::{Device, outcomes};
@@ -14,8 +15,6 @@ use serde_json::Value;
 use sigap_server::store::{Role, SqliteStore};
 use sigap_shared::merge::Fields;
 use sigap_shared::{ChangeKind, Status};
-
-const BIN: &str = env!("CARGO_BIN_EXE_sigap-server");
 
 /// 2024-03-01T00:00:00Z.
 const MARCH_2024: u64 = 1_709_251_200_000;
@@ -26,20 +25,6 @@ const FEBRUARY_2026: u64 = 1_769_904_000_000;
 
 const PAJANG: &str = "33.72.01.1001";
 const LAWEYAN: &str = "33.72.01.1002";
-
-fn cli(db: &std::path::Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .env("SIGAP_SERVER_DB", db)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// A server on a database file the CLI can open too.
 async fn start() -> (common::Server, tempfile::TempDir, std::path::PathBuf) {

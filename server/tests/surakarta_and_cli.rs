@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::cli;
+
 use std::io::Write;
 use std::process::Command;
 
@@ -34,20 +36,6 @@ fn roll_csv(n: u32) -> String {
         ));
     }
     out
-}
-
-fn cli(db: &std::path::Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .env("SIGAP_SERVER_DB", db)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[tokio::test]

@@ -201,3 +201,19 @@ pub fn outcomes(resp: &Value) -> Vec<String> {
         .map(|r| r["outcome"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// Runs the real `sigap-server` binary on database `db`: exit code,
+/// stdout, stderr.
+pub fn cli(db: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sigap-server"))
+        .args(args)
+        .env("SIGAP_SERVER_DB", db)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
