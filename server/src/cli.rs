@@ -203,7 +203,7 @@ pub enum CoverageCommand {
 /// `--max-clock-skew`: at least a minute (a laptop's clock is never that
 /// exact), at most a week.
 fn parse_skew(text: &str) -> Result<u64, String> {
-    let ms = crate::time_text::parse_duration("max-clock-skew", text, 7 * 86_400_000)?;
+    let ms = crate::time_text::parse_duration("max-clock-skew", text, "24h", 7 * 86_400_000)?;
     if ms < 60_000 {
         return Err(format!(
             "--max-clock-skew {text:?} is too short; give at least 1m"

@@ -4,11 +4,11 @@
 /// Parses a duration given to `--FLAG`: a whole number above 0 and a unit,
 /// m (minutes), h (hours), d (days) or w (weeks), into milliseconds, at
 /// most `max_ms`. The error names the flag, what is wrong and what is
-/// accepted.
-pub fn parse_duration(flag: &str, text: &str, max_ms: u64) -> Result<u64, String> {
+/// accepted, with `example` (a value the flag takes).
+pub fn parse_duration(flag: &str, text: &str, example: &str, max_ms: u64) -> Result<u64, String> {
     let text = text.trim();
     let hint = format!(
-        "give a number and a unit: m (minutes), h (hours), d (days) or w (weeks), e.g. --{flag} 90d"
+        "give a number and a unit: m (minutes), h (hours), d (days) or w (weeks), e.g. --{flag} {example}"
     );
     let Some(unit) = text.chars().last() else {
         return Err(format!("--{flag} is empty; {hint}"));
@@ -58,10 +58,22 @@ mod tests {
     #[test]
     fn durations_parse_and_bad_ones_say_why() {
         let max = 3660 * 86_400_000;
-        assert_eq!(parse_duration("expires", "30m", max), Ok(30 * 60_000));
-        assert_eq!(parse_duration("expires", "12h", max), Ok(12 * 3_600_000));
-        assert_eq!(parse_duration("expires", "90d", max), Ok(90 * 86_400_000));
-        assert_eq!(parse_duration("expires", "2w", max), Ok(14 * 86_400_000));
+        assert_eq!(
+            parse_duration("expires", "30m", "90d", max),
+            Ok(30 * 60_000)
+        );
+        assert_eq!(
+            parse_duration("expires", "12h", "90d", max),
+            Ok(12 * 3_600_000)
+        );
+        assert_eq!(
+            parse_duration("expires", "90d", "90d", max),
+            Ok(90 * 86_400_000)
+        );
+        assert_eq!(
+            parse_duration("expires", "2w", "90d", max),
+            Ok(14 * 86_400_000)
+        );
         for bad in [
             "",
             "90",
@@ -74,11 +86,11 @@ mod tests {
             "4000d",
             "9é",
         ] {
-            let e = parse_duration("expires", bad, max).unwrap_err();
+            let e = parse_duration("expires", bad, "90d", max).unwrap_err();
             assert!(e.contains("--expires"), "{bad}: {e}");
         }
         assert!(
-            parse_duration("max-clock-skew", "3d", 2 * 86_400_000)
+            parse_duration("max-clock-skew", "3d", "24h", 2 * 86_400_000)
                 .unwrap_err()
                 .contains("at most 2 days")
         );

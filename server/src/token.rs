@@ -28,7 +28,7 @@ const MAX_EXPIRES_MS: u64 = 3660 * 86_400_000;
 /// Parses an `--expires` duration (`30m`, `12h`, `90d`, `2w`) into
 /// milliseconds.
 pub fn parse_expires(text: &str) -> Result<i64, String> {
-    crate::time_text::parse_duration("expires", text, MAX_EXPIRES_MS)
+    crate::time_text::parse_duration("expires", text, "90d", MAX_EXPIRES_MS)
         .map(|ms| i64::try_from(ms).unwrap_or(i64::MAX))
         .map_err(|e| format!("{e}; leave --expires out for a token that does not expire"))
 }
