@@ -651,3 +651,33 @@ async fn a_device_is_not_sent_back_the_persons_only_it_has_written() {
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert_eq!(bad["error"]["code"], "invalid_device_id");
 }
+
+/// `sigap sync` keeps two pages in flight: when the later one reaches the
+/// server first, it waits for the earlier one instead of coming back
+/// `pending` (and being sent again).
+#[tokio::test]
+async fn a_later_page_that_arrives_first_waits_for_the_earlier_one() {
+    let s = start().await;
+    let agent = s.token(Role::Agent, "agent-1", &["33.72.01"]);
+    let mut d = Device::new();
+    let nik = "3372011203850001";
+    let page1 = vec![d.register(nik, "Budi", LAWEYAN_KEL, 1, 1)];
+    let page2 = vec![d.change(
+        nik,
+        ChangeKind::Void,
+        Fields {
+            status: Some(sigap_shared::Status::Void),
+            void_reason: Some("duplicate form".into()),
+            ..Default::default()
+        },
+    )];
+    let later = s.push(&agent, &d, &page2);
+    let earlier = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        s.push(&agent, &d, &page1).await
+    };
+    let ((_, r2), (_, r1)) = tokio::join!(later, earlier);
+    assert_eq!(outcomes(&r1), ["applied"]);
+    assert_eq!(outcomes(&r2), ["applied"], "{r2}");
+    assert_eq!(r2["receipt"]["highest_seq"], 2);
+}
