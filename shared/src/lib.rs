@@ -14,6 +14,7 @@
 //! - [`merge`]: per-field last-writer-wins merge of a person's record.
 //! - [`coverage`]: Universal Coverage Jamsostek arithmetic in integers.
 //! - [`csv_format`]: CSV delimiter detection and line numbers for imports.
+//! - [`locale`]: the two languages, and their numbers and dates.
 //! - [`wire`]: the sync protocol's request and response types.
 
 pub mod area;
@@ -21,6 +22,7 @@ pub mod coverage;
 pub mod csv_format;
 mod digits;
 pub mod hlc;
+pub mod locale;
 pub mod merge;
 pub mod nik;
 pub mod registration;
@@ -30,6 +32,7 @@ pub mod wire;
 pub use area::{AreaCode, AreaError, Level};
 pub use coverage::{Figures, Percent, Target};
 pub use hlc::{Hlc, HlcClock};
+pub use locale::Lang;
 pub use merge::{Field, Fields, PersonRecord};
 pub use nik::{Nik, NikError, mask_name, mask_nik, nik_lookup_hash};
 pub use registration::{Category, Issue, Program, Registration, Sex, Status, Validation};
