@@ -36,15 +36,13 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the HTTP API until SIGTERM or Ctrl-C.
-    Serve {
-        /// Address to listen on; port 0 picks a free port.
-        #[arg(long, env = "SIGAP_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
-        /// How far ahead of this server's clock a change may be stamped
-        /// (`30m`, `24h`, `2d`); later stamps are refused with
-        /// `clock_ahead`, for the agent to fix the laptop's clock.
-        #[arg(long, env = "SIGAP_MAX_CLOCK_SKEW", default_value = "24h", value_parser = parse_skew)]
-        max_clock_skew: u64,
+    Serve(ServeArgs),
+    /// Copy the database to FILE while the server keeps serving (a
+    /// consistent snapshot). To restore: stop the server, put the copy in
+    /// place of the database file (removing its -wal and -shm files), start.
+    Backup {
+        /// Where to write the copy; must not exist yet.
+        file: PathBuf,
     },
     /// Manage API tokens.
     #[command(subcommand)]
@@ -64,6 +62,39 @@ pub enum Command {
     /// Field laptops and the tokens they belong to.
     #[command(subcommand)]
     Device(DeviceCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "SIGAP_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// How far ahead of this server's clock a change may be stamped
+    /// (`30m`, `24h`, `2d`); later stamps are refused with
+    /// `clock_ahead`, for the agent to fix the laptop's clock.
+    #[arg(long, env = "SIGAP_MAX_CLOCK_SKEW", default_value = "24h", value_parser = parse_skew)]
+    pub max_clock_skew: u64,
+    /// Serve HTTPS with this certificate chain (PEM). Reloaded from the
+    /// file on SIGHUP, so a renewed certificate needs no restart.
+    #[arg(long, env = "SIGAP_TLS_CERT", value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM), with --tls-cert.
+    #[arg(long, env = "SIGAP_TLS_KEY", value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (off by default;
+    /// keep it on an address only the monitoring system reaches).
+    #[arg(long, env = "SIGAP_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Longest a request may take, body included (`30s`, `2m`).
+    #[arg(long, default_value = "60s", value_parser = parse_request_timeout)]
+    pub request_timeout: u64,
+    /// Requests served at once; more get 503 with Retry-After.
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_concurrent: u32,
+    /// Failed sign-ins allowed per client address and minute before 429
+    /// (0: no limit).
+    #[arg(long, default_value_t = crate::http::throttle::DEFAULT_FAILURES_PER_WINDOW)]
+    pub auth_failures_per_minute: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -202,6 +233,10 @@ pub enum CoverageCommand {
 
 /// `--max-clock-skew`: at least a minute (a laptop's clock is never that
 /// exact), at most a week.
+fn parse_request_timeout(text: &str) -> Result<u64, String> {
+    crate::time_text::parse_duration("request-timeout", text, "60s", 3_600_000)
+}
+
 fn parse_skew(text: &str) -> Result<u64, String> {
     let ms = crate::time_text::parse_duration("max-clock-skew", text, "24h", 7 * 86_400_000)?;
     if ms < 60_000 {

@@ -2,18 +2,19 @@
 //! `2w` on the command line, `YYYY-MM-DD HH:MM UTC` in messages.
 
 /// Parses a duration given to `--FLAG`: a whole number above 0 and a unit,
-/// m (minutes), h (hours), d (days) or w (weeks), into milliseconds, at
+/// s (seconds), m (minutes), h (hours), d (days) or w (weeks), into milliseconds, at
 /// most `max_ms`. The error names the flag, what is wrong and what is
 /// accepted, with `example` (a value the flag takes).
 pub fn parse_duration(flag: &str, text: &str, example: &str, max_ms: u64) -> Result<u64, String> {
     let text = text.trim();
     let hint = format!(
-        "give a number and a unit: m (minutes), h (hours), d (days) or w (weeks), e.g. --{flag} {example}"
+        "give a number and a unit: s (seconds), m (minutes), h (hours), d (days) or w (weeks), e.g. --{flag} {example}"
     );
     let Some(unit) = text.chars().last() else {
         return Err(format!("--{flag} is empty; {hint}"));
     };
     let unit_ms: u64 = match unit.to_ascii_lowercase() {
+        's' => 1_000,
         'm' => 60_000,
         'h' => 3_600_000,
         'd' => 86_400_000,
@@ -28,10 +29,17 @@ pub fn parse_duration(flag: &str, text: &str, example: &str, max_ms: u64) -> Res
     n.checked_mul(unit_ms)
         .filter(|ms| *ms <= max_ms)
         .ok_or_else(|| {
-            format!(
-                "--{flag} {text:?} is too long: at most {} days",
-                max_ms / 86_400_000
-            )
+            if max_ms >= 86_400_000 {
+                format!(
+                    "--{flag} {text:?} is too long: at most {} days",
+                    max_ms / 86_400_000
+                )
+            } else {
+                format!(
+                    "--{flag} {text:?} is too long: at most {} seconds",
+                    max_ms / 1000
+                )
+            }
         })
 }
 

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use crate::cli::{Cli, Command};
 use crate::store::{SqliteStore, StoreError};
 
+mod backup;
 mod baseline;
 mod coverage;
 mod device;
@@ -53,10 +54,8 @@ fn open(cli: &Cli) -> Result<SqliteStore, CommandError> {
 pub fn run(cli: Cli) -> Result<ExitCode, CommandError> {
     let store = open(&cli)?;
     match cli.command {
-        Command::Serve {
-            listen,
-            max_clock_skew,
-        } => serve::run(store, listen, max_clock_skew),
+        Command::Serve(args) => serve::run(store, &cli.db, args),
+        Command::Backup { file } => backup::run(&store, &file),
         Command::Token(c) => token::run(&store, c),
         Command::Baseline(c) => baseline::run(&store, c),
         Command::Target(c) => baseline::run_target(&store, c),

@@ -1,6 +1,9 @@
 //! Bearer-token authentication and role checks.
 
-use axum::extract::FromRequestParts;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use sigap_shared::AreaCode;
@@ -16,7 +19,36 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
+        let client = client_addr(parts);
+        if let Some(wait) = client.and_then(|ip| state.auth_throttle.blocked(ip, Instant::now())) {
+            return Err(ApiError::TooManyRequests {
+                retry_after_secs: wait.as_secs().max(1),
+            });
+        }
+        let result = authenticate(parts, state).await;
+        // A request without a token is a mistake, not a guess: only tokens
+        // that were tried and failed count.
+        let tried = parts.headers.contains_key(AUTHORIZATION);
+        if let (Err(ApiError::Unauthorized(_)), Some(ip), true) = (&result, client, tried) {
+            state.auth_throttle.failed(ip, Instant::now());
+            tracing::warn!(client = %ip, "authentication failed");
+        }
+        result.map(Auth)
+    }
+}
+
+/// The peer's address, when the server was started with connection info
+/// (tests that call the router directly have none).
+fn client_addr(parts: &Parts) -> Option<IpAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+}
+
+/// Checks the bearer token: valid, unrevoked and unexpired.
+pub(crate) async fn authenticate(parts: &Parts, state: &AppState) -> Result<TokenInfo, ApiError> {
+    let header = parts
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -26,31 +58,30 @@ impl FromRequestParts<AppState> for Auth {
                         .into(),
                 )
             })?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
-            })?;
-        let hash = crate::token::hash(token);
-        let store = state.store.clone();
-        let found = super::blocking(move || store.find_token(&hash)).await?;
-        let info = found.ok_or_else(|| {
-            ApiError::Unauthorized("the token is not valid or has been revoked".into())
+    let token = header
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
         })?;
-        let now = i64::try_from(sigap_shared::hlc::wall_millis()).unwrap_or(i64::MAX);
-        if let Some(expires) = info.expires_at.filter(|_| info.expired_at(now)) {
-            // Refused like a revoked token, but saying so: the agent can
-            // fix this only by asking for a new token, not by retyping.
-            return Err(ApiError::Unauthorized(format!(
-                "the token {:?} has expired on {}; ask an admin for a new one (sigap-server token create)",
-                info.name,
-                crate::time_text::format_time(expires)
-            )));
-        }
-        Ok(Auth(info))
+    let hash = crate::token::hash(token);
+    let store = state.store.clone();
+    let found = super::blocking(move || store.find_token(&hash)).await?;
+    let info = found.ok_or_else(|| {
+        ApiError::Unauthorized("the token is not valid or has been revoked".into())
+    })?;
+    let now = i64::try_from(sigap_shared::hlc::wall_millis()).unwrap_or(i64::MAX);
+    if let Some(expires) = info.expires_at.filter(|_| info.expired_at(now)) {
+        // Refused like a revoked token, but saying so: the agent can
+        // fix this only by asking for a new token, not by retyping.
+        return Err(ApiError::Unauthorized(format!(
+            "the token {:?} has expired on {}; ask an admin for a new one (sigap-server token create)",
+            info.name,
+            crate::time_text::format_time(expires)
+        )));
     }
+    Ok(info)
 }
 
 impl Auth {

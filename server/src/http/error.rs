@@ -2,7 +2,8 @@
 //! stable code; internal errors are logged and never sent to the client.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sigap_shared::wire::{ErrorBody, ErrorDetail, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
 
@@ -29,6 +30,16 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("method not allowed")]
     MethodNotAllowed,
+    #[error(
+        "too many failed sign-ins from this address; wait {retry_after_secs} s and check the token"
+    )]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error(
+        "the request took longer than {0} s and was cut off; retry (a push that arrived is kept)"
+    )]
+    Timeout(u64),
+    #[error("the server is serving as many requests as it allows; retry in a moment")]
+    Overloaded,
     #[error(
         "this server speaks SIGAP protocol {PROTOCOL_VERSION}; the client speaks {0}: upgrade sigap-server"
     )]
@@ -67,6 +78,11 @@ impl ApiError {
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
+            }
+            ApiError::Timeout(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+            ApiError::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
             ApiError::ProtocolTooNew(_) => (StatusCode::BAD_REQUEST, "protocol_too_new"),
             ApiError::ProtocolTooOld(_) => (StatusCode::UPGRADE_REQUIRED, "protocol_too_old"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -106,6 +122,17 @@ impl IntoResponse for ApiError {
                 details: None,
             },
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        let retry_after = match self {
+            ApiError::TooManyRequests { retry_after_secs } => Some(retry_after_secs),
+            ApiError::Overloaded => Some(1),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
     }
 }

@@ -3,15 +3,18 @@
 //! every route.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sigap_shared::wire::{MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, PROTOCOL_VERSION};
+use tower::ServiceBuilder;
+use tower::limit::GlobalConcurrencyLimitLayer;
 
 use crate::store::{Store, StoreError};
 
@@ -20,9 +23,11 @@ mod conflicts;
 mod coverage;
 pub mod error;
 mod extract;
+pub mod metrics;
 mod persons;
 mod review;
 mod sync;
+pub mod throttle;
 
 pub use error::ApiError;
 
@@ -37,6 +42,30 @@ pub struct AppState {
     /// How far ahead of the server's clock a change may be stamped
     /// (`serve --max-clock-skew`).
     pub max_clock_skew_millis: u64,
+    pub limits: Limits,
+    pub auth_throttle: Arc<throttle::AuthThrottle>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+/// Bounds that keep one slow or busy client from holding the server.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Longest a request may take, body included (`serve --request-timeout`).
+    pub request_timeout: Duration,
+    /// Requests served at once; beyond it `503` with `Retry-After`
+    /// (`serve --max-concurrent`).
+    pub max_concurrent: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            // A 10,000-change push takes well under a second; a minute
+            // leaves room for a slow link carrying its 8 MiB body.
+            request_timeout: Duration::from_secs(60),
+            max_concurrent: 512,
+        }
+    }
 }
 
 impl AppState {
@@ -45,6 +74,9 @@ impl AppState {
             store,
             coverage: Arc::default(),
             max_clock_skew_millis: crate::store::DEFAULT_MAX_CLOCK_SKEW_MILLIS,
+            limits: Limits::default(),
+            auth_throttle: Arc::default(),
+            metrics: Arc::default(),
         }
     }
 }
@@ -61,6 +93,8 @@ pub(crate) async fn blocking<T: Send + 'static>(
 
 /// The whole API.
 pub fn app(state: AppState) -> Router {
+    let limits = state.limits;
+    let metrics = state.metrics.clone();
     Router::new()
         .route("/healthz", get(healthz))
         .merge(sync::router())
@@ -72,8 +106,38 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(protocol))
+        .layer(middleware::from_fn_with_state(
+            limits.request_timeout,
+            timeout,
+        ))
+        .layer(middleware::from_fn_with_state(metrics, metrics::track))
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(overloaded))
+                .load_shed()
+                // One semaphore for the whole server: `Router::layer`
+                // clones the layer per route.
+                .layer(GlobalConcurrencyLimitLayer::new(
+                    limits.max_concurrent.max(1),
+                )),
+        )
         .layer(middleware::from_fn(log_request))
         .with_state(state)
+}
+
+/// Answers `503 timeout` when a request runs past the limit. Work that
+/// already reached the store still commits (pushes are idempotent, so the
+/// client's retry is harmless).
+async fn timeout(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout(limit.as_secs()).into_response(),
+    }
+}
+
+/// The answer when every request slot is taken.
+async fn overloaded(_: tower::BoxError) -> ApiError {
+    ApiError::Overloaded
 }
 
 async fn healthz() -> impl IntoResponse {

@@ -66,6 +66,7 @@ async fn push(
         store.push(&by, &req).map(|r| (r, start.elapsed()))
     })
     .await?;
+    state.metrics.observe_push(&resp, took);
     let rejected = resp
         .results
         .iter()

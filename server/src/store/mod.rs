@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 pub mod sqlite;
 
-pub use sqlite::SqliteStore;
+pub use sqlite::{BackupSummary, SqliteStore};
 
 /// A storage failure. Bad input is never reported as one of these except
 /// through [`StoreError::Invalid`] and [`StoreError::NotFound`].
