@@ -20,6 +20,7 @@ use crate::registration::{Category, Issue, Program, Registration, Sex, Status, n
 /// For the optional texts (`phone`, `employer`, `void_reason`) an empty
 /// string is a write that clears the value.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Fields {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,

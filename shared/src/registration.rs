@@ -387,6 +387,10 @@ impl Registration {
     }
 
     fn check_work(&self, v: &mut Validation) {
+        check_length(v, "occupation", &self.occupation, MAX_OCCUPATION_CHARS);
+        if let Some(employer) = &self.employer {
+            check_length(v, "employer", employer, MAX_EMPLOYER_CHARS);
+        }
         if self.occupation.trim().is_empty() {
             v.errors.push(Issue::new(
                 "occupation",
@@ -443,6 +447,9 @@ impl Registration {
     }
 
     fn check_status(&self, v: &mut Validation) {
+        if let Some(reason) = &self.void_reason {
+            check_length(v, "void_reason", reason, MAX_VOID_REASON_CHARS);
+        }
         let reason = self.void_reason.as_deref().map(str::trim).unwrap_or("");
         if self.status == Status::Void && reason.is_empty() {
             v.errors.push(Issue::new(
@@ -451,6 +458,23 @@ impl Registration {
                 "a void needs a reason",
             ));
         }
+    }
+}
+
+/// Longest occupation, employer name and void reason, in characters: a
+/// paper form has one line for each.
+pub const MAX_OCCUPATION_CHARS: usize = 100;
+pub const MAX_EMPLOYER_CHARS: usize = 150;
+pub const MAX_VOID_REASON_CHARS: usize = 300;
+
+fn check_length(v: &mut Validation, field: &str, text: &str, max: usize) {
+    let n = text.chars().count();
+    if n > max {
+        v.errors.push(Issue::new(
+            field,
+            &format!("invalid_{field}"),
+            format!("{field} is {n} characters long; shorten it to at most {max}"),
+        ));
     }
 }
 
@@ -604,6 +628,8 @@ mod tests {
         let mut r = budi();
         r.status = Status::Void;
         assert_eq!(codes(&r.validate(TODAY).errors), ["missing_void_reason"]);
+        r.void_reason = Some("x".repeat(MAX_VOID_REASON_CHARS + 1));
+        assert_eq!(codes(&r.validate(TODAY).errors), ["invalid_void_reason"]);
         r.void_reason = Some("registered twice".into());
         assert!(r.validate(TODAY).is_ok());
     }

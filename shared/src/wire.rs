@@ -43,7 +43,11 @@ pub enum ChangeKind {
 }
 
 /// One change made on a device: the unit of sync.
+// Unknown fields are refused: a misspelt field would otherwise be a change
+// that silently writes nothing. A newer client's fields come with a newer
+// protocol version, which the server checks first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Change {
     /// Globally unique (UUIDv7, made on the device).
     pub id: Uuid,
@@ -58,6 +62,7 @@ pub struct Change {
 
 /// A batch of changes from one device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PushRequest {
     pub protocol: u32,
     pub device_id: Uuid,
