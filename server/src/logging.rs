@@ -27,7 +27,8 @@ pub fn mask_niks(text: &str) -> String {
     out
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`), and logs
+/// panics through [`install_panic_hook`].
 pub fn init() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -35,6 +36,24 @@ pub fn init() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+    install_panic_hook();
+}
+
+/// Replaces the default panic message on stderr with one log line that
+/// gives where the panic happened but not its message: a message may
+/// have been formatted from a record (a name, a phone number), and the
+/// location is enough to find the fault.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_else(|| "an unknown place".into());
+        tracing::error!(
+            %location,
+            "panic (its message is not logged: it may hold personal data)"
+        );
+    }));
 }
 
 #[cfg(test)]

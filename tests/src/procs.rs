@@ -51,18 +51,36 @@ pub struct Server {
     dir: TempDir,
     child: Option<Child>,
     pub port: u16,
+    /// `RUST_LOG` for a server whose log goes to [`Server::log_file`].
+    log_level: Option<String>,
 }
 
 impl Server {
     /// Starts a server on a new database and a fixed free port.
     pub fn start() -> Server {
+        Server::start_with_log(None)
+    }
+
+    /// Starts a server that logs at `level` (a `RUST_LOG` value) into
+    /// [`Server::log_file`] instead of the test's stderr.
+    pub fn start_logging(level: &str) -> Server {
+        Server::start_with_log(Some(level.to_string()))
+    }
+
+    fn start_with_log(log_level: Option<String>) -> Server {
         let mut s = Server {
             dir: TempDir::new().unwrap(),
             child: None,
             port: free_port(),
+            log_level,
         };
         s.restart();
         s
+    }
+
+    /// Where a server started with [`Server::start_logging`] logs.
+    pub fn log_file(&self) -> PathBuf {
+        self.dir.path().join("server.log")
     }
 
     pub fn db(&self) -> PathBuf {
@@ -101,13 +119,23 @@ impl Server {
         self.kill();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
+            let stderr = match &self.log_level {
+                Some(_) => Stdio::from(
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(self.log_file())
+                        .unwrap(),
+                ),
+                None => Stdio::inherit(),
+            };
             let mut child = Command::new(bin("sigap-server"))
                 .arg("--db")
                 .arg(self.db())
                 .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
-                .env("RUST_LOG", "warn")
+                .env("RUST_LOG", self.log_level.as_deref().unwrap_or("warn"))
                 .stdout(Stdio::piped())
-                .stderr(Stdio::inherit())
+                .stderr(stderr)
                 .spawn()
                 .unwrap();
             let stdout = child.stdout.take().unwrap();

@@ -15,6 +15,7 @@ use axum::routing::get;
 use sigap_shared::wire::{MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, PROTOCOL_VERSION};
 use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
+use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::store::{Store, StoreError};
 
@@ -93,9 +94,17 @@ pub(crate) async fn blocking<T: Send + 'static>(
 
 /// The whole API.
 pub fn app(state: AppState) -> Router {
+    app_with(state, Router::new())
+}
+
+/// The API with `extra` routes behind the same layers: for tests that
+/// need a handler the API does not have (one that panics, say).
+#[doc(hidden)]
+pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
     let limits = state.limits;
     let metrics = state.metrics.clone();
     Router::new()
+        .merge(extra)
         .route("/healthz", get(healthz))
         .merge(sync::router())
         .merge(coverage::router())
@@ -121,8 +130,16 @@ pub fn app(state: AppState) -> Router {
                     limits.max_concurrent.max(1),
                 )),
         )
+        .layer(CatchPanicLayer::custom(panicked))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
+}
+
+/// A handler that panicked answers 500 like any internal error; the
+/// panic itself is logged by the hook `logging::init` installs, without
+/// its message.
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::Internal("a request handler panicked".into()).into_response()
 }
 
 /// Answers `503 timeout` when a request runs past the limit. Work that
