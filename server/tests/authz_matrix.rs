@@ -304,6 +304,16 @@ async fn row(
             format!("/api/v1/persons/{}/move", w.person),
             Some(json!({"kelurahan": "33.72.01.1002", "rw": 3, "rt": 4})),
         ),
+        ("GET", "/api/v1/persons/{nik}/export") => (
+            pick(forbidden, ok, forbidden, ok),
+            format!("/api/v1/persons/{}/export", w.person),
+            None,
+        ),
+        ("POST", "/api/v1/persons/{nik}/erase") => (
+            pick(forbidden, forbidden, forbidden, ok),
+            format!("/api/v1/persons/{}/erase", w.person),
+            Some(json!({"reason": "PDP request 17"})),
+        ),
         ("GET", "/api/v1/review") => (
             pick(forbidden, ok, forbidden, ok),
             format!("/api/v1/review?area={AREA}"),

@@ -25,6 +25,7 @@ mod coverage;
 pub mod error;
 mod extract;
 pub mod metrics;
+mod pdp;
 mod persons;
 mod review;
 mod sync;
@@ -110,6 +111,7 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
         .merge(coverage::router())
         .merge(conflicts::router())
         .merge(persons::router())
+        .merge(pdp::router())
         .merge(review::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -363,6 +363,18 @@ pub trait Store: Send + Sync + 'static {
     /// Persons whose merged record needs a supervisor's review, in
     /// `areas` (everywhere when `None`), by NIK.
     fn review(&self, areas: Option<&[AreaCode]>) -> Result<Vec<ReviewItem>, StoreError>;
+    /// An admin's erasure of a person's personal data (name, phone,
+    /// occupation, employer, void reason), written as a change with an
+    /// author and scrubbed from the change log, conflicts and claims;
+    /// what the coverage count needs is kept.
+    fn erase_person(&self, nik: &Nik, by: &str, reason: &str) -> Result<Erasure, StoreError>;
+}
+
+/// What an erasure overwrote besides the merged record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Erasure {
+    pub changes_scrubbed: usize,
+    pub conflicts_scrubbed: usize,
 }
 
 /// A person whose merged record breaks a rule that needs the whole record.

@@ -14,6 +14,7 @@ use super::{AreaData, Baseline, NewToken, Role, StoreError, TokenInfo, category_
 
 mod checkpoint;
 mod counters;
+mod erase;
 mod read;
 mod write;
 
@@ -111,6 +112,9 @@ impl SqliteStore {
         // thread instead of inside the writer's commits.
         conn.pragma_update(None, "cache_size", -131_072)?;
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        // What a write frees on a page it rewrites anyway is zeroed (no
+        // extra I/O), so overwritten personal data does not linger there.
+        conn.pragma_update(None, "secure_delete", "FAST")?;
         Migrations::new(migrations()).to_latest(&mut conn)?;
         // By now the WAL file exists (the migrations read the schema).
         sync_folder_if_new(path, &wal, wal_existed).map_err(|e| {
@@ -203,6 +207,11 @@ impl SqliteStore {
             changes: count("changes")?,
             bytes: std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0),
         })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Direct access to the writer connection, for tests that tamper with
@@ -508,6 +517,14 @@ impl super::Store for SqliteStore {
     }
     fn review(&self, areas: Option<&[AreaCode]>) -> Result<Vec<super::ReviewItem>, StoreError> {
         self.review_impl(areas)
+    }
+    fn erase_person(
+        &self,
+        nik: &sigap_shared::Nik,
+        by: &str,
+        reason: &str,
+    ) -> Result<super::Erasure, StoreError> {
+        self.erase_person_impl(nik, by, reason)
     }
     fn device_receipt(
         &self,

@@ -905,6 +905,28 @@ fn resolve_in(
     by: &str,
     stamp: impl FnOnce(&PersonRecord) -> Hlc,
 ) -> Result<(), StoreError> {
+    write_as(
+        tx,
+        nik,
+        fields,
+        note,
+        by,
+        &format!("supervisor {by}"),
+        stamp,
+    )
+}
+
+/// [`resolve_in`] with the author named as given (`admin NAME` for an
+/// erasure).
+pub(super) fn write_as(
+    tx: &Connection,
+    nik: &Nik,
+    fields: &Fields,
+    note: Option<&str>,
+    by: &str,
+    author: &str,
+    stamp: impl FnOnce(&PersonRecord) -> Hlc,
+) -> Result<(), StoreError> {
     let mut w = Writer::new(tx)?;
     let mut p = w
         .load(nik)?
@@ -936,7 +958,6 @@ fn resolve_in(
     };
     let now = now_millis();
     let resolution = serde_json::to_string(fields).map_err(corrupt)?;
-    let author = format!("supervisor {by}");
     if claims::writes_identity(fields) {
         // Closed first: the claims below then settle it, and open a new
         // conflict only if sources still disagree after the resolution.
@@ -953,7 +974,7 @@ fn resolve_in(
                 source: SERVER_DEVICE,
                 change: audit.id,
                 hlc: &hlc,
-                agent: &author,
+                agent: author,
             },
             fields,
             now,
@@ -964,7 +985,7 @@ fn resolve_in(
         &mut p,
         Known::Nothing,
         SERVER_DEVICE,
-        latest.then_some(author.as_str()),
+        latest.then_some(author),
     )?;
     let text = ChangeText::of(&audit)?;
     w.log(&audit, &text, false, by, now, "applied", None)?;

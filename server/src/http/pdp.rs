@@ -1,0 +1,123 @@
+//! Personal data requests (UU 27/2022 PDP): everything held about one
+//! person, for the supervisor of the person's area who answers an access
+//! request (`GET /api/v1/persons/{nik}/export`), and the erasure of the
+//! person's personal fields by an admin (`POST /api/v1/persons/{nik}/erase`).
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use sigap_shared::Nik;
+use sigap_shared::wire::PROTOCOL_VERSION;
+
+use super::auth::Auth;
+use super::error::ApiError;
+use super::extract::ApiJson;
+use super::{AppState, blocking};
+use crate::store::{Conflict, Erasure, PersonView, Role};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/persons/{nik}/export", get(export))
+        .route("/api/v1/persons/{nik}/erase", post(erase))
+}
+
+#[derive(Serialize)]
+struct Export {
+    protocol: u32,
+    /// When the export was made (Unix milliseconds).
+    exported_at: u64,
+    exported_by: String,
+    /// The merged record, with every change that touched it: who sent
+    /// it, from which device, when, and what it wrote.
+    person: PersonView,
+    /// Identity conflicts about the person, open and resolved, with what
+    /// each source said.
+    conflicts: Vec<Conflict>,
+}
+
+fn parse_nik(text: &str) -> Result<Nik, ApiError> {
+    Nik::parse(text).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))
+}
+
+async fn export(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(nik): Path<String>,
+) -> Result<Json<Export>, ApiError> {
+    auth.require_supervisor()?;
+    let nik = parse_nik(&nik)?;
+    let store = state.store.clone();
+    let masked = nik.masked();
+    let key = nik.clone();
+    let (person, conflicts) = blocking(move || {
+        let person = store.person(&key, true)?;
+        let conflicts = store
+            .conflicts(None)?
+            .into_iter()
+            .filter(|c| c.nik == key)
+            .collect::<Vec<_>>();
+        Ok((person, conflicts))
+    })
+    .await?;
+    let person =
+        person.ok_or_else(|| ApiError::NotFound(format!("no person with NIK {masked}")))?;
+    super::persons::require_person_area(&auth, &person)?;
+    // An export is an explicit act on personal data: it is logged (masked).
+    tracing::info!(nik = %masked, by = %auth.0.name, "personal data exported");
+    Ok(Json(Export {
+        protocol: PROTOCOL_VERSION,
+        exported_at: sigap_shared::hlc::wall_millis(),
+        exported_by: auth.0.name.clone(),
+        person,
+        conflicts,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EraseBody {
+    /// Why (the request's reference, say): kept with the change.
+    reason: String,
+}
+
+#[derive(Serialize)]
+struct Erased {
+    protocol: u32,
+    nik: String,
+    #[serde(flatten)]
+    erasure: Erasure,
+}
+
+async fn erase(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(nik): Path<String>,
+    ApiJson(body): ApiJson<EraseBody>,
+) -> Result<Json<Erased>, ApiError> {
+    if auth.0.role != Role::Admin {
+        return Err(ApiError::Forbidden(format!(
+            "token {:?} has role {}; erasing a person's data needs an admin token",
+            auth.0.name,
+            auth.0.role.as_str()
+        )));
+    }
+    let nik = parse_nik(&nik)?;
+    let reason = body.reason.trim().to_string();
+    if reason.is_empty() || reason.chars().count() > 300 {
+        return Err(ApiError::unprocessable(
+            "invalid_reason",
+            "give the reason for the erasure (the request's reference, say), 1 to 300 characters",
+        ));
+    }
+    let store = state.store.clone();
+    let by = auth.0.name.clone();
+    let key = nik.clone();
+    let erasure = blocking(move || store.erase_person(&key, &by, &reason)).await?;
+    tracing::info!(nik = %nik.masked(), by = %auth.0.name, "personal data erased");
+    Ok(Json(Erased {
+        protocol: PROTOCOL_VERSION,
+        nik: nik.masked(),
+        erasure,
+    }))
+}

@@ -1,0 +1,225 @@
+//! Erasure of a person's personal data at an admin's request (the PDP
+//! law, UU 27/2022): the name, phone, occupation, employer and void
+//! reason are overwritten in the merged record, in every logged change,
+//! in conflicts and in identity claims. What the coverage count needs
+//! stays: the NIK (so that a later registration of the same person is
+//! the same person, not a second count), the address down to RT, the
+//! category, the status and when the person was first covered.
+
+use rusqlite::{Connection, TransactionBehavior, params};
+use serde_json::Value;
+use sigap_shared::Fields;
+use sigap_shared::nik::Nik;
+
+use super::write::{Writer, write_as};
+use super::{SqliteStore, now_millis};
+use crate::engine;
+use crate::store::{Erasure, StoreError};
+
+/// What an erased text field reads afterwards. Not empty: name and
+/// occupation are required, and a record that lost them would stop
+/// counting as covered.
+pub const ERASED: &str = "[dihapus]";
+
+/// The text fields that hold personal data, and what each becomes.
+const PERSONAL: [(&str, &str); 5] = [
+    ("name", ERASED),
+    ("phone", ""),
+    ("occupation", ERASED),
+    ("employer", ERASED),
+    ("void_reason", ERASED),
+];
+
+impl SqliteStore {
+    pub(in crate::store) fn erase_person_impl(
+        &self,
+        nik: &Nik,
+        by: &str,
+        reason: &str,
+    ) -> Result<Erasure, StoreError> {
+        let mut conn = self.writer()?;
+        // Overwritten bytes are zeroed in the file, not merely freed.
+        conn.pragma_update(None, "secure_delete", "ON")?;
+        let result = erase_in(&mut conn, nik, by, reason);
+        conn.pragma_update(None, "secure_delete", "FAST")?;
+        result
+    }
+}
+
+fn erase_in(
+    conn: &mut Connection,
+    nik: &Nik,
+    by: &str,
+    reason: &str,
+) -> Result<Erasure, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let person = Writer::new(&tx)?
+        .load(nik)?
+        .ok_or_else(|| StoreError::NotFound(format!("no person with NIK {}", nik.masked())))?;
+    let fields = erasure_of(&person.record.fields);
+    let now = u64::try_from(now_millis()).unwrap_or(0);
+    write_as(
+        &tx,
+        nik,
+        &fields,
+        Some(&format!("erased: {reason}")),
+        by,
+        &format!("admin {by}"),
+        |record| engine::server_hlc(record, now),
+    )?;
+    let changes = scrub_rows(
+        &tx,
+        "SELECT id, fields FROM changes WHERE nik = ?1",
+        "UPDATE changes SET fields = ?1 WHERE id = ?2",
+        nik,
+    )?;
+    let conflicts = scrub_conflicts(&tx, nik)?;
+    scrub_rows(
+        &tx,
+        "SELECT nik, claims FROM persons WHERE nik = ?1 AND claims IS NOT NULL",
+        "UPDATE persons SET claims = ?1 WHERE nik = ?2",
+        nik,
+    )?;
+    tx.commit()?;
+    Ok(Erasure {
+        changes_scrubbed: changes,
+        conflicts_scrubbed: conflicts,
+    })
+}
+
+/// The write that overwrites what `current` holds of each personal field
+/// (fields it does not hold, it leaves unwritten).
+fn erasure_of(current: &Fields) -> Fields {
+    let held = |v: &Option<String>| v.as_deref().is_some_and(|t| !t.trim().is_empty());
+    Fields {
+        name: held(&current.name).then(|| ERASED.to_string()),
+        phone: held(&current.phone).then(String::new),
+        occupation: held(&current.occupation).then(|| ERASED.to_string()),
+        employer: held(&current.employer).then(|| ERASED.to_string()),
+        void_reason: held(&current.void_reason).then(|| ERASED.to_string()),
+        ..Fields::default()
+    }
+}
+
+/// Rewrites the JSON column read by `select` (key, json) for every row of
+/// `nik`, with its personal fields overwritten; the rows changed.
+fn scrub_rows(
+    conn: &Connection,
+    select: &str,
+    update: &str,
+    nik: &Nik,
+) -> Result<usize, StoreError> {
+    let rows: Vec<(rusqlite::types::Value, String)> = conn
+        .prepare(select)?
+        .query_map([nik.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut changed = 0;
+    for (key, text) in rows {
+        let Ok(mut value) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        if scrub(&mut value) {
+            conn.execute(update, params![value.to_string(), key])?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
+/// Scrubs both sides and the resolution of each conflict about `nik`; the
+/// conflicts changed.
+fn scrub_conflicts(conn: &Connection, nik: &Nik) -> Result<usize, StoreError> {
+    type Row = (i64, String, String, Option<String>);
+    let rows: Vec<Row> = conn
+        .prepare("SELECT id, existing, incoming, resolution FROM conflicts WHERE nik = ?1")?
+        .query_map([nik.as_str()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut changed = 0;
+    for (id, existing, incoming, resolution) in rows {
+        let mut any = false;
+        let mut clean = |text: &str| -> String {
+            match serde_json::from_str::<Value>(text) {
+                Ok(mut v) => {
+                    any |= scrub(&mut v);
+                    v.to_string()
+                }
+                Err(_) => text.to_string(),
+            }
+        };
+        let existing = clean(&existing);
+        let incoming = clean(&incoming);
+        let resolution = resolution.as_deref().map(&mut clean);
+        if any {
+            conn.execute(
+                "UPDATE conflicts SET existing = ?1, incoming = ?2, resolution = ?3 WHERE id = ?4",
+                params![existing, incoming, resolution, id],
+            )?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
+/// Overwrites every personal field anywhere in `value`; whether any was.
+fn scrub(value: &mut Value) -> bool {
+    match value {
+        Value::Object(map) => {
+            let mut changed = false;
+            for (key, v) in map.iter_mut() {
+                if let Some((_, erased)) = PERSONAL.iter().find(|(k, _)| k == key) {
+                    // A plain value, or a stamped one (`{"value", "hlc"}`,
+                    // as identity claims keep them).
+                    let text = match v {
+                        Value::Object(stamped) => stamped.get_mut("value"),
+                        plain => Some(plain),
+                    };
+                    if let Some(Value::String(text)) = text
+                        && !text.is_empty()
+                        && text != erased
+                    {
+                        *text = (*erased).to_string();
+                        changed = true;
+                    }
+                } else {
+                    changed |= scrub(v);
+                }
+            }
+            changed
+        }
+        Value::Array(items) => items.iter_mut().fold(false, |c, v| scrub(v) | c),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn personal_fields_are_overwritten_wherever_they_are() {
+        let mut v = json!({
+            "name": "Siti Rahayu",
+            "rt": 3,
+            "sides": [{"fields": {"name": "Siti R", "phone": "0812345678", "kelurahan": "33.72.01.1001"}}],
+            "occupation": "pedagang",
+            "employer": "",
+            "claims": {"0193": {"name": {"value": "Siti", "hlc": "1"}}},
+        });
+        assert!(scrub(&mut v));
+        assert_eq!(
+            v,
+            json!({
+                "name": ERASED,
+                "rt": 3,
+                "sides": [{"fields": {"name": ERASED, "phone": "", "kelurahan": "33.72.01.1001"}}],
+                "occupation": ERASED,
+                "employer": "",
+                "claims": {"0193": {"name": {"value": ERASED, "hlc": "1"}}},
+            })
+        );
+        assert!(!scrub(&mut v), "a second pass finds nothing left");
+    }
+}
