@@ -158,10 +158,10 @@ async fn export_then_erase_keeps_the_count_and_nothing_personal() {
                     stmt.column_names().iter().map(|s| s.to_string()).collect();
                 let mut rows = stmt.query([])?;
                 while let Some(r) = rows.next()? {
-                    for i in 0..n {
+                    for (i, name) in names.iter().enumerate().take(n) {
                         let v: rusqlite::types::Value = r.get(i)?;
                         if format!("{v:?}").contains("Rahay") {
-                            found.push(format!("{t}.{}", names[i]));
+                            found.push(format!("{t}.{name}"));
                         }
                     }
                 }
