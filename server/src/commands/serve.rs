@@ -14,6 +14,8 @@ pub fn run(
     listen: SocketAddr,
     max_clock_skew_millis: u64,
 ) -> Result<ExitCode, CommandError> {
+    // Today's figures start the day's history (see store::sqlite::history).
+    crate::store::Store::snapshot_coverage(&store, true)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

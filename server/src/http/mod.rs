@@ -15,14 +15,18 @@ use sigap_shared::wire::{MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, PROTOCOL_VERSION
 
 use crate::store::{Store, StoreError};
 
+mod agents;
 mod auth;
 mod conflicts;
 mod coverage;
+mod days;
 pub mod error;
 mod extract;
+mod history;
 mod persons;
 mod review;
 mod sync;
+mod visits;
 
 pub use error::ApiError;
 
@@ -68,6 +72,9 @@ pub fn app(state: AppState) -> Router {
         .merge(conflicts::router())
         .merge(persons::router())
         .merge(review::router())
+        .merge(history::router())
+        .merge(agents::router())
+        .merge(visits::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
