@@ -11,6 +11,7 @@ use reqwest::StatusCode;
 use reqwest::blocking::{Client as Http, RequestBuilder};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use sigap_shared::visit_wire::{VisitsRequest, VisitsResponse};
 use sigap_shared::wire::{
     DeviceStatus, ErrorBody, PROTOCOL_HEADER, PROTOCOL_VERSION, PullPage, PushResponse,
 };
@@ -152,6 +153,40 @@ impl Client {
             url.push_str(&format!("&device={d}"));
         }
         self.send("pull", |h| h.get(&url))
+    }
+
+    /// Sends a batch of visits (`POST /api/v1/visits`).
+    pub fn push_visits(&self, req: &VisitsRequest) -> Result<VisitsResponse> {
+        let url = format!("{}/api/v1/visits", self.base);
+        let body = serde_json::to_vec(req)?;
+        self.send("visits", |h| {
+            h.post(&url)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone())
+        })
+    }
+
+    /// A GET of `path_and_query` (starting with `/api/v1/`), its JSON
+    /// answer read as `T`.
+    pub fn get_json<T: DeserializeOwned>(&self, what: &str, path_and_query: &str) -> Result<T> {
+        let url = format!("{}{path_and_query}", self.base);
+        self.send(what, |h| h.get(&url))
+    }
+
+    /// A POST of `body` as JSON to `path`, its JSON answer read as `T`.
+    pub fn post_json<B: serde::Serialize, T: DeserializeOwned>(
+        &self,
+        what: &str,
+        path: &str,
+        body: &B,
+    ) -> Result<T> {
+        let url = format!("{}{path}", self.base);
+        let body = serde_json::to_vec(body)?;
+        self.send(what, |h| {
+            h.post(&url)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone())
+        })
     }
 
     pub fn device_status(&self, device: Uuid) -> Result<DeviceStatus> {
