@@ -55,6 +55,7 @@ async fn every_endpoint_refuses_a_missing_or_revoked_token() {
         "/api/v1/review".into(),
         "/api/v1/coverage/history?area=33.72".into(),
         "/api/v1/agents?area=33.72".into(),
+        "/api/v1/me".into(),
     ] {
         let r = s
             .client
@@ -116,6 +117,15 @@ async fn the_wrong_role_is_forbidden() {
         let (st, _) = s.post(t, "/api/v1/visits", &visits).await;
         assert_eq!(st, StatusCode::FORBIDDEN);
     }
+    for t in [&agent, &sup, &admin] {
+        let (st, me) = s.get(t, "/api/v1/me").await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(!me.to_string().contains(t.as_str()), "the token leaked");
+    }
+    let (_, me) = s.get(&sup, "/api/v1/me").await;
+    assert_eq!(me["role"], "supervisor");
+    assert_eq!(me["name"], "sup");
+    assert_eq!(me["areas"], json!(["33.72"]));
     for path in [
         "/api/v1/coverage/history?area=33.72",
         "/api/v1/agents?area=33.72",

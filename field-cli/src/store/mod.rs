@@ -264,6 +264,9 @@ pub mod key {
     /// last found it was restored from an older backup with nothing to
     /// renumber, so that it says so once.
     pub const RESTORE_NOTED_SEQ: &str = "restore_noted_seq";
+    /// The role of the token as the server said at `sigap init` (agent,
+    /// supervisor, admin); absent when it could not be asked.
+    pub const TOKEN_ROLE: &str = "token_role";
 }
 
 pub struct Store {

@@ -23,6 +23,7 @@ mod days;
 pub mod error;
 mod extract;
 mod history;
+mod me;
 mod persons;
 mod review;
 mod sync;
@@ -75,6 +76,7 @@ pub fn app(state: AppState) -> Router {
         .merge(history::router())
         .merge(agents::router())
         .merge(visits::router())
+        .merge(me::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
