@@ -127,6 +127,12 @@ fn report(summary: &Summary, refused_left: &[outbox::ChangeRow]) -> String {
     if summary.visits.synced > 0 {
         text.push_str(&format!("\n  {} RT visit(s) sent", summary.visits.synced));
     }
+    if summary.visits.kept_for_newer_server > 0 {
+        text.push_str(&format!(
+            "\n  {} RT visit(s) stay on this laptop: the server is older and does not take visits yet (ask the office to upgrade sigap-server)",
+            summary.visits.kept_for_newer_server
+        ));
+    }
     for r in &summary.visits.refused {
         text.push_str(&format!("\n  visit refused by the server: {r}"));
     }

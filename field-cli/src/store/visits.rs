@@ -158,3 +158,13 @@ pub fn mark(conn: &Connection, row: i64, refused: Option<&str>) -> Result<()> {
     };
     Ok(())
 }
+
+/// Visits still to send.
+pub fn count_unsynced(conn: &Connection) -> Result<u64> {
+    let n: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM visits WHERE synced = 0 AND refused IS NULL",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}

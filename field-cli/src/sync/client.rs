@@ -155,15 +155,20 @@ impl Client {
         self.send("pull", |h| h.get(&url))
     }
 
-    /// Sends a batch of visits (`POST /api/v1/visits`).
-    pub fn push_visits(&self, req: &VisitsRequest) -> Result<VisitsResponse> {
+    /// Sends a batch of visits (`POST /api/v1/visits`); `None` from an
+    /// older server that does not take visits.
+    pub fn push_visits(&self, req: &VisitsRequest) -> Result<Option<VisitsResponse>> {
         let url = format!("{}/api/v1/visits", self.base);
         let body = serde_json::to_vec(req)?;
-        self.send("visits", |h| {
-            h.post(&url)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.clone())
-        })
+        self.send_maybe(
+            "visits",
+            |h| {
+                h.post(&url)
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone())
+            },
+            true,
+        )
     }
 
     /// A GET of `path_and_query` (starting with `/api/v1/`), its JSON
@@ -215,6 +220,18 @@ impl Client {
         what: &str,
         build: impl Fn(&Http) -> RequestBuilder,
     ) -> Result<T> {
+        self.send_maybe(what, build, false)?
+            .ok_or_else(|| CliError::Refused(format!("{} has no endpoint for {what}", self.base)))
+    }
+
+    /// As `send`, but with `missing_ok` a `404` (an older server without
+    /// the endpoint) is `None` instead of an error.
+    fn send_maybe<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        build: impl Fn(&Http) -> RequestBuilder,
+        missing_ok: bool,
+    ) -> Result<Option<T>> {
         let mut last = String::new();
         for attempt in 0..self.attempts {
             if attempt > 0 {
@@ -254,7 +271,12 @@ impl Client {
                 }
             };
             if status.is_success() {
-                return serde_json::from_str(&body).map_err(|e| self.undecodable(what, proto, &e));
+                return serde_json::from_str(&body)
+                    .map(Some)
+                    .map_err(|e| self.undecodable(what, proto, &e));
+            }
+            if missing_ok && status == StatusCode::NOT_FOUND {
+                return Ok(None);
             }
             if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
                 last = describe(status, &body);

@@ -18,6 +18,8 @@ pub struct VisitsSent {
     pub synced: u64,
     /// Visits the server refused, with its reasons: kept here, not resent.
     pub refused: Vec<String>,
+    /// Visits kept here because the server is older and takes none.
+    pub kept_for_newer_server: u64,
 }
 
 pub fn send_all(store: &Store, client: &Client, device: &Device) -> Result<VisitsSent> {
@@ -33,7 +35,11 @@ pub fn send_all(store: &Store, client: &Client, device: &Device) -> Result<Visit
             device_id: device.id,
             visits: batch.iter().map(|u| u.visit.clone()).collect(),
         };
-        let resp = client.push_visits(&req)?;
+        let Some(resp) = client.push_visits(&req)? else {
+            // The changes went through; the visits wait for an upgrade.
+            sent.kept_for_newer_server = visits::count_unsynced(&store.conn)?;
+            return Ok(sent);
+        };
         let tx = store.conn.unchecked_transaction()?;
         let mut answered = 0;
         for r in &resp.results {
