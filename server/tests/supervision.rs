@@ -285,6 +285,25 @@ async fn agents_activity_per_day_scoped_to_the_supervisors_areas() {
     .unwrap();
     let (st, _) = s.post(&ani, "/api/v1/sync/push", &req).await;
     assert_eq!(st, StatusCode::OK);
+    let edit = da.change(
+        &nik("337201", 1),
+        sigap_shared::ChangeKind::Edit,
+        sigap_shared::Fields {
+            occupation: Some("ojek".into()),
+            ..Default::default()
+        },
+    );
+    let void = da.change(
+        &nik("337201", 1),
+        sigap_shared::ChangeKind::Void,
+        sigap_shared::Fields {
+            status: Some(sigap_shared::Status::Void),
+            void_reason: Some("double form".into()),
+            ..Default::default()
+        },
+    );
+    let (_, r) = s.push(&ani, &da, &[edit, void]).await;
+    assert_eq!(common::outcomes(&r), ["applied", "applied"], "{r}");
     let v = visits_body(
         &da,
         vec![
@@ -338,6 +357,8 @@ async fn agents_activity_per_day_scoped_to_the_supervisors_areas() {
     assert_eq!(ani_v["agent"], "ani");
     assert_eq!(ani_v["days"][0]["day"], "2026-12-01");
     assert_eq!(ani_v["days"][0]["registrations"], 2);
+    assert_eq!(ani_v["days"][0]["edits"], 1);
+    assert_eq!(ani_v["days"][0]["voids"], 1);
     assert_eq!(ani_v["days"][0]["rts_visited"].as_array().unwrap().len(), 2);
     assert_eq!(ani_v["devices"][0]["device_id"], json!(da.id));
     assert_eq!(ani_v["devices"][0]["pending"], 0);
