@@ -170,6 +170,30 @@ async fn a_fresh_history_is_backfilled_from_when_coverage_started() {
         "{h}"
     );
     assert_eq!(h["days"][0]["snapshot"], true);
+    // Weeks run Monday to Sunday: 10 March 2025 is a Monday.
+    let (_, h) = s
+        .get(
+            &sup,
+            "/api/v1/coverage/history?area=33.72.01.1001&from=2025-03-09&to=2025-03-17",
+        )
+        .await;
+    let weeks: Vec<(&str, &str, u64)> = h["weeks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["week"].as_str().unwrap(),
+                w["start"].as_str().unwrap(),
+                w["covered"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        weeks,
+        [("2025-W11", "2025-03-10", 2), ("2025-W12", "2025-03-17", 2)],
+        "{h}"
+    );
 }
 
 fn visit(id: uuid::Uuid, kel: &str, rw: u16, rt: u16, at: &str) -> Value {
