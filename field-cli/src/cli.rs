@@ -72,6 +72,13 @@ pub enum Command {
     Import(ImportArgs),
     /// Export registrations to CSV (same columns as import).
     Export(ExportArgs),
+    /// Supervisors: coverage, agents and progress from the server, as a
+    /// table, JSON, CSV or Excel.
+    Report(ReportArgs),
+    /// Supervisors: identity conflicts to resolve, both sides side by side.
+    Conflicts(ConflictsArgs),
+    /// Supervisors: resolve a conflict by choosing the values to keep.
+    Resolve(ResolveArgs),
     /// Log the visit of an RT (households visited), for progress per RT.
     Visit(VisitArgs),
     /// Show the progress per RT: households visited and people registered.
@@ -284,4 +291,80 @@ pub struct SyncArgs {
 pub struct LookupArgs {
     /// The NIK to look up.
     pub nik: String,
+}
+
+/// What a report lists, one row per…
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportBy {
+    /// …area, with its children down to --depth.
+    Area,
+    /// …participant category (PU, BPU, Jakon, PMI).
+    Category,
+    /// …agent, with their devices' last sync.
+    Agent,
+    /// …day of the coverage history.
+    Day,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Area code [default: the token's first area].
+    #[arg(long, value_name = "CODE")]
+    pub area: Option<String>,
+    /// Year of the figures [default: this year].
+    #[arg(long, value_name = "Y")]
+    pub year: Option<i32>,
+    /// Levels of child areas with --by area (0 to 4) [default: 1].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=4))]
+    pub depth: Option<u8>,
+    /// One row per area, category, agent or day [default: area].
+    #[arg(long, value_enum)]
+    pub by: Option<ReportBy>,
+    /// Coverage over time, per week (per day with --by day).
+    #[arg(long)]
+    pub history: bool,
+    /// Also write the table to this CSV file.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Also write the table to this Excel workbook (.xlsx).
+    #[arg(long, value_name = "FILE")]
+    pub xlsx: Option<PathBuf>,
+}
+
+/// Which conflicts to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConflictStatus {
+    Open,
+    Resolved,
+    All,
+}
+
+impl ConflictStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConflictStatus::Open => "open",
+            ConflictStatus::Resolved => "resolved",
+            ConflictStatus::All => "all",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ConflictsArgs {
+    /// Which conflicts to list.
+    #[arg(long, value_enum, default_value = "open")]
+    pub status: ConflictStatus,
+}
+
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// The conflict's number (from `sigap conflicts`).
+    pub id: u64,
+    /// A value to keep: name=TEXT, birth_date=YYYY-MM-DD or sex=VALUE.
+    /// Give one --keep per field.
+    #[arg(long, value_name = "FIELD=VALUE")]
+    pub keep: Vec<String>,
+    /// Why, kept with the resolution.
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
 }

@@ -7,6 +7,7 @@ mod error;
 mod fields;
 mod output;
 mod prompt;
+mod sheet;
 mod store;
 mod sync;
 

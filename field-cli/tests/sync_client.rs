@@ -1252,3 +1252,42 @@ fn show_marks_fields_the_server_holds_differently_and_who_changed_them() {
         ])
     );
 }
+
+#[test]
+fn visits_wait_on_the_laptop_for_a_server_that_takes_none() {
+    // The fake answers 404 for /api/v1/visits, like a server before it.
+    let server = fake_with_others();
+    let env = Env::with_server(&server.url);
+    env.register_budi().code(0);
+    env.run(&[
+        "visit",
+        "--kelurahan",
+        "33.72.01.1001",
+        "--rw",
+        "3",
+        "--rt",
+        "5",
+        "--households",
+        "7",
+    ])
+    .code(0);
+    let s = env.run(&["sync", "--json"]).code(0).json();
+    assert_eq!(s["applied"], 1);
+    assert_eq!(s["visits"]["synced"], 0);
+    assert_eq!(s["visits"]["kept_for_newer_server"], 1);
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM visits WHERE synced = 0 AND uid IS NOT NULL"),
+        1
+    );
+    env.run(&["sync"])
+        .code(0)
+        .stdout_has("1 RT visit(s) stay on this laptop");
+    // The push said how many changes were still queued after it.
+    let push = server
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/api/v1/sync/push")
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_str(&push.body).unwrap();
+    assert_eq!(body["pending"], 0);
+}

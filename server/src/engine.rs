@@ -104,7 +104,7 @@ pub fn coverage_key(
 /// may arrive before their registration), the earliest clock among its
 /// field writes. The roll's stamps (millis 0) are left out: they are not
 /// dates.
-fn field_start_millis(record: &PersonRecord, registered_at: Option<i64>) -> Option<i64> {
+pub fn field_start_millis(record: &PersonRecord, registered_at: Option<i64>) -> Option<i64> {
     registered_at.or_else(|| {
         record
             .stamps

@@ -236,6 +236,7 @@ async fn row(
                 protocol: sigap_shared::PROTOCOL_VERSION,
                 device_id: device.id,
                 changes: vec![change],
+                pending: None,
             };
             let expected = match who {
                 // Another agent's laptop is refused whoever's token it is.
@@ -314,6 +315,37 @@ async fn row(
             format!("/api/v1/persons/{}/erase", w.person),
             Some(json!({"reason": "PDP request 17"})),
         ),
+        ("GET", "/api/v1/coverage/history") => (
+            pick(forbidden, ok, forbidden, ok),
+            format!("/api/v1/coverage/history?area={AREA}"),
+            None,
+        ),
+        ("GET", "/api/v1/agents") => (
+            pick(forbidden, ok, forbidden, ok),
+            format!("/api/v1/agents?area={AREA}"),
+            None,
+        ),
+        // Who the token is: any valid token may ask about itself.
+        ("GET", "/api/v1/me") => (pick(ok, ok, ok, ok), "/api/v1/me".into(), None),
+        ("POST", "/api/v1/visits") => {
+            let device = w.device(who).id;
+            let expected = match who {
+                Who::AgentOtherDevice => forbidden,
+                // Answered; the visit outside the agent's areas is refused.
+                _ => pick(ok, forbidden, forbidden, forbidden),
+            };
+            let body = json!({
+                "protocol": sigap_shared::PROTOCOL_VERSION,
+                "device_id": device,
+                "visits": [{
+                    "id": uuid::Uuid::now_v7(),
+                    "kelurahan": "33.72.01.1001",
+                    "rw": 1, "rt": 2, "households": 12,
+                    "visited_at": "2026-11-20T09:00:00Z"
+                }]
+            });
+            (expected, "/api/v1/visits".into(), Some(body))
+        }
         ("GET", "/api/v1/review") => (
             pick(forbidden, ok, forbidden, ok),
             format!("/api/v1/review?area={AREA}"),
@@ -403,6 +435,14 @@ async fn every_route_answers_each_caller_as_the_matrix_says() {
                     answer["error"]["code"].is_string(),
                     "{method} {template} as {who:?}: a refusal is a JSON error: {answer}"
                 );
+            }
+            if method == "POST" && template == "/api/v1/visits" && got == StatusCode::OK {
+                let outcome = &answer["results"][0]["outcome"];
+                match who {
+                    Who::AgentElsewhere => assert_eq!(outcome, "rejected", "{answer}"),
+                    Who::AgentOfArea => assert_eq!(outcome, "stored", "{answer}"),
+                    _ => {}
+                }
             }
             if method == "POST" && template == "/api/v1/sync/push" && got == StatusCode::OK {
                 let outcome = &answer["results"][0];

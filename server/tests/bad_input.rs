@@ -438,6 +438,7 @@ async fn names_with_sql_and_html_are_data_not_code() {
         protocol: sigap_shared::PROTOCOL_VERSION,
         device_id: device.id,
         changes,
+        pending: None,
     };
     let (st, answer) = s
         .post(

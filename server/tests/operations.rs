@@ -93,6 +93,7 @@ fn push_body(device: &mut Device, n: u32, skip_first: bool) -> Value {
         protocol: sigap_shared::PROTOCOL_VERSION,
         device_id: device.id,
         changes,
+        pending: None,
     })
     .unwrap()
 }

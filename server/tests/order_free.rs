@@ -231,6 +231,7 @@ fn run(events: &[Event]) -> Outcome_ {
                     protocol: sigap_shared::PROTOCOL_VERSION,
                     device_id: change.device_id,
                     changes: vec![change.clone()],
+                    pending: None,
                 };
                 let resp = store.push(&by, &req).unwrap();
                 if resp.results[0].outcome == Outcome::Pending {

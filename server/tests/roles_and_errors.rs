@@ -53,6 +53,9 @@ async fn every_endpoint_refuses_a_missing_or_revoked_token() {
         "/api/v1/conflicts".into(),
         "/api/v1/persons/3372011203850001".into(),
         "/api/v1/review".into(),
+        "/api/v1/coverage/history?area=33.72".into(),
+        "/api/v1/agents?area=33.72".into(),
+        "/api/v1/me".into(),
     ] {
         let r = s
             .client
@@ -70,6 +73,7 @@ async fn every_endpoint_refuses_a_missing_or_revoked_token() {
     for path in [
         "/api/v1/conflicts/1/resolve",
         "/api/v1/persons/3372011203850001/move",
+        "/api/v1/visits",
     ] {
         let (st, _) = s.post("sigap_wrong", path, &json!({})).await;
         assert_eq!(st, StatusCode::UNAUTHORIZED, "{path}");
@@ -87,6 +91,8 @@ async fn the_wrong_role_is_forbidden() {
         "/api/v1/conflicts",
         "/api/v1/persons/3372011203850001",
         "/api/v1/review",
+        "/api/v1/coverage/history?area=33.72",
+        "/api/v1/agents?area=33.72",
     ] {
         let (st, body) = s.get(&agent, path).await;
         assert_eq!(st, StatusCode::FORBIDDEN, "{path}");
@@ -106,6 +112,28 @@ async fn the_wrong_role_is_forbidden() {
         let d = Device::new();
         let (st, _) = s.push(t, &d, &[]).await;
         assert_eq!(st, StatusCode::FORBIDDEN);
+        let visits =
+            json!({"protocol": sigap_shared::PROTOCOL_VERSION, "device_id": d.id, "visits": []});
+        let (st, _) = s.post(t, "/api/v1/visits", &visits).await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+    }
+    for t in [&agent, &sup, &admin] {
+        let (st, me) = s.get(t, "/api/v1/me").await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(!me.to_string().contains(t.as_str()), "the token leaked");
+    }
+    let (_, me) = s.get(&sup, "/api/v1/me").await;
+    assert_eq!(me["role"], "supervisor");
+    assert_eq!(me["name"], "sup");
+    assert_eq!(me["areas"], json!(["33.72"]));
+    for path in [
+        "/api/v1/coverage/history?area=33.72",
+        "/api/v1/agents?area=33.72",
+    ] {
+        for t in [&sup, &admin] {
+            let (st, _) = s.get(t, path).await;
+            assert_eq!(st, StatusCode::OK, "{path}");
+        }
     }
     let (st, _) = s.get(&admin, "/api/v1/coverage?area=33.72").await;
     assert_eq!(st, StatusCode::OK);
@@ -136,6 +164,19 @@ async fn an_area_outside_the_token_is_forbidden_with_its_name() {
     assert_eq!(st, StatusCode::OK);
     let (st, _) = s.get(&sup, "/api/v1/review?area=33.72.02").await;
     assert_eq!(st, StatusCode::FORBIDDEN);
+    for path in [
+        "/api/v1/coverage/history?area=33.72.02",
+        "/api/v1/agents?area=33.72.02.1001",
+        "/api/v1/agents?area=33.72",
+    ] {
+        let (st, body) = s.get(&sup, path).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(code(&body), "forbidden");
+    }
+    let (st, _) = s
+        .get(&sup, "/api/v1/coverage/history?area=33.72.01.1001")
+        .await;
+    assert_eq!(st, StatusCode::OK);
     // A person outside the supervisor's areas.
     let agent = s.token(Role::Agent, "agent", &["33.72"]);
     let mut d = Device::new();
@@ -194,6 +235,66 @@ async fn bad_input_is_a_json_4xx_never_a_500() {
             "invalid_status",
         ),
         (
+            &sup,
+            "/api/v1/coverage/history",
+            StatusCode::BAD_REQUEST,
+            "missing_area",
+        ),
+        (
+            &sup,
+            "/api/v1/coverage/history?area=33.7",
+            StatusCode::BAD_REQUEST,
+            "invalid_area",
+        ),
+        (
+            &sup,
+            "/api/v1/coverage/history?area=33.72&from=2025-02-30",
+            StatusCode::BAD_REQUEST,
+            "invalid_date",
+        ),
+        (
+            &sup,
+            "/api/v1/coverage/history?area=33.72&to=yesterday",
+            StatusCode::BAD_REQUEST,
+            "invalid_date",
+        ),
+        (
+            &sup,
+            "/api/v1/coverage/history?area=33.72&from=2025-03-02&to=2025-03-01",
+            StatusCode::BAD_REQUEST,
+            "invalid_range",
+        ),
+        (
+            &sup,
+            "/api/v1/coverage/history?area=33.72&from=2020-01-01&to=2025-01-01",
+            StatusCode::BAD_REQUEST,
+            "range_too_long",
+        ),
+        (
+            &sup,
+            "/api/v1/coverage/history?area=33.72.01.1001/3/5",
+            StatusCode::BAD_REQUEST,
+            "area_too_fine",
+        ),
+        (
+            &sup,
+            "/api/v1/agents",
+            StatusCode::BAD_REQUEST,
+            "missing_area",
+        ),
+        (
+            &sup,
+            "/api/v1/agents?area=33.72&from=2025-3-1",
+            StatusCode::BAD_REQUEST,
+            "invalid_date",
+        ),
+        (
+            &sup,
+            "/api/v1/agents?area=33.72&from=2025-03-02&to=2025-03-01",
+            StatusCode::BAD_REQUEST,
+            "invalid_range",
+        ),
+        (
             &agent,
             "/api/v1/sync/pull?cursor=-1",
             StatusCode::BAD_REQUEST,
@@ -228,6 +329,7 @@ async fn bad_input_is_a_json_4xx_never_a_500() {
         protocol: sigap_shared::PROTOCOL_VERSION,
         device_id: d.id,
         changes: vec![],
+        pending: None,
     })
     .unwrap();
     bad["changes"] = json!([{"id": "x"}]);
@@ -253,6 +355,7 @@ async fn bad_input_is_a_json_4xx_never_a_500() {
         protocol: sigap_shared::PROTOCOL_VERSION,
         device_id: d.id,
         changes: vec![],
+        pending: None,
     })
     .unwrap();
     for (content_type, status) in [

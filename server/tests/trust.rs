@@ -51,6 +51,15 @@ async fn a_device_belongs_to_the_token_that_first_pushed_for_it() {
             "{path}"
         );
     }
+    // Nor send visits as the device.
+    let visits = serde_json::json!({"protocol": sigap_shared::PROTOCOL_VERSION, "device_id": d.id,
+        "visits": [{"id": uuid::Uuid::now_v7(), "kelurahan": PAJANG, "rw": 1, "rt": 1,
+                    "households": 2, "visited_at": "2026-01-05T03:00:00Z"}]});
+    let (st, body) = s.post(&rina, "/api/v1/visits", &visits).await;
+    assert_eq!(
+        (st, code(&body)),
+        (StatusCode::FORBIDDEN, "device_not_yours")
+    );
     // The real device's next change still goes through under its number.
     let (_, r) = s.push(&budi, &d, &[stolen]).await;
     assert_eq!(outcomes(&r), ["applied"]);
@@ -81,6 +90,13 @@ async fn a_device_belongs_to_the_token_that_first_pushed_for_it() {
     assert_eq!(st, StatusCode::FORBIDDEN);
     // The ids standing for the roll and the server are no device's.
     for reserved in [uuid::Uuid::nil(), uuid::Uuid::max()] {
+        let body = serde_json::json!({"protocol": sigap_shared::PROTOCOL_VERSION,
+            "device_id": reserved, "visits": []});
+        let (st, b) = s.post(&rina, "/api/v1/visits", &body).await;
+        assert_eq!(
+            (st, code(&b)),
+            (StatusCode::BAD_REQUEST, "invalid_device_id")
+        );
         let (st, body) = s
             .get(&rina, &format!("/api/v1/sync/device/{reserved}"))
             .await;

@@ -16,6 +16,7 @@
 //! - [`csv_format`]: CSV delimiter detection and line numbers for imports.
 //! - [`locale`]: the two languages, and their numbers and dates.
 //! - [`wire`]: the sync protocol's request and response types.
+//! - [`visit_wire`]: the RT visits the field kit syncs.
 
 pub mod area;
 pub mod coverage;
@@ -26,6 +27,7 @@ pub mod locale;
 pub mod merge;
 pub mod nik;
 pub mod registration;
+pub mod visit_wire;
 pub mod wilayah;
 pub mod wire;
 

@@ -67,6 +67,10 @@ pub struct PushRequest {
     pub protocol: u32,
     pub device_id: Uuid,
     pub changes: Vec<Change>,
+    /// How many changes the device still has queued besides these, for
+    /// supervisors' view of devices. Optional: older clients omit it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<u64>,
 }
 
 /// What the server did with one change.
@@ -407,6 +411,7 @@ mod tests {
             protocol: PROTOCOL_VERSION,
             device_id: c.device_id,
             changes: vec![c.clone()],
+            pending: None,
         });
         let results = vec![
             ChangeResult {

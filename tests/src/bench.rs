@@ -323,6 +323,7 @@ fn push_with(
             protocol: PROTOCOL_VERSION,
             device_id: chunk[0].device_id,
             changes: chunk.to_vec(),
+            pending: None,
         };
         let start = Instant::now();
         let resp = client

@@ -69,7 +69,7 @@ impl FaultProxy {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Loses the answers to the next `n` pushes.
+    /// Loses the answers to the next `n` pushes (of changes or visits).
     pub fn drop_next_push_answers(&self, n: usize) {
         self.drop_push_answers.store(n, Ordering::SeqCst);
     }
@@ -109,7 +109,9 @@ fn connect_pair(client: TcpStream, server: TcpStream, faults: Faults) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
-            let is_push = buf[..n].starts_with(b"POST /api/v1/sync/push");
+            // Visits are sent like changes, and lost like them.
+            let is_push = buf[..n].starts_with(b"POST /api/v1/sync/push")
+                || buf[..n].starts_with(b"POST /api/v1/visits");
             if is_push
                 && budget
                     .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| b.checked_sub(1))

@@ -64,12 +64,32 @@ pub fn run(store: &mut Store, args: InitArgs, json: bool) -> anyhow::Result<Exit
     }
     if let Some(token) = &args.token {
         store::set(&tx, key::TOKEN, token.trim())?;
+        // Asked again below; an old answer is for another token.
+        tx.execute("DELETE FROM config WHERE key = ?1", [key::TOKEN_ROLE])?;
     }
     tx.commit()?;
     let d = store.device()?;
     // Everything is saved; enrolling is a bonus that may fail offline.
     let enrolment = match (&args.token, &d.server_url) {
-        (Some(_), Some(_)) => Some(enrol(&d)),
+        (Some(_), Some(_)) => Some(match token_role(&d) {
+            // A supervisor's laptop reads reports: it has no outbox for
+            // the server to hold, so it is not enrolled as a device.
+            Some((role, name)) if role != "agent" => {
+                store::set(&store.conn, key::TOKEN_ROLE, &role)?;
+                Enrolment {
+                    enrolled: false,
+                    refused: false,
+                    message: format!(
+                        "{role} token {name:?}: no device enrolment; use sigap report, sigap conflicts and sigap resolve"
+                    ),
+                }
+            }
+            Some((role, _)) => {
+                store::set(&store.conn, key::TOKEN_ROLE, &role)?;
+                enrol(&d)
+            }
+            None => enrol(&d),
+        }),
         _ => None,
     };
     if json {
@@ -109,6 +129,15 @@ pub fn run(store: &mut Store, args: InitArgs, json: bool) -> anyhow::Result<Exit
         eprintln!("warning: {}", e.message);
     }
     Ok(super::code(exit::OK))
+}
+
+/// The token's role and name as the server tells (`GET /api/v1/me`), or
+/// `None` when it cannot be asked now (offline, an older server).
+fn token_role(device: &store::Device) -> Option<(String, String)> {
+    let me: super::report::Me = Client::quick(device)
+        .and_then(|c| c.get_json("token", "/api/v1/me"))
+        .ok()?;
+    Some((me.role, me.name))
 }
 
 /// Whether the server now knows this device under the token.

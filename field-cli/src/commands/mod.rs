@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod conflicts;
 mod docs;
 mod edit;
 mod export;
@@ -8,6 +9,8 @@ mod init;
 mod list;
 mod lookup;
 mod register;
+mod report;
+mod resolve;
 mod show;
 mod status;
 mod sync;
@@ -40,18 +43,30 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let json = cli.json;
     match cli.command {
         Command::Init(a) => init::run(&mut store, a, json),
-        Command::Register(a) => register::run(&mut store, a, json),
+        Command::Register(a) => {
+            require_agent_token(&store)?;
+            register::run(&mut store, a, json)
+        }
         Command::List(a) => list::run(&store, a, json),
         Command::Show(a) => show::run(&store, a, json),
         Command::Edit(a) => edit::run(&mut store, a, json),
         Command::Void(a) => edit::void(&mut store, a, json),
-        Command::Import(a) => import::run(&mut store, a, json),
+        Command::Import(a) => {
+            require_agent_token(&store)?;
+            import::run(&mut store, a, json)
+        }
         Command::Export(a) => export::run(&store, a, json),
         Command::Visit(a) => visit::run(&store, a, json),
         Command::Progress(a) => visit::progress(&store, a, json),
         Command::Status => status::run(&store, json),
-        Command::Sync(a) => sync::run(&mut store, a, json),
+        Command::Sync(a) => {
+            require_agent_token(&store)?;
+            sync::run(&mut store, a, json)
+        }
         Command::Lookup(a) => lookup::run(&store, a, json),
+        Command::Report(a) => report::run(&store, a, json),
+        Command::Conflicts(a) => conflicts::run(&store, a, json),
+        Command::Resolve(a) => resolve::run(&store, a, json),
         // Answered above, before the database; said again here rather
         // than as a panic, should that order ever change.
         Command::Completions(a) => docs::completions(a.shell),
@@ -82,13 +97,38 @@ fn is_short(command: &Command) -> bool {
         | Command::Progress(_)
         | Command::Import(_)
         | Command::Export(_)
-        | Command::Sync(_) => false,
+        | Command::Sync(_)
+        | Command::Report(_)
+        | Command::Conflicts(_)
+        | Command::Resolve(_) => false,
     }
 }
 
 /// Parses a NIK given as an argument; a bad one is an input error.
 fn nik_arg(text: &str) -> Result<sigap_shared::Nik, CliError> {
     parse_nik(text).map_err(|m| CliError::Input(format!("nik: {m}")))
+}
+
+/// The server client for a supervisor's command, from what `sigap init`
+/// kept.
+fn server_client(store: &Store) -> Result<crate::sync::client::Client, CliError> {
+    let device = store.device_opt()?.ok_or_else(|| {
+        CliError::Input(
+            "this device is not set up: run `sigap init --server URL --device-name NAME --token TOKEN` with your supervisor token".into(),
+        )
+    })?;
+    crate::sync::client::Client::new(&device)
+}
+
+/// Refuses a field agent's command (register, sync) on a device set up
+/// with a supervisor's or admin's token: exit 5 with what to do.
+fn require_agent_token(store: &Store) -> Result<(), CliError> {
+    match store::get(&store.conn, store::key::TOKEN_ROLE)?.as_deref() {
+        Some(role @ ("supervisor" | "admin")) => Err(CliError::Refused(format!(
+            "this device is set up with a {role} token: a {role} reads reports (sigap report, sigap conflicts, sigap resolve) and does not register or sync; to register, run `sigap init --token TOKEN` with an agent's token"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 fn code(c: u8) -> ExitCode {

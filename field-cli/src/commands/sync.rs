@@ -7,7 +7,7 @@ use crate::error::exit;
 use crate::output;
 use crate::store::{self, Store, key, now_text, outbox, repair};
 use crate::sync::client::Client;
-use crate::sync::{ClockCheck, Summary, pull, push, restore, verify};
+use crate::sync::{ClockCheck, Summary, pull, push, restore, verify, visits};
 
 pub fn run(store: &mut Store, args: SyncArgs, json: bool) -> anyhow::Result<ExitCode> {
     let device = store.device()?;
@@ -71,6 +71,7 @@ pub fn run(store: &mut Store, args: SyncArgs, json: bool) -> anyhow::Result<Exit
     }
     summary.new_ids = repair::new_ids(&mut store.conn)? as u64;
     push::push_all(store, &client, &device, &mut summary)?;
+    summary.visits = visits::send_all(store, &client, &device)?;
     if args.full || summary.restored.is_some() {
         // From the start, and without naming the device: persons only it
         // wrote come back too.
@@ -122,6 +123,18 @@ fn report(summary: &Summary, refused_left: &[outbox::ChangeRow]) -> String {
             "\n  {} change(s) sent again under a new id (the server held their old id elsewhere)",
             summary.new_ids
         ));
+    }
+    if summary.visits.synced > 0 {
+        text.push_str(&format!("\n  {} RT visit(s) sent", summary.visits.synced));
+    }
+    if summary.visits.kept_for_newer_server > 0 {
+        text.push_str(&format!(
+            "\n  {} RT visit(s) stay on this laptop: the server is older and does not take visits yet (ask the office to upgrade sigap-server)",
+            summary.visits.kept_for_newer_server
+        ));
+    }
+    for r in &summary.visits.refused {
+        text.push_str(&format!("\n  visit refused by the server: {r}"));
     }
     for r in &summary.rejected {
         text.push_str(&format!(

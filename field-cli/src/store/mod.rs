@@ -233,6 +233,17 @@ const MIGRATIONS: &[M<'static>] = &[
      ALTER TABLE replica ADD COLUMN last_changed_by TEXT;
      DELETE FROM config WHERE key = 'pull_cursor';",
     ),
+    // Client migration 10 (issue 13; renumbered after 9 at merge): visits
+    // sync to the server. Each gets a UUIDv7 (`uid`, given to older rows
+    // by the next `sigap sync` before it sends them) and is marked
+    // `synced` only once the server answered for it; one the server
+    // refused keeps its reason in `refused` and is not sent again.
+    M::up(
+        "ALTER TABLE visits ADD COLUMN uid TEXT;
+     ALTER TABLE visits ADD COLUMN synced INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE visits ADD COLUMN refused TEXT;
+     CREATE INDEX visits_unsynced ON visits(id) WHERE synced = 0 AND refused IS NULL;",
+    ),
 ];
 
 /// Keys of the `config` table.
@@ -253,6 +264,9 @@ pub mod key {
     /// last found it was restored from an older backup with nothing to
     /// renumber, so that it says so once.
     pub const RESTORE_NOTED_SEQ: &str = "restore_noted_seq";
+    /// The role of the token as the server said at `sigap init` (agent,
+    /// supervisor, admin); absent when it could not be asked.
+    pub const TOKEN_ROLE: &str = "token_role";
 }
 
 pub struct Store {

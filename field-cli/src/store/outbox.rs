@@ -186,6 +186,13 @@ pub fn count_state(conn: &Connection, state: State) -> Result<i64> {
     Ok(conn.prepare_cached(&sql)?.query_row([], |r| r.get(0))?)
 }
 
+/// Pending changes numbered above `after`.
+pub fn count_pending_after(conn: &Connection, after: u64) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT COUNT(*) FROM changes WHERE state = 'pending' AND device_seq > ?1")?
+        .query_row([i64::try_from(after).unwrap_or(i64::MAX)], |r| r.get(0))?)
+}
+
 /// The states of a change in the outbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {

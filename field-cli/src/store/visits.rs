@@ -4,7 +4,9 @@ use rusqlite::{Connection, params};
 use serde::Serialize;
 use sigap_shared::AreaCode;
 
-use crate::error::Result;
+use sigap_shared::visit_wire::Visit;
+
+use crate::error::{CliError, Result};
 
 pub fn add(
     conn: &Connection,
@@ -16,9 +18,17 @@ pub fn add(
     now: &str,
 ) -> Result<()> {
     conn.execute(
-        "INSERT INTO visits(kelurahan, rw, rt, households, note, visited_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![kelurahan.to_string(), rw, rt, households, note, now],
+        "INSERT INTO visits(kelurahan, rw, rt, households, note, visited_at, uid)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            kelurahan.to_string(),
+            rw,
+            rt,
+            households,
+            note,
+            now,
+            uuid::Uuid::now_v7().to_string()
+        ],
     )?;
     Ok(())
 }
@@ -62,4 +72,99 @@ pub fn progress(conn: &Connection, kelurahan: Option<&AreaCode>) -> Result<Vec<R
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Gives a UUIDv7 to every visit recorded before visits had one, so that
+/// each is sent with the same id however often it is sent.
+pub fn give_ids(conn: &Connection) -> Result<usize> {
+    let ids: Vec<i64> = conn
+        .prepare("SELECT id FROM visits WHERE uid IS NULL ORDER BY id")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let tx = conn.unchecked_transaction()?;
+    for id in &ids {
+        tx.execute(
+            "UPDATE visits SET uid = ?1 WHERE id = ?2",
+            params![uuid::Uuid::now_v7().to_string(), id],
+        )?;
+    }
+    tx.commit()?;
+    Ok(ids.len())
+}
+
+/// A visit not yet answered by the server.
+#[derive(Debug, Clone)]
+pub struct Unsynced {
+    pub row: i64,
+    pub visit: Visit,
+}
+
+/// Up to `limit` visits to send, oldest first. A row this device cannot
+/// read back (a hand-edited database) is an error, not skipped.
+pub fn unsynced(conn: &Connection, limit: usize) -> Result<Vec<Unsynced>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, uid, kelurahan, rw, rt, households, note, visited_at FROM visits
+         WHERE synced = 0 AND refused IS NULL AND uid IS NOT NULL ORDER BY id LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, u16>(3)?,
+            r.get::<_, u16>(4)?,
+            r.get::<_, u32>(5)?,
+            r.get::<_, Option<String>>(6)?,
+            r.get::<_, String>(7)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (row, uid, kel, rw, rt, households, note, at) = row?;
+        let bad = |what: &str| {
+            CliError::Local(format!(
+                "visit {row} in the local database has an unreadable {what}"
+            ))
+        };
+        out.push(Unsynced {
+            row,
+            visit: Visit {
+                id: uuid::Uuid::parse_str(&uid).map_err(|_| bad("id"))?,
+                kelurahan: AreaCode::parse(&kel).map_err(|_| bad("kelurahan"))?,
+                rw,
+                rt,
+                households,
+                note,
+                visited_at: time::OffsetDateTime::parse(
+                    &at,
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .map_err(|_| bad("date"))?,
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// Records the server's answer for one visit: stored or already held
+/// marks it synced; a refusal keeps the reason and stops resending it.
+pub fn mark(conn: &Connection, row: i64, refused: Option<&str>) -> Result<()> {
+    match refused {
+        None => conn.execute("UPDATE visits SET synced = 1 WHERE id = ?1", [row])?,
+        Some(reason) => conn.execute(
+            "UPDATE visits SET refused = ?1 WHERE id = ?2",
+            params![reason, row],
+        )?,
+    };
+    Ok(())
+}
+
+/// Visits still to send.
+pub fn count_unsynced(conn: &Connection) -> Result<u64> {
+    let n: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM visits WHERE synced = 0 AND refused IS NULL",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }

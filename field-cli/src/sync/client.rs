@@ -11,6 +11,7 @@ use reqwest::StatusCode;
 use reqwest::blocking::{Client as Http, RequestBuilder};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use sigap_shared::visit_wire::{VisitsRequest, VisitsResponse};
 use sigap_shared::wire::{
     DeviceStatus, ErrorBody, PROTOCOL_HEADER, PROTOCOL_VERSION, PullPage, PushResponse,
 };
@@ -154,6 +155,45 @@ impl Client {
         self.send("pull", |h| h.get(&url))
     }
 
+    /// Sends a batch of visits (`POST /api/v1/visits`); `None` from an
+    /// older server that does not take visits.
+    pub fn push_visits(&self, req: &VisitsRequest) -> Result<Option<VisitsResponse>> {
+        let url = format!("{}/api/v1/visits", self.base);
+        let body = serde_json::to_vec(req)?;
+        self.send_maybe(
+            "visits",
+            |h| {
+                h.post(&url)
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone())
+            },
+            true,
+        )
+    }
+
+    /// A GET of `path_and_query` (starting with `/api/v1/`), its JSON
+    /// answer read as `T`.
+    pub fn get_json<T: DeserializeOwned>(&self, what: &str, path_and_query: &str) -> Result<T> {
+        let url = format!("{}{path_and_query}", self.base);
+        self.send(what, |h| h.get(&url))
+    }
+
+    /// A POST of `body` as JSON to `path`, its JSON answer read as `T`.
+    pub fn post_json<B: serde::Serialize, T: DeserializeOwned>(
+        &self,
+        what: &str,
+        path: &str,
+        body: &B,
+    ) -> Result<T> {
+        let url = format!("{}{path}", self.base);
+        let body = serde_json::to_vec(body)?;
+        self.send(what, |h| {
+            h.post(&url)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone())
+        })
+    }
+
     pub fn device_status(&self, device: Uuid) -> Result<DeviceStatus> {
         let url = format!("{}/api/v1/sync/device/{device}", self.base);
         self.send("device status", |h| h.get(&url))
@@ -180,6 +220,18 @@ impl Client {
         what: &str,
         build: impl Fn(&Http) -> RequestBuilder,
     ) -> Result<T> {
+        self.send_maybe(what, build, false)?
+            .ok_or_else(|| CliError::Refused(format!("{} has no endpoint for {what}", self.base)))
+    }
+
+    /// As `send`, but with `missing_ok` a `404` (an older server without
+    /// the endpoint) is `None` instead of an error.
+    fn send_maybe<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        build: impl Fn(&Http) -> RequestBuilder,
+        missing_ok: bool,
+    ) -> Result<Option<T>> {
         let mut last = String::new();
         for attempt in 0..self.attempts {
             if attempt > 0 {
@@ -219,7 +271,12 @@ impl Client {
                 }
             };
             if status.is_success() {
-                return serde_json::from_str(&body).map_err(|e| self.undecodable(what, proto, &e));
+                return serde_json::from_str(&body)
+                    .map(Some)
+                    .map_err(|e| self.undecodable(what, proto, &e));
+            }
+            if missing_ok && status == StatusCode::NOT_FOUND {
+                return Ok(None);
             }
             if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
                 last = describe(status, &body);

@@ -7,6 +7,7 @@ pub mod pull;
 pub mod push;
 pub mod restore;
 pub mod verify;
+pub mod visits;
 
 use std::io::IsTerminal;
 
@@ -102,6 +103,8 @@ pub struct Summary {
     pub new_ids: u64,
     /// Set when this laptop turned out restored from an older backup.
     pub restored: Option<restore::Restored>,
+    /// The RT visits sent after the changes.
+    pub visits: visits::VisitsSent,
 }
 
 /// This laptop's clock against the server's, as measured by one sync.

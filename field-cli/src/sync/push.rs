@@ -64,7 +64,10 @@ fn page_body(store: &Store, device: Uuid, after: u64) -> Result<Option<Page>> {
         niks.insert(c.id, (c.device_seq, c.nik.to_string()));
         last = c.device_seq;
     }
-    body.extend_from_slice(b"]}");
+    // The changes still queued after this page, for the supervisors'
+    // view of devices (protocol field `pending`).
+    let queued = outbox::count_pending_after(&store.conn, last)?;
+    body.extend_from_slice(format!("],\"pending\":{queued}}}").as_bytes());
     Ok(Some(Page { body, niks, last }))
 }
 

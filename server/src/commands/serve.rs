@@ -25,6 +25,8 @@ pub fn run(store: SqliteStore, db: &Path, args: ServeArgs) -> Result<ExitCode, C
     // rustls needs one process-wide crypto provider; ring is the one the
     // client side (reqwest) already uses. Installing twice is harmless.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    // Today's figures start the day's history (see store::sqlite::history).
+    crate::store::Store::snapshot_coverage(&store, true)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

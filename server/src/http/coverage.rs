@@ -109,6 +109,8 @@ async fn coverage(
     let body = blocking(move || {
         // The generation is read before the data, so an answer is never
         // older than the generation it is kept under.
+        // The day's first read takes the day's history snapshot.
+        store.snapshot_coverage(false)?;
         let generation = store.data_generation()?;
         let through = counted_through(year, this_year);
         let key = (area, year, depth, through);

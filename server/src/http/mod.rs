@@ -19,17 +19,22 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::store::{Store, StoreError};
 
+mod agents;
 mod auth;
 mod conflicts;
 mod coverage;
+mod days;
 pub mod error;
 mod extract;
+mod history;
+mod me;
 pub mod metrics;
 mod pdp;
 mod persons;
 mod review;
 mod sync;
 pub mod throttle;
+mod visits;
 
 pub use error::ApiError;
 
@@ -113,6 +118,10 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
         .merge(persons::router())
         .merge(pdp::router())
         .merge(review::router())
+        .merge(history::router())
+        .merge(agents::router())
+        .merge(visits::router())
+        .merge(me::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -130,7 +130,7 @@ fn parse_device(text: &str) -> Result<Uuid, ApiError> {
 
 /// The two ids that stand for the membership roll and the server in
 /// clock stamps are no device's.
-fn check_device_id(id: &Uuid) -> Result<(), ApiError> {
+pub(super) fn check_device_id(id: &Uuid) -> Result<(), ApiError> {
     if *id == crate::engine::ROLL_DEVICE || *id == crate::engine::SERVER_DEVICE {
         return Err(ApiError::bad_request(
             "invalid_device_id",

@@ -13,8 +13,10 @@ use sigap_shared::wire::{PullPage, PushRequest, PushResponse, Receipt};
 use sigap_shared::{AreaCode, Category, Nik};
 use uuid::Uuid;
 
+mod activity;
 pub mod sqlite;
 
+pub use activity::{Activity, AgentDay, DeviceSeen, HistoryRow, NewVisit};
 pub use sqlite::{BackupSummary, SqliteStore};
 
 /// A storage failure. Bad input is never reported as one of these except
@@ -363,6 +365,39 @@ pub trait Store: Send + Sync + 'static {
     /// Persons whose merged record needs a supervisor's review, in
     /// `areas` (everywhere when `None`), by NIK.
     fn review(&self, areas: Option<&[AreaCode]>) -> Result<Vec<ReviewItem>, StoreError>;
+
+    /// Unix milliseconds now, by the store's clock (a test's may differ
+    /// from the wall's).
+    fn now_millis(&self) -> i64 {
+        i64::try_from(sigap_shared::hlc::wall_millis()).unwrap_or(i64::MAX)
+    }
+    /// Takes today's coverage snapshot if the day turned since the last
+    /// one, or with `retake` if the data changed since (see
+    /// `sqlite/history.rs`).
+    fn snapshot_coverage(&self, retake: bool) -> Result<(), StoreError>;
+    /// The stored days of `area` (kelurahan or above) from `from` to `to`.
+    fn coverage_history(
+        &self,
+        area: &AreaCode,
+        from: time::Date,
+        to: time::Date,
+    ) -> Result<Vec<HistoryRow>, StoreError>;
+    /// Stores the visits of `device` (which must be the token's), once
+    /// each by id; per visit, whether it was new.
+    fn add_visits(
+        &self,
+        token_id: i64,
+        agent: &str,
+        device: Uuid,
+        visits: &[NewVisit],
+    ) -> Result<Vec<bool>, StoreError>;
+    /// What agents did in `area` from `from` to `to`.
+    fn activity(
+        &self,
+        area: &AreaCode,
+        from: time::Date,
+        to: time::Date,
+    ) -> Result<Activity, StoreError>;
     /// An admin's erasure of a person's personal data (name, phone,
     /// occupation, employer, void reason), written as a change with an
     /// author and scrubbed from the change log, conflicts and claims;

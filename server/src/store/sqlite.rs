@@ -12,9 +12,11 @@ use sigap_shared::merge::PersonRecord;
 
 use super::{AreaData, Baseline, NewToken, Role, StoreError, TokenInfo, category_index};
 
+mod activity;
 mod checkpoint;
 mod counters;
 mod erase;
+pub mod history;
 mod read;
 mod write;
 
@@ -29,8 +31,12 @@ fn migrations() -> Vec<M<'static>> {
         // Who counts changed with the per-year counters: recount them.
         M::up_with_hook(include_str!("sqlite/schema_v6.sql"), counters::rebuild_hook),
         M::up(include_str!("sqlite/schema_v7.sql")),
+        M::up(include_str!("sqlite/schema_v8.sql")),
     ]
 }
+
+/// Where the store reads the time (Unix milliseconds): tests move it.
+pub type Clock = std::sync::Arc<dyn Fn() -> i64 + Send + Sync>;
 
 /// Read connections kept open for reuse.
 const MAX_IDLE_READERS: usize = 8;
@@ -51,6 +57,10 @@ pub struct SqliteStore {
     /// device's earlier page (see `push_impl`).
     pushed: Condvar,
     readers: Mutex<Vec<Connection>>,
+    /// Unix milliseconds now: the wall clock, or a test's.
+    clock: Clock,
+    /// The last coverage snapshot this process took.
+    taken: Mutex<history::Taken>,
     /// Declared last: stops after the connections above are closed.
     _checkpointer: checkpoint::Checkpointer,
 }
@@ -127,8 +137,34 @@ impl SqliteStore {
             writer: Mutex::new(conn),
             pushed: Condvar::new(),
             readers: Mutex::new(Vec::new()),
+            clock: std::sync::Arc::new(now_millis),
+            taken: Mutex::default(),
             _checkpointer: checkpointer,
         })
+        .and_then(SqliteStore::backfill_history)
+    }
+
+    /// Fills the coverage history's past days once (see
+    /// `history::backfill`).
+    fn backfill_history(self) -> Result<SqliteStore, StoreError> {
+        let today = history::day_of_millis(self.now());
+        {
+            let conn = self.writer()?;
+            let tx = conn.unchecked_transaction()?;
+            history::backfill(&tx, today)?;
+            tx.commit()?;
+        }
+        Ok(self)
+    }
+
+    /// The same store reading the time from `clock` (tests).
+    pub fn with_clock(mut self, clock: Clock) -> SqliteStore {
+        self.clock = clock;
+        self
+    }
+
+    pub(super) fn now(&self) -> i64 {
+        (self.clock)()
     }
 
     fn writer(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
@@ -594,6 +630,37 @@ impl super::Store for SqliteStore {
         history: bool,
     ) -> Result<Option<super::PersonView>, StoreError> {
         self.person_impl(nik, history)
+    }
+    fn now_millis(&self) -> i64 {
+        self.now()
+    }
+    fn snapshot_coverage(&self, retake: bool) -> Result<(), StoreError> {
+        self.roll_history(retake)
+    }
+    fn coverage_history(
+        &self,
+        area: &AreaCode,
+        from: time::Date,
+        to: time::Date,
+    ) -> Result<Vec<super::HistoryRow>, StoreError> {
+        self.history_impl(area, from, to)
+    }
+    fn add_visits(
+        &self,
+        token_id: i64,
+        agent: &str,
+        device: uuid::Uuid,
+        visits: &[super::NewVisit],
+    ) -> Result<Vec<bool>, StoreError> {
+        self.add_visits_impl(token_id, agent, device, visits)
+    }
+    fn activity(
+        &self,
+        area: &AreaCode,
+        from: time::Date,
+        to: time::Date,
+    ) -> Result<super::Activity, StoreError> {
+        self.activity_impl(area, from, to)
     }
 }
 

@@ -111,6 +111,7 @@ impl Server {
             protocol: sigap_shared::PROTOCOL_VERSION,
             device_id: device.id,
             changes: changes.to_vec(),
+            pending: None,
         };
         self.post(
             token,

@@ -577,7 +577,11 @@ fn device_owner(conn: &Connection, device: &Uuid) -> Result<Option<Option<i64>>,
 
 /// Makes `token_id` the holder of `device` (a row with nothing held when
 /// the server has none for it).
-fn bind_device(conn: &Connection, device: &Uuid, token_id: i64) -> Result<(), StoreError> {
+pub(super) fn bind_device(
+    conn: &Connection,
+    device: &Uuid,
+    token_id: i64,
+) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO devices (device_id, count, highest_seq, max_seq, hash, token_id)
          VALUES (?1, 0, 0, 0, ?2, ?3)
@@ -593,7 +597,7 @@ fn bind_device(conn: &Connection, device: &Uuid, token_id: i64) -> Result<(), St
 
 /// Refuses when another token holds `device` (the caller binds it to
 /// `token_id` when it writes the device's row).
-fn claim(conn: &Connection, device: &Uuid, token_id: i64) -> Result<(), StoreError> {
+pub(super) fn claim(conn: &Connection, device: &Uuid, token_id: i64) -> Result<(), StoreError> {
     match device_owner(conn, device)? {
         Some(Some(owner)) if owner != token_id => {
             let name: Option<String> = conn
@@ -637,7 +641,9 @@ impl SqliteStore {
         by: &Pusher<'_>,
         req: &PushRequest,
     ) -> Result<PushResponse, StoreError> {
-        let now = now_millis();
+        // The day's first write closes the day before in the history.
+        self.roll_history(false)?;
+        let now = self.now();
         let sender = engine::Sender {
             areas: by.areas,
             now_millis: u64::try_from(now).unwrap_or(0),
@@ -671,13 +677,22 @@ impl SqliteStore {
             });
         }
         w.flush()?;
+        for r in &results {
+            if matches!(r.outcome, Outcome::Rejected { .. })
+                && !super::activity::logged(&tx, &r.id)?
+            {
+                super::activity::count_unlogged_rejection(&tx, by.token_name, now)?;
+            }
+        }
         let hash = dev.hash.to_hex();
         tx.prepare_cached(
-            "INSERT INTO devices (device_id, count, highest_seq, max_seq, hash, token_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            "INSERT INTO devices (device_id, count, highest_seq, max_seq, hash, token_id,
+                                  last_push_at, pending)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT(device_id) DO UPDATE SET count = excluded.count,
                 highest_seq = excluded.highest_seq, max_seq = excluded.max_seq,
-                hash = excluded.hash",
+                hash = excluded.hash, last_push_at = excluded.last_push_at,
+                pending = COALESCE(excluded.pending, devices.pending)",
         )?
         .execute(params![
             req.device_id.as_bytes().as_slice(),
@@ -685,7 +700,9 @@ impl SqliteStore {
             to_i64(dev.highest_seq)?,
             to_i64(dev.max_logged)?,
             hash,
-            by.token_id
+            by.token_id,
+            now,
+            req.pending.map(to_i64).transpose()?
         ])?;
         tx.commit()?;
         drop(conn);

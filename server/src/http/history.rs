@@ -1,0 +1,192 @@
+//! `GET /api/v1/coverage/history` (supervisors): an area's coverage per
+//! day from the daily snapshots, and per ISO week for charts.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use sigap_shared::coverage::Figures;
+use sigap_shared::wire::PROTOCOL_VERSION;
+use sigap_shared::{AreaCode, Level};
+use time::Date;
+
+use super::auth::Auth;
+use super::days::{self, format_day};
+use super::error::ApiError;
+use super::extract::ApiQuery;
+use super::{AppState, blocking};
+use crate::coverage::{CategoryCounts, area_display_name};
+use crate::store::HistoryRow;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/coverage/history", get(history))
+}
+
+/// Days answered when `from` is not given.
+const DEFAULT_DAYS: i64 = 90;
+
+#[derive(Deserialize)]
+struct HistoryQuery {
+    area: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// One day: the figures at its latest snapshot (carried from the day
+/// before when it has none), and the registrations received that day.
+#[derive(Debug, Serialize)]
+struct Day {
+    date: String,
+    /// False when the figures are carried over from an earlier day.
+    snapshot: bool,
+    baseline_set: bool,
+    #[serde(flatten)]
+    figures: Figures,
+    by_category: CategoryCounts,
+    registrations: u64,
+}
+
+/// One ISO week: its registrations and the figures of its last day.
+#[derive(Debug, Serialize)]
+struct Week {
+    /// `2025-W07`.
+    week: String,
+    start: String,
+    end: String,
+    registrations: u64,
+    covered: u64,
+    working_population: u64,
+    coverage_bp: u32,
+    coverage: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_bp: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+struct HistoryAnswer {
+    protocol: u32,
+    area: AreaCode,
+    name: Option<String>,
+    from: String,
+    to: String,
+    /// Days from `from` to `to`; days before the area's first snapshot
+    /// are left out.
+    days: Vec<Day>,
+    weeks: Vec<Week>,
+}
+
+async fn history(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
+) -> Result<Json<HistoryAnswer>, ApiError> {
+    auth.require_supervisor()?;
+    let area = days::area(&auth, q.area.as_deref())?;
+    if matches!(area.level(), Level::Rw | Level::Rt) {
+        return Err(ApiError::bad_request(
+            "area_too_fine",
+            format!(
+                "history is kept per kelurahan and above, not per RW or RT; ask for the kelurahan, e.g. area={}",
+                area.kelurahan().map(|k| k.to_string()).unwrap_or_default()
+            ),
+        ));
+    }
+    let (from, to) = days::range(
+        q.from.as_deref(),
+        q.to.as_deref(),
+        sigap_shared::today(),
+        DEFAULT_DAYS,
+    )?;
+    let store = state.store.clone();
+    let rows = blocking(move || store.coverage_history(&area, from, to)).await?;
+    let days = fill(&rows, from, to);
+    Ok(Json(HistoryAnswer {
+        protocol: PROTOCOL_VERSION,
+        area,
+        name: area_display_name(&area),
+        from: format_day(from),
+        to: format_day(to),
+        weeks: weeks(&days),
+        days: days.into_iter().map(|(_, d)| d).collect(),
+    }))
+}
+
+/// Every day from `from` to `to` once a snapshot is known (the rows may
+/// start with the last snapshot before `from`, which seeds the figures).
+fn fill(rows: &[HistoryRow], from: Date, to: Date) -> Vec<(Date, Day)> {
+    let mut out = Vec::new();
+    let mut last: Option<&HistoryRow> = None;
+    let mut rows = rows.iter().peekable();
+    let mut day = from;
+    loop {
+        let mut registrations = 0;
+        let mut fresh = false;
+        // Rows before `from` only seed the figures.
+        while let Some(r) = rows.next_if(|r| r.day <= day) {
+            if r.snapshot {
+                last = Some(r);
+                fresh = r.day == day;
+            }
+            if r.day == day {
+                registrations = r.registrations;
+            }
+        }
+        if let Some(s) = last {
+            let covered = s.by_category.iter().sum();
+            out.push((
+                day,
+                Day {
+                    date: format_day(day),
+                    snapshot: fresh,
+                    baseline_set: s.working_population.is_some(),
+                    figures: Figures::compute(covered, s.working_population.unwrap_or(0), s.target),
+                    by_category: s.by_category.into(),
+                    registrations,
+                },
+            ));
+        }
+        match day.next_day() {
+            Some(next) if next <= to => day = next,
+            _ => break,
+        }
+    }
+    out
+}
+
+/// Roll-up per ISO week (Monday to Sunday) of the days given.
+fn weeks(days: &[(Date, Day)]) -> Vec<Week> {
+    let mut out: Vec<Week> = Vec::new();
+    for (date, d) in days {
+        let (year, week, _) = date.to_iso_week_date();
+        let label = format!("{year}-W{week:02}");
+        let start = date.prev_occurrence(time::Weekday::Monday);
+        let start = if date.weekday() == time::Weekday::Monday {
+            *date
+        } else {
+            start
+        };
+        let end = start + time::Duration::days(6);
+        let closing = Week {
+            week: label,
+            start: format_day(start),
+            end: format_day(end),
+            registrations: d.registrations,
+            covered: d.figures.covered,
+            working_population: d.figures.working_population,
+            coverage_bp: d.figures.coverage_bp,
+            coverage: d.figures.coverage.clone(),
+            target_bp: d.figures.target_percent.map(|p| p.basis_points()),
+        };
+        match out.last_mut() {
+            Some(w) if w.week == closing.week => {
+                let registrations = w.registrations + d.registrations;
+                *w = Week {
+                    registrations,
+                    ..closing
+                };
+            }
+            _ => out.push(closing),
+        }
+    }
+    out
+}
