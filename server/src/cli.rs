@@ -45,6 +45,11 @@ pub enum Command {
         /// `clock_ahead`, for the agent to fix the laptop's clock.
         #[arg(long, env = "SIGAP_MAX_CLOCK_SKEW", default_value = "24h", value_parser = parse_skew)]
         max_clock_skew: u64,
+        /// The server is reached over https through a TLS proxy: the
+        /// dashboard's cookies are marked Secure even when the proxy does
+        /// not say `X-Forwarded-Proto: https`.
+        #[arg(long, env = "SIGAP_BEHIND_TLS")]
+        behind_tls: bool,
     },
     /// Manage API tokens.
     #[command(subcommand)]

@@ -56,7 +56,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, CommandError> {
         Command::Serve {
             listen,
             max_clock_skew,
-        } => serve::run(store, listen, max_clock_skew),
+            behind_tls,
+        } => serve::run(store, listen, max_clock_skew, behind_tls),
         Command::Token(c) => token::run(&store, c),
         Command::Baseline(c) => baseline::run(&store, c),
         Command::Target(c) => baseline::run_target(&store, c),

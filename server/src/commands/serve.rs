@@ -13,6 +13,7 @@ pub fn run(
     store: SqliteStore,
     listen: SocketAddr,
     max_clock_skew_millis: u64,
+    behind_tls: bool,
 ) -> Result<ExitCode, CommandError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -26,11 +27,13 @@ pub fn run(
         let addr = listener.local_addr()?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "sigap-server listening on http://{addr}")?;
+        writeln!(out, "dashboard: http://{addr}/")?;
         out.flush()?;
         drop(out);
         tracing::info!(%addr, "serving");
         let state = AppState {
             max_clock_skew_millis,
+            web: Arc::new(crate::web::WebConfig::new(behind_tls)),
             ..AppState::new(Arc::new(store))
         };
         axum::serve(listener, app(state))

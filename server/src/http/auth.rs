@@ -33,24 +33,31 @@ impl FromRequestParts<AppState> for Auth {
             .ok_or_else(|| {
                 ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
             })?;
-        let hash = crate::token::hash(token);
-        let store = state.store.clone();
-        let found = super::blocking(move || store.find_token(&hash)).await?;
-        let info = found.ok_or_else(|| {
-            ApiError::Unauthorized("the token is not valid or has been revoked".into())
-        })?;
-        let now = i64::try_from(sigap_shared::hlc::wall_millis()).unwrap_or(i64::MAX);
-        if let Some(expires) = info.expires_at.filter(|_| info.expired_at(now)) {
-            // Refused like a revoked token, but saying so: the agent can
-            // fix this only by asking for a new token, not by retyping.
-            return Err(ApiError::Unauthorized(format!(
-                "the token {:?} has expired on {}; ask an admin for a new one (sigap-server token create)",
-                info.name,
-                crate::time_text::format_time(expires)
-            )));
-        }
-        Ok(Auth(info))
+        authenticate(state, token).await.map(Auth)
     }
+}
+
+/// Looks a token up in the store: the API's bearer tokens and the
+/// dashboard's session cookie are checked by this one path, so a revoked
+/// or expired token stops both at once.
+pub(crate) async fn authenticate(state: &AppState, token: &str) -> Result<TokenInfo, ApiError> {
+    let hash = crate::token::hash(token);
+    let store = state.store.clone();
+    let found = super::blocking(move || store.find_token(&hash)).await?;
+    let info = found.ok_or_else(|| {
+        ApiError::Unauthorized("the token is not valid or has been revoked".into())
+    })?;
+    let now = i64::try_from(sigap_shared::hlc::wall_millis()).unwrap_or(i64::MAX);
+    if let Some(expires) = info.expires_at.filter(|_| info.expired_at(now)) {
+        // Refused like a revoked token, but saying so: the agent can
+        // fix this only by asking for a new token, not by retyping.
+        return Err(ApiError::Unauthorized(format!(
+            "the token {:?} has expired on {}; ask an admin for a new one (sigap-server token create)",
+            info.name,
+            crate::time_text::format_time(expires)
+        )));
+    }
+    Ok(info)
 }
 
 impl Auth {

@@ -15,12 +15,12 @@ use sigap_shared::wire::{MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, PROTOCOL_VERSION
 
 use crate::store::{Store, StoreError};
 
-mod auth;
-mod conflicts;
+pub(crate) mod auth;
+pub(crate) mod conflicts;
 mod coverage;
 pub mod error;
 mod extract;
-mod persons;
+pub(crate) mod persons;
 mod review;
 mod sync;
 
@@ -37,6 +37,8 @@ pub struct AppState {
     /// How far ahead of the server's clock a change may be stamped
     /// (`serve --max-clock-skew`).
     pub max_clock_skew_millis: u64,
+    /// The dashboard's secret and cookie settings.
+    pub web: Arc<crate::web::WebConfig>,
 }
 
 impl AppState {
@@ -45,6 +47,7 @@ impl AppState {
             store,
             coverage: Arc::default(),
             max_clock_skew_millis: crate::store::DEFAULT_MAX_CLOCK_SKEW_MILLIS,
+            web: Arc::new(crate::web::WebConfig::new(false)),
         }
     }
 }
@@ -63,6 +66,7 @@ pub(crate) async fn blocking<T: Send + 'static>(
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .merge(crate::web::router(&state))
         .merge(sync::router())
         .merge(coverage::router())
         .merge(conflicts::router())

@@ -363,6 +363,14 @@ pub trait Store: Send + Sync + 'static {
     /// Persons whose merged record needs a supervisor's review, in
     /// `areas` (everywhere when `None`), by NIK.
     fn review(&self, areas: Option<&[AreaCode]>) -> Result<Vec<ReviewItem>, StoreError>;
+    /// Field registrations per UTC day (days since 1970-01-01) from
+    /// `from_millis` on, of persons addressed in `areas` (everywhere when
+    /// `None`), by each person's registration time: the dashboard's pace.
+    fn registrations_per_day(
+        &self,
+        areas: Option<&[AreaCode]>,
+        from_millis: i64,
+    ) -> Result<Vec<(i64, u64)>, StoreError>;
 }
 
 /// A person whose merged record breaks a rule that needs the whole record.

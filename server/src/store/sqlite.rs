@@ -459,6 +459,13 @@ impl super::Store for SqliteStore {
     fn review(&self, areas: Option<&[AreaCode]>) -> Result<Vec<super::ReviewItem>, StoreError> {
         self.review_impl(areas)
     }
+    fn registrations_per_day(
+        &self,
+        areas: Option<&[AreaCode]>,
+        from_millis: i64,
+    ) -> Result<Vec<(i64, u64)>, StoreError> {
+        self.registrations_per_day_impl(areas, from_millis)
+    }
     fn device_receipt(
         &self,
         device: uuid::Uuid,
