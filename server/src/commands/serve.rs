@@ -27,10 +27,10 @@ pub fn run(
         let addr = listener.local_addr()?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "sigap-server listening on http://{addr}")?;
-        writeln!(out, "dashboard: http://{addr}/")?;
         out.flush()?;
         drop(out);
-        tracing::info!(%addr, "serving");
+        // One line on stdout only: scripts read it and may close the pipe.
+        tracing::info!(%addr, dashboard = %format!("http://{addr}/"), "serving");
         let state = AppState {
             max_clock_skew_millis,
             web: Arc::new(crate::web::WebConfig::new(behind_tls)),

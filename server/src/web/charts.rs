@@ -95,7 +95,7 @@ pub fn area_chart(bars: &[AreaBar], title: &str) -> String {
 /// Weekly registrations as columns, with the pace needed as a line.
 pub fn pace_chart(weeks: &[(String, u64)], needed: Option<u64>, title: &str) -> String {
     const W: u32 = 600;
-    const H: u32 = 180;
+    const H: u32 = 150;
     const BOTTOM: u32 = 24;
     let plot_h = H - BOTTOM - 10;
     let top = weeks

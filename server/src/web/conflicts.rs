@@ -206,7 +206,7 @@ fn sex_text(lang: Lang, s: Option<Sex>) -> String {
 fn view(lang: Lang, c: &Conflict) -> ConflictView {
     let (a, b) = (&c.existing.fields, &c.incoming.fields);
     let none = || super::figures::NONE.to_string();
-    let rows = vec![
+    let rows: Vec<FieldRow> = [
         FieldRow {
             key: "name",
             label: t(lang, "field-name"),
@@ -234,7 +234,12 @@ fn view(lang: Lang, c: &Conflict) -> ConflictView {
             incoming_value: b.sex.map(|s| s.to_string()).unwrap_or_default(),
             differs: c.fields.contains(&Field::Sex),
         },
-    ];
+    ]
+    .into_iter()
+    // A side names only the fields it disagrees on; rows neither side
+    // gave would be empty.
+    .filter(|r| r.differs || !r.existing_value.is_empty() || !r.incoming_value.is_empty())
+    .collect();
     let resolved = c.resolved_by.as_ref().map(|by| {
         let r = c.resolution.clone().unwrap_or_default();
         let mut chosen: Vec<String> = Vec::new();
