@@ -210,9 +210,6 @@ fn a_supervisor_uses_the_dashboard_in_a_real_browser() {
 }
 
 async fn browse(driver: &Driver, chromium: &Path, e: &Expected) {
-    // reqwest brings rustls with ring and fantoccini's connector another
-    // provider: name the one to use (a second install is harmless).
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -225,8 +222,10 @@ async fn browse(driver: &Driver, chromium: &Path, e: &Expected) {
             "prefs": {"intl.accept_languages": "id-ID,id"},
         }),
     );
-    let c = ClientBuilder::rustls()
-        .unwrap()
+    // chromedriver listens on loopback over plain HTTP: no TLS stack (and
+    // no C crypto library to build) is needed to talk to it.
+    let http = hyper_util::client::legacy::connect::HttpConnector::new();
+    let c = ClientBuilder::new(http)
         .capabilities(caps)
         .connect(&format!("http://127.0.0.1:{}", driver.port))
         .await
