@@ -456,3 +456,51 @@ async fn the_stylesheet_comes_from_the_binary_and_pages_load_nothing_from_elsewh
         assert!(!html.contains("<script"), "{path}");
     }
 }
+
+#[tokio::test]
+async fn the_pace_counts_this_weeks_registrations_against_the_pace_needed() {
+    let s = start().await;
+    let agent = s.token(Role::Agent, "agent-1", &["33.72.01"]);
+    let sup = s.token(Role::Supervisor, "spv", &["33.72.01"]);
+    let area = sigap_shared::AreaCode::parse("33.72.01").unwrap();
+    let year = sigap_shared::today().year();
+    s.store
+        .set_baselines(&[sigap_server::store::Baseline {
+            area,
+            year,
+            working_population: 1_000,
+        }])
+        .unwrap();
+    s.store
+        .set_target(
+            &area,
+            year,
+            sigap_shared::coverage::Target {
+                percent: sigap_shared::coverage::Percent(5702),
+                count: None,
+            },
+        )
+        .unwrap();
+    // Eight registrations stamped now: two a week over the last four.
+    let mut d = Device::new();
+    d.millis = sigap_shared::hlc::wall_millis();
+    let changes: Vec<_> = (1..=8)
+        .map(|i| d.register(&common::nik("337201", i), "Warga", KEL, 1, 1))
+        .collect();
+    let (st, r) = s.push(&agent, &d, &changes).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    let (_, _, html) = s.page(&sup, "/").await;
+    assert!(
+        html.contains("Laju 4 minggu terakhir: 2 pendaftaran per minggu"),
+        "{html}"
+    );
+    // 571 needed (57.02% of 1,000, rounded up) less the 8 covered.
+    let today = sigap_shared::today();
+    let end = time::Date::from_calendar_date(year, time::Month::December, 31).unwrap();
+    let weeks = ((end - today).whole_days() + 1 + 6) / 7;
+    let per_week = 563u64.div_ceil(u64::try_from(weeks.max(1)).unwrap());
+    assert!(
+        html.contains(&format!("Dibutuhkan {} per minggu", Lang::Id.int(per_week))),
+        "{html}"
+    );
+}
