@@ -433,6 +433,30 @@ async fn a_conflict_resolved_through_the_form_is_a_change_with_its_author() {
     assert!(html.contains("Budi Susanto") && html.contains("spv-laweyan"));
     let (st, _, _) = s.page(&sup, "/person?nik=12345").await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
+    // The conflict list, the review list and the history download too.
+    let (st, _, csv) = s.page(&sup, "/conflicts?status=all&format=csv").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(
+        csv.starts_with("Konflik identitas — semua wilayah\n"),
+        "{csv}"
+    );
+    let row = csv.lines().find(|l| l.contains(NIK)).unwrap();
+    assert!(
+        row.contains("Budi Santoso (agent-1)") && row.contains("Budi Susanto (agent-2)"),
+        "{row}"
+    );
+    let (st, _, csv) = s
+        .page(&sup, "/conflicts?status=all&table=review&format=csv")
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(csv.contains("NIK,Kelurahan,Dihitung,Masalah"), "{csv}");
+    let (st, _, csv) = s.page(&sup, &format!("/person?nik={NIK}&format=csv")).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(
+        csv.lines().filter(|l| l.contains("spv-laweyan")).count(),
+        1,
+        "{csv}"
+    );
 }
 
 #[tokio::test]
