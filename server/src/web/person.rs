@@ -80,7 +80,8 @@ pub async fn page(
 
 fn record(lang: Lang, p: &PersonView) -> Vec<(String, String)> {
     let f = &p.fields;
-    let or_none = |v: Option<String>| v.unwrap_or_else(|| NONE.into());
+    // A field written empty (no phone, no employer) reads as absent.
+    let or_none = |v: Option<String>| v.filter(|s| !s.is_empty()).unwrap_or_else(|| NONE.into());
     let address = f.kelurahan.map(|k| {
         let mut s = wilayah::area_label(&k);
         if let (Some(rw), Some(rt)) = (f.rw, f.rt) {
