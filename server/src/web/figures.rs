@@ -176,3 +176,70 @@ pub fn area_table(lang: Lang, children: &[CoverageNode], sort: Sort, base: Strin
 pub fn target_bp(n: &CoverageNode) -> Option<u32> {
     n.figures.target_percent.map(|p: Percent| p.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sigap_shared::coverage::{Figures, Target};
+    use sigap_shared::{AreaCode, Level};
+
+    fn node(code: &str, covered: u64, target: Option<u32>) -> CoverageNode {
+        let target = target.map(|bp| Target {
+            percent: Percent(bp),
+            count: None,
+        });
+        CoverageNode {
+            area: AreaCode::parse(code).unwrap(),
+            name: crate::coverage::area_display_name(&AreaCode::parse(code).unwrap()),
+            level: Level::Kecamatan,
+            year: 2026,
+            figures: Figures::compute(covered, 1_000, target),
+            baseline_set: true,
+            by_category: Default::default(),
+            children: Vec::new(),
+        }
+    }
+
+    fn order(nodes: &[CoverageNode]) -> Vec<String> {
+        nodes.iter().map(|n| n.area.to_string()).collect()
+    }
+
+    #[test]
+    fn furthest_from_target_first_and_areas_without_a_target_last() {
+        let mut nodes = vec![
+            node("33.72.01", 500, Some(5702)),
+            node("33.72.02", 100, None),
+            node("33.72.03", 200, Some(5702)),
+            node("33.72.04", 600, Some(5702)),
+        ];
+        sort_nodes(&mut nodes, &default_sort());
+        assert_eq!(
+            order(&nodes),
+            ["33.72.03", "33.72.01", "33.72.04", "33.72.02"]
+        );
+        let by_name = Sort {
+            key: "name".into(),
+            desc: false,
+        };
+        sort_nodes(&mut nodes, &by_name);
+        // Jebres, Laweyan, Pasar Kliwon, Serengan.
+        assert_eq!(
+            order(&nodes),
+            ["33.72.04", "33.72.01", "33.72.03", "33.72.02"]
+        );
+    }
+
+    #[test]
+    fn figures_print_in_the_readers_language_with_a_dash_where_none() {
+        let n = node("33.72.02", 442, Some(5702));
+        let id = shown(Lang::Id, &n);
+        assert_eq!((id.coverage.as_str(), id.gap.as_str()), ("44,20%", "12,82"));
+        let en = shown(Lang::En, &n);
+        assert_eq!(
+            (en.coverage.as_str(), en.target.as_str()),
+            ("44.20%", "57.02%")
+        );
+        let none = shown(Lang::Id, &node("33.72.02", 1, None));
+        assert_eq!((none.target.as_str(), none.needed.as_str()), (NONE, NONE));
+    }
+}
