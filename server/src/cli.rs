@@ -74,6 +74,11 @@ pub struct ServeArgs {
     /// `clock_ahead`, for the agent to fix the laptop's clock.
     #[arg(long, env = "SIGAP_MAX_CLOCK_SKEW", default_value = "24h", value_parser = parse_skew)]
     pub max_clock_skew: u64,
+    /// The server is reached over https through a TLS proxy: the
+    /// dashboard's cookies are marked Secure even when the proxy does
+    /// not say `X-Forwarded-Proto: https`.
+    #[arg(long, env = "SIGAP_BEHIND_TLS")]
+    pub behind_tls: bool,
     /// Serve HTTPS with this certificate chain (PEM). Reloaded from the
     /// file on SIGHUP, so a renewed certificate needs no restart.
     #[arg(long, env = "SIGAP_TLS_CERT", value_name = "PEM", requires = "tls_key")]

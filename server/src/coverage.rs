@@ -109,6 +109,20 @@ fn children_index(data: &AreaData) -> HashMap<AreaCode, Vec<AreaCode>> {
     index
 }
 
+/// The figures of `area` for `year` with `depth` levels of children, read
+/// from `store` as `GET /api/v1/coverage` reads them (the dashboard's
+/// pages call this, so a page and the API cannot disagree).
+pub fn node_for(
+    store: &dyn crate::store::Store,
+    area: &AreaCode,
+    year: i32,
+    depth: u8,
+) -> Result<CoverageNode, crate::store::StoreError> {
+    let through = counted_through(year, sigap_shared::today().year());
+    let data = store.area_data(area, year, through)?;
+    Ok(build(area, year, depth, &data))
+}
+
 /// Builds the node of `area` with `depth` levels of children.
 pub fn build(area: &AreaCode, year: i32, depth: u8, data: &AreaData) -> CoverageNode {
     build_node(area, year, depth, data, &children_index(data))

@@ -15,5 +15,6 @@ pub mod logging;
 pub mod store;
 pub mod time_text;
 pub mod token;
+pub mod web;
 
 pub use http::{AppState, app};

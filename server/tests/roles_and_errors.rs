@@ -70,6 +70,15 @@ async fn every_endpoint_refuses_a_missing_or_revoked_token() {
     }
     let (st, _) = s.post("sigap_wrong", "/api/v1/sync/push", &json!({})).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
+    // The dashboard sends a browser without a valid session to sign in.
+    for path in DASHBOARD_PAGES {
+        let (st, to, _) = s.page("", path).await;
+        assert_eq!(st, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(to, "/signin", "{path}");
+        let (st, to, _) = s.page(&t, path).await;
+        assert_eq!(st, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(to, "/signin?notice=notice-session-ended", "{path}");
+    }
     for path in [
         "/api/v1/conflicts/1/resolve",
         "/api/v1/persons/3372011203850001/move",
@@ -137,6 +146,15 @@ async fn the_wrong_role_is_forbidden() {
     }
     let (st, _) = s.get(&admin, "/api/v1/coverage?area=33.72").await;
     assert_eq!(st, StatusCode::OK);
+    for path in DASHBOARD_PAGES {
+        let (st, _, body) = s.page(&agent, path).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{path}");
+        assert!(body.contains("Token agen ditolak"), "{path}: {body}");
+        for t in [&sup, &admin] {
+            let (st, _, body) = s.page(t, path).await;
+            assert_eq!(st, StatusCode::OK, "{path}: {body}");
+        }
+    }
     let (st, _) = s.get(&sup, "/api/v1/conflicts").await;
     assert_eq!(st, StatusCode::OK);
     let (st, _) = s.get(&sup, "/api/v1/review").await;
@@ -184,7 +202,24 @@ async fn an_area_outside_the_token_is_forbidden_with_its_name() {
     s.push(&agent, &d, &[c]).await;
     let (st, _) = s.get(&sup, "/api/v1/persons/3372021203850001").await;
     assert_eq!(st, StatusCode::FORBIDDEN);
+    // The dashboard's pages refuse the same areas, with a page that says so.
+    for path in [
+        "/?area=33.72",
+        "/area?code=33.72",
+        "/area?code=33.72.02.1001",
+        "/conflicts?area=33.72.02",
+        "/person?nik=3372021203850001",
+    ] {
+        let (st, _, body) = s.page(&sup, path).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{path}");
+        assert!(body.contains("Di luar wilayah Anda"), "{path}: {body}");
+    }
+    let (st, _, _) = s.page(&sup, "/area?code=33.72.01.1001/1").await;
+    assert_eq!(st, StatusCode::OK);
 }
+
+/// Every page of the dashboard that needs a session.
+const DASHBOARD_PAGES: [&str; 4] = ["/", "/area?code=33.72", "/conflicts", "/person"];
 
 #[tokio::test]
 async fn bad_input_is_a_json_4xx_never_a_500() {

@@ -61,6 +61,7 @@ async fn serve(store: SqliteStore, db: &Path, args: ServeArgs) -> Result<ExitCod
         },
         auth_throttle: Arc::new(AuthThrottle::new(args.auth_failures_per_minute)),
         metrics,
+        web: Arc::new(crate::web::WebConfig::new(args.behind_tls)),
         ..AppState::new(store)
     };
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -73,7 +74,7 @@ async fn serve(store: SqliteStore, db: &Path, args: ServeArgs) -> Result<ExitCod
     }
     out.flush()?;
     drop(out);
-    tracing::info!(%addr, scheme, "serving");
+    tracing::info!(%addr, scheme, dashboard = %format!("{scheme}://{addr}/"), "serving");
 
     let handle = Handle::new();
     tokio::spawn(shutdown_on_signal(handle.clone()));

@@ -25,7 +25,10 @@ impl FromRequestParts<AppState> for Auth {
                 retry_after_secs: wait.as_secs().max(1),
             });
         }
-        let result = authenticate(parts, state).await;
+        let result = match bearer(parts) {
+            Ok(token) => authenticate(state, token).await,
+            Err(e) => Err(e),
+        };
         // A request without a token is a mistake, not a guess: only tokens
         // that were tried and failed count.
         let tried = parts.headers.contains_key(AUTHORIZATION);
@@ -46,25 +49,31 @@ fn client_addr(parts: &Parts) -> Option<IpAddr> {
         .map(|ConnectInfo(addr)| addr.ip())
 }
 
-/// Checks the bearer token: valid, unrevoked and unexpired.
-pub(crate) async fn authenticate(parts: &Parts, state: &AppState) -> Result<TokenInfo, ApiError> {
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| {
-                ApiError::Unauthorized(
-                    "missing Authorization: Bearer <token>; ask an admin for a token (sigap-server token create)"
-                        .into(),
-                )
-            })?;
-    let token = header
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            ApiError::Unauthorized(
+                "missing Authorization: Bearer <token>; ask an admin for a token (sigap-server token create)"
+                    .into(),
+            )
+        })?;
+    header
         .strip_prefix("Bearer ")
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| {
             ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
-        })?;
+        })
+}
+
+/// Looks a token up in the store: the API's bearer tokens and the
+/// dashboard's session cookie are checked by this one path, so a revoked
+/// or expired token stops both at once.
+pub(crate) async fn authenticate(state: &AppState, token: &str) -> Result<TokenInfo, ApiError> {
     let hash = crate::token::hash(token);
     let store = state.store.clone();
     let found = super::blocking(move || store.find_token(&hash)).await?;

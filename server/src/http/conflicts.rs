@@ -36,7 +36,7 @@ struct OneConflict {
     conflict: Conflict,
 }
 
-fn visible(auth: &Auth, c: &Conflict) -> bool {
+pub(crate) fn visible(auth: &Auth, c: &Conflict) -> bool {
     match &c.kelurahan {
         Some(k) => auth.0.covers(k),
         None => auth.area_filter().is_none(),
@@ -86,7 +86,25 @@ async fn resolve(
     let id: i64 = id.parse().map_err(|_| {
         ApiError::bad_request("invalid_id", format!("conflict id {id:?} is not a number"))
     })?;
-    let f = &body.fields;
+    let conflict = resolve_as(&state, &auth, id, body.fields, body.note).await?;
+    Ok(Json(OneConflict {
+        protocol: PROTOCOL_VERSION,
+        conflict,
+    }))
+}
+
+/// Resolves conflict `id` with the chosen identity values, as `auth`'s
+/// token: the API and the dashboard's form both come through here, so a
+/// resolution is always a change with an author and the same checks.
+pub(crate) async fn resolve_as(
+    state: &AppState,
+    auth: &Auth,
+    id: i64,
+    fields: Fields,
+    note: Option<String>,
+) -> Result<Conflict, ApiError> {
+    auth.require_supervisor()?;
+    let f = &fields;
     let identity_only = Fields {
         name: f.name.clone(),
         birth_date: f.birth_date,
@@ -103,7 +121,7 @@ async fn resolve(
     let conflict = blocking(move || store.conflict(id))
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no conflict with id {id}")))?;
-    if !visible(&auth, &conflict) {
+    if !visible(auth, &conflict) {
         let area = conflict
             .kelurahan
             .map(|k| k.to_string())
@@ -115,11 +133,7 @@ async fn resolve(
     let store = state.store.clone();
     let by = auth.0.name.clone();
     let resolved =
-        blocking(move || store.resolve_conflict(id, &body.fields, body.note.as_deref(), &by))
-            .await?;
+        blocking(move || store.resolve_conflict(id, &fields, note.as_deref(), &by)).await?;
     tracing::info!(id, nik = %resolved.nik.masked(), "conflict resolved");
-    Ok(Json(OneConflict {
-        protocol: PROTOCOL_VERSION,
-        conflict: resolved,
-    }))
+    Ok(resolved)
 }

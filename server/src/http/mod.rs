@@ -20,8 +20,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 use crate::store::{Store, StoreError};
 
 mod agents;
-mod auth;
-mod conflicts;
+pub(crate) mod auth;
+pub(crate) mod conflicts;
 mod coverage;
 mod days;
 pub mod error;
@@ -30,7 +30,7 @@ mod history;
 mod me;
 pub mod metrics;
 mod pdp;
-mod persons;
+pub(crate) mod persons;
 mod review;
 mod sync;
 pub mod throttle;
@@ -52,6 +52,8 @@ pub struct AppState {
     pub limits: Limits,
     pub auth_throttle: Arc<throttle::AuthThrottle>,
     pub metrics: Arc<metrics::Metrics>,
+    /// The dashboard's secret and cookie settings.
+    pub web: Arc<crate::web::WebConfig>,
 }
 
 /// Bounds that keep one slow or busy client from holding the server.
@@ -84,6 +86,7 @@ impl AppState {
             limits: Limits::default(),
             auth_throttle: Arc::default(),
             metrics: Arc::default(),
+            web: Arc::new(crate::web::WebConfig::new(false)),
         }
     }
 }
@@ -112,6 +115,7 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
     Router::new()
         .merge(extra)
         .route("/healthz", get(healthz))
+        .merge(crate::web::router(&state))
         .merge(sync::router())
         .merge(coverage::router())
         .merge(conflicts::router())

@@ -55,7 +55,7 @@ async fn person(
 
 /// The token must cover the person's address; a person without one is
 /// for admins only.
-pub(super) fn require_person_area(auth: &Auth, person: &PersonView) -> Result<(), ApiError> {
+pub(crate) fn require_person_area(auth: &Auth, person: &PersonView) -> Result<(), ApiError> {
     match &person.fields.kelurahan {
         Some(k) => auth.require_area(k),
         None if auth.area_filter().is_some() => Err(ApiError::Forbidden(

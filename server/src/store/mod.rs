@@ -403,6 +403,14 @@ pub trait Store: Send + Sync + 'static {
     /// author and scrubbed from the change log, conflicts and claims;
     /// what the coverage count needs is kept.
     fn erase_person(&self, nik: &Nik, by: &str, reason: &str) -> Result<Erasure, StoreError>;
+    /// Field registrations per UTC day (days since 1970-01-01) from
+    /// `from_millis` on, of persons addressed in `areas` (everywhere when
+    /// `None`), by each person's registration time: the dashboard's pace.
+    fn registrations_per_day(
+        &self,
+        areas: Option<&[AreaCode]>,
+        from_millis: i64,
+    ) -> Result<Vec<(i64, u64)>, StoreError>;
 }
 
 /// What an erasure overwrote besides the merged record.

@@ -562,6 +562,13 @@ impl super::Store for SqliteStore {
     ) -> Result<super::Erasure, StoreError> {
         self.erase_person_impl(nik, by, reason)
     }
+    fn registrations_per_day(
+        &self,
+        areas: Option<&[AreaCode]>,
+        from_millis: i64,
+    ) -> Result<Vec<(i64, u64)>, StoreError> {
+        self.registrations_per_day_impl(areas, from_millis)
+    }
     fn device_receipt(
         &self,
         device: uuid::Uuid,

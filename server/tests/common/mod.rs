@@ -218,3 +218,31 @@ pub fn cli(db: &std::path::Path, args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// The dashboard as a browser without JavaScript sees it: a client that
+/// does not follow redirects, so a test sees each 303 itself.
+pub fn web_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+impl Server {
+    /// GET a dashboard page with `token` as the session cookie (none when
+    /// empty): status, `Location` and body.
+    pub async fn page(&self, token: &str, path: &str) -> (StatusCode, String, String) {
+        let mut req = web_client().get(format!("{}{path}", self.url));
+        if !token.is_empty() {
+            req = req.header("cookie", format!("sigap_session={token}"));
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        (status, location, r.text().await.unwrap_or_default())
+    }
+}

@@ -96,6 +96,38 @@ pub(super) fn load_conflict(conn: &Connection, id: i64) -> Result<Option<Conflic
 }
 
 impl SqliteStore {
+    pub(in crate::store) fn registrations_per_day_impl(
+        &self,
+        areas: Option<&[AreaCode]>,
+        from_millis: i64,
+    ) -> Result<Vec<(i64, u64)>, StoreError> {
+        self.read(|c| {
+            // Grouped by kelurahan first: the area test needs the code, and
+            // a kota has only a few dozen kelurahan.
+            let mut stmt = c.prepare_cached(
+                "SELECT kelurahan, registered_at / 86400000 AS day, COUNT(*)
+                 FROM persons WHERE registered_at >= ?1
+                 GROUP BY kelurahan, day",
+            )?;
+            let mut rows = stmt.query([from_millis])?;
+            let mut days: std::collections::BTreeMap<i64, u64> = Default::default();
+            while let Some(r) = rows.next()? {
+                let kel: Option<String> = r.get(0)?;
+                let kelurahan = kel.as_deref().map(parse_area).transpose()?;
+                let visible = match (areas, &kelurahan) {
+                    (None, _) => true,
+                    (Some(list), Some(k)) => list.iter().any(|a| a.contains(k)),
+                    (Some(_), None) => false,
+                };
+                if visible {
+                    let n: i64 = r.get(2)?;
+                    *days.entry(r.get(1)?).or_default() += u64::try_from(n).unwrap_or(0);
+                }
+            }
+            Ok(days.into_iter().collect())
+        })
+    }
+
     pub(in crate::store) fn review_impl(
         &self,
         areas: Option<&[AreaCode]>,
