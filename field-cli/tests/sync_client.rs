@@ -288,7 +288,7 @@ fn sync_pushes_pulls_and_reports_then_lookup_answers_offline() {
     env.run(&["lookup", "3372011505800003"])
         .code(0)
         .stdout_has(
-            "NIK 3372011505800003 is already covered: registered by agent-rina on 2025-11-24 (A*** S****, Bumi (33.72.01.1003))",
+            "NIK 3372011505800003 is already covered: registered by agent-rina on 24 November 2025 (A*** S****, Bumi (33.72.01.1003))",
         );
     env.run(&["lookup", "3372012006700004"])
         .code(0)
@@ -413,7 +413,7 @@ fn a_voided_registration_covers_nobody_but_a_voided_participant_stays_one() {
     let env = Env::with_server(&server.url);
     env.run(&["sync"]).code(0);
     env.run(&["lookup", AGUS]).code(0).stdout_has(
-        "NIK 3372011505800003 was registered by agent-rina on 2025-11-24, then voided on 2025-11-25 (moved to Jakarta)",
+        "NIK 3372011505800003 was registered by agent-rina on 24 November 2025, then voided on 25 November 2025 (moved to Jakarta)",
     );
     let j = env.run(&["lookup", AGUS, "--json"]).code(0).json();
     assert_eq!(j["answer"], "voided");
@@ -430,7 +430,7 @@ fn a_voided_registration_covers_nobody_but_a_voided_participant_stays_one() {
     env.run(&register_in_bumi(AGUS))
         .code(0)
         .stdout_has("saved: 3372011505800003")
-        .stderr_has("note: NIK 3372011505800003 was registered by agent-rina on 2025-11-24, then voided on 2025-11-25 (moved to Jakarta); registered again here");
+        .stderr_has("note: NIK 3372011505800003 was registered by agent-rina on 24 November 2025, then voided on 25 November 2025 (moved to Jakarta); registered again here");
     // So is an import row of another voided person.
     let csv = env.path("forms.csv");
     std::fs::write(
@@ -835,7 +835,7 @@ fn changes_refused_for_a_clock_ahead_stay_and_go_again_stamped_anew_once_the_clo
     set_clock(&server, &state, -TEN_YEARS_SECS);
     env.run(&["sync"])
         .code(1)
-        .stderr_has("warning: this laptop's clock is 3652 day(s) 0 h ahead of the server's: fix the laptop's clock")
+        .stderr_has("warning: this laptop's clock is 3,652 day(s) 0 h ahead of the server's: fix the laptop's clock")
         .stdout_has("not taken #1 3372011203850001: the change is stamped 3652 days ahead of the server's clock; fix the laptop's clock (clock_ahead)")
         .stdout_has("1 change(s) not taken by the server stay on this laptop (see `sigap status`); fix the laptop's clock (date, time and time zone), then run `sigap sync`")
         .stdout_has("1 change(s) still waiting for earlier ones");
@@ -851,7 +851,7 @@ fn changes_refused_for_a_clock_ahead_stay_and_go_again_stamped_anew_once_the_clo
         .stdout_has("waiting for earlier changes: 1")
         .stderr_has("warning: at the last sync (")
         .stderr_has(
-            "this laptop's clock was 3652 day(s) 0 h ahead of the server's: fix the laptop's clock",
+            "this laptop's clock was 3,652 day(s) 0 h ahead of the server's: fix the laptop's clock",
         );
     let st = env.run(&["status", "--json"]).code(0).json();
     assert!(st["clock"]["skew_ms"].as_i64().unwrap() > 3651 * 86_400_000);
@@ -875,7 +875,7 @@ fn changes_refused_for_a_clock_ahead_stay_and_go_again_stamped_anew_once_the_clo
         j["clock"]["warning"]
             .as_str()
             .unwrap()
-            .contains("3652 day(s) 0 h ahead")
+            .contains("3,652 day(s) 0 h ahead")
     );
     assert_eq!(stamp(&env, 1), ahead);
 

@@ -5,33 +5,32 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::CommandFactory;
 use clap_complete::Shell;
 
-use crate::cli::{AFTER_HELP, Cli};
 use crate::error::exit;
+use crate::i18n::{self, help, t};
 
 /// Prints the completion script for `shell` on stdout.
 pub fn completions(shell: Shell) -> anyhow::Result<ExitCode> {
-    let mut cmd = Cli::command();
+    let mut cmd = help::command(i18n::lang());
     let name = cmd.get_name().to_string();
     // Into memory first: `clap_complete::generate` panics on a write error,
     // and a closed pipe (`sigap completions bash | head`) is no error.
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut cmd, name, &mut script);
-    print(&script).context("could not write the completion script to standard output")
+    print(&script).context(t!("docs-cannot-write-completions"))
 }
 
 /// Prints the man page (roff) on stdout: one page, `sigap(1)`, with every
-/// command and its options, since only this page is installed.
+/// command and its options, since only this page is installed. In the
+/// agent's language, as `--help` is.
 pub fn man() -> anyhow::Result<ExitCode> {
-    let page = man_page().context("could not render the man page")?;
-    print(&page).context("could not write the man page to standard output")
+    let page = man_page().context(t!("docs-cannot-render-man"))?;
+    print(&page).context(t!("docs-cannot-write-man"))
 }
 
 fn man_page() -> std::io::Result<Vec<u8>> {
-    let mut cmd = Cli::command();
-    cmd.build();
+    let cmd = help::command(i18n::lang());
     let top = clap_mangen::Man::new(cmd.clone());
     let mut page = Vec::new();
     top.render_title(&mut page)?;
@@ -60,8 +59,8 @@ fn man_page() -> std::io::Result<Vec<u8>> {
         }
     }
     // The notes of `sigap --help` keep their lines (filled, they break up).
-    page.extend_from_slice(b".SH NOTES\n.nf\n");
-    for line in AFTER_HELP.lines() {
+    page.extend_from_slice(format!(".SH {}\n.nf\n", t!("docs-man-notes")).as_bytes());
+    for line in help::after_help(i18n::lang()).lines() {
         let line = line.replace('\\', "\\e");
         if line.starts_with(['.', '\'']) {
             page.extend_from_slice(b"\\&");

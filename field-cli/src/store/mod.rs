@@ -1016,7 +1016,8 @@ mod tests {
         assert!(!replica::blocks_registration(&got));
         assert_eq!(
             replica::describe(&got),
-            "was registered by rina on 2025-11-24, then voided on 2025-11-25 (moved to Jakarta)"
+            // In the default language, Indonesian, with its dates.
+            "didaftarkan oleh rina pada 24 November 2025, lalu dibatalkan pada 25 November 2025 (moved to Jakarta)"
         );
         // A participant stays one, whatever became of a field registration.
         let participant = sigap_shared::wire::PersonState {
@@ -1024,7 +1025,7 @@ mod tests {
             ..voided
         };
         assert!(replica::blocks_registration(&participant));
-        assert!(replica::describe(&participant).starts_with("is already a participant"));
+        assert!(replica::describe(&participant).starts_with("sudah menjadi peserta"));
     }
 
     #[test]

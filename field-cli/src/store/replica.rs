@@ -10,6 +10,7 @@ use sigap_shared::wire::PersonState;
 use sigap_shared::{AreaCode, Nik, Status, nik_lookup_hash};
 
 use crate::error::{CliError, Result};
+use crate::i18n::t;
 
 pub fn upsert(conn: &Connection, p: &PersonState) -> Result<()> {
     let millis = |v: Option<u64>| v.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
@@ -150,33 +151,40 @@ pub fn describe(p: &PersonState) -> String {
     let area = p
         .kelurahan
         .map(|k| sigap_shared::wilayah::area_label(&k))
-        .unwrap_or_else(|| "unknown kelurahan".into());
+        .unwrap_or_else(|| t!("replica-unknown-kelurahan"));
     let who = match &p.name_masked {
         Some(name) if !name.is_empty() => format!("{name}, {area}"),
         _ => area,
     };
-    let by = p.registered_by.as_deref().unwrap_or("another agent");
+    let by = p
+        .registered_by
+        .clone()
+        .unwrap_or_else(|| t!("replica-another-agent"));
     let date = |millis: Option<u64>| {
         millis
             .map(crate::output::date_of_millis)
-            .unwrap_or_else(|| "an unknown date".into())
+            .unwrap_or_else(|| t!("date-unknown"))
     };
     if p.participant {
-        format!("is already a participant (membership roll), {who}")
+        t!("replica-participant", who = who)
     } else if p.status == Some(Status::Void) {
         let reason = match p.void_reason.as_deref().map(str::trim) {
-            Some(r) if !r.is_empty() => r,
-            _ => "no reason given",
+            Some(r) if !r.is_empty() => r.to_string(),
+            _ => t!("replica-no-reason"),
         };
-        format!(
-            "was registered by {by} on {}, then voided on {} ({reason})",
-            date(p.registered_at),
-            date(p.voided_at)
+        t!(
+            "replica-voided",
+            by = by,
+            registered = date(p.registered_at),
+            voided = date(p.voided_at),
+            reason = reason
         )
     } else {
-        format!(
-            "is already covered: registered by {by} on {} ({who})",
-            date(p.registered_at)
+        t!(
+            "replica-covered",
+            by = by,
+            registered = date(p.registered_at),
+            who = who
         )
     }
 }

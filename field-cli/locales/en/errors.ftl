@@ -1,0 +1,17 @@
+# Errors and their prefixes, whatever the command.
+
+error-line = error: { $message }
+error-cause = caused by: { $message }
+warning-line = warning: { $message }
+note-line = note: { $message }
+lang-unknown = language "{ $value }" (from { $source }) is not available: use id (Bahasa Indonesia) or en (English)
+error-local-database = local database: { $detail }
+error-unreadable-data = local database holds unreadable data: { $detail }
+error-not-saved = { $what } was not saved:
+what-registration = the registration
+what-change = the change
+docs-cannot-write-completions = could not write the completion script to standard output
+docs-cannot-render-man = could not render the man page
+docs-cannot-write-man = could not write the man page to standard output
+docs-man-notes = NOTES
+docs-man-commands = COMMANDS

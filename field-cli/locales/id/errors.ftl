@@ -1,0 +1,17 @@
+# Kesalahan dan awalannya, apa pun perintahnya.
+
+error-line = kesalahan: { $message }
+error-cause = penyebab: { $message }
+warning-line = peringatan: { $message }
+note-line = catatan: { $message }
+lang-unknown = bahasa "{ $value }" (dari { $source }) tidak tersedia: pakai id (Bahasa Indonesia) atau en (English)
+error-local-database = basis data lokal: { $detail }
+error-unreadable-data = basis data lokal berisi data yang tidak terbaca: { $detail }
+error-not-saved = { $what } tidak disimpan:
+what-registration = pendaftaran ini
+what-change = perubahan ini
+docs-cannot-write-completions = skrip pelengkapan tidak dapat ditulis ke keluaran standar
+docs-cannot-render-man = halaman manual tidak dapat dibuat
+docs-cannot-write-man = halaman manual tidak dapat ditulis ke keluaran standar
+docs-man-notes = CATATAN
+docs-man-commands = PERINTAH

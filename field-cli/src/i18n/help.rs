@@ -1,0 +1,101 @@
+//! clap's help in the agent's language. The derive structs in `cli.rs`
+//! keep the shape of the command line; every text clap shows is replaced
+//! from the catalogue (`help.ftl`): a command's about is `help-<command>`
+//! (`help-sigap` for the tool itself) with an optional `help-<command>-long`,
+//! an argument's help `help-<command>-<arg>`, or `help-arg-<arg>` for the
+//! arguments several commands share (the global flags, the fields).
+
+use std::ffi::OsString;
+
+use clap::{Arg, Command, CommandFactory, FromArgMatches};
+use sigap_shared::Lang;
+
+use crate::cli::Cli;
+
+/// The root command's key part.
+const ROOT: &str = "sigap";
+
+/// The first of `ids` the catalogue has in `lang`.
+fn first(lang: Lang, ids: &[String]) -> Option<String> {
+    ids.iter().find_map(|id| super::try_text(lang, id, &[]))
+}
+
+/// The catalogue ids of a command's about and long about.
+pub fn about_ids(command: &str) -> (String, String) {
+    (format!("help-{command}"), format!("help-{command}-long"))
+}
+
+/// The catalogue ids tried for an argument's help, in order.
+pub fn arg_ids(command: &str, arg: &str) -> [String; 2] {
+    [format!("help-{command}-{arg}"), format!("help-arg-{arg}")]
+}
+
+/// The help after `sigap --help`: a typical day, exit statuses, the
+/// environment.
+pub fn after_help(lang: Lang) -> String {
+    super::text(lang, "help-after", &[])
+}
+
+/// The whole command line, built, with every text in `lang`.
+pub fn command(lang: Lang) -> Command {
+    let mut cmd = Cli::command();
+    // Built first: the global flags, `--help`, `--version` and the `help`
+    // command exist in every command only once built.
+    cmd.build();
+    localize(cmd, ROOT, lang).after_help(after_help(lang))
+}
+
+fn localize(mut cmd: Command, name: &str, lang: Lang) -> Command {
+    let (about, long) = about_ids(name);
+    if let Some(text) = first(lang, &[about]) {
+        cmd = match first(lang, &[long]) {
+            Some(l) => cmd.long_about(format!("{text}\n\n{l}")),
+            None => cmd.long_about(None::<&'static str>),
+        }
+        .about(text);
+    }
+    let options = super::text(lang, "help-heading-options", &[]);
+    let arguments = super::text(lang, "help-heading-arguments", &[]);
+    let usage = super::text(lang, "help-heading-usage", &[]);
+    cmd = cmd
+        .subcommand_help_heading(super::text(lang, "help-heading-commands", &[]))
+        .subcommand_value_name(super::text(lang, "help-command-value", &[]))
+        .help_template(format!(
+            "{{before-help}}{{about-with-newline}}\n{usage} {{usage}}\n\n{{all-args}}{{after-help}}"
+        ));
+    let ids: Vec<String> = cmd
+        .get_arguments()
+        .map(|a| a.get_id().to_string())
+        .collect();
+    for id in ids {
+        let help = first(lang, &arg_ids(name, &id));
+        let (options, arguments) = (options.clone(), arguments.clone());
+        cmd = cmd.mut_arg(&id, move |a: Arg| {
+            let heading = if a.is_positional() {
+                arguments
+            } else {
+                options
+            };
+            let a = a.help_heading(heading);
+            match help {
+                Some(h) => a.help(h).long_help(None::<&'static str>),
+                None => a,
+            }
+        });
+    }
+    let subs: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for sub in subs {
+        cmd = cmd.mut_subcommand(&sub, |s| localize(s, &sub, lang));
+    }
+    cmd
+}
+
+/// Parses the command line with help in `lang`; prints help, the version
+/// or a usage error and exits as clap does.
+pub fn parse(lang: Lang, args: Vec<OsString>) -> Cli {
+    let matches = command(lang).get_matches_from(args);
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
