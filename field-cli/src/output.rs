@@ -79,11 +79,11 @@ pub fn kelurahan_name(code: Option<&AreaCode>) -> String {
     }
 }
 
-/// A date (UTC) from Unix milliseconds, as the agent's language writes
-/// it (`24 November 2025`).
-pub fn date_of_millis(millis: u64) -> String {
+/// A date (UTC) from Unix milliseconds, as `lang` writes it
+/// (`24 November 2025`).
+pub fn date_of_millis_in(lang: sigap_shared::Lang, millis: u64) -> String {
     let secs = i64::try_from(millis / 1000).unwrap_or(0);
     time::OffsetDateTime::from_unix_timestamp(secs)
-        .map(|t| i18n::lang().date(t.date()))
-        .unwrap_or_else(|_| t!("date-unknown"))
+        .map(|t| lang.date(t.date()))
+        .unwrap_or_else(|_| i18n::text(lang, "date-unknown", &[]))
 }

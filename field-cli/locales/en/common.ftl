@@ -12,3 +12,4 @@ replica-no-reason = no reason given
 replica-participant = is already a participant (membership roll), { $who }
 replica-voided = was registered by { $by } on { $registered }, then voided on { $voided } ({ $reason })
 replica-covered = is already covered: registered by { $by } on { $registered } ({ $who })
+list-and = { " and " }

@@ -12,3 +12,4 @@ replica-no-reason = tanpa alasan
 replica-participant = sudah menjadi peserta (daftar kepesertaan), { $who }
 replica-voided = didaftarkan oleh { $by } pada { $registered }, lalu dibatalkan pada { $voided } ({ $reason })
 replica-covered = sudah terlindungi: didaftarkan oleh { $by } pada { $registered } ({ $who })
+list-and = { " dan " }

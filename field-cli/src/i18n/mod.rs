@@ -86,6 +86,12 @@ pub fn text(lang: Lang, id: &str, args: &[(&str, String)]) -> String {
     try_text(lang, id, args).unwrap_or_else(|| id.to_string())
 }
 
+/// The message `id` in English (for the JSON output and scripts) and in
+/// this process's language (for people).
+pub fn both(id: &str, args: &[(&str, String)]) -> (String, String) {
+    (text(Lang::En, id, args), text(lang(), id, args))
+}
+
 /// The message of a literal id with `name = value` arguments, in this
 /// process's language. Values are shown with `Display`; numbers go in already
 /// formatted (`i18n::n(count)`).

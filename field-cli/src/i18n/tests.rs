@@ -186,7 +186,10 @@ fn every_key_the_code_asks_for_is_in_the_catalogue() {
         if path.ends_with("i18n/tests.rs") {
             continue;
         }
-        for key in literals_after(source, "t!(") {
+        for key in literals_after(source, "t!(")
+            .into_iter()
+            .chain(literals_after(source, "both("))
+        {
             asked.insert(key);
         }
         for code in literals_after(source, "Problem::new(").into_iter().chain(

@@ -10,7 +10,6 @@ use sigap_shared::wire::PersonState;
 use sigap_shared::{AreaCode, Nik, Status, nik_lookup_hash};
 
 use crate::error::{CliError, Result};
-use crate::i18n::t;
 
 pub fn upsert(conn: &Connection, p: &PersonState) -> Result<()> {
     let millis = |v: Option<u64>| v.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
@@ -148,10 +147,16 @@ pub fn count(conn: &Connection) -> Result<i64> {
 /// follow "NIK …". It shows only what the server sent: the masked name,
 /// never the full one.
 pub fn describe(p: &PersonState) -> String {
+    describe_in(crate::i18n::lang(), p)
+}
+
+/// [`describe`] in `lang` (English for the JSON output).
+pub fn describe_in(lang: sigap_shared::Lang, p: &PersonState) -> String {
+    let t = |id: &str, args: &[(&str, String)]| crate::i18n::text(lang, id, args);
     let area = p
         .kelurahan
         .map(|k| sigap_shared::wilayah::area_label(&k))
-        .unwrap_or_else(|| t!("replica-unknown-kelurahan"));
+        .unwrap_or_else(|| t("replica-unknown-kelurahan", &[]));
     let who = match &p.name_masked {
         Some(name) if !name.is_empty() => format!("{name}, {area}"),
         _ => area,
@@ -159,32 +164,36 @@ pub fn describe(p: &PersonState) -> String {
     let by = p
         .registered_by
         .clone()
-        .unwrap_or_else(|| t!("replica-another-agent"));
+        .unwrap_or_else(|| t("replica-another-agent", &[]));
     let date = |millis: Option<u64>| {
         millis
-            .map(crate::output::date_of_millis)
-            .unwrap_or_else(|| t!("date-unknown"))
+            .map(|m| crate::output::date_of_millis_in(lang, m))
+            .unwrap_or_else(|| t("date-unknown", &[]))
     };
     if p.participant {
-        t!("replica-participant", who = who)
+        t("replica-participant", &[("who", who)])
     } else if p.status == Some(Status::Void) {
         let reason = match p.void_reason.as_deref().map(str::trim) {
             Some(r) if !r.is_empty() => r.to_string(),
-            _ => t!("replica-no-reason"),
+            _ => t("replica-no-reason", &[]),
         };
-        t!(
+        t(
             "replica-voided",
-            by = by,
-            registered = date(p.registered_at),
-            voided = date(p.voided_at),
-            reason = reason
+            &[
+                ("by", by),
+                ("registered", date(p.registered_at)),
+                ("voided", date(p.voided_at)),
+                ("reason", reason),
+            ],
         )
     } else {
-        t!(
+        t(
             "replica-covered",
-            by = by,
-            registered = date(p.registered_at),
-            who = who
+            &[
+                ("by", by),
+                ("registered", date(p.registered_at)),
+                ("who", who),
+            ],
         )
     }
 }
