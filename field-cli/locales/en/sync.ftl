@@ -44,3 +44,15 @@ client-refused-device = the server refused this device ({ $detail }): it is enro
 client-refused-forbidden = the server refused this request ({ $detail }); ask your supervisor to check your areas and role
 client-refused-protocol = the server speaks SIGAP protocol { $server_protocol }, this sigap speaks { $protocol } ({ $detail })
 client-refused = the server refused the request ({ $detail })
+
+verify-receipt-shrank = the server holds { $count } change(s) but its receipt of { $at } said { $receipt }
+verify-seq-conflict-sent = change { $seq }: the server holds id { $server_id } but this device sent { $id } (sequence conflict)
+verify-answer-lost = change { $seq } reached the server but its answer did not reach this device; the next `sigap sync` confirms it
+verify-seq-conflict-held = change { $seq }: the server holds id { $server_id } but this device has { $id } (sequence conflict)
+verify-unknown-change = the server holds change { $seq } ({ $id }) that this device does not know
+verify-missing = the server does not hold { $count } change(s) this device sent (#{ $seqs }); they are queued again: run `sigap sync`
+verify-hash-differs = counts or hashes differ (server { $server_count } / { $server_hash }, device { $local_count } / { $local_hash })
+
+restore-none-renumbered = no unsent change needed a new number
+restore-renumbered = { $count } unsent change(s) renumbered after #{ $after }
+restore-found = this laptop's database is older than what the server holds from it (restored from a backup?): { $what }; every person of your areas is pulled again

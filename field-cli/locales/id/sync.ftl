@@ -44,3 +44,15 @@ client-refused-device = server menolak perangkat ini ({ $detail }): perangkat in
 client-refused-forbidden = server menolak permintaan ini ({ $detail }); minta supervisor memeriksa wilayah dan peran Anda
 client-refused-protocol = server memakai protokol SIGAP { $server_protocol }, sigap ini memakai { $protocol } ({ $detail })
 client-refused = server menolak permintaan ({ $detail })
+
+verify-receipt-shrank = server menyimpan { $count } perubahan padahal tanda terimanya pada { $at } menyebut { $receipt }
+verify-seq-conflict-sent = perubahan { $seq }: server menyimpan id { $server_id } padahal perangkat ini mengirim { $id } (nomor bentrok)
+verify-answer-lost = perubahan { $seq } sudah sampai di server tetapi jawabannya tidak sampai di perangkat ini; `sigap sync` berikutnya memastikannya
+verify-seq-conflict-held = perubahan { $seq }: server menyimpan id { $server_id } padahal perangkat ini punya { $id } (nomor bentrok)
+verify-unknown-change = server menyimpan perubahan { $seq } ({ $id }) yang tidak dikenal perangkat ini
+verify-missing = server tidak menyimpan { $count } perubahan yang dikirim perangkat ini (#{ $seqs }); perubahan itu diantrekan lagi: jalankan `sigap sync`
+verify-hash-differs = jumlah atau hash berbeda (server { $server_count } / { $server_hash }, perangkat { $local_count } / { $local_hash })
+
+restore-none-renumbered = tidak ada perubahan belum terkirim yang perlu nomor baru
+restore-renumbered = { $count } perubahan belum terkirim diberi nomor baru sesudah #{ $after }
+restore-found = basis data laptop ini lebih lama dari yang disimpan server darinya (dipulihkan dari cadangan?): { $what }; semua orang di wilayah Anda diambil lagi

@@ -38,7 +38,7 @@ fn man_page() -> std::io::Result<Vec<u8>> {
     top.render_synopsis_section(&mut page)?;
     top.render_description_section(&mut page)?;
     top.render_options_section(&mut page)?;
-    page.extend_from_slice(b".SH COMMANDS\n");
+    page.extend_from_slice(format!(".SH {}\n", t!("docs-man-commands")).as_bytes());
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = format!("sigap {}", sub.get_name());
         let man = clap_mangen::Man::new(sub.clone().bin_name(&name));

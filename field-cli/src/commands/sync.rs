@@ -25,7 +25,7 @@ pub fn run(store: &mut Store, args: SyncArgs, json: bool) -> anyhow::Result<Exit
                 server = n(r.server_count),
                 local = n(r.local_count)
             );
-            for d in &r.differences {
+            for d in &r.local_differences {
                 text.push_str(&format!("\n  {d}"));
             }
             output::line(&text)?;
@@ -59,7 +59,7 @@ pub fn run(store: &mut Store, args: SyncArgs, json: bool) -> anyhow::Result<Exit
     // what the server holds.
     summary.restored = restore::check(store, &client, &device, &status.receipt)?;
     if let Some(r) = &summary.restored {
-        eprintln!("{}", r.message);
+        eprintln!("{}", r.local);
     }
     // Only a clock the server confirms can correct stamps: one still
     // wrong would stamp them wrongly again.

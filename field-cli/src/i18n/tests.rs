@@ -189,6 +189,7 @@ fn every_key_the_code_asks_for_is_in_the_catalogue() {
         for key in literals_after(source, "t!(")
             .into_iter()
             .chain(literals_after(source, "both("))
+            .chain(second_literals(source, "text("))
         {
             asked.insert(key);
         }
@@ -212,6 +213,37 @@ fn every_key_the_code_asks_for_is_in_the_catalogue() {
     );
 }
 
+/// The string literal given as the second argument of each `marker`
+/// call in `text` (`i18n::text(lang, "key", …)`, `Issue::new(field,
+/// "code", …)`).
+fn second_literals(text: &str, marker: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (at, _) in text.match_indices(marker) {
+        let before = text[..at].chars().next_back();
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        let rest = &text[at + marker.len()..];
+        let mut depth = 0;
+        let comma = rest.char_indices().find(|&(_, c)| {
+            match c {
+                '(' | '[' => depth += 1,
+                ')' | ']' => depth -= 1,
+                _ => {}
+            }
+            c == ',' && depth == 0
+        });
+        let Some((comma, _)) = comma else { continue };
+        let second = rest[comma + 1..].trim_start();
+        if let Some(body) = second.strip_prefix('"')
+            && let Some(end) = body.find('"')
+        {
+            out.push(body[..end].to_string());
+        }
+    }
+    out
+}
+
 /// Every issue code `sigap-shared` can produce, read from its source: the
 /// code is the second argument of each `Issue::new(`.
 fn shared_issue_codes() -> BTreeSet<String> {
@@ -219,26 +251,7 @@ fn shared_issue_codes() -> BTreeSet<String> {
     sources(&Path::new(ROOT).join("../shared/src"), &mut files);
     let mut codes = BTreeSet::new();
     for (_, source) in &files {
-        for (at, _) in source.match_indices("Issue::new(") {
-            // The second argument: after the first comma outside brackets.
-            let rest = &source[at + "Issue::new(".len()..];
-            let mut depth = 0;
-            let comma = rest.char_indices().find(|&(_, c)| {
-                match c {
-                    '(' | '[' => depth += 1,
-                    ')' | ']' => depth -= 1,
-                    _ => {}
-                }
-                c == ',' && depth == 0
-            });
-            let Some((comma, _)) = comma else { continue };
-            let second = rest[comma + 1..].trim_start();
-            if let Some(body) = second.strip_prefix('"')
-                && let Some(end) = body.find('"')
-            {
-                codes.insert(body[..end].to_string());
-            }
-        }
+        codes.extend(second_literals(source, "Issue::new("));
     }
     codes
 }
