@@ -15,3 +15,12 @@ docs-cannot-render-man = could not render the man page
 docs-cannot-write-man = could not write the man page to standard output
 docs-man-notes = NOTES
 docs-man-commands = COMMANDS
+
+store-no-data-folder = cannot find a data folder for the database (no home directory); give --db PATH
+store-in-use = the database is in use by another sigap process
+store-cannot-open = cannot open the database { $path }: { $what }: { $detail }
+store-cannot-create-folder = cannot create folder { $folder }
+store-held = another sigap command has held it for { $seconds } s
+store-try-again = try again when it has ended
+store-not-a-database = not writable or not a database
+store-not-set-up = this device is not set up yet: run `sigap init --server URL --device-name NAME` first

@@ -15,3 +15,12 @@ docs-cannot-render-man = halaman manual tidak dapat dibuat
 docs-cannot-write-man = halaman manual tidak dapat ditulis ke keluaran standar
 docs-man-notes = CATATAN
 docs-man-commands = PERINTAH
+
+store-no-data-folder = folder data untuk basis data tidak ditemukan (tidak ada folder rumah); berikan --db PATH
+store-in-use = basis data sedang dipakai proses sigap lain
+store-cannot-open = basis data { $path } tidak dapat dibuka: { $what }: { $detail }
+store-cannot-create-folder = folder { $folder } tidak dapat dibuat
+store-held = perintah sigap lain sudah memakainya selama { $seconds } detik
+store-try-again = coba lagi setelah perintah itu selesai
+store-not-a-database = tidak dapat ditulis atau bukan basis data
+store-not-set-up = perangkat ini belum disiapkan: jalankan dulu `sigap init --server URL --device-name NAMA`
