@@ -862,8 +862,9 @@ mod tests {
             Err(e) => e.to_string(),
             Ok(_) => panic!("opened a database another command holds"),
         };
-        assert!(err.contains("another sigap command has held it"), "{err}");
-        assert!(err.contains("try again when it has ended"), "{err}");
+        // In the default language, Indonesian.
+        assert!(err.contains("perintah sigap lain sudah memakainya"), "{err}");
+        assert!(err.contains("coba lagi setelah perintah itu selesai"), "{err}");
     }
 
     #[test]
