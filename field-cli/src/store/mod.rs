@@ -863,8 +863,14 @@ mod tests {
             Ok(_) => panic!("opened a database another command holds"),
         };
         // In the default language, Indonesian.
-        assert!(err.contains("perintah sigap lain sudah memakainya"), "{err}");
-        assert!(err.contains("coba lagi setelah perintah itu selesai"), "{err}");
+        assert!(
+            err.contains("perintah sigap lain sudah memakainya"),
+            "{err}"
+        );
+        assert!(
+            err.contains("coba lagi setelah perintah itu selesai"),
+            "{err}"
+        );
     }
 
     #[test]
