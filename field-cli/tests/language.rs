@@ -165,7 +165,7 @@ fn status_and_progress_write_numbers_the_indonesian_way() {
         .stdout_has("diimpor 1.001, ditolak 0");
     run(bare(&env, &["status"]))
         .code(0)
-        .stdout_has("catatan: 1.001")
+        .stdout_has("pendaftaran: 1.001")
         .stdout_has("perubahan tertunda: 1.001");
     run(bare(&env, &["--lang", "en", "status"]))
         .code(0)

@@ -5,7 +5,7 @@ status-server = server: { $server }
 status-no-token = token: belum diatur (jalankan `sigap init --token TOKEN`)
 status-no-device = perangkat: belum disiapkan (jalankan `sigap init --server URL --device-name NAMA`)
 status-database = basis data: { $path }
-status-records = catatan: { $count }
+status-records = pendaftaran: { $count }
 status-pending = perubahan tertunda: { $count }
 status-acked = terkirim dan diterima: { $count }
 status-last-sync = sinkronisasi terakhir yang berhasil: { $at }
@@ -44,7 +44,7 @@ status-void = dibatalkan
 
 lookup-here = NIK { $nik } terdaftar di perangkat ini: { $name } ({ $state })
 lookup-known = NIK { $nik } { $known }
-lookup-unknown = tidak diketahui: NIK { $nik } tidak terdaftar di perangkat ini maupun di data sinkronisasi terakhir (sinkronisasi { $synced })
+lookup-unknown = tidak diketahui: NIK { $nik } tidak terdaftar di perangkat ini maupun di data sinkronisasi terakhir (sinkronisasi terakhir: { $synced })
 
 visit-households-zero = --households paling sedikit 1
 visit-saved = tersimpan: kunjungan ke { $area }, { $households } rumah tangga; RT ini sejauh ini: { $visits } kunjungan, { $total } rumah tangga, { $registered } terdaftar
