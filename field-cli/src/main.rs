@@ -38,7 +38,7 @@ fn run() -> anyhow::Result<ExitCode> {
     let lang = i18n::choose::choose(&args, |k| std::env::var(k).ok())
         .map_err(|e| CliError::Input(e.message()))?;
     i18n::set_lang(lang);
-    let cli = i18n::help::parse(lang, args);
+    let cli = i18n::help::parse(lang, args)?;
     commands::run(cli)
 }
 

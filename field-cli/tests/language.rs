@@ -143,6 +143,22 @@ fn help_is_in_indonesian_by_default_and_in_english_on_request() {
 }
 
 #[test]
+fn a_mistyped_command_line_is_explained_in_the_language_with_a_suggestion() {
+    let env = Env::bare();
+    run(bare(&env, &["list", "--pendng"]))
+        .code(2)
+        .stderr_has("kesalahan: opsi --pendng tidak dikenal; mungkin maksud Anda --pending?")
+        .stderr_has("lihat `sigap --help`");
+    run(bare(&env, &["--lang", "en", "completions", "tcsh"]))
+        .code(2)
+        .stderr_has("error: \"tcsh\" is not a valid value for <SHELL>; use one of: bash, elvish, fish, powershell, zsh");
+    run(bare(&env, &["sync", "--full", "--verify"]))
+        .code(2)
+        .stderr_has("--full tidak dapat dipakai bersama --verify");
+    assert!(!env.db.exists());
+}
+
+#[test]
 fn the_man_page_is_in_the_chosen_language() {
     let env = Env::bare();
     run(bare(&env, &["man"]))

@@ -108,7 +108,7 @@ help-visit-note = Catatan, mis. "ketua RT tidak ada, kembali Jumat".
 help-progress = Tampilkan kemajuan per RT: rumah tangga yang dikunjungi dan orang yang didaftarkan.
 help-progress-kelurahan = Hanya kelurahan ini (nama atau kode).
 
-help-status = Isi perangkat ini: catatan, perubahan yang tertunda dan ditolak, sinkronisasi terakhir.
+help-status = Isi perangkat ini: pendaftaran, perubahan yang tertunda dan ditolak, sinkronisasi terakhir.
 
 help-sync = Kirim perubahan yang tertunda ke server dan ambil orang-orang di wilayah Anda.
 help-sync-verify = Periksa ke server bahwa semua perubahan yang dikirim dari sini sudah ada di sana.
@@ -130,3 +130,15 @@ help-completions-shell = Shell yang dilengkapi.
 
 help-man = Cetak halaman manual (roff) sigap (tanpa basis data).
 help-man-long = Pasang dengan `sigap man > ~/.local/share/man/man1/sigap.1`, lalu baca dengan `man sigap`.
+
+# Kesalahan baris perintah.
+usage-unknown-argument = opsi { $arg } tidak dikenal
+usage-unknown-command = perintah "{ $command }" tidak dikenal
+usage-value-required = { $arg } memerlukan nilai
+usage-invalid-value = "{ $value }" bukan nilai yang sah untuk { $arg }; pakai salah satu dari: { $valid }
+usage-value-validation = "{ $value }" bukan nilai yang sah untuk { $arg }: { $detail }
+usage-missing-argument = belum diberikan: { $arg }
+usage-conflict = { $arg } tidak dapat dipakai bersama { $other }
+usage-missing-command = berikan sebuah perintah
+usage-suggest = { "; " }mungkin maksud Anda { $suggestion }?
+usage-see-help = lihat `sigap --help`, atau `sigap PERINTAH --help`

@@ -7,10 +7,12 @@
 
 use std::ffi::OsString;
 
+use clap::error::{ContextKind, ErrorKind};
 use clap::{Arg, Command, CommandFactory, FromArgMatches};
 use sigap_shared::Lang;
 
 use crate::cli::Cli;
+use crate::error::CliError;
 
 /// The root command's key part.
 const ROOT: &str = "sigap";
@@ -93,9 +95,87 @@ fn localize(mut cmd: Command, name: &str, lang: Lang) -> Command {
     cmd
 }
 
-/// Parses the command line with help in `lang`; prints help, the version
-/// or a usage error and exits as clap does.
-pub fn parse(lang: Lang, args: Vec<OsString>) -> Cli {
-    let matches = command(lang).get_matches_from(args);
-    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+/// Parses the command line with help in `lang`. Help and the version are
+/// printed as clap prints them (and the process ends); a usage error comes
+/// back worded in `lang`, for `main` to print as any input error.
+pub fn parse(lang: Lang, args: Vec<OsString>) -> Result<Cli, CliError> {
+    let matches = command(lang)
+        .try_get_matches_from(args)
+        .map_err(|e| usage_error(lang, e))?;
+    Cli::from_arg_matches(&matches).map_err(|e| usage_error(lang, e))
+}
+
+/// clap's usage error in `lang`: the common kinds from the catalogue with
+/// clap's own details (the argument, the value, the valid values), the
+/// rare ones as clap words them.
+fn usage_error(lang: Lang, e: clap::Error) -> CliError {
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    let ctx = |k: ContextKind| e.get(k).map(|v| v.to_string()).unwrap_or_default();
+    let say = |id: &str, args: &[(&str, String)]| super::text(lang, id, args);
+    let arg = ("arg", ctx(ContextKind::InvalidArg));
+    let value = ctx(ContextKind::InvalidValue);
+    let mut text = match e.kind() {
+        ErrorKind::UnknownArgument => say("usage-unknown-argument", &[arg]),
+        ErrorKind::InvalidSubcommand => say(
+            "usage-unknown-command",
+            &[("command", ctx(ContextKind::InvalidSubcommand))],
+        ),
+        ErrorKind::InvalidValue if value.is_empty() => say("usage-value-required", &[arg]),
+        ErrorKind::InvalidValue => say(
+            "usage-invalid-value",
+            &[
+                arg,
+                ("value", value),
+                ("valid", ctx(ContextKind::ValidValue)),
+            ],
+        ),
+        ErrorKind::ValueValidation => say(
+            "usage-value-validation",
+            &[
+                arg,
+                ("value", value),
+                (
+                    "detail",
+                    std::error::Error::source(&e)
+                        .map(|s| s.to_string())
+                        .unwrap_or_default(),
+                ),
+            ],
+        ),
+        ErrorKind::MissingRequiredArgument => say("usage-missing-argument", &[arg]),
+        ErrorKind::ArgumentConflict => say(
+            "usage-conflict",
+            &[arg, ("other", ctx(ContextKind::PriorArg))],
+        ),
+        ErrorKind::MissingSubcommand => say("usage-missing-command", &[]),
+        // Rare: clap's own words, less its "error: " and usage lines.
+        _ => e
+            .render()
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ")
+            .to_string(),
+    };
+    for kind in [
+        ContextKind::SuggestedArg,
+        ContextKind::SuggestedSubcommand,
+        ContextKind::SuggestedValue,
+    ] {
+        let s = ctx(kind);
+        if !s.is_empty() {
+            text.push_str(&say("usage-suggest", &[("suggestion", s)]));
+        }
+    }
+    text.push('\n');
+    text.push_str(&say("usage-see-help", &[]));
+    CliError::Input(text)
 }
