@@ -10,7 +10,7 @@ help-heading-arguments = Arguments
 help-command-value = COMMAND
 
 help-sigap = SIGAP field tool: register workers for BPJS Ketenagakerjaan offline and sync them with the branch office server.
-help-arg-db = Database file [default: sigap.db in your data folder].
+help-arg-db = Database file [default: sigap.db in your data folder; or SIGAP_DB].
 help-arg-json = Print machine-readable JSON instead of tables and sentences.
 help-arg-lang = Language of messages and help: id (Bahasa Indonesia) or en (English) [default: from SIGAP_LANG, else the system locale, else id].
 help-arg-help = Print help.
@@ -54,7 +54,7 @@ help-init = Set up this device: the server to sync with, its name and token.
 help-init-long = Run it once before registering. Run it again to change the server, the name or the token; the device id stays the same.
 help-init-server = Server address, e.g. https://sigap.kantor-solo.example
 help-init-device_name = A name for this device, e.g. laptop-budi.
-help-init-token = Access token from your supervisor.
+help-init-token = Access token from your supervisor (or SIGAP_TOKEN).
 
 help-register = Register a worker. Missing fields are asked for on a terminal.
 help-register-nik = The 16-digit NIK from the KTP.
@@ -126,7 +126,7 @@ help-completions-long =
     fish: sigap completions fish > ~/.config/fish/completions/sigap.fish
 
     Then open a new terminal.
-help-completions-shell = The shell to complete in.
+help-completions-shell = The shell to complete in: bash, zsh, fish, powershell or elvish.
 
 help-man = Print the manual page (roff) of sigap (needs no database).
 help-man-long = Install it with `sigap man > ~/.local/share/man/man1/sigap.1`, then read it with `man sigap`.

@@ -10,7 +10,7 @@ help-heading-arguments = Argumen
 help-command-value = PERINTAH
 
 help-sigap = Alat lapangan SIGAP: daftarkan pekerja ke BPJS Ketenagakerjaan tanpa koneksi, lalu sinkronkan dengan server kantor cabang.
-help-arg-db = Berkas basis data [bawaan: sigap.db di folder data Anda].
+help-arg-db = Berkas basis data [bawaan: sigap.db di folder data Anda; atau SIGAP_DB].
 help-arg-json = Cetak JSON untuk skrip, bukan tabel dan kalimat.
 help-arg-lang = Bahasa pesan dan bantuan: id (Bahasa Indonesia) atau en (English) [bawaan: dari SIGAP_LANG, jika tidak dari locale sistem, jika tidak id].
 help-arg-help = Tampilkan bantuan.
@@ -54,7 +54,7 @@ help-init = Siapkan perangkat ini: server tujuan sinkronisasi, nama perangkat, d
 help-init-long = Jalankan sekali sebelum mendaftarkan. Jalankan lagi untuk mengganti server, nama, atau token; id perangkat tetap sama.
 help-init-server = Alamat server, mis. https://sigap.kantor-solo.example
 help-init-device_name = Nama perangkat ini, mis. laptop-budi.
-help-init-token = Token akses dari supervisor Anda.
+help-init-token = Token akses dari supervisor Anda (atau SIGAP_TOKEN).
 
 help-register = Daftarkan seorang pekerja. Isian yang belum diberikan ditanyakan di terminal.
 help-register-nik = NIK 16 digit dari KTP.
@@ -126,7 +126,7 @@ help-completions-long =
     fish: sigap completions fish > ~/.config/fish/completions/sigap.fish
 
     Lalu buka terminal baru.
-help-completions-shell = Shell yang dilengkapi.
+help-completions-shell = Shell yang dilengkapi: bash, zsh, fish, powershell atau elvish.
 
 help-man = Cetak halaman manual (roff) sigap (tanpa basis data).
 help-man-long = Pasang dengan `sigap man > ~/.local/share/man/man1/sigap.1`, lalu baca dengan `man sigap`.

@@ -70,7 +70,30 @@ fn man_page() -> std::io::Result<Vec<u8>> {
     }
     page.extend_from_slice(b".fi\n");
     top.render_version_section(&mut page)?;
-    Ok(page)
+    Ok(localize_headings(&page))
+}
+
+/// clap_mangen's section headings in the agent's language.
+fn localize_headings(page: &[u8]) -> Vec<u8> {
+    let headings = [
+        ("NAME", t!("docs-man-name")),
+        ("SYNOPSIS", t!("docs-man-synopsis")),
+        ("DESCRIPTION", t!("docs-man-description")),
+        ("OPTIONS", t!("docs-man-options")),
+        ("VERSION", t!("docs-man-version")),
+    ];
+    let mut out = Vec::with_capacity(page.len());
+    for line in page.split_inclusive(|&b| b == b'\n') {
+        let heading = headings.iter().find(|(h, _)| {
+            line.strip_prefix(b".SH ")
+                .is_some_and(|rest| rest.trim_ascii() == h.as_bytes())
+        });
+        match heading {
+            Some((_, local)) => out.extend_from_slice(format!(".SH {local}\n").as_bytes()),
+            None => out.extend_from_slice(line),
+        }
+    }
+    out
 }
 
 fn print(bytes: &[u8]) -> std::io::Result<ExitCode> {

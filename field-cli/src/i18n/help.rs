@@ -80,7 +80,13 @@ fn localize(mut cmd: Command, name: &str, lang: Lang) -> Command {
             };
             let a = a.help_heading(heading);
             match help {
-                Some(h) => a.help(h).long_help(None::<&'static str>),
+                // clap's "[env: …]" and "[possible values: …]" are English:
+                // the catalogue's text names the variable and the values.
+                Some(h) => a
+                    .help(h)
+                    .long_help(None::<&'static str>)
+                    .hide_env(true)
+                    .hide_possible_values(true),
                 None => a,
             }
         });
