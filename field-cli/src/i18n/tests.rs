@@ -244,6 +244,100 @@ fn second_literals(text: &str, marker: &str) -> Vec<String> {
     out
 }
 
+/// Each call of `marker` in `text` whose first or second argument is a
+/// literal key, with the argument names it passes: `name = value` for
+/// `t!`, `("name", value)` for `text(…)` and `both(…)`.
+fn calls_with_args(text: &str, marker: &str) -> Vec<(String, BTreeSet<String>)> {
+    let mut out = Vec::new();
+    for (at, _) in text.match_indices(marker) {
+        let before = text[..at].chars().next_back();
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        // The call's text up to its closing bracket.
+        let rest = &text[at + marker.len()..];
+        let mut depth = 1;
+        let end = rest
+            .char_indices()
+            .find(|&(_, c)| {
+                match c {
+                    '(' | '[' => depth += 1,
+                    ')' | ']' => depth -= 1,
+                    _ => {}
+                }
+                depth == 0
+            })
+            .map(|(i, _)| i)
+            .unwrap_or(rest.len());
+        let call = &rest[..end];
+        let key = call.split(',').take(2).find_map(|part| {
+            let part = part.trim();
+            let body = part.strip_prefix('"')?;
+            Some(body[..body.find('"')?].to_string())
+        });
+        let Some(key) = key else { continue };
+        let mut names = BTreeSet::new();
+        // `name = value` (not `==`).
+        let bytes = call.as_bytes();
+        for (i, _) in call.match_indices(" = ") {
+            if bytes.get(i + 3) == Some(&b'=') {
+                continue;
+            }
+            let name: String = call[..i]
+                .chars()
+                .rev()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            if !name.is_empty() {
+                names.insert(name);
+            }
+        }
+        // `("name", value)`.
+        for (i, _) in call.match_indices("(\"") {
+            let body = &call[i + 2..];
+            if let Some(end) = body.find('"')
+                && body[end + 1..].trim_start().starts_with(',')
+            {
+                names.insert(body[..end].to_string());
+            }
+        }
+        out.push((key, names));
+    }
+    out
+}
+
+#[test]
+fn every_call_passes_the_arguments_its_message_names() {
+    let en = catalogue("en");
+    let mut files = Vec::new();
+    sources(&Path::new(ROOT).join("src"), &mut files);
+    let mut wrong = Vec::new();
+    let mut checked = 0;
+    for (path, source) in &files {
+        if path.ends_with("i18n/tests.rs") {
+            continue;
+        }
+        for marker in ["t!(", "both(", "text("] {
+            for (key, passed) in calls_with_args(source, marker) {
+                let Some(wanted) = en.get(&key) else { continue };
+                checked += 1;
+                let missing: Vec<&String> = wanted.difference(&passed).collect();
+                if !missing.is_empty() {
+                    wrong.push(format!("{}: {key} lacks {missing:?}", path.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        checked > 100,
+        "checked only {checked} calls: is the scan broken?"
+    );
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
 /// Every issue code `sigap-shared` can produce, read from its source: the
 /// code is the second argument of each `Issue::new(`.
 fn shared_issue_codes() -> BTreeSet<String> {
