@@ -44,8 +44,16 @@ pub fn set_lang(lang: Lang) {
 
 /// The language of this process's messages (Indonesian until set).
 pub fn lang() -> Lang {
-    LANG.get().copied().unwrap_or_default()
+    LANG.get().copied().unwrap_or(DEFAULT)
 }
+
+/// Indonesian, the agents' language. Unit tests read English, as the
+/// integration tests do (`SIGAP_LANG=en`); the tests of the language
+/// itself name theirs.
+#[cfg(not(test))]
+const DEFAULT: Lang = Lang::Id;
+#[cfg(test)]
+const DEFAULT: Lang = Lang::En;
 
 /// A whole number in the process's language: `100.512` / `100,512`.
 pub fn n(value: impl TryInto<i128>) -> String {

@@ -451,7 +451,7 @@ impl Store {
             if let Some(table) = broken {
                 return Err(fail(
                     "schema",
-                    &format!("table {table} has references to rows that do not exist"),
+                    &t!("store-broken-references", table = table),
                 ));
             }
         }
@@ -459,7 +459,7 @@ impl Store {
             .map_err(|e| fail("settings", &e))?;
         // By now the WAL file exists (reading the schema version opens it).
         sync_folder_if_new(path, &wal, wal_existed)
-            .map_err(|e| fail("cannot sync its folder", &e))?;
+            .map_err(|e| fail(&t!("store-cannot-sync-folder"), &e))?;
         Ok(Some(Store {
             conn,
             path: path.to_path_buf(),
@@ -547,7 +547,7 @@ impl Store {
             return Ok(None);
         };
         let id = Uuid::parse_str(&id)
-            .map_err(|e| CliError::Local(format!("stored device id {id:?} is damaged: {e}")))?;
+            .map_err(|e| CliError::Local(t!("damaged-device-id", id = id, detail = e)))?;
         Ok(Some(Device {
             id,
             name: self.get(key::DEVICE_NAME)?.unwrap_or_default(),
@@ -862,15 +862,8 @@ mod tests {
             Err(e) => e.to_string(),
             Ok(_) => panic!("opened a database another command holds"),
         };
-        // In the default language, Indonesian.
-        assert!(
-            err.contains("perintah sigap lain sudah memakainya"),
-            "{err}"
-        );
-        assert!(
-            err.contains("coba lagi setelah perintah itu selesai"),
-            "{err}"
-        );
+        assert!(err.contains("another sigap command has held it"), "{err}");
+        assert!(err.contains("try again when it has ended"), "{err}");
     }
 
     #[test]
@@ -1020,8 +1013,7 @@ mod tests {
         assert!(!replica::blocks_registration(&got));
         assert_eq!(
             replica::describe(&got),
-            // In the default language, Indonesian, with its dates.
-            "didaftarkan oleh rina pada 24 November 2025, lalu dibatalkan pada 25 November 2025 (moved to Jakarta)"
+            "was registered by rina on 24 November 2025, then voided on 25 November 2025 (moved to Jakarta)"
         );
         // A participant stays one, whatever became of a field registration.
         let participant = sigap_shared::wire::PersonState {
@@ -1029,7 +1021,7 @@ mod tests {
             ..voided
         };
         assert!(replica::blocks_registration(&participant));
-        assert!(replica::describe(&participant).starts_with("sudah menjadi peserta"));
+        assert!(replica::describe(&participant).starts_with("is already a participant"));
     }
 
     #[test]

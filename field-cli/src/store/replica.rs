@@ -88,11 +88,7 @@ pub fn get(conn: &Connection, nik: &Nik) -> Result<Option<PersonState>> {
     else {
         return Ok(None);
     };
-    let damaged = |what: &str| {
-        CliError::Local(format!(
-            "the replica's {what} is damaged; `sigap sync --full` pulls it again"
-        ))
-    };
+    let damaged = |what: &str| CliError::Local(crate::i18n::t!("damaged-replica", what = what));
     let millis = |v: Option<i64>| v.map(|v| u64::try_from(v).unwrap_or(0));
     Ok(Some(PersonState {
         nik_hash: hash,
