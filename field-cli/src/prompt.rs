@@ -1,6 +1,9 @@
 //! Asking for a registration field by field on a terminal. Each field is
 //! asked again until it is valid; the rules are the shared ones.
 
+use std::fmt;
+
+use dialoguer::theme::Theme;
 use dialoguer::{Confirm, Input, Select};
 use rusqlite::OptionalExtension;
 use sigap_shared::registration::{format_programs, validate_phone};
@@ -21,12 +24,54 @@ pub enum Decision {
     Cancel,
 }
 
+/// dialoguer's plain look, with its own words (the error prefix, the
+/// yes/no of a confirmation) in the agent's language.
+struct Words;
+
+impl Theme for Words {
+    fn format_error(&self, f: &mut dyn fmt::Write, err: &str) -> fmt::Result {
+        f.write_str(&t!("error-line", message = err))
+    }
+
+    fn format_confirm_prompt(
+        &self,
+        f: &mut dyn fmt::Write,
+        prompt: &str,
+        default: Option<bool>,
+    ) -> fmt::Result {
+        if !prompt.is_empty() {
+            write!(f, "{prompt} ")?;
+        }
+        // The keys stay y and n: dialoguer reads those.
+        let keys = match default {
+            None => t!("prompt-yes-no"),
+            Some(true) => t!("prompt-yes-no-default-yes"),
+            Some(false) => t!("prompt-yes-no-default-no"),
+        };
+        write!(f, "{keys} ")
+    }
+
+    fn format_confirm_prompt_selection(
+        &self,
+        f: &mut dyn fmt::Write,
+        prompt: &str,
+        selection: Option<bool>,
+    ) -> fmt::Result {
+        let answer = selection.map(|b| if b { t!("prompt-yes") } else { t!("prompt-no") });
+        match (prompt.is_empty(), answer) {
+            (true, Some(a)) => f.write_str(&a),
+            (false, Some(a)) => write!(f, "{prompt} {a}"),
+            (_, None) => f.write_str(prompt),
+        }
+    }
+}
+
 fn ask(
     prompt: &str,
     default: Option<String>,
     check: impl Fn(&str) -> Result<(), String>,
 ) -> anyhow::Result<String> {
-    let mut input = Input::<String>::new().with_prompt(prompt);
+    let mut input = Input::<String>::with_theme(&Words).with_prompt(prompt);
     if let Some(d) = default {
         input = input.default(d);
     }
@@ -42,7 +87,9 @@ fn ask_optional(
     default: Option<String>,
     check: impl Fn(&str) -> Result<(), String>,
 ) -> anyhow::Result<String> {
-    let mut input = Input::<String>::new().with_prompt(prompt).allow_empty(true);
+    let mut input = Input::<String>::with_theme(&Words)
+        .with_prompt(prompt)
+        .allow_empty(true);
     if let Some(d) = default {
         input = input.default(d);
     }
@@ -106,7 +153,7 @@ pub fn register(store: &Store, raw: &mut RawFields, force: bool) -> anyhow::Resu
                 state = crate::output::state_text(rec.sync_state())
             )
         );
-        if Confirm::new()
+        if Confirm::with_theme(&Words)
             .with_prompt(t!("prompt-edit-instead"))
             .default(true)
             .interact()?
@@ -131,7 +178,7 @@ pub fn register(store: &Store, raw: &mut RawFields, force: bool) -> anyhow::Resu
             "{}",
             t!("prompt-known", nik = nik, known = replica::describe(&p))
         );
-        if !Confirm::new()
+        if !Confirm::with_theme(&Words)
             .with_prompt(t!("prompt-register-anyway"))
             .default(false)
             .interact()?
@@ -212,7 +259,7 @@ fn fill(store: &Store, raw: &mut RawFields, nik: &Nik, first: bool) -> anyhow::R
     }
     if raw.sex.is_none() {
         let default = if nik.sex() == Sex::P { 1 } else { 0 };
-        let i = Select::new()
+        let i = Select::with_theme(&Words)
             .with_prompt(t!("prompt-sex"))
             .items(["L (laki-laki)", "P (perempuan)"])
             .default(default)
@@ -252,7 +299,7 @@ fn fill(store: &Store, raw: &mut RawFields, nik: &Nik, first: bool) -> anyhow::R
             .iter()
             .map(|c| format!("{:<6} {}", c.as_str(), category_text(*c)))
             .collect();
-        let i = Select::new()
+        let i = Select::with_theme(&Words)
             .with_prompt(t!("prompt-category"))
             .items(&items)
             .default(1)

@@ -35,3 +35,9 @@ category-pu = wage earner (Penerima Upah)
 category-bpu = non-wage / informal worker (Bukan Penerima Upah)
 category-jakon = construction worker (Jasa Konstruksi)
 category-pmi = migrant worker (Pekerja Migran Indonesia)
+
+prompt-yes-no = [y/n]
+prompt-yes-no-default-yes = [Y/n]
+prompt-yes-no-default-no = [y/N]
+prompt-yes = yes
+prompt-no = no

@@ -35,3 +35,9 @@ category-pu = penerima upah (PU)
 category-bpu = bukan penerima upah / pekerja informal (BPU)
 category-jakon = pekerja jasa konstruksi (Jakon)
 category-pmi = pekerja migran Indonesia (PMI)
+
+prompt-yes-no = [y/n] (y = ya, n = tidak)
+prompt-yes-no-default-yes = [Y/n] (y = ya, n = tidak)
+prompt-yes-no-default-no = [y/N] (y = ya, n = tidak)
+prompt-yes = ya
+prompt-no = tidak
