@@ -39,3 +39,15 @@ damaged-stamps = stored timestamps are damaged: { $detail }
 damaged-nik-stamps = stored timestamps of NIK { $nik } are damaged: { $detail }
 damaged-replica = the replica's { $what } is damaged; `sigap sync --full` pulls it again
 damaged-device-id = stored device id "{ $id }" is damaged: { $detail }
+
+# The command line's own errors.
+usage-unknown-argument = unknown option { $arg }
+usage-unknown-command = unknown command "{ $command }"
+usage-value-required = { $arg } needs a value
+usage-invalid-value = "{ $value }" is not a valid value for { $arg }; use one of: { $valid }
+usage-value-validation = "{ $value }" is not a valid value for { $arg }: { $detail }
+usage-missing-argument = missing: { $arg }
+usage-conflict = { $arg } cannot be used with { $other }
+usage-missing-command = give a command
+usage-suggest = { "; " }did you mean { $suggestion }?
+usage-see-help = see `sigap --help`, or `sigap COMMAND --help`

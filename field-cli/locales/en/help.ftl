@@ -130,15 +130,3 @@ help-completions-shell = The shell to complete in: bash, zsh, fish, powershell o
 
 help-man = Print the manual page (roff) of sigap (needs no database).
 help-man-long = Install it with `sigap man > ~/.local/share/man/man1/sigap.1`, then read it with `man sigap`.
-
-# The command line's own errors.
-usage-unknown-argument = unknown option { $arg }
-usage-unknown-command = unknown command "{ $command }"
-usage-value-required = { $arg } needs a value
-usage-invalid-value = "{ $value }" is not a valid value for { $arg }; use one of: { $valid }
-usage-value-validation = "{ $value }" is not a valid value for { $arg }: { $detail }
-usage-missing-argument = missing: { $arg }
-usage-conflict = { $arg } cannot be used with { $other }
-usage-missing-command = give a command
-usage-suggest = { "; " }did you mean { $suggestion }?
-usage-see-help = see `sigap --help`, or `sigap COMMAND --help`

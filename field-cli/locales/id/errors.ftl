@@ -39,3 +39,15 @@ damaged-stamps = cap waktu tersimpan rusak: { $detail }
 damaged-nik-stamps = cap waktu tersimpan NIK { $nik } rusak: { $detail }
 damaged-replica = { $what } pada replika rusak; `sigap sync --full` mengambilnya lagi
 damaged-device-id = id perangkat tersimpan "{ $id }" rusak: { $detail }
+
+# Kesalahan baris perintah.
+usage-unknown-argument = opsi { $arg } tidak dikenal
+usage-unknown-command = perintah "{ $command }" tidak dikenal
+usage-value-required = { $arg } memerlukan nilai
+usage-invalid-value = "{ $value }" bukan nilai yang sah untuk { $arg }; pakai salah satu dari: { $valid }
+usage-value-validation = "{ $value }" bukan nilai yang sah untuk { $arg }: { $detail }
+usage-missing-argument = belum diberikan: { $arg }
+usage-conflict = { $arg } tidak dapat dipakai bersama { $other }
+usage-missing-command = berikan sebuah perintah
+usage-suggest = { "; " }mungkin maksud Anda { $suggestion }?
+usage-see-help = lihat `sigap --help`, atau `sigap PERINTAH --help`

@@ -130,15 +130,3 @@ help-completions-shell = Shell yang dilengkapi: bash, zsh, fish, powershell atau
 
 help-man = Cetak halaman manual (roff) sigap (tanpa basis data).
 help-man-long = Pasang dengan `sigap man > ~/.local/share/man/man1/sigap.1`, lalu baca dengan `man sigap`.
-
-# Kesalahan baris perintah.
-usage-unknown-argument = opsi { $arg } tidak dikenal
-usage-unknown-command = perintah "{ $command }" tidak dikenal
-usage-value-required = { $arg } memerlukan nilai
-usage-invalid-value = "{ $value }" bukan nilai yang sah untuk { $arg }; pakai salah satu dari: { $valid }
-usage-value-validation = "{ $value }" bukan nilai yang sah untuk { $arg }: { $detail }
-usage-missing-argument = belum diberikan: { $arg }
-usage-conflict = { $arg } tidak dapat dipakai bersama { $other }
-usage-missing-command = berikan sebuah perintah
-usage-suggest = { "; " }mungkin maksud Anda { $suggestion }?
-usage-see-help = lihat `sigap --help`, atau `sigap PERINTAH --help`

@@ -105,22 +105,37 @@ fn localize(mut cmd: Command, name: &str, lang: Lang) -> Command {
 /// printed as clap prints them (and the process ends); a usage error comes
 /// back worded in `lang`, for `main` to print as any input error.
 pub fn parse(lang: Lang, args: Vec<OsString>) -> Result<Cli, CliError> {
-    let matches = command(lang)
-        .try_get_matches_from(args)
-        .map_err(|e| usage_error(lang, e))?;
+    // The texts are looked up only when clap is to show them: a command
+    // that parses (most runs, `sigap register` among them) does without
+    // building the localized command, a third of a short run's time.
+    let mut plain = Cli::command();
+    let matches = match plain.try_get_matches_from_mut(args.clone()) {
+        Ok(m) => m,
+        // "sigap 0.1.0" says nothing in any language.
+        Err(e) if e.kind() == ErrorKind::DisplayVersion => e.exit(),
+        Err(e) if shows_help(&e) => command(lang)
+            .try_get_matches_from(args)
+            .map_err(|e| usage_error(lang, e))?,
+        Err(e) => return Err(usage_error(lang, e)),
+    };
     Cli::from_arg_matches(&matches).map_err(|e| usage_error(lang, e))
+}
+
+/// Whether clap stops to show help or the version rather than an error.
+fn shows_help(e: &clap::Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    )
 }
 
 /// clap's usage error in `lang`: the common kinds from the catalogue with
 /// clap's own details (the argument, the value, the valid values), the
 /// rare ones as clap words them.
 fn usage_error(lang: Lang, e: clap::Error) -> CliError {
-    if matches!(
-        e.kind(),
-        ErrorKind::DisplayHelp
-            | ErrorKind::DisplayVersion
-            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-    ) {
+    if shows_help(&e) {
         e.exit();
     }
     let ctx = |k: ContextKind| e.get(k).map(|v| v.to_string()).unwrap_or_default();

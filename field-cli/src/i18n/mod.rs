@@ -1,5 +1,5 @@
 //! Messages in the agent's language: Project Fluent catalogues under
-//! `locales/<lang>/*.ftl`, compiled into the binary.
+//! `locales/<lang>/*.ftl`, compiled into the binary (see `catalogue`).
 //!
 //! The language is chosen once, before anything is printed (see
 //! [`choose`]), and held for the process: errors are worded deep in the
@@ -11,29 +11,15 @@
 //! language's style (`Lang::int`, `Lang::percent`, `Lang::date`), so a
 //! catalogue never formats them itself.
 
+mod catalogue;
 pub mod choose;
 pub mod help;
 pub mod issues;
 pub mod problems;
 
-use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use fluent_templates::fluent_bundle::FluentValue;
-use fluent_templates::{LanguageIdentifier, StaticLoader, langid, static_loader};
 use sigap_shared::Lang;
-
-static_loader! {
-    static LOCALES = {
-        locales: "./locales",
-        fallback_language: "id",
-        // Fluent wraps every argument in Unicode isolation marks, which a
-        // terminal shows as nothing but which break copying a NIK out of a
-        // message and every test that looks for one.
-        customise: |bundle| bundle.set_use_isolating(false),
-    };
-}
 
 static LANG: OnceLock<Lang> = OnceLock::new();
 
@@ -64,27 +50,10 @@ pub fn n(value: impl TryInto<i128>) -> String {
     }
 }
 
-fn langid(lang: Lang) -> LanguageIdentifier {
-    match lang {
-        Lang::Id => langid!("id"),
-        Lang::En => langid!("en"),
-    }
-}
-
-fn loader() -> &'static StaticLoader {
-    &LOCALES
-}
-
 /// The message `id` in `lang` with `args`, or `None` when the catalogue has
 /// no such message or the arguments do not fill it.
 pub fn try_text(lang: Lang, id: &str, args: &[(&str, String)]) -> Option<String> {
-    let map: HashMap<Cow<'static, str>, FluentValue> = args
-        .iter()
-        .map(|(k, v)| (Cow::Owned((*k).to_string()), FluentValue::from(v.clone())))
-        .collect();
-    loader()
-        .lookup_single_language(&langid(lang), id, Some(&map))
-        .ok()
+    catalogue::format(lang, id, args)
 }
 
 /// The message `id` in `lang` with `args`. A message missing from the
