@@ -1,14 +1,18 @@
-//! The catalogues compiled in: the `.ftl` files of `locales/<lang>/`, one
-//! Fluent bundle per language, parsed at its first message.
+//! The catalogues compiled in: the `.ftl` files of `locales/<lang>/`, each
+//! parsed at the first message it holds.
 //!
 //! Why not fluent-templates' `static_loader!`: it parses every file of
 //! every language at the first message, which measured as half the
 //! instructions of a `sigap lookup` (1.8 of 3.7 million; callgrind,
-//! release build). Only the agent's language is parsed here, and the help
-//! texts (`help.ftl`, a quarter of the catalogue) only when help is shown.
-//! `tests.rs` checks that every file of the folders is listed below.
+//! release build), where a command needs one language and two or three
+//! topics. Here a message is found by an index of ids (made from the
+//! files' lines, no parsing) and only its file is parsed, into a bundle
+//! of its own: messages never refer to one another, so a bundle per file
+//! loses nothing. `tests.rs` checks that every file of the folders is
+//! listed below.
 
-use std::sync::LazyLock;
+use std::collections::HashMap;
+use std::sync::{LazyLock, OnceLock};
 
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
@@ -23,44 +27,71 @@ macro_rules! files {
     };
 }
 
-/// Messages, by topic.
-pub const ID: &[(&str, &str)] = files!("id": "common.ftl", "errors.ftl", "import.ftl",
+/// Messages, by topic; `help.ftl` holds the texts of `--help` and
+/// `sigap man`.
+const ID: &[(&str, &str)] = files!("id": "common.ftl", "errors.ftl", "help.ftl", "import.ftl",
     "issues.ftl", "prompt.ftl", "register.ftl", "status.ftl", "sync.ftl");
-pub const EN: &[(&str, &str)] = files!("en": "common.ftl", "errors.ftl", "import.ftl",
+const EN: &[(&str, &str)] = files!("en": "common.ftl", "errors.ftl", "help.ftl", "import.ftl",
     "issues.ftl", "prompt.ftl", "register.ftl", "status.ftl", "sync.ftl");
-/// The texts of `--help` and `sigap man` (ids `help-…`).
-pub const ID_HELP: &[(&str, &str)] = files!("id": "help.ftl");
-pub const EN_HELP: &[(&str, &str)] = files!("en": "help.ftl");
+const FILES: usize = 9;
 
-fn bundle(lang: Lang, files: &[(&str, &'static str)]) -> Bundle {
+/// The file names and texts of `lang`'s catalogue.
+pub fn files(lang: Lang) -> &'static [(&'static str, &'static str)] {
+    match lang {
+        Lang::Id => ID,
+        Lang::En => EN,
+    }
+}
+
+/// Message id → the index of the file that holds it, from the lines that
+/// start a message (`id = …`).
+fn index(lang: Lang) -> HashMap<&'static str, usize> {
+    let mut out = HashMap::new();
+    for (i, (_, text)) in files(lang).iter().enumerate() {
+        for line in text.lines() {
+            let Some((id, _)) = line.split_once(" =") else {
+                continue;
+            };
+            if id.starts_with(|c: char| c.is_ascii_alphabetic())
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                out.insert(id, i);
+            }
+        }
+    }
+    out
+}
+
+fn bundle(lang: Lang, text: &'static str) -> Bundle {
     let id: LanguageIdentifier = lang.tag().parse().unwrap_or_default();
     let mut b = FluentBundle::new_concurrent(vec![id]);
     // Fluent wraps every argument in Unicode isolation marks, which a
     // terminal shows as nothing but which break copying a NIK out of a
     // message and every test that looks for one.
     b.set_use_isolating(false);
-    for (_, text) in files {
-        // A file with a syntax error keeps the messages that parse; the
-        // catalogue tests fail on the error itself.
-        let resource = FluentResource::try_new((*text).to_string()).unwrap_or_else(|(r, _)| r);
-        // An id twice is kept once; the catalogue tests fail on it.
-        let _ = b.add_resource(resource);
-    }
+    // A file with a syntax error keeps the messages that parse, and an id
+    // twice is kept once; the catalogue tests fail on either.
+    let resource = FluentResource::try_new(text.to_string()).unwrap_or_else(|(r, _)| r);
+    let _ = b.add_resource(resource);
     b
 }
 
-static BUNDLES: [LazyLock<Bundle>; 4] = [
-    LazyLock::new(|| bundle(Lang::Id, ID)),
-    LazyLock::new(|| bundle(Lang::En, EN)),
-    LazyLock::new(|| bundle(Lang::Id, ID_HELP)),
-    LazyLock::new(|| bundle(Lang::En, EN_HELP)),
+static INDEX: [LazyLock<HashMap<&'static str, usize>>; 2] = [
+    LazyLock::new(|| index(Lang::Id)),
+    LazyLock::new(|| index(Lang::En)),
 ];
+
+static BUNDLES: [[OnceLock<Bundle>; FILES]; 2] = [const { [const { OnceLock::new() }; FILES] }; 2];
 
 /// The message `id` in `lang`, formatted with `args`; `None` when there is
 /// no such message or the arguments do not fill it.
 pub fn format(lang: Lang, id: &str, args: &[(&str, String)]) -> Option<String> {
-    let help = usize::from(id.starts_with("help-")) * 2;
-    let bundle = &*BUNDLES[help + usize::from(lang == Lang::En)];
+    let l = usize::from(lang == Lang::En);
+    let file = *INDEX[l].get(id)?;
+    let (_, text) = files(lang).get(file)?;
+    let bundle = BUNDLES[l].get(file)?.get_or_init(|| bundle(lang, text));
     let pattern = bundle.get_message(id)?.value()?;
     let mut fluent_args = FluentArgs::new();
     for (k, v) in args {
