@@ -48,16 +48,19 @@ pub fn files(lang: Lang) -> &'static [(&'static str, &'static str)] {
 fn index(lang: Lang) -> HashMap<&'static str, usize> {
     let mut out = HashMap::new();
     for (i, (_, text)) in files(lang).iter().enumerate() {
-        for line in text.lines() {
-            let Some((id, _)) = line.split_once(" =") else {
+        // Byte by byte: a substring search per line cost more than
+        // parsing the file it spares.
+        for line in text.split('\n') {
+            let b = line.as_bytes();
+            if !b.first().is_some_and(u8::is_ascii_alphabetic) {
                 continue;
-            };
-            if id.starts_with(|c: char| c.is_ascii_alphabetic())
-                && id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            {
-                out.insert(id, i);
+            }
+            let end = b
+                .iter()
+                .position(|&c| !(c.is_ascii_alphanumeric() || c == b'-' || c == b'_'))
+                .unwrap_or(b.len());
+            if b[end..].starts_with(b" =") {
+                out.insert(&line[..end], i);
             }
         }
     }
