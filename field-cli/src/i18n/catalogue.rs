@@ -5,14 +5,13 @@
 //! every language at the first message, which measured as half the
 //! instructions of a `sigap lookup` (1.8 of 3.7 million; callgrind,
 //! release build), where a command needs one language and two or three
-//! topics. Here a message is found by an index of ids (made from the
-//! files' lines, no parsing) and only its file is parsed, into a bundle
-//! of its own: messages never refer to one another, so a bundle per file
-//! loses nothing. `tests.rs` checks that every file of the folders is
-//! listed below.
+//! topics. Here a message's file is found by a plain text search (no
+//! parsing) and only that file is parsed, into a bundle of its own:
+//! messages never refer to one another, so a bundle per file loses
+//! nothing. `tests.rs` checks that every file of the folders is listed
+//! below.
 
-use std::collections::HashMap;
-use std::sync::{LazyLock, OnceLock};
+use std::sync::OnceLock;
 
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
@@ -43,28 +42,15 @@ pub fn files(lang: Lang) -> &'static [(&'static str, &'static str)] {
     }
 }
 
-/// Message id → the index of the file that holds it, from the lines that
-/// start a message (`id = …`).
-fn index(lang: Lang) -> HashMap<&'static str, usize> {
-    let mut out = HashMap::new();
-    for (i, (_, text)) in files(lang).iter().enumerate() {
-        // Byte by byte: a substring search per line cost more than
-        // parsing the file it spares.
-        for line in text.split('\n') {
-            let b = line.as_bytes();
-            if !b.first().is_some_and(u8::is_ascii_alphabetic) {
-                continue;
-            }
-            let end = b
-                .iter()
-                .position(|&c| !(c.is_ascii_alphanumeric() || c == b'-' || c == b'_'))
-                .unwrap_or(b.len());
-            if b[end..].starts_with(b" =") {
-                out.insert(&line[..end], i);
-            }
-        }
-    }
-    out
+/// The index of the file of `lang` that holds message `id`: the one with
+/// a line `id = …`. Found by a plain search each time (a few kilobytes
+/// per file); an index of every id, made once, cost more than the parse
+/// it spares.
+fn file_of(lang: Lang, id: &str) -> Option<usize> {
+    let line = format!("\n{id} =");
+    files(lang)
+        .iter()
+        .position(|(_, text)| text.contains(&line) || text.starts_with(&line[1..]))
 }
 
 fn bundle(lang: Lang, text: &'static str) -> Bundle {
@@ -81,18 +67,13 @@ fn bundle(lang: Lang, text: &'static str) -> Bundle {
     b
 }
 
-static INDEX: [LazyLock<HashMap<&'static str, usize>>; 2] = [
-    LazyLock::new(|| index(Lang::Id)),
-    LazyLock::new(|| index(Lang::En)),
-];
-
 static BUNDLES: [[OnceLock<Bundle>; FILES]; 2] = [const { [const { OnceLock::new() }; FILES] }; 2];
 
 /// The message `id` in `lang`, formatted with `args`; `None` when there is
 /// no such message or the arguments do not fill it.
 pub fn format(lang: Lang, id: &str, args: &[(&str, String)]) -> Option<String> {
     let l = usize::from(lang == Lang::En);
-    let file = *INDEX[l].get(id)?;
+    let file = file_of(lang, id)?;
     let (_, text) = files(lang).get(file)?;
     let bundle = BUNDLES[l].get(file)?.get_or_init(|| bundle(lang, text));
     let pattern = bundle.get_message(id)?.value()?;
