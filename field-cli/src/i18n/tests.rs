@@ -117,9 +117,8 @@ fn every_message_exists_in_both_languages_with_the_same_arguments() {
 
 #[test]
 fn the_compiled_catalogues_are_the_files() {
-    // Every message of the files is in the binary, in each language, and
-    // words differently in the two (a copy not yet translated shows here
-    // only where the texts are long enough to differ).
+    // Every message of the files is found in the binary, in each
+    // language, and formats with its arguments.
     let files = catalogue("id");
     for (key, vars) in &files {
         let args: Vec<(&str, String)> =
