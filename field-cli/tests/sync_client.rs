@@ -490,6 +490,45 @@ fn rejected_changes_are_set_aside_corrected_by_edit_and_sent_again() {
 }
 
 #[test]
+fn a_known_rejection_is_worded_in_indonesian_and_an_unknown_one_keeps_the_servers_reason() {
+    let state = Arc::new(Mutex::new(State::default()));
+    state.lock().unwrap().reject.insert(BUDI.into());
+    let server = fake(state.clone());
+    let env = Env::with_server(&server.url);
+    env.register_budi().code(0);
+    let id = [("SIGAP_LANG", "id")];
+    let sync = env.run_env(&["sync"], &id);
+    sync.code(1)
+        .stdout_has("ditolak #1 3372011203850001: kelurahan orang ini tidak termasuk wilayah Anda; minta admin menugaskannya, atau minta supervisor memindahkan orang ini (area_not_assigned)")
+        .stdout_has("1 perubahan ditolak perlu diperbaiki");
+    assert!(
+        !sync.stdout.contains("is not in your areas"),
+        "{}",
+        sync.stdout
+    );
+    env.run_env(&["status"], &id)
+        .code(0)
+        .stdout_has("perubahan ditolak yang perlu diperbaiki: 1")
+        .stdout_has("#1 daftar 3372011203850001: kelurahan orang ini tidak termasuk wilayah Anda");
+    // The JSON keeps the server's code and reason as they came.
+    let s = env.run_env(&["status", "--json"], &id).code(0).json();
+    assert_eq!(
+        s["rejected_changes"][0]["reason"],
+        "kelurahan 33.72.01.1001 is not in your areas"
+    );
+    // A code this sigap does not know shows the server's own reason.
+    let c = rusqlite::Connection::open(&env.db).unwrap();
+    c.execute(
+        "UPDATE changes SET reject_code = 'new_rule', reject_reason = 'a rule of a newer server'",
+        [],
+    )
+    .unwrap();
+    env.run_env(&["status"], &id)
+        .code(0)
+        .stdout_has("#1 daftar 3372011203850001: a rule of a newer server (new_rule)");
+}
+
+#[test]
 fn server_errors_are_retried_then_the_sync_succeeds() {
     let state = Arc::new(Mutex::new(State {
         fail_next: 2,
