@@ -79,6 +79,24 @@ pub fn kelurahan_name(code: Option<&AreaCode>) -> String {
     }
 }
 
+/// A stored timestamp (RFC 3339, UTC) as people read it in the agent's
+/// language: `29 Nov 2026 12:52 UTC`; any other text as it is.
+pub fn timestamp(text: &str) -> String {
+    use time::format_description::well_known::Rfc3339;
+    match time::OffsetDateTime::parse(text, &Rfc3339) {
+        Ok(t) => {
+            let t = t.to_offset(time::UtcOffset::UTC);
+            format!(
+                "{} {:02}:{:02} UTC",
+                i18n::lang().short_date(t.date()),
+                t.hour(),
+                t.minute()
+            )
+        }
+        Err(_) => text.to_string(),
+    }
+}
+
 /// A date (UTC) from Unix milliseconds, as `lang` writes it
 /// (`24 November 2025`).
 pub fn date_of_millis_in(lang: sigap_shared::Lang, millis: u64) -> String {

@@ -237,6 +237,14 @@ fn json_output_is_the_same_in_both_languages() {
         .code(0)
         .stderr_has("peringatan: nik: NIK diterbitkan di kecamatan")
         .stdout_has("tersimpan: 3372011203850001 Budi Santoso");
+    // Dates as each language writes them.
+    run(bare(&people, &["show", BUDI]))
+        .code(0)
+        .stdout_has("Tanggal lahir")
+        .stdout_has("12 Maret 1985");
+    run(bare(&people, &["--lang", "en", "show", BUDI]))
+        .code(0)
+        .stdout_has("12 March 1985");
     let en = run(bare(&env, &["--json", "--lang", "en", "lookup", BUDI]));
     let id = run(bare(&env, &["--json", "lookup", BUDI]));
     assert_eq!(en.json(), id.json());

@@ -125,8 +125,8 @@ pub fn run(store: &Store, args: ShowArgs, json: bool) -> anyhow::Result<ExitCode
             } + &mark(&[Field::Status, Field::VoidReason]),
         ),
         (t!("col-sync"), output::state_text(&v.sync_state)),
-        (t!("col-registered-at"), v.created_at.clone()),
-        (t!("col-last-change"), v.updated_at.clone()),
+        (t!("col-registered-at"), output::timestamp(&v.created_at)),
+        (t!("col-last-change"), output::timestamp(&v.updated_at)),
     ] {
         table.add_row([k, val]);
     }
@@ -149,7 +149,7 @@ pub fn run(store: &Store, args: ShowArgs, json: bool) -> anyhow::Result<ExitCode
             h.add_row([
                 c.device_seq.to_string(),
                 kind_text(&c.kind),
-                c.created_at.clone(),
+                output::timestamp(&c.created_at),
                 written(c),
                 state_text(c),
             ]);

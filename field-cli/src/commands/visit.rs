@@ -88,7 +88,10 @@ pub fn progress(store: &Store, args: ProgressArgs, json: bool) -> anyhow::Result
             i18n::n(r.visits),
             i18n::n(r.households),
             i18n::n(r.registered),
-            r.last_visit.unwrap_or_default(),
+            r.last_visit
+                .as_deref()
+                .map(output::timestamp)
+                .unwrap_or_default(),
         ]);
     }
     output::print_table(&table)?;
