@@ -1,43 +1,15 @@
-//! Command-line interface: flags and help text, written for a field agent.
+//! Command-line interface: the flags, written for a field agent. The help
+//! texts agents see come from the catalogues (`locales/*/help.ftl`, see
+//! `i18n::help`); the doc comments here say what each flag is for.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-pub const AFTER_HELP: &str = "\
-A typical day:
-  sigap init --server https://sigap.example --device-name laptop-budi --token TOKEN
-  sigap register                  (asks for each field on a terminal)
-  sigap list --kelurahan 33.72.01.1001 --rw 3
-  sigap visit --kelurahan 33.72.01.1001 --rw 3 --rt 5 --households 40
-  sigap status
-  sigap sync                      (back at the office, with a connection)
-
-Everything is saved on this device first; nothing needs a connection except
-`sigap sync`. A sync that is cut off loses nothing: run it again.
-
-Exit status:
-  0  done
-  1  partly done: some CSV rows were rejected, changes are still pending or
-     were rejected by the server after a sync, or `sync --verify` found a
-     difference
-  2  bad input (invalid NIK, wrong date, missing field…): nothing was saved
-  3  the local database or a file could not be read or written
-  4  the server could not be reached (your changes are safe; sync again later)
-  5  the server refused: token not accepted (401/403), this device enrolled
-     under another agent's token, or a protocol version mismatch (upgrade
-     sigap)
-
-Environment:
-  SIGAP_DB             database file (same as --db)
-  SIGAP_TOKEN          access token (same as --token of `sigap init`)
-  SIGAP_RETRY_LIMIT    attempts per request during sync (default 5)
-  SIGAP_RETRY_BASE_MS  first retry delay in milliseconds (default 500)";
-
 /// SIGAP field tool: register workers for BPJS Ketenagakerjaan offline and
 /// sync them with the branch office server.
 #[derive(Debug, Parser)]
-#[command(name = "sigap", version, after_help = AFTER_HELP)]
+#[command(name = "sigap", version)]
 pub struct Cli {
     /// Database file [default: sigap.db in your data folder].
     #[arg(long, global = true, env = "SIGAP_DB", value_name = "PATH")]
@@ -46,6 +18,12 @@ pub struct Cli {
     /// Print machine-readable JSON instead of tables and sentences.
     #[arg(long, global = true)]
     pub json: bool,
+
+    /// Language of messages and help: id (Bahasa Indonesia) or en
+    /// (English). Read before parsing (see `i18n::choose`), so that help
+    /// comes out in it; held here so that clap knows the flag.
+    #[arg(long, global = true, env = "SIGAP_LANG", value_name = "id|en")]
+    pub lang: Option<String>,
 
     #[command(subcommand)]
     pub command: Command,

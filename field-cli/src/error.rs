@@ -3,6 +3,8 @@
 
 use sigap_shared::Issue;
 
+use crate::i18n::{self, t};
+
 /// Exit statuses, as documented in `sigap --help`.
 pub mod exit {
     /// Everything done.
@@ -26,7 +28,8 @@ pub enum CliError {
     #[error("{0}")]
     Input(String),
     /// A registration or change refused by the validation rules.
-    #[error("{what} was not saved:{}", issues.iter().map(|i| format!("\n  {i}")).collect::<String>())]
+    /// `what` is already in the agent's language ("the registration").
+    #[error("{}", invalid_text(what, issues))]
     Invalid { what: String, issues: Vec<Issue> },
     /// The local database or a file.
     #[error("{0}")]
@@ -52,14 +55,25 @@ impl CliError {
 
 impl From<rusqlite::Error> for CliError {
     fn from(err: rusqlite::Error) -> CliError {
-        CliError::Local(format!("local database: {err}"))
+        CliError::Local(t!("error-local-database", detail = err))
     }
 }
 
 impl From<serde_json::Error> for CliError {
     fn from(err: serde_json::Error) -> CliError {
-        CliError::Local(format!("local database holds unreadable data: {err}"))
+        CliError::Local(t!("error-unreadable-data", detail = err))
     }
+}
+
+/// "the registration was not saved:" and one line per issue, in the
+/// agent's language.
+fn invalid_text(what: &str, issues: &[Issue]) -> String {
+    let mut text = t!("error-not-saved", what = what);
+    for i in issues {
+        text.push_str("\n  ");
+        text.push_str(&i18n::issues::line(i18n::lang(), i));
+    }
+    text
 }
 
 pub type Result<T, E = CliError> = std::result::Result<T, E>;

@@ -10,6 +10,7 @@ use sigap_shared::{AreaCode, Category, Fields, Issue, Nik, Program, Registration
 use time::Date;
 
 use crate::cli::FieldArgs;
+use crate::i18n::problems::Problem;
 
 /// The fields of a registration as text, from flags or a CSV row.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -98,26 +99,28 @@ impl RawFields {
                 if let Some(text) = &self.$f {
                     match $parse(text.as_str()) {
                         Ok(v) => out.$f = Some(v),
-                        Err(msg) => errors.push(issue(stringify!($f), msg)),
+                        Err(p) => errors.push(p.issue_of(stringify!($f))),
                     }
                 }
             };
         }
-        take!(name, |s: &str| Ok::<_, String>(s.trim().to_string()));
+        take!(name, |s: &str| Ok::<_, Problem>(s.trim().to_string()));
         take!(birth_date, parse_birth_date);
         take!(sex, parse_sex);
         take!(kelurahan, parse_kelurahan);
-        take!(rw, |s| parse_rw_rt("RW", s).map_err(|e| e.to_string()));
-        take!(rt, |s| parse_rw_rt("RT", s).map_err(|e| e.to_string()));
+        take!(rw, |s| parse_number("RW", s));
+        take!(rt, |s| parse_number("RT", s));
         take!(category, parse_category);
-        take!(occupation, |s: &str| Ok::<_, String>(s.trim().to_string()));
-        take!(employer, |s: &str| Ok::<_, String>(s.trim().to_string()));
-        take!(phone, |s: &str| Ok::<_, String>(s.trim().to_string()));
+        take!(occupation, |s: &str| Ok::<_, Problem>(s.trim().to_string()));
+        take!(employer, |s: &str| Ok::<_, Problem>(s.trim().to_string()));
+        take!(phone, |s: &str| Ok::<_, Problem>(s.trim().to_string()));
         take!(programs, parse_programs);
         take!(status, |s: &str| s
             .parse::<Status>()
-            .map_err(|e| e.to_string()));
-        take!(void_reason, |s: &str| Ok::<_, String>(s.trim().to_string()));
+            .map_err(|e| Problem::word(&e)));
+        take!(void_reason, |s: &str| Ok::<_, Problem>(
+            s.trim().to_string()
+        ));
         if errors.is_empty() {
             Ok(out)
         } else {
@@ -132,13 +135,13 @@ impl RawFields {
         let nik = match self.nik.as_deref() {
             Some(text) => match parse_nik(text) {
                 Ok(n) => Some(n),
-                Err(msg) => {
-                    errors.push(issue("nik", msg));
+                Err(p) => {
+                    errors.push(p.issue_of("nik"));
                     None
                 }
             },
             None => {
-                errors.push(issue("nik", "NIK is required".to_string()));
+                errors.push(required("nik"));
                 None
             }
         };
@@ -151,7 +154,7 @@ impl RawFields {
         };
         for (name, given) in self.required_presence() {
             if !given {
-                errors.push(issue(name, format!("{name} is required")));
+                errors.push(required(name));
             }
         }
         if !errors.is_empty() {
@@ -165,7 +168,7 @@ impl RawFields {
         let reg = fields.to_registration(&nik).map_err(|missing| {
             missing
                 .iter()
-                .map(|f| issue(f.as_str(), format!("{f} is required")))
+                .map(|f| required(f.as_str()))
                 .collect::<Vec<_>>()
         })?;
         Ok((reg, fields))
@@ -205,26 +208,18 @@ pub fn complete_defaults(fields: &mut Fields) {
     }
 }
 
-fn issue(field: &str, message: String) -> Issue {
-    Issue {
-        field: field.to_string(),
-        code: format!("invalid_{field}"),
-        message,
-    }
+fn required(field: &str) -> Issue {
+    Problem::new("required", &[("field", field.to_string())]).issue_of(field)
 }
 
-pub fn parse_nik(text: &str) -> Result<Nik, String> {
-    Nik::parse(text.trim()).map_err(|e| format!("{e} (NIK {:?})", text.trim()))
+pub fn parse_nik(text: &str) -> Result<Nik, Problem> {
+    Nik::parse(text.trim()).map_err(|e| Problem::nik(&e, text))
 }
 
 /// `YYYY-MM-DD`, or `DD-MM-YYYY` as written on paper forms (`/` and `.`
 /// also accepted as separators).
-pub fn parse_birth_date(text: &str) -> Result<Date, String> {
-    let bad = || {
-        format!(
-            "birth date {text:?} is not a date; write it as YYYY-MM-DD (1985-03-12) or DD-MM-YYYY (12-03-1985)"
-        )
-    };
+pub fn parse_birth_date(text: &str) -> Result<Date, Problem> {
+    let bad = || Problem::new("invalid_birth_date", &[("text", text.to_string())]);
     let t = text.trim();
     let parts: Vec<&str> = t.split(['-', '/', '.']).collect();
     if parts.len() != 3
@@ -248,21 +243,26 @@ pub fn parse_birth_date(text: &str) -> Result<Date, String> {
     Date::from_calendar_date(year, month, day).map_err(|_| bad())
 }
 
-pub fn parse_sex(text: &str) -> Result<Sex, String> {
-    text.parse::<Sex>().map_err(|e| e.to_string())
+pub fn parse_sex(text: &str) -> Result<Sex, Problem> {
+    text.parse::<Sex>().map_err(|e| Problem::word(&e))
 }
 
-pub fn parse_category(text: &str) -> Result<Category, String> {
-    text.parse::<Category>().map_err(|e| e.to_string())
+pub fn parse_category(text: &str) -> Result<Category, Problem> {
+    text.parse::<Category>().map_err(|e| Problem::word(&e))
 }
 
 /// A kelurahan code, or a name (or part of one) of the area table.
-pub fn parse_kelurahan(text: &str) -> Result<AreaCode, String> {
-    sigap_shared::wilayah::find_kelurahan(text).map_err(|e| e.to_string())
+pub fn parse_kelurahan(text: &str) -> Result<AreaCode, Problem> {
+    sigap_shared::wilayah::find_kelurahan(text).map_err(|e| Problem::place(&e))
+}
+
+/// An RW or RT number (`what`: `RW` or `RT`).
+pub fn parse_number(what: &'static str, text: &str) -> Result<u16, Problem> {
+    parse_rw_rt(what, text).map_err(|e| Problem::area(&e))
 }
 
 /// A programme list; commas, semicolons or spaces separate the words.
-pub fn parse_programs(text: &str) -> Result<BTreeSet<Program>, String> {
+pub fn parse_programs(text: &str) -> Result<BTreeSet<Program>, Problem> {
     let normal: String = text
         .chars()
         .map(|c| {
@@ -273,7 +273,7 @@ pub fn parse_programs(text: &str) -> Result<BTreeSet<Program>, String> {
             }
         })
         .collect();
-    shared_parse_programs(&normal).map_err(|e| e.to_string())
+    shared_parse_programs(&normal).map_err(|e| Problem::word(&e))
 }
 
 /// Today's date for validation.

@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod error;
 mod fields;
+mod i18n;
 mod output;
 mod prompt;
 mod sheet;
@@ -14,9 +15,8 @@ mod sync;
 use std::io::ErrorKind;
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use crate::error::{CliError, exit};
+use crate::i18n::t;
 
 fn main() -> ExitCode {
     match run() {
@@ -25,9 +25,9 @@ fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::from(exit::OK);
             }
-            eprintln!("error: {err}");
+            eprintln!("{}", t!("error-line", message = err));
             for cause in err.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                eprintln!("  {}", t!("error-cause", message = cause));
             }
             ExitCode::from(exit_code_of(&err))
         }
@@ -35,7 +35,11 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<ExitCode> {
-    let cli = cli::Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let lang = i18n::choose::choose(&args, |k| std::env::var(k).ok())
+        .map_err(|e| CliError::Input(e.message()))?;
+    i18n::set_lang(lang);
+    let cli = i18n::help::parse(lang, args)?;
     commands::run(cli)
 }
 

@@ -1,15 +1,19 @@
 //! Asking for a registration field by field on a terminal. Each field is
 //! asked again until it is valid; the rules are the shared ones.
 
+use std::fmt;
+
+use dialoguer::theme::Theme;
 use dialoguer::{Confirm, Input, Select};
 use rusqlite::OptionalExtension;
-use sigap_shared::area::parse_rw_rt;
 use sigap_shared::registration::{format_programs, validate_phone};
 use sigap_shared::wilayah::{Candidate, PlaceError};
 use sigap_shared::{AreaCode, Category, Fields, Nik, Registration, Sex, wilayah};
 
 use crate::error::CliError;
 use crate::fields::{self, RawFields, today};
+use crate::i18n::problems::Problem;
+use crate::i18n::{self, t};
 use crate::store::{Store, records, replica};
 
 /// What the agent decided.
@@ -20,12 +24,54 @@ pub enum Decision {
     Cancel,
 }
 
+/// dialoguer's plain look, with its own words (the error prefix, the
+/// yes/no of a confirmation) in the agent's language.
+struct Words;
+
+impl Theme for Words {
+    fn format_error(&self, f: &mut dyn fmt::Write, err: &str) -> fmt::Result {
+        f.write_str(&t!("error-line", message = err))
+    }
+
+    fn format_confirm_prompt(
+        &self,
+        f: &mut dyn fmt::Write,
+        prompt: &str,
+        default: Option<bool>,
+    ) -> fmt::Result {
+        if !prompt.is_empty() {
+            write!(f, "{prompt} ")?;
+        }
+        // The keys stay y and n: dialoguer reads those.
+        let keys = match default {
+            None => t!("prompt-yes-no"),
+            Some(true) => t!("prompt-yes-no-default-yes"),
+            Some(false) => t!("prompt-yes-no-default-no"),
+        };
+        write!(f, "{keys} ")
+    }
+
+    fn format_confirm_prompt_selection(
+        &self,
+        f: &mut dyn fmt::Write,
+        prompt: &str,
+        selection: Option<bool>,
+    ) -> fmt::Result {
+        let answer = selection.map(|b| if b { t!("prompt-yes") } else { t!("prompt-no") });
+        match (prompt.is_empty(), answer) {
+            (true, Some(a)) => f.write_str(&a),
+            (false, Some(a)) => write!(f, "{prompt} {a}"),
+            (_, None) => f.write_str(prompt),
+        }
+    }
+}
+
 fn ask(
     prompt: &str,
     default: Option<String>,
     check: impl Fn(&str) -> Result<(), String>,
 ) -> anyhow::Result<String> {
-    let mut input = Input::<String>::new().with_prompt(prompt);
+    let mut input = Input::<String>::with_theme(&Words).with_prompt(prompt);
     if let Some(d) = default {
         input = input.default(d);
     }
@@ -41,7 +87,9 @@ fn ask_optional(
     default: Option<String>,
     check: impl Fn(&str) -> Result<(), String>,
 ) -> anyhow::Result<String> {
-    let mut input = Input::<String>::new().with_prompt(prompt).allow_empty(true);
+    let mut input = Input::<String>::with_theme(&Words)
+        .with_prompt(prompt)
+        .allow_empty(true);
     if let Some(d) = default {
         input = input.default(d);
     }
@@ -60,7 +108,7 @@ fn ask_optional(
 
 fn not_empty(s: &str) -> Result<(), String> {
     if s.trim().is_empty() {
-        Err("required".into())
+        Err(t!("prompt-required"))
     } else {
         Ok(())
     }
@@ -81,28 +129,32 @@ fn last_address(store: &Store) -> Option<(String, i64, i64)> {
 }
 
 pub fn register(store: &Store, raw: &mut RawFields, force: bool) -> anyhow::Result<Decision> {
+    let ask_nik = || -> anyhow::Result<Nik> {
+        let text = ask(&t!("prompt-nik"), None, |s| {
+            fields::parse_nik(s).map(|_| ()).map_err(|p| p.local())
+        })?;
+        Ok(fields::parse_nik(&text).map_err(|p| CliError::Input(p.local()))?)
+    };
     let nik = match raw.nik.as_deref().map(fields::parse_nik) {
         Some(Ok(n)) => n,
         Some(Err(e)) => {
             eprintln!("{e}");
-            fields::parse_nik(&ask("NIK (16 digits)", None, |s| {
-                fields::parse_nik(s).map(|_| ())
-            })?)
-            .map_err(CliError::Input)?
+            ask_nik()?
         }
-        None => fields::parse_nik(&ask("NIK (16 digits)", None, |s| {
-            fields::parse_nik(s).map(|_| ())
-        })?)
-        .map_err(CliError::Input)?,
+        None => ask_nik()?,
     };
     if let Some(rec) = records::get(&store.conn, &nik)? {
         eprintln!(
-            "NIK {nik} is already registered on this device: {} ({})",
-            rec.fields().name.clone().unwrap_or_default(),
-            rec.sync_state()
+            "{}",
+            t!(
+                "prompt-already-here",
+                nik = nik,
+                name = rec.fields().name.clone().unwrap_or_default(),
+                state = crate::output::state_text(rec.sync_state())
+            )
         );
-        if Confirm::new()
-            .with_prompt("Edit that registration instead?")
+        if Confirm::with_theme(&Words)
+            .with_prompt(t!("prompt-edit-instead"))
             .default(true)
             .interact()?
         {
@@ -113,14 +165,21 @@ pub fn register(store: &Store, raw: &mut RawFields, force: bool) -> anyhow::Resu
     let known = replica::get(&store.conn, &nik)?;
     if let Some(p) = known.as_ref().filter(|p| !replica::blocks_registration(p)) {
         eprintln!(
-            "NIK {nik} {}; it may be registered again",
-            replica::describe(p)
+            "{}",
+            t!(
+                "prompt-may-register-again",
+                nik = nik,
+                known = replica::describe(p)
+            )
         );
     }
     if !force && let Some(p) = known.filter(replica::blocks_registration) {
-        eprintln!("NIK {nik} {}", replica::describe(&p));
-        if !Confirm::new()
-            .with_prompt("Register anyway? (the server merges both into one person)")
+        eprintln!(
+            "{}",
+            t!("prompt-known", nik = nik, known = replica::describe(&p))
+        );
+        if !Confirm::with_theme(&Words)
+            .with_prompt(t!("prompt-register-anyway"))
             .default(false)
             .interact()?
         {
@@ -143,10 +202,10 @@ pub fn register(store: &Store, raw: &mut RawFields, force: bool) -> anyhow::Resu
             }
         };
         for i in &issues {
-            eprintln!("  {i}");
+            eprintln!("  {}", i18n::issues::line(i18n::lang(), i));
             if !clear(raw, &i.field) {
                 return Err(CliError::Invalid {
-                    what: "the registration".into(),
+                    what: t!("what-registration"),
                     issues,
                 }
                 .into());
@@ -177,31 +236,31 @@ fn clear(raw: &mut RawFields, field: &str) -> bool {
 fn fill(store: &Store, raw: &mut RawFields, nik: &Nik, first: bool) -> anyhow::Result<()> {
     let last = last_address(store);
     if raw.name.is_none() {
-        raw.name = Some(ask("Full name (as on the KTP)", None, not_empty)?);
+        raw.name = Some(ask(&t!("prompt-name"), None, not_empty)?);
     }
     if raw.birth_date.is_none() {
         let n = nik.clone();
         let check = move |s: &str| {
-            let d = fields::parse_birth_date(s)?;
+            let d = fields::parse_birth_date(s).map_err(|p| p.local())?;
             if n.matches_birth_date(d) {
                 Ok(())
             } else {
-                Err(format!(
-                    "the NIK encodes {}; check the date or the NIK",
-                    n.birth_date()
+                Err(t!(
+                    "prompt-nik-encodes",
+                    nik_birth_date = i18n::lang().date(n.birth_date())
                 ))
             }
         };
         raw.birth_date = Some(ask(
-            "Birth date (YYYY-MM-DD)",
+            &t!("prompt-birth-date"),
             Some(nik.birth_date().to_string()),
             check,
         )?);
     }
     if raw.sex.is_none() {
         let default = if nik.sex() == Sex::P { 1 } else { 0 };
-        let i = Select::new()
-            .with_prompt("Sex")
+        let i = Select::with_theme(&Words)
+            .with_prompt(t!("prompt-sex"))
             .items(["L (laki-laki)", "P (perempuan)"])
             .default(default)
             .interact()?;
@@ -210,28 +269,38 @@ fn fill(store: &Store, raw: &mut RawFields, nik: &Nik, first: bool) -> anyhow::R
     if raw.kelurahan.is_none() {
         let code = ask_kelurahan(last.as_ref().map(|l| l.0.clone()))?;
         match wilayah::area_name(&code) {
-            Some(_) => eprintln!("  kelurahan {}", wilayah::area_label(&code)),
-            None => eprintln!("  warning: {code} is not in the area table"),
+            Some(_) => eprintln!(
+                "  {}",
+                t!(
+                    "prompt-kelurahan-chosen",
+                    label = wilayah::area_label(&code)
+                )
+            ),
+            None => eprintln!("  {}", t!("prompt-kelurahan-unknown", code = code)),
         }
         raw.kelurahan = Some(code.to_string());
     }
     if raw.rw.is_none() {
         raw.rw = Some(ask("RW", last.as_ref().map(|l| l.1.to_string()), |s| {
-            parse_rw_rt("RW", s).map(|_| ()).map_err(|e| e.to_string())
+            fields::parse_number("RW", s)
+                .map(|_| ())
+                .map_err(|p| p.local())
         })?);
     }
     if raw.rt.is_none() {
         raw.rt = Some(ask("RT", last.as_ref().map(|l| l.2.to_string()), |s| {
-            parse_rw_rt("RT", s).map(|_| ()).map_err(|e| e.to_string())
+            fields::parse_number("RT", s)
+                .map(|_| ())
+                .map_err(|p| p.local())
         })?);
     }
     if raw.category.is_none() {
         let items: Vec<String> = Category::ALL
             .iter()
-            .map(|c| format!("{:<6} {}", c.as_str(), c.description()))
+            .map(|c| format!("{:<6} {}", c.as_str(), category_text(*c)))
             .collect();
-        let i = Select::new()
-            .with_prompt("Category")
+        let i = Select::with_theme(&Words)
+            .with_prompt(t!("prompt-category"))
             .items(&items)
             .default(1)
             .interact()?;
@@ -249,24 +318,18 @@ fn fill(store: &Store, raw: &mut RawFields, nik: &Nik, first: bool) -> anyhow::R
         .as_deref()
         .and_then(|c| fields::parse_category(c).ok());
     if raw.occupation.is_none() {
-        raw.occupation = Some(ask(
-            "Occupation (e.g. pedagang, buruh, ojek)",
-            None,
-            not_empty,
-        )?);
+        raw.occupation = Some(ask(&t!("prompt-occupation"), None, not_empty)?);
     }
     if raw.employer.is_none() {
         if category.is_some_and(Category::requires_employer) {
-            raw.employer = Some(ask("Employer (required for pu)", None, not_empty)?);
+            raw.employer = Some(ask(&t!("prompt-employer-required"), None, not_empty)?);
         } else if first {
-            let e = ask_optional("Employer (optional, Enter to skip)", None, |_| Ok(()))?;
+            let e = ask_optional(&t!("prompt-employer-optional"), None, |_| Ok(()))?;
             raw.employer = (!e.is_empty()).then_some(e);
         }
     }
     if raw.phone.is_none() && first {
-        let p = ask_optional("Phone (optional, Enter to skip)", None, |s| {
-            validate_phone(s).map(|_| ())
-        })?;
+        let p = ask_optional(&t!("prompt-phone-optional"), None, check_phone)?;
         raw.phone = (!p.is_empty()).then_some(p);
     }
     if raw.programs.is_none() {
@@ -274,9 +337,9 @@ fn fill(store: &Store, raw: &mut RawFields, nik: &Nik, first: bool) -> anyhow::R
         let default = format_programs(&cat.required_programs().iter().copied().collect());
         let allowed = cat.allowed_programs();
         raw.programs = Some(ask(
-            &format!(
-                "Programmes ({} allowed)",
-                allowed
+            &t!(
+                "prompt-programs",
+                allowed = allowed
                     .iter()
                     .map(|p| p.as_str())
                     .collect::<Vec<_>>()
@@ -284,9 +347,13 @@ fn fill(store: &Store, raw: &mut RawFields, nik: &Nik, first: bool) -> anyhow::R
             ),
             Some(default),
             move |s| {
-                let set = fields::parse_programs(s)?;
+                let set = fields::parse_programs(s).map_err(|p| p.local())?;
                 match set.iter().find(|p| !allowed.contains(p)) {
-                    Some(p) => Err(format!("{p} is not allowed for category {cat}")),
+                    Some(p) => Err(t!(
+                        "prompt-program-not-allowed",
+                        program = p,
+                        category = cat
+                    )),
                     None => Ok(()),
                 }
             },
@@ -295,32 +362,54 @@ fn fill(store: &Store, raw: &mut RawFields, nik: &Nik, first: bool) -> anyhow::R
     Ok(())
 }
 
+/// A phone number as the prompt checks it.
+fn check_phone(s: &str) -> Result<(), String> {
+    validate_phone(s)
+        .map(|_| ())
+        .map_err(|_| Problem::new("invalid_phone", &[("phone", s.trim().to_string())]).local())
+}
+
+/// A category's description in the agent's language.
+fn category_text(c: Category) -> String {
+    match c {
+        Category::Pu => t!("category-pu"),
+        Category::Bpu => t!("category-bpu"),
+        Category::Jakon => t!("category-jakon"),
+        Category::Pmi => t!("category-pmi"),
+    }
+}
+
 /// Asks for a kelurahan by name or code. A name that matches several is
 /// not refused: the agent picks from the numbered matches instead of
 /// having to guess more letters.
 fn ask_kelurahan(default: Option<String>) -> anyhow::Result<AreaCode> {
     let text = ask(
-        "Kelurahan (name or code, e.g. pajang or 33.72.01.1001)",
+        &t!("prompt-kelurahan"),
         default,
         |s| match wilayah::find_kelurahan(s) {
             Ok(_) | Err(PlaceError::Ambiguous { .. }) => Ok(()),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(Problem::place(&e).local()),
         },
     )?;
     let candidates = match wilayah::find_kelurahan(&text) {
         Ok(code) => return Ok(code),
         Err(PlaceError::Ambiguous { candidates, .. }) => candidates,
-        Err(e) => return Err(CliError::Input(e.to_string()).into()),
+        Err(e) => return Err(CliError::Input(Problem::place(&e).local()).into()),
     };
-    eprintln!("  {} kelurahan match {text:?}:", candidates.len());
+    eprintln!(
+        "  {}",
+        t!(
+            "prompt-kelurahan-matches",
+            count = i18n::n(candidates.len() as u64),
+            text = text
+        )
+    );
     for (i, c) in candidates.iter().enumerate() {
         eprintln!("  {:>3}. {c}", i + 1);
     }
-    let choice = ask(
-        &format!("Number (1-{}) or code", candidates.len()),
-        None,
-        |s| pick(s, &candidates).map(|_| ()),
-    )?;
+    let choice = ask(&t!("prompt-pick", count = candidates.len()), None, |s| {
+        pick(s, &candidates).map(|_| ())
+    })?;
     Ok(pick(&choice, &candidates).map_err(CliError::Input)?)
 }
 
@@ -335,9 +424,9 @@ fn pick(text: &str, candidates: &[Candidate]) -> Result<AreaCode, String> {
             .and_then(|n| n.checked_sub(1))
             .and_then(|i| candidates.get(i))
             .map(|c| c.code)
-            .ok_or_else(|| format!("type a number from 1 to {}, or a code", candidates.len()));
+            .ok_or_else(|| t!("prompt-pick-number", count = candidates.len()));
     }
-    wilayah::find_kelurahan(t).map_err(|e| e.to_string())
+    wilayah::find_kelurahan(t).map_err(|e| Problem::place(&e).local())
 }
 
 /// Asks each changeable field with the current value as default; returns
@@ -345,39 +434,45 @@ fn pick(text: &str, candidates: &[Candidate]) -> Result<AreaCode, String> {
 fn ask_edit(nik: &Nik, cur: &Fields) -> anyhow::Result<Decision> {
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let mut out = Fields::default();
-    let name = ask("Full name", Some(text(&cur.name)), not_empty)?;
+    let name = ask(&t!("prompt-edit-name"), Some(text(&cur.name)), not_empty)?;
     if Some(&name) != cur.name.as_ref() {
         out.name = Some(name);
     }
-    let occupation = ask("Occupation", Some(text(&cur.occupation)), not_empty)?;
+    let occupation = ask(
+        &t!("prompt-edit-occupation"),
+        Some(text(&cur.occupation)),
+        not_empty,
+    )?;
     if Some(&occupation) != cur.occupation.as_ref() {
         out.occupation = Some(occupation);
     }
     let employer = ask_optional(
-        "Employer",
+        &t!("prompt-edit-employer"),
         cur.employer.clone().filter(|e| !e.is_empty()),
         |_| Ok(()),
     )?;
     if employer != text(&cur.employer) {
         out.employer = Some(employer);
     }
-    let phone = ask_optional("Phone", cur.phone.clone().filter(|e| !e.is_empty()), |s| {
-        validate_phone(s).map(|_| ())
-    })?;
+    let phone = ask_optional(
+        &t!("prompt-edit-phone"),
+        cur.phone.clone().filter(|e| !e.is_empty()),
+        check_phone,
+    )?;
     if phone != text(&cur.phone) {
         out.phone = Some(phone);
     }
     let programs = ask(
-        "Programmes",
+        &t!("prompt-edit-programs"),
         cur.programs.as_ref().map(format_programs),
-        |s| fields::parse_programs(s).map(|_| ()),
+        |s| fields::parse_programs(s).map(|_| ()).map_err(|p| p.local()),
     )?;
-    let programs = fields::parse_programs(&programs).map_err(CliError::Input)?;
+    let programs = fields::parse_programs(&programs).map_err(|p| CliError::Input(p.local()))?;
     if Some(&programs) != cur.programs.as_ref() {
         out.programs = Some(programs);
     }
     if out.written().is_empty() {
-        eprintln!("nothing changed for {nik}");
+        eprintln!("{}", t!("prompt-nothing-changed", nik = nik));
         return Ok(Decision::Cancel);
     }
     Ok(Decision::Edit(nik.clone(), out))
@@ -399,7 +494,11 @@ mod tests {
         assert_eq!(pick("wetan", &candidates), Ok(wetan));
         assert_eq!(
             pick("3", &candidates),
-            Err("type a number from 1 to 2, or a code".to_string())
+            Err(i18n::text(
+                i18n::lang(),
+                "prompt-pick-number",
+                &[("count", "2".into())]
+            ))
         );
         assert!(pick("0", &candidates).is_err());
     }

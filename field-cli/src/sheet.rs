@@ -31,8 +31,7 @@ impl Sheet {
 
     pub fn print(&self) -> std::io::Result<()> {
         output::line(&self.title_line().join(" · "))?;
-        let header: Vec<&str> = self.header.iter().map(String::as_str).collect();
-        let mut t = output::table(&header);
+        let mut t = output::table(&self.header);
         for r in &self.rows {
             t.add_row(r.iter().map(String::as_str));
         }

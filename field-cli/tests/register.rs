@@ -43,7 +43,7 @@ fn a_wrong_date_is_refused() {
         .stderr_has("birth date \"1985-02-30\" is not a date");
     env.run(&with(budi_args(), "--birth-date", "1985-03-13"))
         .code(2)
-        .stderr_has("birth_date: birth date 1985-03-13 does not match the NIK");
+        .stderr_has("birth_date: birth date 13 March 1985 does not match the NIK, which encodes 12 March 1985");
     assert_eq!(env.count("SELECT COUNT(*) FROM records"), 0);
 }
 

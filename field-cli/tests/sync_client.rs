@@ -288,7 +288,7 @@ fn sync_pushes_pulls_and_reports_then_lookup_answers_offline() {
     env.run(&["lookup", "3372011505800003"])
         .code(0)
         .stdout_has(
-            "NIK 3372011505800003 is already covered: registered by agent-rina on 2025-11-24 (A*** S****, Bumi (33.72.01.1003))",
+            "NIK 3372011505800003 is already covered: registered by agent-rina on 24 November 2025 (A*** S****, Bumi (33.72.01.1003))",
         );
     env.run(&["lookup", "3372012006700004"])
         .code(0)
@@ -413,7 +413,7 @@ fn a_voided_registration_covers_nobody_but_a_voided_participant_stays_one() {
     let env = Env::with_server(&server.url);
     env.run(&["sync"]).code(0);
     env.run(&["lookup", AGUS]).code(0).stdout_has(
-        "NIK 3372011505800003 was registered by agent-rina on 2025-11-24, then voided on 2025-11-25 (moved to Jakarta)",
+        "NIK 3372011505800003 was registered by agent-rina on 24 November 2025, then voided on 25 November 2025 (moved to Jakarta)",
     );
     let j = env.run(&["lookup", AGUS, "--json"]).code(0).json();
     assert_eq!(j["answer"], "voided");
@@ -430,7 +430,7 @@ fn a_voided_registration_covers_nobody_but_a_voided_participant_stays_one() {
     env.run(&register_in_bumi(AGUS))
         .code(0)
         .stdout_has("saved: 3372011505800003")
-        .stderr_has("note: NIK 3372011505800003 was registered by agent-rina on 2025-11-24, then voided on 2025-11-25 (moved to Jakarta); registered again here");
+        .stderr_has("note: NIK 3372011505800003 was registered by agent-rina on 24 November 2025, then voided on 25 November 2025 (moved to Jakarta); registered again here");
     // So is an import row of another voided person.
     let csv = env.path("forms.csv");
     std::fs::write(
@@ -487,6 +487,45 @@ fn rejected_changes_are_set_aside_corrected_by_edit_and_sent_again() {
         "the whole record is sent again"
     );
     assert!(push.changes[0].fields.name.is_some());
+}
+
+#[test]
+fn a_known_rejection_is_worded_in_indonesian_and_an_unknown_one_keeps_the_servers_reason() {
+    let state = Arc::new(Mutex::new(State::default()));
+    state.lock().unwrap().reject.insert(BUDI.into());
+    let server = fake(state.clone());
+    let env = Env::with_server(&server.url);
+    env.register_budi().code(0);
+    let id = [("SIGAP_LANG", "id")];
+    let sync = env.run_env(&["sync"], &id);
+    sync.code(1)
+        .stdout_has("ditolak #1 3372011203850001: kelurahan orang ini tidak termasuk wilayah Anda; minta admin menugaskannya, atau minta supervisor memindahkan orang ini (area_not_assigned)")
+        .stdout_has("1 perubahan ditolak perlu diperbaiki");
+    assert!(
+        !sync.stdout.contains("is not in your areas"),
+        "{}",
+        sync.stdout
+    );
+    env.run_env(&["status"], &id)
+        .code(0)
+        .stdout_has("perubahan ditolak yang perlu diperbaiki: 1")
+        .stdout_has("#1 daftar 3372011203850001: kelurahan orang ini tidak termasuk wilayah Anda");
+    // The JSON keeps the server's code and reason as they came.
+    let s = env.run_env(&["status", "--json"], &id).code(0).json();
+    assert_eq!(
+        s["rejected_changes"][0]["reason"],
+        "kelurahan 33.72.01.1001 is not in your areas"
+    );
+    // A code this sigap does not know shows the server's own reason.
+    let c = rusqlite::Connection::open(&env.db).unwrap();
+    c.execute(
+        "UPDATE changes SET reject_code = 'new_rule', reject_reason = 'a rule of a newer server'",
+        [],
+    )
+    .unwrap();
+    env.run_env(&["status"], &id)
+        .code(0)
+        .stdout_has("#1 daftar 3372011203850001: a rule of a newer server (new_rule)");
 }
 
 #[test]
@@ -835,7 +874,7 @@ fn changes_refused_for_a_clock_ahead_stay_and_go_again_stamped_anew_once_the_clo
     set_clock(&server, &state, -TEN_YEARS_SECS);
     env.run(&["sync"])
         .code(1)
-        .stderr_has("warning: this laptop's clock is 3652 day(s) 0 h ahead of the server's: fix the laptop's clock")
+        .stderr_has("warning: this laptop's clock is 3,652 day(s) 0 h ahead of the server's: fix the laptop's clock")
         .stdout_has("not taken #1 3372011203850001: the change is stamped 3652 days ahead of the server's clock; fix the laptop's clock (clock_ahead)")
         .stdout_has("1 change(s) not taken by the server stay on this laptop (see `sigap status`); fix the laptop's clock (date, time and time zone), then run `sigap sync`")
         .stdout_has("1 change(s) still waiting for earlier ones");
@@ -851,7 +890,7 @@ fn changes_refused_for_a_clock_ahead_stay_and_go_again_stamped_anew_once_the_clo
         .stdout_has("waiting for earlier changes: 1")
         .stderr_has("warning: at the last sync (")
         .stderr_has(
-            "this laptop's clock was 3652 day(s) 0 h ahead of the server's: fix the laptop's clock",
+            "this laptop's clock was 3,652 day(s) 0 h ahead of the server's: fix the laptop's clock",
         );
     let st = env.run(&["status", "--json"]).code(0).json();
     assert!(st["clock"]["skew_ms"].as_i64().unwrap() > 3651 * 86_400_000);
@@ -875,7 +914,7 @@ fn changes_refused_for_a_clock_ahead_stay_and_go_again_stamped_anew_once_the_clo
         j["clock"]["warning"]
             .as_str()
             .unwrap()
-            .contains("3652 day(s) 0 h ahead")
+            .contains("3,652 day(s) 0 h ahead")
     );
     assert_eq!(stamp(&env, 1), ahead);
 

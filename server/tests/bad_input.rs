@@ -382,7 +382,7 @@ async fn invalid_changes_are_rejected_one_by_one_and_make_no_person() {
         &mut device,
         15,
         &|c| c["fields"]["occupation"] = json!("o".repeat(10_000)),
-        "invalid_occupation",
+        "too_long",
     );
     case(
         &mut device,

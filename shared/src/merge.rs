@@ -473,14 +473,15 @@ impl PersonRecord {
             Ok(reg) => reg.validate(today).errors,
             Err(missing) => {
                 let names: Vec<&str> = missing.iter().map(|f| f.as_str()).collect();
-                vec![Issue {
-                    field: names.first().copied().unwrap_or("nik").to_string(),
-                    code: "incomplete_registration".into(),
-                    message: format!(
+                vec![Issue::new(
+                    names.first().copied().unwrap_or("nik"),
+                    "incomplete_registration",
+                    format!(
                         "only part of a registration has arrived (missing: {}); the registering agent must sync, or register the person in full",
                         names.join(", ")
                     ),
-                }]
+                    &[("missing", names.join(", "))],
+                )]
             }
         }
     }

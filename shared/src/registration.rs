@@ -6,7 +6,7 @@
 //! are normal in the field: a NIK issued in another kecamatan than the
 //! address just means the person moved.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -183,16 +183,32 @@ pub struct Issue {
     pub field: String,
     /// Stable code for scripts and the server's rejection reasons.
     pub code: String,
-    /// What is wrong and how to fix it.
+    /// What is wrong and how to fix it, in English (the server's reasons
+    /// and scripts read it).
     pub message: String,
+    /// The values the message names (`birth_date`, `nik_birth_date`…), so
+    /// that a client can word the finding in its user's language from
+    /// `code` and these.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub args: BTreeMap<String, String>,
 }
 
 impl Issue {
-    fn new(field: &str, code: &str, message: impl Into<String>) -> Issue {
+    /// An issue whose message names `args`.
+    pub fn new(
+        field: &str,
+        code: &str,
+        message: impl Into<String>,
+        args: &[(&str, String)],
+    ) -> Issue {
         Issue {
             field: field.to_string(),
             code: code.to_string(),
             message: message.into(),
+            args: args
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), v.clone()))
+                .collect(),
         }
     }
 }
@@ -274,18 +290,20 @@ impl Registration {
         let name = self.name.trim();
         if name.is_empty() {
             v.errors
-                .push(Issue::new("name", "missing_name", "name is required"));
+                .push(Issue::new("name", "missing_name", "name is required", &[]));
         } else if name.chars().count() > 100 {
             v.errors.push(Issue::new(
                 "name",
                 "invalid_name",
                 "name is longer than 100 characters",
+                &[("reason", "too_long".into())],
             ));
         } else if name.chars().any(|c| c.is_control() || c.is_ascii_digit()) {
             v.errors.push(Issue::new(
                 "name",
                 "invalid_name",
                 format!("name {name:?} contains digits or control characters"),
+                &[("reason", "characters".into()), ("name", name.to_string())],
             ));
         }
         if !self.nik.matches_birth_date(self.birth_date) {
@@ -297,6 +315,13 @@ impl Registration {
                     self.birth_date,
                     self.nik.birth_date_before(today)
                 ),
+                &[
+                    ("birth_date", self.birth_date.to_string()),
+                    (
+                        "nik_birth_date",
+                        self.nik.birth_date_before(today).to_string(),
+                    ),
+                ],
             ));
         }
         if self.nik.sex() != self.sex {
@@ -308,6 +333,10 @@ impl Registration {
                     self.sex,
                     self.nik.sex()
                 ),
+                &[
+                    ("sex", self.sex.to_string()),
+                    ("nik_sex", self.nik.sex().to_string()),
+                ],
             ));
         }
         if self.birth_date > today {
@@ -315,6 +344,7 @@ impl Registration {
                 "birth_date",
                 "birth_date_in_future",
                 format!("birth date {} is in the future", self.birth_date),
+                &[("birth_date", self.birth_date.to_string())],
             ));
         } else if age_on(self.birth_date, today) < MIN_AGE_YEARS {
             v.errors.push(Issue::new(
@@ -325,12 +355,23 @@ impl Registration {
                     self.birth_date,
                     age_on(self.birth_date, today)
                 ),
+                &[
+                    ("birth_date", self.birth_date.to_string()),
+                    ("age", age_on(self.birth_date, today).to_string()),
+                    ("on_date", today.to_string()),
+                    ("min_age", MIN_AGE_YEARS.to_string()),
+                ],
             ));
         }
         if let Some(phone) = &self.phone
             && let Err(msg) = validate_phone(phone)
         {
-            v.errors.push(Issue::new("phone", "invalid_phone", msg));
+            v.errors.push(Issue::new(
+                "phone",
+                "invalid_phone",
+                msg,
+                &[("phone", phone.clone())],
+            ));
         }
     }
 
@@ -344,6 +385,10 @@ impl Registration {
                     self.kelurahan,
                     self.kelurahan.level().as_str()
                 ),
+                &[
+                    ("code", self.kelurahan.to_string()),
+                    ("level", self.kelurahan.level().as_str().to_string()),
+                ],
             ));
             return;
         }
@@ -356,6 +401,7 @@ impl Registration {
                         "{} {n} is not valid: must be 1 to 999",
                         field.to_uppercase()
                     ),
+                    &[("field", field.to_uppercase()), ("value", n.to_string())],
                 ));
             }
         }
@@ -369,6 +415,10 @@ impl Registration {
                     wilayah::area_label(&issued_in),
                     wilayah::area_label(&self.kelurahan)
                 ),
+                &[
+                    ("issued_in", wilayah::area_label(&issued_in)),
+                    ("address", wilayah::area_label(&self.kelurahan)),
+                ],
             ));
         }
         if wilayah::area_name(&self.kelurahan).is_none()
@@ -382,6 +432,7 @@ impl Registration {
                 "kelurahan",
                 "unknown_kelurahan",
                 format!("kelurahan {} is not in the area table", self.kelurahan),
+                &[("kelurahan", self.kelurahan.to_string())],
             ));
         }
     }
@@ -396,6 +447,7 @@ impl Registration {
                 "occupation",
                 "missing_occupation",
                 "occupation is required (e.g. pedagang, buruh, ojek)",
+                &[],
             ));
         }
         let employer = self.employer.as_deref().map(str::trim).unwrap_or("");
@@ -404,6 +456,7 @@ impl Registration {
                 "employer",
                 "missing_employer",
                 "employer is required for category pu (wage earner); give --employer, or use bpu for informal workers",
+                &[],
             ));
         }
         let missing: Vec<&str> = self
@@ -423,6 +476,14 @@ impl Registration {
                     join(self.category.required_programs().iter().map(|p| p.as_str())),
                     missing.join(",")
                 ),
+                &[
+                    ("category", self.category.to_string()),
+                    (
+                        "required",
+                        join(self.category.required_programs().iter().map(|p| p.as_str())),
+                    ),
+                    ("missing", missing.join(",")),
+                ],
             ));
         }
         let allowed = self.category.allowed_programs();
@@ -442,6 +503,11 @@ impl Registration {
                     join(allowed.iter().map(|p| p.as_str())),
                     refused.join(",")
                 ),
+                &[
+                    ("category", self.category.to_string()),
+                    ("allowed", join(allowed.iter().map(|p| p.as_str()))),
+                    ("refused", refused.join(",")),
+                ],
             ));
         }
     }
@@ -456,6 +522,7 @@ impl Registration {
                 "void_reason",
                 "missing_void_reason",
                 "a void needs a reason",
+                &[],
             ));
         }
     }
@@ -472,8 +539,9 @@ fn check_length(v: &mut Validation, field: &str, text: &str, max: usize) {
     if n > max {
         v.errors.push(Issue::new(
             field,
-            &format!("invalid_{field}"),
+            "too_long",
             format!("{field} is {n} characters long; shorten it to at most {max}"),
+            &[("length", n.to_string()), ("max", max.to_string())],
         ));
     }
 }
@@ -629,7 +697,7 @@ mod tests {
         r.status = Status::Void;
         assert_eq!(codes(&r.validate(TODAY).errors), ["missing_void_reason"]);
         r.void_reason = Some("x".repeat(MAX_VOID_REASON_CHARS + 1));
-        assert_eq!(codes(&r.validate(TODAY).errors), ["invalid_void_reason"]);
+        assert_eq!(codes(&r.validate(TODAY).errors), ["too_long"]);
         r.void_reason = Some("registered twice".into());
         assert!(r.validate(TODAY).is_ok());
     }

@@ -256,6 +256,8 @@ impl Agent {
             .args(args)
             .env("SIGAP_RETRY_LIMIT", "4")
             .env("SIGAP_RETRY_BASE_MS", "50")
+            // The tests read English messages.
+            .env("SIGAP_LANG", "en")
             .env_remove("SIGAP_TOKEN")
             .stdin(Stdio::null());
         c

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::cli::ConflictsArgs;
 use crate::error::exit;
+use crate::i18n::t;
 use crate::output;
 use crate::store::Store;
 
@@ -24,13 +25,13 @@ pub fn run(store: &Store, args: ConflictsArgs, json: bool) -> anyhow::Result<Exi
         return Ok(super::code(exit::OK));
     }
     let mut t = output::table(&[
-        "ID",
-        "NIK",
-        "Kelurahan",
-        "Field",
-        "Existing",
-        "Incoming",
-        "Status",
+        t!("col-id"),
+        "NIK".to_string(),
+        "Kelurahan".to_string(),
+        t!("col-field"),
+        t!("col-existing"),
+        t!("col-incoming"),
+        t!("col-status"),
     ]);
     for c in &list {
         let fields: Vec<&str> = c["fields"]

@@ -8,6 +8,7 @@ use sigap_shared::{ChangeKind, Fields, Nik, Status};
 use crate::cli::{EditArgs, VoidArgs};
 use crate::error::{CliError, exit};
 use crate::fields::{RawFields, today};
+use crate::i18n::t;
 use crate::output;
 use crate::store::writer::Writer;
 use crate::store::{Store, replica};
@@ -16,14 +17,11 @@ pub fn run(store: &mut Store, args: EditArgs, json: bool) -> anyhow::Result<Exit
     let nik = super::nik_arg(&args.nik)?;
     let raw = RawFields::from_args(None, &args.fields);
     let fields = raw.parse_fields().map_err(|issues| CliError::Invalid {
-        what: "the change".into(),
+        what: t!("what-change"),
         issues,
     })?;
     if fields.written().is_empty() {
-        return Err(CliError::Input(
-            "nothing to change: give at least one field, e.g. --occupation pedagang (see `sigap edit --help`)".into(),
-        )
-        .into());
+        return Err(CliError::Input(t!("edit-nothing")).into());
     }
     write_edit(store, &nik, fields, ChangeKind::Edit, json)
 }
@@ -31,9 +29,7 @@ pub fn run(store: &mut Store, args: EditArgs, json: bool) -> anyhow::Result<Exit
 pub fn void(store: &mut Store, args: VoidArgs, json: bool) -> anyhow::Result<ExitCode> {
     let nik = super::nik_arg(&args.nik)?;
     if args.reason.trim().is_empty() {
-        return Err(
-            CliError::Input("--reason must say why the registration is cancelled".into()).into(),
-        );
+        return Err(CliError::Input(t!("void-no-reason")).into());
     }
     let fields = Fields {
         status: Some(Status::Void),
@@ -58,18 +54,17 @@ pub fn write_edit(
     let mut w = Writer::begin(&mut store.conn, device.id)?;
     let Some(current) = w.record(nik)? else {
         let hint = match known_remotely {
-            Some(p) => format!(
-                "NIK {nik} was not registered on this device (it {}); only registrations made here can be changed here",
-                replica::describe(&p)
+            Some(p) => t!(
+                "edit-not-here-known",
+                nik = nik,
+                known = replica::describe(&p)
             ),
-            None => format!(
-                "NIK {nik} is not registered on this device; register it with `sigap register --nik {nik} …`"
-            ),
+            None => t!("edit-not-here", nik = nik),
         };
         return Err(CliError::Input(hint).into());
     };
     if kind == ChangeKind::Void && current.fields().status == Some(Status::Void) {
-        return Err(CliError::Input(format!("NIK {nik} is already void")).into());
+        return Err(CliError::Input(t!("void-already", nik = nik)).into());
     }
     let correcting = current.rejected > 0;
     let hlc = w.tick();
@@ -83,9 +78,10 @@ pub fn write_edit(
         (kind, fields)
     };
     let reg = record.fields.to_registration(nik).map_err(|missing| {
-        CliError::Local(format!(
-            "the record of {nik} lacks {}",
-            missing
+        CliError::Local(t!(
+            "edit-record-lacks",
+            nik = nik,
+            missing = missing
                 .iter()
                 .map(|f| f.as_str())
                 .collect::<Vec<_>>()
@@ -95,7 +91,7 @@ pub fn write_edit(
     let validation = reg.validate(today());
     if !validation.is_ok() {
         return Err(CliError::Invalid {
-            what: "the change".into(),
+            what: t!("what-change"),
             issues: validation.errors,
         }
         .into());
@@ -118,19 +114,14 @@ pub fn write_edit(
         }))?;
     } else {
         output::warnings(&validation.warnings);
-        let what = if reg.status == Status::Void {
-            "voided"
+        let mut text = if reg.status == Status::Void {
+            t!("edit-voided", nik = nik, name = reg.name, seq = seq)
         } else {
-            "saved"
+            t!("edit-saved", nik = nik, name = reg.name, seq = seq)
         };
-        let mut text = format!(
-            "{what}: {nik} {} (change {seq}); waiting for `sigap sync`",
-            reg.name
-        );
         if corrected > 0 {
-            text.push_str(&format!(
-                "\ncorrects {corrected} rejected change(s): the whole registration will be sent again"
-            ));
+            text.push('\n');
+            text.push_str(&t!("edit-corrects", count = crate::i18n::n(corrected)));
         }
         output::line(&text)?;
     }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use crate::cli::ExportArgs;
 use crate::error::{CliError, exit};
+use crate::i18n::t;
 use crate::store::Store;
 use crate::store::records::{self, Filter, RecordView};
 
@@ -30,8 +31,9 @@ pub fn run(store: &Store, args: ExportArgs, json: bool) -> anyhow::Result<ExitCo
     let sink: Box<dyn Write> = if args.file == "-" {
         Box::new(std::io::stdout().lock())
     } else {
-        let f = std::fs::File::create(&args.file)
-            .map_err(|e| CliError::Local(format!("cannot write {}: {e}", args.file)))?;
+        let f = std::fs::File::create(&args.file).map_err(|e| {
+            CliError::Local(t!("export-cannot-write", file = args.file, detail = e))
+        })?;
         Box::new(std::io::BufWriter::new(f))
     };
     let mut w = csv::Writer::from_writer(sink);
@@ -56,12 +58,19 @@ pub fn run(store: &Store, args: ExportArgs, json: bool) -> anyhow::Result<ExitCo
         ])?;
     }
     w.flush()
-        .map_err(|e| CliError::Local(format!("cannot write {}: {e}", args.file)))?;
+        .map_err(|e| CliError::Local(t!("export-cannot-write", file = args.file, detail = e)))?;
     if args.file != "-" {
         if json {
             crate::output::json(&serde_json::json!({"exported": rows.len(), "file": args.file}))?;
         } else {
-            eprintln!("exported {} registration(s) to {}", rows.len(), args.file);
+            eprintln!(
+                "{}",
+                t!(
+                    "export-done",
+                    count = crate::i18n::n(rows.len()),
+                    file = args.file
+                )
+            );
         }
     }
     Ok(super::code(exit::OK))

@@ -17,6 +17,7 @@ use sigap_shared::{Fields, Nik, Registration};
 use crate::cli::ImportArgs;
 use crate::error::{CliError, exit};
 use crate::fields::{RawFields, today};
+use crate::i18n::{self, both, n, t};
 use crate::output;
 use crate::store::writer::Writer;
 use crate::store::{Store, records, replica};
@@ -38,7 +39,22 @@ const REQUIRED: [&str; 9] = [
 struct Rejected {
     line: u64,
     field: String,
+    /// In English, as the JSON output says it.
     message: String,
+    /// In the agent's language, as stderr says it.
+    #[serde(skip)]
+    local: String,
+}
+
+/// A reason for rejecting a row: in English and in the agent's language.
+type Reason = (String, String);
+
+/// An issue's reason.
+fn reason_of(issue: &sigap_shared::Issue) -> Reason {
+    (
+        issue.message.clone(),
+        i18n::issues::message(i18n::lang(), issue),
+    )
 }
 
 /// Rows per batch handed from the reading thread to the storing one.
@@ -92,24 +108,25 @@ fn read_rows<R: std::io::Read>(
             Ok(false) => break,
             Ok(true) => record.trim(),
             Err(e) => {
-                let message = match e.kind() {
+                let (message, local) = match e.kind() {
                     csv::ErrorKind::UnequalLengths {
                         expected_len, len, ..
-                    } => {
-                        format!(
-                            "malformed CSV line: {len} columns where the header has {expected_len}"
-                        )
-                    }
-                    csv::ErrorKind::Utf8 { .. } => {
-                        "the line is not UTF-8 text; save the file as \"CSV UTF-8\"".into()
-                    }
-                    _ => format!("malformed CSV line: {e}"),
+                    } => both(
+                        "import-columns",
+                        &[
+                            ("count", len.to_string()),
+                            ("header", expected_len.to_string()),
+                        ],
+                    ),
+                    csv::ErrorKind::Utf8 { .. } => both("import-not-utf8", &[]),
+                    _ => both("import-malformed", &[("detail", e.to_string())]),
                 };
                 let fatal = matches!(e.kind(), csv::ErrorKind::Io(_));
                 batch.push(Item::Rejected(Rejected {
                     line,
                     field: "line".into(),
                     message,
+                    local,
                 }));
                 if fatal {
                     break;
@@ -144,17 +161,21 @@ fn read_row(
     today: time::Date,
     batch: &mut Vec<Item>,
 ) {
-    let reject = |field: &str, message: String| {
+    let reject = |field: &str, (message, local): Reason| {
         Item::Rejected(Rejected {
             line,
             field: field.into(),
             message,
+            local,
         })
     };
     let raw: RawFields = match record.deserialize(Some(headers)) {
         Ok(r) => r,
         Err(e) => {
-            batch.push(reject("line", format!("malformed CSV line: {e}")));
+            batch.push(reject(
+                "line",
+                both("import-malformed", &[("detail", e.to_string())]),
+            ));
             return;
         }
     };
@@ -164,7 +185,10 @@ fn read_row(
             // A failed serialisation is reported as the row's error.
             let fields_json = match validation.is_ok().then(|| serde_json::to_string(&fields)) {
                 Some(Err(e)) => {
-                    batch.push(reject("line", format!("cannot encode the row: {e}")));
+                    batch.push(reject(
+                        "line",
+                        both("import-cannot-encode", &[("detail", e.to_string())]),
+                    ));
                     return;
                 }
                 Some(Ok(j)) => Some(j),
@@ -180,7 +204,7 @@ fn read_row(
                 }),
             ));
         }
-        Err(issues) => batch.extend(issues.into_iter().map(|i| reject(&i.field, i.message))),
+        Err(issues) => batch.extend(issues.iter().map(|i| reject(&i.field, reason_of(i)))),
     }
 }
 
@@ -195,7 +219,7 @@ fn store_row(
     w: &mut Writer<'_>,
     row: &Row,
     replica_empty: bool,
-    reject: &mut dyn FnMut(&str, String),
+    reject: &mut dyn FnMut(&str, Reason),
 ) -> anyhow::Result<Option<Stored>> {
     let Row {
         reg,
@@ -203,7 +227,7 @@ fn store_row(
         fields_json,
         validation,
     } = row;
-    let here = || format!("NIK {} is already registered on this device", reg.nik);
+    let here = || both("import-already-here", &[("nik", reg.nik.to_string())]);
     let known = match replica_empty {
         true => None,
         // A voided registration covers nobody: the row may register again.
@@ -218,10 +242,24 @@ fn store_row(
             if records::exists(w.tx(), &reg.nik)? {
                 reject("nik", here());
             } else if let Some(p) = known {
-                reject("nik", format!("NIK {} {}", reg.nik, replica::describe(&p)));
+                let nik = reg.nik.to_string();
+                reject(
+                    "nik",
+                    (
+                        i18n::text(
+                            sigap_shared::Lang::En,
+                            "import-known",
+                            &[
+                                ("nik", nik.clone()),
+                                ("known", replica::describe_in(sigap_shared::Lang::En, &p)),
+                            ],
+                        ),
+                        t!("import-known", nik = nik, known = replica::describe(&p)),
+                    ),
+                );
             } else {
                 for i in &validation.errors {
-                    reject(&i.field, i.message.clone());
+                    reject(&i.field, reason_of(i));
                 }
             }
             return Ok(None);
@@ -248,8 +286,9 @@ fn open(
     path: &Path,
     delimiter: Option<u8>,
 ) -> Result<(csv::Reader<impl Read + Send>, csv::StringRecord), CliError> {
-    let cannot =
-        |e: std::io::Error| CliError::Local(format!("cannot read {}: {e}", path.display()));
+    let cannot = |e: std::io::Error| {
+        CliError::Local(t!("import-cannot-read", file = path.display(), detail = e))
+    };
     let mut file = BufReader::with_capacity(1 << 16, std::fs::File::open(path).map_err(cannot)?);
     let mut first = Vec::new();
     file.read_until(b'\n', &mut first).map_err(cannot)?;
@@ -264,12 +303,7 @@ fn open(
         .from_reader(input);
     let mut headers = rdr
         .headers()
-        .map_err(|e| {
-            CliError::Input(format!(
-                "{}: line 1: cannot read the header: {e}",
-                path.display()
-            ))
-        })?
+        .map_err(|e| CliError::Input(t!("import-bad-header", file = path.display(), detail = e)))?
         .clone();
     headers.trim();
     Ok((rdr, headers))
@@ -280,11 +314,11 @@ pub fn run(store: &mut Store, args: ImportArgs, json: bool) -> anyhow::Result<Ex
     let (rdr, headers) = open(&args.file, args.delimiter)?;
     let unknown: Vec<&str> = headers.iter().filter(|h| !KNOWN.contains(h)).collect();
     if !unknown.is_empty() {
-        return Err(CliError::Input(format!(
-            "{}: line 1: unknown column(s) {}; the columns are {}, separated by ',' or ';' (or say which with --delimiter)",
-            args.file.display(),
-            unknown.join(", "),
-            KNOWN.join(",")
+        return Err(CliError::Input(t!(
+            "import-unknown-columns",
+            file = args.file.display(),
+            unknown = unknown.join(", "),
+            known = KNOWN.join(",")
         ))
         .into());
     }
@@ -294,11 +328,11 @@ pub fn run(store: &mut Store, args: ImportArgs, json: bool) -> anyhow::Result<Ex
         .filter(|c| !headers.iter().any(|h| h == *c))
         .collect();
     if !absent.is_empty() {
-        return Err(CliError::Input(format!(
-            "{}: line 1: missing column(s) {}; the columns are {}",
-            args.file.display(),
-            absent.join(", "),
-            KNOWN.join(",")
+        return Err(CliError::Input(t!(
+            "import-missing-columns",
+            file = args.file.display(),
+            missing = absent.join(", "),
+            known = KNOWN.join(",")
         ))
         .into());
     }
@@ -333,20 +367,21 @@ pub fn run(store: &mut Store, args: ImportArgs, json: bool) -> anyhow::Result<Ex
                     }
                     Item::Row(line, row) => (line, row),
                 };
-                let mut reject = |field: &str, message: String| {
+                let mut reject = |field: &str, (message, local): Reason| {
                     rejected.push(Rejected {
                         line,
                         field: field.into(),
                         message,
+                        local,
                     });
                 };
                 let reg = &row.reg;
                 if let Some(first) = seen.get(&reg.nik) {
                     reject(
                         "nik",
-                        format!(
-                            "NIK {} appears twice in this file (first on line {first})",
-                            reg.nik
+                        both(
+                            "import-twice",
+                            &[("nik", reg.nik.to_string()), ("first", first.to_string())],
                         ),
                     );
                 } else if let Some(stored) =
@@ -377,7 +412,15 @@ pub fn run(store: &mut Store, args: ImportArgs, json: bool) -> anyhow::Result<Ex
         w.commit()?;
     }
     for r in &rejected {
-        eprintln!("line {}: {}: {}", r.line, r.field, r.message);
+        eprintln!(
+            "{}",
+            t!(
+                "import-line",
+                line = r.line,
+                field = r.field,
+                message = r.local
+            )
+        );
     }
     if json {
         output::json(&json!({
@@ -389,20 +432,20 @@ pub fn run(store: &mut Store, args: ImportArgs, json: bool) -> anyhow::Result<Ex
             "saved": !strict_fail,
         }))?;
     } else if !strict_fail {
-        output::line(&format!(
-            "imported {imported}, rejected {bad_lines}{}",
-            if warned > 0 {
-                format!(" ({warned} with warnings: see `sigap show NIK`)")
-            } else {
-                String::new()
-            }
+        let warnings = if warned > 0 {
+            t!("import-warned", count = n(warned))
+        } else {
+            String::new()
+        };
+        output::line(&t!(
+            "import-done",
+            imported = n(imported),
+            rejected = n(bad_lines),
+            warnings = warnings
         ))?;
     }
     if strict_fail {
-        return Err(CliError::Input(format!(
-            "nothing imported (--strict): {bad_lines} row(s) rejected; fix them and import again"
-        ))
-        .into());
+        return Err(CliError::Input(t!("import-strict", rejected = n(bad_lines))).into());
     }
     Ok(super::code(if rejected.is_empty() {
         exit::OK

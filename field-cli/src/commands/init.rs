@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::cli::InitArgs;
 use crate::error::{CliError, exit};
+use crate::i18n::{both, t};
 use crate::output;
 use crate::store::{self, Store, key};
 use crate::sync::client::Client;
@@ -16,36 +17,27 @@ pub fn run(store: &mut Store, args: InitArgs, json: bool) -> anyhow::Result<Exit
     if existing.is_none() {
         let mut missing = Vec::new();
         if args.server.is_none() {
-            missing.push("--server URL");
+            missing.push(t!("init-flag-server"));
         }
         if args.device_name.is_none() {
-            missing.push("--device-name NAME");
+            missing.push(t!("init-flag-device-name"));
         }
         if !missing.is_empty() {
-            return Err(CliError::Input(format!(
-                "this device is new: give {} (e.g. sigap init --server https://sigap.example --device-name laptop-budi)",
-                missing.join(" and ")
-            ))
-            .into());
+            let flags = missing.join(&t!("list-and"));
+            return Err(CliError::Input(t!("init-new-device", flags = flags)).into());
         }
     }
     if let Some(url) = &args.server {
-        let parsed = reqwest::Url::parse(url.trim()).map_err(|e| {
-            CliError::Input(format!(
-                "--server {url:?} is not an address ({e}); write it like https://sigap.example"
-            ))
-        })?;
+        let parsed = reqwest::Url::parse(url.trim())
+            .map_err(|e| CliError::Input(t!("init-bad-server", url = url, detail = e)))?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(CliError::Input(format!(
-                "--server {url:?} must start with http:// or https://"
-            ))
-            .into());
+            return Err(CliError::Input(t!("init-server-scheme", url = url)).into());
         }
     }
     if let Some(name) = &args.device_name
         && name.trim().is_empty()
     {
-        return Err(CliError::Input("--device-name must not be empty".into()).into());
+        return Err(CliError::Input(t!("init-empty-name")).into());
     }
     let tx = store.conn.transaction()?;
     let device_id = match &existing {
@@ -76,12 +68,15 @@ pub fn run(store: &mut Store, args: InitArgs, json: bool) -> anyhow::Result<Exit
             // the server to hold, so it is not enrolled as a device.
             Some((role, name)) if role != "agent" => {
                 store::set(&store.conn, key::TOKEN_ROLE, &role)?;
+                let (message, local) = crate::i18n::both(
+                    "init-reader-token",
+                    &[("role", role.clone()), ("name", name.clone())],
+                );
                 Enrolment {
                     enrolled: false,
                     refused: false,
-                    message: format!(
-                        "{role} token {name:?}: no device enrolment; use sigap report, sigap conflicts and sigap resolve"
-                    ),
+                    message,
+                    local,
                 }
             }
             Some((role, _)) => {
@@ -104,29 +99,32 @@ pub fn run(store: &mut Store, args: InitArgs, json: bool) -> anyhow::Result<Exit
             "enrolment": enrolment.as_ref().map(|e| e.message.clone()),
         }))?;
     } else {
-        let verb = if existing.is_none() {
-            "set up"
+        let title = if existing.is_none() {
+            t!("init-set-up", name = d.name, id = device_id)
         } else {
-            "updated"
+            t!("init-updated", name = d.name, id = device_id)
+        };
+        let token = if d.token.is_some() {
+            t!("init-token-set")
+        } else {
+            t!("init-token-not-set")
         };
         output::line(&format!(
-            "device {verb}: {} ({device_id})\nserver: {}\ntoken: {}\ndatabase: {}",
-            d.name,
-            d.server_url.as_deref().unwrap_or("(none)"),
-            if d.token.is_some() {
-                "set"
-            } else {
-                "not set (give --token or SIGAP_TOKEN before syncing)"
-            },
-            store.path.display()
+            "{title}\n{}\n{}\n{}",
+            t!(
+                "status-server",
+                server = d.server_url.clone().unwrap_or_else(|| t!("none"))
+            ),
+            token,
+            t!("status-database", path = store.path.display())
         ))?;
         // A refusal is the warning below, on stderr.
         if let Some(e) = enrolment.as_ref().filter(|e| !e.refused) {
-            output::line(&format!("enrolment: {}", e.message))?;
+            output::line(&t!("init-enrolment", message = e.local))?;
         }
     }
     if let Some(e) = enrolment.as_ref().filter(|e| e.refused) {
-        eprintln!("warning: {}", e.message);
+        eprintln!("{}", output::warning(&e.local));
     }
     Ok(super::code(exit::OK))
 }
@@ -146,7 +144,10 @@ struct Enrolment {
     /// The server refused (another agent's device, a bad token): the
     /// agent must act before syncing.
     refused: bool,
+    /// In English, as the JSON output says it.
     message: String,
+    /// In the agent's language.
+    local: String,
 }
 
 /// Reads the device's receipt once with the new token: the server binds a
@@ -155,23 +156,34 @@ struct Enrolment {
 fn enrol(device: &store::Device) -> Enrolment {
     let answer = Client::quick(device).and_then(|c| c.device_status(device.id));
     match answer {
-        Ok(_) => Enrolment {
-            enrolled: true,
-            refused: false,
-            message: "enrolled: the server knows this device under your token".into(),
-        },
-        Err(CliError::Network(_)) => Enrolment {
-            enrolled: false,
-            refused: false,
-            message: format!(
-                "not yet: {} could not be reached; the first `sigap sync` enrols this device",
-                device.server_url.as_deref().unwrap_or("the server")
-            ),
-        },
-        Err(e) => Enrolment {
-            enrolled: false,
-            refused: true,
-            message: format!("not enrolled: {e}"),
-        },
+        Ok(_) => {
+            let (message, local) = both("init-enrolled", &[]);
+            Enrolment {
+                enrolled: true,
+                refused: false,
+                message,
+                local,
+            }
+        }
+        Err(CliError::Network(_)) => {
+            let server = device.server_url.clone().unwrap_or_default();
+            let (message, local) = both("init-not-yet", &[("server", server)]);
+            Enrolment {
+                enrolled: false,
+                refused: false,
+                message,
+                local,
+            }
+        }
+        Err(e) => {
+            // The server's refusal was worded in the agent's language.
+            let (message, local) = both("init-not-enrolled", &[("detail", e.to_string())]);
+            Enrolment {
+                enrolled: false,
+                refused: true,
+                message,
+                local,
+            }
+        }
     }
 }

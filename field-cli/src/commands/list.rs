@@ -2,11 +2,10 @@
 
 use std::process::ExitCode;
 
-use sigap_shared::area::parse_rw_rt;
-
 use crate::cli::ListArgs;
 use crate::error::{CliError, exit};
-use crate::fields::parse_kelurahan;
+use crate::fields::{parse_kelurahan, parse_number};
+use crate::i18n::{self, t};
 use crate::output;
 use crate::store::Store;
 use crate::store::records::{self, Filter, RecordView};
@@ -22,15 +21,15 @@ pub fn run(store: &Store, args: ListArgs, json: bool) -> anyhow::Result<ExitCode
         rw: args
             .rw
             .as_deref()
-            .map(|s| parse_rw_rt("RW", s))
+            .map(|s| parse_number("RW", s))
             .transpose()
-            .map_err(|e| CliError::Input(e.to_string()))?,
+            .map_err(|p| CliError::Input(p.local()))?,
         rt: args
             .rt
             .as_deref()
-            .map(|s| parse_rw_rt("RT", s))
+            .map(|s| parse_number("RT", s))
             .transpose()
-            .map_err(|e| CliError::Input(e.to_string()))?,
+            .map_err(|p| CliError::Input(p.local()))?,
         pending: args.pending,
     };
     let rows = records::list(&store.conn, &filter)?;
@@ -40,18 +39,18 @@ pub fn run(store: &Store, args: ListArgs, json: bool) -> anyhow::Result<ExitCode
         return Ok(super::code(exit::OK));
     }
     if rows.is_empty() {
-        output::line("no registrations match")?;
+        output::line(&t!("list-none"))?;
         return Ok(super::code(exit::OK));
     }
-    let mut t = output::table(&[
-        "NIK",
-        "Name",
-        "Kelurahan",
-        "RW",
-        "RT",
-        "Category",
-        "Status",
-        "Sync",
+    let mut table = output::table(&[
+        t!("col-nik"),
+        t!("col-name"),
+        t!("col-kelurahan"),
+        t!("col-rw"),
+        t!("col-rt"),
+        t!("col-category"),
+        t!("col-status"),
+        t!("col-sync"),
     ]);
     for r in &rows {
         let v = RecordView::of(r);
@@ -60,18 +59,18 @@ pub fn run(store: &Store, args: ListArgs, json: bool) -> anyhow::Result<ExitCode
         } else {
             v.kelurahan_name.clone()
         };
-        t.add_row([
+        table.add_row([
             v.nik,
             v.name,
             kel,
             v.rw,
             v.rt,
             v.category,
-            v.status,
-            v.sync_state,
+            output::status_text(&v.status),
+            output::state_text(&v.sync_state),
         ]);
     }
-    output::print_table(&t)?;
-    output::line(&format!("{} registration(s)", rows.len()))?;
+    output::print_table(&table)?;
+    output::line(&t!("list-count", count = i18n::n(rows.len())))?;
     Ok(super::code(exit::OK))
 }

@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::cli::LookupArgs;
 use crate::error::exit;
+use crate::i18n::t;
 use crate::output;
 use crate::store::{Store, key, records, replica};
 
@@ -22,9 +23,11 @@ pub fn run(store: &Store, args: LookupArgs, json: bool) -> anyhow::Result<ExitCo
         let name = r.fields().name.clone().unwrap_or_default();
         (
             "local",
-            format!(
-                "NIK {nik} is registered on this device: {name} ({})",
-                r.sync_state()
+            t!(
+                "lookup-here",
+                nik = nik,
+                name = name,
+                state = output::state_text(r.sync_state())
             ),
         )
     } else if let Some(p) = &remote {
@@ -36,14 +39,15 @@ pub fn run(store: &Store, args: LookupArgs, json: bool) -> anyhow::Result<ExitCo
             } else {
                 "covered"
             },
-            format!("NIK {nik} {}", replica::describe(p)),
+            t!("lookup-known", nik = nik, known = replica::describe(p)),
         )
     } else {
         (
             "unknown",
-            format!(
-                "unknown: NIK {nik} is not registered on this device nor in the last synced data (synced {})",
-                synced.as_deref().unwrap_or("never")
+            t!(
+                "lookup-unknown",
+                nik = nik,
+                synced = synced.clone().unwrap_or_else(|| t!("never"))
             ),
         )
     };

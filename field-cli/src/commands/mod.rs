@@ -106,7 +106,7 @@ fn is_short(command: &Command) -> bool {
 
 /// Parses a NIK given as an argument; a bad one is an input error.
 fn nik_arg(text: &str) -> Result<sigap_shared::Nik, CliError> {
-    parse_nik(text).map_err(|m| CliError::Input(format!("nik: {m}")))
+    parse_nik(text).map_err(|p| CliError::Input(format!("nik: {p}")))
 }
 
 /// The server client for a supervisor's command, from what `sigap init`

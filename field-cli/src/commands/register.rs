@@ -9,6 +9,7 @@ use sigap_shared::{ChangeKind, Nik, Registration, wilayah};
 use crate::cli::RegisterArgs;
 use crate::error::{CliError, exit};
 use crate::fields::{RawFields, today};
+use crate::i18n::t;
 use crate::output;
 use crate::prompt;
 use crate::store::writer::Writer;
@@ -26,23 +27,19 @@ pub fn run(store: &mut Store, args: RegisterArgs, json: bool) -> anyhow::Result<
                 return super::edit::write_edit(store, &nik, fields, ChangeKind::Edit, json);
             }
             prompt::Decision::Cancel => {
-                return Err(CliError::Input("cancelled: nothing was saved".into()).into());
+                return Err(CliError::Input(t!("register-cancelled")).into());
             }
         }
     } else {
         if !missing.is_empty() {
-            return Err(CliError::Input(format!(
-                "missing {}: give them as flags (see `sigap register --help`), or run on a terminal to be asked",
-                missing.join(", ")
-            ))
-            .into());
+            return Err(CliError::Input(t!("register-missing", flags = missing.join(", "))).into());
         }
         if let Some(text) = &raw.nik {
             let nik = super::nik_arg(text)?;
             note = check_not_known(store, &nik, args.force)?;
         }
         let (reg, _) = raw.to_registration().map_err(|issues| CliError::Invalid {
-            what: "the registration".into(),
+            what: t!("what-registration"),
             issues,
         })?;
         reg
@@ -50,7 +47,7 @@ pub fn run(store: &mut Store, args: RegisterArgs, json: bool) -> anyhow::Result<
     let validation = reg.validate(today());
     if !validation.is_ok() {
         return Err(CliError::Invalid {
-            what: "the registration".into(),
+            what: t!("what-registration"),
             issues: validation.errors,
         }
         .into());
@@ -73,7 +70,7 @@ pub fn run(store: &mut Store, args: RegisterArgs, json: bool) -> anyhow::Result<
     } else {
         output::warnings(&validation.warnings);
         if let Some(n) = &note {
-            eprintln!("note: {n}");
+            eprintln!("{}", t!("note-line", message = n));
         }
         output::line(&saved_line(&reg))?;
     }
@@ -94,9 +91,12 @@ pub fn saved_line(reg: &Registration) -> String {
         .address_area()
         .map(|a| wilayah::area_label(&a))
         .unwrap_or_else(|| reg.kelurahan.to_string());
-    format!(
-        "saved: {} {}, {}, {}; waiting for `sigap sync`",
-        reg.nik, reg.name, area, reg.category
+    t!(
+        "register-saved",
+        nik = reg.nik,
+        name = reg.name,
+        area = area,
+        category = reg.category
     )
 }
 
@@ -115,9 +115,7 @@ fn missing_flags(raw: &RawFields) -> Vec<String> {
 }
 
 pub fn already_here(nik: &Nik) -> CliError {
-    CliError::Input(format!(
-        "NIK {nik} is already registered on this device; use `sigap edit {nik} --FIELD VALUE` to change it (see `sigap show {nik}`)"
-    ))
+    CliError::Input(t!("register-already-here", nik = nik))
 }
 
 /// Refuses a NIK this device or the last synced data already knows. A
@@ -130,24 +128,28 @@ pub fn check_not_known(store: &Store, nik: &Nik, force: bool) -> Result<Option<S
         && let Some(r) = records::get(&store.conn, nik)?
     {
         let name = r.fields().name.clone().unwrap_or_default();
-        return Err(CliError::Input(format!(
-            "NIK {nik} is already registered on this device ({name}, {}); use `sigap edit {nik} --FIELD VALUE` to change it",
-            r.sync_state()
+        return Err(CliError::Input(t!(
+            "register-already-here-named",
+            nik = nik,
+            name = name,
+            state = crate::output::state_text(r.sync_state())
         )));
     }
     let Some(p) = replica::get(&store.conn, nik)? else {
         return Ok(None);
     };
     if !replica::blocks_registration(&p) {
-        return Ok(Some(format!(
-            "NIK {nik} {}; registered again here",
-            replica::describe(&p)
+        return Ok(Some(t!(
+            "register-again",
+            nik = nik,
+            known = replica::describe(&p)
         )));
     }
     if !force {
-        return Err(CliError::Input(format!(
-            "NIK {nik} {}; nothing saved. Give --force to register anyway (the server merges both into one person)",
-            replica::describe(&p)
+        return Err(CliError::Input(t!(
+            "register-known-elsewhere",
+            nik = nik,
+            known = replica::describe(&p)
         )));
     }
     Ok(None)

@@ -237,7 +237,7 @@ fn history(
 ) -> Result<(Value, Sheet), CliError> {
     let path = format!("/api/v1/coverage/history?area={area}{}", year_range(year));
     let raw: Value = client.get_json("coverage history", &path)?;
-    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let json_text = |v: &Value| v.as_str().unwrap_or_default().to_string();
     let int = |v: &Value| {
         v.as_u64()
             .map(|n| LANG.int(n))
@@ -255,7 +255,7 @@ fn history(
             .iter()
             .map(|d| {
                 vec![
-                    text(&d["date"]),
+                    json_text(&d["date"]),
                     int(&d["covered"]),
                     int(&d["working_population"]),
                     bp(&d["coverage_bp"]),
@@ -272,9 +272,9 @@ fn history(
                 vec![
                     format!(
                         "{} ({} – {})",
-                        text(&w["week"]),
-                        text(&w["start"]),
-                        text(&w["end"])
+                        json_text(&w["week"]),
+                        json_text(&w["start"]),
+                        json_text(&w["end"])
                     ),
                     int(&w["covered"]),
                     int(&w["working_population"]),

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use crate::cli::ShowArgs;
 use crate::error::{CliError, exit};
+use crate::i18n::{self, t};
 use crate::output;
 use std::collections::BTreeMap;
 
@@ -21,11 +22,12 @@ pub fn run(store: &Store, args: ShowArgs, json: bool) -> anyhow::Result<ExitCode
     let nik = super::nik_arg(&args.nik)?;
     let Some(rec) = records::get(&store.conn, &nik)? else {
         let msg = match replica::get(&store.conn, &nik)? {
-            Some(p) => format!(
-                "NIK {nik} is not registered on this device; it {}",
-                replica::describe(&p)
+            Some(p) => t!(
+                "show-not-here-known",
+                nik = nik,
+                known = replica::describe(&p)
             ),
-            None => format!("NIK {nik} is not registered on this device"),
+            None => t!("show-not-here", nik = nik),
         };
         return Err(CliError::Input(msg).into());
     };
@@ -62,75 +64,92 @@ pub fn run(store: &Store, args: ShowArgs, json: bool) -> anyhow::Result<ExitCode
             ours.iter()
                 .find_map(|m| m.person_last_changed_by.as_deref()),
         ) {
-            (false, _) => format!(" (changed by {})", by.join(", ")),
-            (true, Some(last)) => format!(" (the person's latest change: {last})"),
+            (false, _) => t!("show-changed-by", by = by.join(", ")),
+            (true, Some(last)) => t!("show-latest-change", by = last),
             (true, None) => String::new(),
         };
-        format!(
-            "\n! held differently on the server{}{who}",
-            if values.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", values.join(", "))
-            },
-        )
+        let held = if values.is_empty() {
+            t!("show-held-differently")
+        } else {
+            t!("show-held-differently-as", values = values.join(", "))
+        };
+        format!("\n! {held}{who}")
     };
     let area = rec
         .fields()
         .address_area()
         .map(|a| sigap_shared::wilayah::area_label(&a))
         .unwrap_or_default();
-    let mut t = output::table(&["Field", "Value"]);
+    let birth_date = rec
+        .fields()
+        .birth_date
+        .map(|d| i18n::lang().date(d))
+        .unwrap_or_else(|| v.birth_date.clone());
+    let status = output::status_text(&v.status);
+    let mut table = output::table(&[t!("col-field"), t!("col-value")]);
     for (k, val) in [
-        ("NIK", v.nik.clone()),
-        ("Name", v.name.clone() + &mark(&[Field::Name])),
+        (t!("col-nik"), v.nik.clone()),
+        (t!("col-name"), v.name.clone() + &mark(&[Field::Name])),
         (
-            "Birth date",
-            v.birth_date.clone() + &mark(&[Field::BirthDate]),
+            t!("col-birth-date"),
+            birth_date + &mark(&[Field::BirthDate]),
         ),
-        ("Sex", v.sex.clone() + &mark(&[Field::Sex])),
+        (t!("col-sex"), v.sex.clone() + &mark(&[Field::Sex])),
         (
-            "Address",
+            t!("col-address"),
             area + &mark(&[Field::Kelurahan, Field::Rw, Field::Rt]),
         ),
-        ("Category", v.category.clone() + &mark(&[Field::Category])),
         (
-            "Occupation",
+            t!("col-category"),
+            v.category.clone() + &mark(&[Field::Category]),
+        ),
+        (
+            t!("col-occupation"),
             v.occupation.clone() + &mark(&[Field::Occupation]),
         ),
-        ("Employer", v.employer.clone() + &mark(&[Field::Employer])),
-        ("Phone", v.phone.clone() + &mark(&[Field::Phone])),
-        ("Programmes", v.programs.clone() + &mark(&[Field::Programs])),
         (
-            "Status",
+            t!("col-employer"),
+            v.employer.clone() + &mark(&[Field::Employer]),
+        ),
+        (t!("col-phone"), v.phone.clone() + &mark(&[Field::Phone])),
+        (
+            t!("col-programs"),
+            v.programs.clone() + &mark(&[Field::Programs]),
+        ),
+        (
+            t!("col-status"),
             if v.void_reason.is_empty() {
-                v.status.clone()
+                status
             } else {
-                format!("{} ({})", v.status, v.void_reason)
+                format!("{status} ({})", v.void_reason)
             } + &mark(&[Field::Status, Field::VoidReason]),
         ),
-        ("Sync", v.sync_state.clone()),
-        ("Registered", v.created_at.clone()),
-        ("Last change", v.updated_at.clone()),
+        (t!("col-sync"), output::state_text(&v.sync_state)),
+        (t!("col-registered-at"), output::timestamp(&v.created_at)),
+        (t!("col-last-change"), output::timestamp(&v.updated_at)),
     ] {
-        t.add_row([k.to_string(), val]);
+        table.add_row([k, val]);
     }
-    output::print_table(&t)?;
+    output::print_table(&table)?;
     if !marks.is_empty() {
-        output::line(
-            "! the server keeps what others wrote later for these fields; ask your supervisor if this record is wrong",
-        )?;
+        output::line(&format!("! {}", t!("show-server-keeps")))?;
     }
     for w in &rec.warnings {
-        output::line(&format!("warning: {w}"))?;
+        output::line(&output::warning(&i18n::issues::line(i18n::lang(), w)))?;
     }
     if args.history {
-        let mut h = output::table(&["#", "Kind", "When", "Fields", "State"]);
+        let mut h = output::table(&[
+            "#".to_string(),
+            t!("col-kind"),
+            t!("col-when"),
+            t!("col-fields"),
+            t!("col-state"),
+        ]);
         for c in &history {
             h.add_row([
                 c.device_seq.to_string(),
-                c.kind.clone(),
-                c.created_at.clone(),
+                kind_text(&c.kind),
+                output::timestamp(&c.created_at),
                 written(c),
                 state_text(c),
             ]);
@@ -154,28 +173,60 @@ fn written(c: &ChangeRow) -> String {
     }
 }
 
+/// A change's kind (`register`, `edit`, `void`) in the agent's language.
+pub fn kind_text(kind: &str) -> String {
+    match kind {
+        "register" => t!("kind-register"),
+        "edit" => t!("kind-edit"),
+        "void" => t!("kind-void"),
+        other => other.to_string(),
+    }
+}
+
+/// The server's refusal of `c`: its reason in the agent's language, and
+/// its code.
+pub fn refusal(c: &ChangeRow) -> (String, String) {
+    let code = c.reject_code.clone().unwrap_or_default();
+    let reason = i18n::issues::rejection(
+        i18n::lang(),
+        &code,
+        c.reject_reason.as_deref().unwrap_or(""),
+    );
+    (reason, code)
+}
+
 pub fn state_text(c: &ChangeRow) -> String {
     match c.state.as_str() {
         "rejected" => {
-            let base = format!(
-                "rejected: {} ({})",
-                c.reject_reason.as_deref().unwrap_or(""),
-                c.reject_code.as_deref().unwrap_or("")
-            );
+            let (reason, code) = refusal(c);
+            let base = t!("change-rejected", reason = reason, code = code);
             match c.superseded_by {
-                Some(s) => format!("{base}; corrected by #{s}"),
+                Some(s) => t!("change-corrected-by", state = base, seq = s),
                 None => base,
             }
         }
-        "acked" => format!("sent: {}", c.outcome.as_deref().unwrap_or("applied")),
-        "pending" if c.reject_code.is_some() => format!(
-            "not taken: {} ({}); sent again by `sigap sync`",
-            c.reject_reason.as_deref().unwrap_or(""),
-            c.reject_code.as_deref().unwrap_or("")
+        "acked" => t!(
+            "change-sent",
+            outcome = outcome_text(c.outcome.as_deref().unwrap_or("applied"))
         ),
-        "pending" if c.outcome.as_deref() == Some("pending") => {
-            "pending: waits for earlier changes".to_string()
+        "pending" if c.reject_code.is_some() => {
+            let (reason, code) = refusal(c);
+            t!("change-not-taken", reason = reason, code = code)
         }
+        "pending" if c.outcome.as_deref() == Some("pending") => t!("change-waiting"),
+        "pending" => t!("state-pending"),
+        other => other.to_string(),
+    }
+}
+
+/// The server's answer to a change (`applied`, `merged`…) in the agent's
+/// language.
+fn outcome_text(outcome: &str) -> String {
+    match outcome {
+        "applied" => t!("outcome-applied"),
+        "merged" => t!("outcome-merged"),
+        "duplicate" => t!("outcome-duplicate"),
+        "superseded" => t!("outcome-superseded"),
         other => other.to_string(),
     }
 }

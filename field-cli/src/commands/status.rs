@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use crate::error::exit;
+use crate::i18n::{self, t};
 use crate::output;
 use crate::store::{Store, key, outbox, records, replica};
 
@@ -26,12 +27,19 @@ pub fn run(store: &Store, json: bool) -> anyhow::Result<ExitCode> {
         .get(key::CLOCK_SKEW_MS)?
         .and_then(|s| s.parse::<i64>().ok());
     let checked_at = store.get(key::CLOCK_CHECKED_AT)?;
-    let clock_warning = skew.and_then(crate::sync::clock_differs).map(|d| {
-        format!(
-            "at the last sync ({}) this laptop's clock was {d} the server's: fix the laptop's clock (date, time and time zone)",
-            checked_at.as_deref().unwrap_or("unknown")
-        )
-    });
+    let clock_warning = |lang| {
+        skew.and_then(|s| crate::sync::clock_differs(lang, s))
+            .map(|d| {
+                i18n::text(
+                    lang,
+                    "status-clock",
+                    &[
+                        ("at", checked_at.clone().unwrap_or_else(|| "?".into())),
+                        ("differs", d),
+                    ],
+                )
+            })
+    };
     if json {
         output::json(&json!({
             "database": store.path,
@@ -65,7 +73,9 @@ pub fn run(store: &Store, json: bool) -> anyhow::Result<ExitCode> {
                 "received_at": at, "count": count, "highest_seq": highest, "hash": hash,
             })),
             "clock": skew.map(|s| json!({
-                "skew_ms": s, "checked_at": checked_at, "warning": clock_warning,
+                "skew_ms": s, "checked_at": checked_at,
+                // English, as every text of the JSON output.
+                "warning": clock_warning(sigap_shared::Lang::En),
             })),
         }))?;
         return Ok(super::code(exit::OK));
@@ -73,53 +83,45 @@ pub fn run(store: &Store, json: bool) -> anyhow::Result<ExitCode> {
     let mut lines = Vec::new();
     match &device {
         Some(d) => {
-            lines.push(format!("device: {} ({})", d.name, d.id));
-            lines.push(format!(
-                "server: {}",
-                d.server_url.as_deref().unwrap_or("(none)")
+            lines.push(t!("status-device", name = d.name, id = d.id));
+            lines.push(t!(
+                "status-server",
+                server = d.server_url.clone().unwrap_or_else(|| t!("none"))
             ));
             if d.token.is_none() {
-                lines.push("token: not set (run `sigap init --token TOKEN`)".into());
+                lines.push(t!("status-no-token"));
             }
         }
-        None => lines
-            .push("device: not set up (run `sigap init --server URL --device-name NAME`)".into()),
+        None => lines.push(t!("status-no-device")),
     }
-    lines.push(format!("database: {}", store.path.display()));
-    lines.push(format!("records: {total}"));
-    lines.push(format!("pending changes: {pending}"));
-    lines.push(format!("sent and accepted: {acked}"));
-    lines.push(format!(
-        "last successful sync: {}",
-        last_sync.as_deref().unwrap_or("never")
+    lines.push(t!("status-database", path = store.path.display()));
+    lines.push(t!("status-records", count = i18n::n(total)));
+    lines.push(t!("status-pending", count = i18n::n(pending)));
+    lines.push(t!("status-acked", count = i18n::n(acked)));
+    lines.push(t!(
+        "status-last-sync",
+        at = last_sync.clone().unwrap_or_else(|| t!("never"))
     ));
-    lines.push(format!("people known from the server: {replica_n}"));
-    lines.push(format!("rejected changes to correct: {}", rejected.len()));
+    lines.push(t!("status-replica", count = i18n::n(replica_n)));
+    lines.push(t!("status-rejected", count = i18n::n(rejected.len())));
     for r in &rejected {
         lines.push(refusal_line(r));
     }
     if !rejected.is_empty() {
-        lines.push(
-            "  fix each with `sigap edit NIK --FIELD VALUE` (or `sigap void NIK --reason …`); the next `sigap sync` sends it again".into(),
-        );
+        lines.push(format!("  {}", t!("status-rejected-fix")));
     }
     if !refused.is_empty() {
-        lines.push(format!(
-            "not taken by the server, kept here to send again: {}",
-            refused.len()
-        ));
+        lines.push(t!("status-not-taken", count = i18n::n(refused.len())));
         for r in &refused {
             lines.push(refusal_line(r));
         }
     }
     if waiting > 0 {
-        lines.push(format!(
-            "waiting for earlier changes: {waiting} (sent again by `sigap sync`)"
-        ));
+        lines.push(t!("status-waiting", count = i18n::n(waiting)));
     }
     output::line(&lines.join("\n"))?;
-    if let Some(w) = &clock_warning {
-        eprintln!("warning: {w}");
+    if let Some(w) = clock_warning(i18n::lang()) {
+        eprintln!("{}", output::warning(&w));
     }
     Ok(super::code(exit::OK))
 }
@@ -127,12 +129,11 @@ pub fn run(store: &Store, json: bool) -> anyhow::Result<ExitCode> {
 /// One refused change as `sigap status` lists it: number, kind, NIK, the
 /// server's reason and code.
 fn refusal_line(r: &outbox::ChangeRow) -> String {
+    let (reason, code) = super::show::refusal(r);
     format!(
-        "  #{} {} {}: {} ({})",
+        "  #{} {} {}: {reason} ({code})",
         r.device_seq,
-        r.kind,
+        super::show::kind_text(&r.kind),
         r.nik,
-        r.reject_reason.as_deref().unwrap_or(""),
-        r.reject_code.as_deref().unwrap_or("")
     )
 }

@@ -4,10 +4,11 @@ use std::process::ExitCode;
 
 use crate::cli::SyncArgs;
 use crate::error::exit;
+use crate::i18n::{self, n, t};
 use crate::output;
 use crate::store::{self, Store, key, now_text, outbox, repair};
 use crate::sync::client::Client;
-use crate::sync::{ClockCheck, Summary, pull, push, restore, verify, visits};
+use crate::sync::{ClockCheck, RejectedChange, Summary, pull, push, restore, verify, visits};
 
 pub fn run(store: &mut Store, args: SyncArgs, json: bool) -> anyhow::Result<ExitCode> {
     let device = store.device()?;
@@ -17,16 +18,14 @@ pub fn run(store: &mut Store, args: SyncArgs, json: bool) -> anyhow::Result<Exit
         if json {
             output::json(&r)?;
         } else if r.verified {
-            output::line(&format!(
-                "verified: the server holds {} change(s) from this device, hash matches",
-                r.server_count
-            ))?;
+            output::line(&t!("verify-ok", count = n(r.server_count)))?;
         } else {
-            let mut text = format!(
-                "differences found: the server holds {} change(s) from this device, this device counts {} answered",
-                r.server_count, r.local_count
+            let mut text = t!(
+                "verify-differs",
+                server = n(r.server_count),
+                local = n(r.local_count)
             );
-            for d in &r.differences {
+            for d in &r.local_differences {
                 text.push_str(&format!("\n  {d}"));
             }
             output::line(&text)?;
@@ -51,8 +50,8 @@ pub fn run(store: &mut Store, args: SyncArgs, json: bool) -> anyhow::Result<Exit
         let check = ClockCheck::new(skew, now_text());
         store::set(&store.conn, key::CLOCK_SKEW_MS, &skew.to_string())?;
         store::set(&store.conn, key::CLOCK_CHECKED_AT, &check.checked_at)?;
-        if let Some(w) = &check.warning {
-            eprintln!("warning: {w}");
+        if let Some(w) = ClockCheck::warning_in(i18n::lang(), skew) {
+            eprintln!("{}", output::warning(&w));
         }
         summary.clock = Some(check);
     }
@@ -60,7 +59,7 @@ pub fn run(store: &mut Store, args: SyncArgs, json: bool) -> anyhow::Result<Exit
     // what the server holds.
     summary.restored = restore::check(store, &client, &device, &status.receipt)?;
     if let Some(r) = &summary.restored {
-        eprintln!("{}", r.message);
+        eprintln!("{}", r.local);
     }
     // Only a clock the server confirms can correct stamps: one still
     // wrong would stamp them wrongly again.
@@ -97,98 +96,117 @@ pub fn run(store: &mut Store, args: SyncArgs, json: bool) -> anyhow::Result<Exit
 
 /// The sync's report for people.
 fn report(summary: &Summary, refused_left: &[outbox::ChangeRow]) -> String {
-    let mut text = format!(
-        "sync with {}: sent {} (applied {}, merged into existing persons {}, duplicates {}, rejected {}{}), received {}",
-        summary.server,
-        summary.sent,
-        summary.applied,
-        summary.merged,
-        summary.duplicates,
-        summary.rejected.len(),
-        if summary.superseded.is_empty() {
-            String::new()
-        } else {
-            format!(", superseded {}", summary.superseded.len())
-        },
-        summary.received
+    let superseded = if summary.superseded.is_empty() {
+        String::new()
+    } else {
+        t!("sync-superseded-count", count = n(summary.superseded.len()))
+    };
+    let mut text = t!(
+        "sync-report",
+        server = summary.server,
+        sent = n(summary.sent),
+        applied = n(summary.applied),
+        merged = n(summary.merged),
+        duplicates = n(summary.duplicates),
+        rejected = n(summary.rejected.len()),
+        superseded = superseded,
+        received = n(summary.received)
     );
+    let mut more = |line: String| {
+        text.push('\n');
+        text.push_str(&line);
+    };
     if summary.restamped > 0 {
-        text.push_str(&format!(
-            "\n  {} change(s) stamped again by the corrected clock (same ids and numbers)",
-            summary.restamped
+        more(format!(
+            "  {}",
+            t!("sync-restamped", count = n(summary.restamped))
         ));
     }
     if summary.new_ids > 0 {
-        text.push_str(&format!(
-            "\n  {} change(s) sent again under a new id (the server held their old id elsewhere)",
-            summary.new_ids
+        more(format!(
+            "  {}",
+            t!("sync-new-ids", count = n(summary.new_ids))
         ));
     }
     if summary.visits.synced > 0 {
-        text.push_str(&format!("\n  {} RT visit(s) sent", summary.visits.synced));
+        more(format!(
+            "  {}",
+            t!("sync-visits-sent", count = n(summary.visits.synced))
+        ));
     }
     if summary.visits.kept_for_newer_server > 0 {
-        text.push_str(&format!(
-            "\n  {} RT visit(s) stay on this laptop: the server is older and does not take visits yet (ask the office to upgrade sigap-server)",
-            summary.visits.kept_for_newer_server
+        more(format!(
+            "  {}",
+            t!(
+                "sync-visits-kept",
+                count = n(summary.visits.kept_for_newer_server)
+            )
         ));
     }
     for r in &summary.visits.refused {
-        text.push_str(&format!("\n  visit refused by the server: {r}"));
+        let line = t!("sync-visit-refused", reason = r.to_string());
+        more("  ".to_string() + &line);
     }
+    let reason = |r: &RejectedChange| i18n::issues::rejection(i18n::lang(), &r.code, &r.reason);
     for r in &summary.rejected {
-        text.push_str(&format!(
-            "\n  rejected #{} {}: {} ({})",
-            r.device_seq, r.nik, r.reason, r.code
+        more(format!(
+            "  {}",
+            t!(
+                "sync-rejected-line",
+                seq = r.device_seq,
+                nik = r.nik,
+                reason = reason(r),
+                code = r.code
+            )
         ));
     }
     for s in &summary.superseded {
-        text.push_str(&format!(
-            "\n  #{} {}: {} held differently on the server (changed by {}); see `sigap show {}`",
-            s.device_seq,
-            s.nik,
-            s.fields.join(", "),
-            s.by.join(", "),
-            s.nik
+        more(format!(
+            "  {}",
+            t!(
+                "sync-superseded-line",
+                seq = s.device_seq,
+                nik = s.nik,
+                fields = s.fields.join(", "),
+                by = s.by.join(", ")
+            )
         ));
     }
     for r in &summary.not_taken {
-        text.push_str(&format!(
-            "\n  not taken #{} {}: {} ({})",
-            r.device_seq, r.nik, r.reason, r.code
+        more(format!(
+            "  {}",
+            t!(
+                "sync-not-taken-line",
+                seq = r.device_seq,
+                nik = r.nik,
+                reason = reason(r),
+                code = r.code
+            )
         ));
     }
     if summary.rejected_outstanding > 0 {
-        text.push_str(&format!(
-            "\n{} rejected change(s) to correct: see `sigap status`, fix with `sigap edit NIK --FIELD VALUE`, then `sigap sync`",
-            summary.rejected_outstanding
+        more(t!(
+            "sync-rejected-left",
+            count = n(summary.rejected_outstanding)
         ));
     }
     if !refused_left.is_empty() {
         let clock = refused_left
             .iter()
             .any(|c| c.reject_code.as_deref() == Some("clock_ahead"));
-        text.push_str(&format!(
-            "\n{} change(s) not taken by the server stay on this laptop (see `sigap status`); {}",
-            refused_left.len(),
-            if clock {
-                "fix the laptop's clock (date, time and time zone), then run `sigap sync`: it stamps them again with the right time and sends them"
-            } else {
-                "run `sigap sync` again to repair and send them; if they are refused again, run `sigap sync --verify` and show the result to your supervisor"
-            }
-        ));
+        let count = n(refused_left.len());
+        more(if clock {
+            t!("sync-not-taken-left-clock", count = count)
+        } else {
+            t!("sync-not-taken-left", count = count)
+        });
     }
     if summary.waiting > 0 {
-        text.push_str(&format!(
-            "\n{} change(s) still waiting for earlier ones: they stay on this laptop and go with the next `sigap sync` once the earlier ones are taken",
-            summary.waiting
-        ));
+        more(t!("sync-waiting-left", count = n(summary.waiting)));
     }
     let unsent = summary.pending_left - summary.waiting - refused_left.len() as i64;
     if unsent > 0 {
-        text.push_str(&format!(
-            "\n{unsent} change(s) still pending: run `sigap sync` again"
-        ));
+        more(t!("sync-pending-left", count = n(unsent)));
     }
     text
 }

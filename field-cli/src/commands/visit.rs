@@ -3,22 +3,22 @@
 use std::process::ExitCode;
 
 use serde_json::json;
-use sigap_shared::area::parse_rw_rt;
 use sigap_shared::wilayah;
 
 use crate::cli::{ProgressArgs, VisitArgs};
 use crate::error::{CliError, exit};
-use crate::fields::parse_kelurahan;
+use crate::fields::{parse_kelurahan, parse_number};
+use crate::i18n::{self, t};
 use crate::output;
 use crate::store::{Store, now_text, visits};
 
 pub fn run(store: &Store, args: VisitArgs, json: bool) -> anyhow::Result<ExitCode> {
     let kel = parse_kelurahan(&args.kelurahan)
         .map_err(|m| CliError::Input(format!("--kelurahan: {m}")))?;
-    let rw = parse_rw_rt("RW", &args.rw).map_err(|e| CliError::Input(e.to_string()))?;
-    let rt = parse_rw_rt("RT", &args.rt).map_err(|e| CliError::Input(e.to_string()))?;
+    let rw = parse_number("RW", &args.rw).map_err(|p| CliError::Input(p.local()))?;
+    let rt = parse_number("RT", &args.rt).map_err(|p| CliError::Input(p.local()))?;
     if args.households == 0 {
-        return Err(CliError::Input("--households must be at least 1".into()).into());
+        return Err(CliError::Input(t!("visit-households-zero")).into());
     }
     visits::add(
         &store.conn,
@@ -39,9 +39,13 @@ pub fn run(store: &Store, args: VisitArgs, json: bool) -> anyhow::Result<ExitCod
     if json {
         output::json(&json!({ "saved": true, "area": label, "progress": p }))?;
     } else if let Some(p) = p {
-        output::line(&format!(
-            "saved: visit of {label}, {} households; this RT so far: {} visit(s), {} households, {} registered",
-            args.households, p.visits, p.households, p.registered
+        output::line(&t!(
+            "visit-saved",
+            area = label,
+            households = i18n::n(args.households),
+            visits = i18n::n(p.visits),
+            total = i18n::n(p.households),
+            registered = i18n::n(p.registered)
         ))?;
     }
     Ok(super::code(exit::OK))
@@ -60,33 +64,36 @@ pub fn progress(store: &Store, args: ProgressArgs, json: bool) -> anyhow::Result
         return Ok(super::code(exit::OK));
     }
     if rows.is_empty() {
-        output::line("no visits or registrations yet")?;
+        output::line(&t!("progress-none"))?;
         return Ok(super::code(exit::OK));
     }
-    let mut t = output::table(&[
-        "Kelurahan",
-        "RW",
-        "RT",
-        "Visits",
-        "Households",
-        "Registered",
-        "Last visit",
+    let mut table = output::table(&[
+        t!("col-kelurahan"),
+        t!("col-rw"),
+        t!("col-rt"),
+        t!("col-visits"),
+        t!("col-households"),
+        t!("col-registered"),
+        t!("col-last-visit"),
     ]);
     for r in rows {
         let name = sigap_shared::AreaCode::parse(&r.kelurahan)
             .ok()
             .map(|k| output::kelurahan_name(Some(&k)))
             .unwrap_or(r.kelurahan.clone());
-        t.add_row([
+        table.add_row([
             name,
             r.rw.to_string(),
             r.rt.to_string(),
-            r.visits.to_string(),
-            r.households.to_string(),
-            r.registered.to_string(),
-            r.last_visit.unwrap_or_default(),
+            i18n::n(r.visits),
+            i18n::n(r.households),
+            i18n::n(r.registered),
+            r.last_visit
+                .as_deref()
+                .map(output::timestamp)
+                .unwrap_or_default(),
         ]);
     }
-    output::print_table(&t)?;
+    output::print_table(&table)?;
     Ok(super::code(exit::OK))
 }

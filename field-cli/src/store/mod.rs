@@ -18,6 +18,7 @@ use rusqlite_migration::{M, Migrations};
 use uuid::Uuid;
 
 use crate::error::{CliError, Result};
+use crate::i18n::t;
 
 const MIGRATIONS: &[M<'static>] = &[
     M::up(
@@ -332,12 +333,7 @@ pub struct Device {
 pub fn default_path() -> Result<PathBuf> {
     directories::ProjectDirs::from("id", "bpjs", "sigap")
         .map(|d| d.data_dir().join("sigap.db"))
-        .ok_or_else(|| {
-            CliError::Local(
-                "cannot find a data folder for the database (no home directory); give --db PATH"
-                    .into(),
-            )
-        })
+        .ok_or_else(|| CliError::Local(t!("store-no-data-folder")))
 }
 
 /// How long a command waits for another that holds the database.
@@ -360,9 +356,8 @@ impl Store {
     /// commands that may run long (on the network, a person, a large file
     /// or a long output), which others must be able to run beside.
     pub fn open(path: &Path) -> Result<Store> {
-        Store::open_as(path, Locking::Shared, BUSY_WAIT)?.ok_or_else(|| {
-            CliError::Local("the database is in use by another sigap process".into())
-        })
+        Store::open_as(path, Locking::Shared, BUSY_WAIT)?
+            .ok_or_else(|| CliError::Local(t!("store-in-use")))
     }
 
     /// [`Store::open`] for a command that ends in milliseconds: it takes
@@ -386,17 +381,23 @@ impl Store {
     /// process has it open.
     fn open_as(path: &Path, locking: Locking, wait: std::time::Duration) -> Result<Option<Store>> {
         let fail = |what: &str, err: &dyn std::fmt::Display| {
-            CliError::Local(format!(
-                "cannot open the database {}: {what}: {err}",
-                path.display()
+            CliError::Local(t!(
+                "store-cannot-open",
+                path = path.display(),
+                what = what,
+                detail = err
             ))
         };
         if let Some(parent) = path.parent()
             && !parent.as_os_str().is_empty()
             && !parent.exists()
         {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| fail(&format!("cannot create folder {}", parent.display()), &e))?;
+            std::fs::create_dir_all(parent).map_err(|e| {
+                fail(
+                    &t!("store-cannot-create-folder", folder = parent.display()),
+                    &e,
+                )
+            })?;
         }
         let wal = wal_path(path);
         let wal_existed = wal.exists();
@@ -418,11 +419,11 @@ impl Store {
                     return Ok(None);
                 }
                 return Err(fail(
-                    &format!("another sigap command has held it for {} s", wait.as_secs()),
-                    &"try again when it has ended",
+                    &t!("store-held", seconds = wait.as_secs()),
+                    &t!("store-try-again"),
                 ));
             }
-            Err(e) => return Err(fail("not writable or not a database", &e)),
+            Err(e) => return Err(fail(&t!("store-not-a-database"), &e)),
         };
         if locking == Locking::Exclusive {
             // It holds the lock from here; should a later statement still
@@ -464,7 +465,7 @@ impl Store {
             if let Some(table) = broken {
                 return Err(fail(
                     "schema",
-                    &format!("table {table} has references to rows that do not exist"),
+                    &t!("store-broken-references", table = table),
                 ));
             }
         }
@@ -472,7 +473,7 @@ impl Store {
             .map_err(|e| fail("settings", &e))?;
         // By now the WAL file exists (reading the schema version opens it).
         sync_folder_if_new(path, &wal, wal_existed)
-            .map_err(|e| fail("cannot sync its folder", &e))?;
+            .map_err(|e| fail(&t!("store-cannot-sync-folder"), &e))?;
         Ok(Some(Store {
             conn,
             path: path.to_path_buf(),
@@ -551,12 +552,8 @@ impl Store {
 
     /// The device, or an error telling the agent to run `sigap init`.
     pub fn device(&self) -> Result<Device> {
-        self.device_opt()?.ok_or_else(|| {
-            CliError::Input(
-                "this device is not set up yet: run `sigap init --server URL --device-name NAME` first"
-                    .into(),
-            )
-        })
+        self.device_opt()?
+            .ok_or_else(|| CliError::Input(t!("store-not-set-up")))
     }
 
     pub fn device_opt(&self) -> Result<Option<Device>> {
@@ -564,7 +561,7 @@ impl Store {
             return Ok(None);
         };
         let id = Uuid::parse_str(&id)
-            .map_err(|e| CliError::Local(format!("stored device id {id:?} is damaged: {e}")))?;
+            .map_err(|e| CliError::Local(t!("damaged-device-id", id = id, detail = e)))?;
         Ok(Some(Device {
             id,
             name: self.get(key::DEVICE_NAME)?.unwrap_or_default(),
@@ -1030,7 +1027,7 @@ mod tests {
         assert!(!replica::blocks_registration(&got));
         assert_eq!(
             replica::describe(&got),
-            "was registered by rina on 2025-11-24, then voided on 2025-11-25 (moved to Jakarta)"
+            "was registered by rina on 24 November 2025, then voided on 25 November 2025 (moved to Jakarta)"
         );
         // A participant stays one, whatever became of a field registration.
         let participant = sigap_shared::wire::PersonState {

@@ -8,6 +8,7 @@ use sigap_shared::{ChangeKind, Hlc, Nik, Outcome};
 use uuid::Uuid;
 
 use crate::error::{CliError, Result};
+use crate::i18n::t;
 
 pub struct NewChange<'a> {
     pub seq: i64,
@@ -33,9 +34,7 @@ fn parse_kind(text: &str) -> Result<ChangeKind> {
         "register" => Ok(ChangeKind::Register),
         "edit" => Ok(ChangeKind::Edit),
         "void" => Ok(ChangeKind::Void),
-        other => Err(CliError::Local(format!(
-            "stored change kind {other:?} is damaged"
-        ))),
+        other => Err(CliError::Local(t!("damaged-kind", kind = other))),
     }
 }
 
@@ -247,9 +246,8 @@ pub fn pending_page(
     )?;
     let after = i64::try_from(after).unwrap_or(i64::MAX);
     let mut rows = stmt.query(params![i64::try_from(limit).unwrap_or(i64::MAX), after])?;
-    let damaged = |what: &str, seq: i64| {
-        CliError::Local(format!("change {seq} in the outbox has a damaged {what}"))
-    };
+    let damaged =
+        |what: &str, seq: i64| CliError::Local(t!("damaged-change", seq = seq, what = what));
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         let seq: i64 = r.get(0)?;
@@ -428,7 +426,7 @@ fn seq_ids(conn: &Connection, filter: &str) -> Result<Vec<(i64, Uuid)>> {
         .map(|(seq, id)| {
             Uuid::parse_str(&id)
                 .map(|u| (seq, u))
-                .map_err(|_| CliError::Local(format!("change {seq} has a damaged id")))
+                .map_err(|_| CliError::Local(t!("damaged-change", seq = seq, what = "id")))
         })
         .collect()
 }

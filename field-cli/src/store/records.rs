@@ -7,6 +7,7 @@ use sigap_shared::registration::format_programs;
 use sigap_shared::{AreaCode, Fields, Hlc, Issue, Nik, PersonRecord, wilayah};
 
 use crate::error::{CliError, Result};
+use crate::i18n::t;
 
 /// One record with its warnings and sync state.
 #[derive(Debug, Clone)]
@@ -135,14 +136,8 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<RawRow> {
 
 fn decode(raw: RawRow) -> Result<LocalRecord> {
     let nik = Nik::parse(&raw.nik)
-        .map_err(|e| CliError::Local(format!("stored NIK {:?} is damaged: {e}", raw.nik)))?;
-    let damaged = |what: &str| {
-        CliError::Local(format!(
-            "the stored record of NIK {nik} is damaged ({what}); its changes are kept and \
-             `sigap sync` still sends them, so nothing is lost: ask your supervisor for the \
-             server's copy of this person"
-        ))
-    };
+        .map_err(|e| CliError::Local(t!("damaged-nik", nik = raw.nik, detail = e)))?;
+    let damaged = |what: &str| CliError::Local(t!("damaged-record", nik = nik, what = what));
     let fields: Fields =
         serde_json::from_str(raw.fields.as_deref().ok_or_else(|| damaged("no fields"))?)?;
     let record = match (raw.stamps, raw.write_hlc) {
@@ -174,8 +169,7 @@ fn encode_stamps(stamps: &Stamps) -> Result<String> {
 }
 
 fn decode_stamps(text: &str) -> Result<Stamps> {
-    serde_json::from_str(text)
-        .map_err(|e| CliError::Local(format!("stored timestamps are damaged: {e}")))
+    serde_json::from_str(text).map_err(|e| CliError::Local(t!("damaged-stamps", detail = e)))
 }
 
 pub fn get(conn: &Connection, nik: &Nik) -> Result<Option<LocalRecord>> {

@@ -13,6 +13,7 @@ use sigap_shared::{Hlc, HlcClock};
 use uuid::Uuid;
 
 use crate::error::{CliError, Result};
+use crate::i18n::t;
 
 /// How far apart this laptop's clock and the server's may be before `sigap
 /// sync` warns, and how far ahead of this laptop's clock a change's stamp
@@ -120,9 +121,7 @@ pub fn restamp(
         )?;
         for (seq, old_text, nik) in wrong {
             let old = Hlc::from_sortable(&old_text).ok_or_else(|| {
-                CliError::Local(format!(
-                    "change {seq} in the outbox has a damaged timestamp"
-                ))
+                CliError::Local(t!("damaged-change", seq = seq, what = "timestamp"))
             })?;
             let new = clock.now_at(wall);
             update.execute(params![seq, new.to_sortable()])?;
@@ -143,9 +142,8 @@ pub fn restamp(
         for (nik, map) in &by_nik {
             let stored: Option<String> = read.query_row([nik], |r| r.get(0)).optional()?;
             let Some(text) = stored else { continue };
-            let mut stamps: Stamps = serde_json::from_str(&text).map_err(|e| {
-                CliError::Local(format!("stored timestamps of NIK {nik} are damaged: {e}"))
-            })?;
+            let mut stamps: Stamps = serde_json::from_str(&text)
+                .map_err(|e| CliError::Local(t!("damaged-nik-stamps", nik = nik, detail = e)))?;
             for hlc in stamps.0.values_mut() {
                 if let Some(new) = map.get(hlc) {
                     *hlc = *new;

@@ -88,11 +88,7 @@ pub fn get(conn: &Connection, nik: &Nik) -> Result<Option<PersonState>> {
     else {
         return Ok(None);
     };
-    let damaged = |what: &str| {
-        CliError::Local(format!(
-            "the replica's {what} is damaged; `sigap sync --full` pulls it again"
-        ))
-    };
+    let damaged = |what: &str| CliError::Local(crate::i18n::t!("damaged-replica", what = what));
     let millis = |v: Option<i64>| v.map(|v| u64::try_from(v).unwrap_or(0));
     Ok(Some(PersonState {
         nik_hash: hash,
@@ -147,36 +143,53 @@ pub fn count(conn: &Connection) -> Result<i64> {
 /// follow "NIK …". It shows only what the server sent: the masked name,
 /// never the full one.
 pub fn describe(p: &PersonState) -> String {
+    describe_in(crate::i18n::lang(), p)
+}
+
+/// [`describe`] in `lang` (English for the JSON output).
+pub fn describe_in(lang: sigap_shared::Lang, p: &PersonState) -> String {
+    let t = |id: &str, args: &[(&str, String)]| crate::i18n::text(lang, id, args);
     let area = p
         .kelurahan
         .map(|k| sigap_shared::wilayah::area_label(&k))
-        .unwrap_or_else(|| "unknown kelurahan".into());
+        .unwrap_or_else(|| t("replica-unknown-kelurahan", &[]));
     let who = match &p.name_masked {
         Some(name) if !name.is_empty() => format!("{name}, {area}"),
         _ => area,
     };
-    let by = p.registered_by.as_deref().unwrap_or("another agent");
+    let by = p
+        .registered_by
+        .clone()
+        .unwrap_or_else(|| t("replica-another-agent", &[]));
     let date = |millis: Option<u64>| {
         millis
-            .map(crate::output::date_of_millis)
-            .unwrap_or_else(|| "an unknown date".into())
+            .map(|m| crate::output::date_of_millis_in(lang, m))
+            .unwrap_or_else(|| t("date-unknown", &[]))
     };
     if p.participant {
-        format!("is already a participant (membership roll), {who}")
+        t("replica-participant", &[("who", who)])
     } else if p.status == Some(Status::Void) {
         let reason = match p.void_reason.as_deref().map(str::trim) {
-            Some(r) if !r.is_empty() => r,
-            _ => "no reason given",
+            Some(r) if !r.is_empty() => r.to_string(),
+            _ => t("replica-no-reason", &[]),
         };
-        format!(
-            "was registered by {by} on {}, then voided on {} ({reason})",
-            date(p.registered_at),
-            date(p.voided_at)
+        t(
+            "replica-voided",
+            &[
+                ("by", by),
+                ("registered", date(p.registered_at)),
+                ("voided", date(p.voided_at)),
+                ("reason", reason),
+            ],
         )
     } else {
-        format!(
-            "is already covered: registered by {by} on {} ({who})",
-            date(p.registered_at)
+        t(
+            "replica-covered",
+            &[
+                ("by", by),
+                ("registered", date(p.registered_at)),
+                ("who", who),
+            ],
         )
     }
 }

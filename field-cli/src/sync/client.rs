@@ -18,6 +18,7 @@ use sigap_shared::wire::{
 use uuid::Uuid;
 
 use crate::error::{CliError, Result};
+use crate::i18n::t;
 use crate::store::Device;
 
 /// One change the server holds from this device.
@@ -74,24 +75,18 @@ impl Client {
             .server_url
             .clone()
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| {
-                CliError::Input("no server is set: run `sigap init --server URL`".into())
-            })?;
+            .ok_or_else(|| CliError::Input(t!("client-no-server")))?;
         let token = std::env::var("SIGAP_TOKEN")
             .ok()
             .filter(|t| !t.trim().is_empty())
             .or_else(|| device.token.clone())
-            .ok_or_else(|| {
-                CliError::Input(
-                    "no token is set: ask your supervisor for one and run `sigap init --token TOKEN`".into(),
-                )
-            })?;
+            .ok_or_else(|| CliError::Input(t!("client-no-token")))?;
         let http = Http::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(120))
             .user_agent(concat!("sigap/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| CliError::Local(format!("cannot start the HTTP client: {e}")))?;
+            .map_err(|e| CliError::Local(t!("client-no-http", detail = e)))?;
         Ok(Client {
             http,
             base: base.trim_end_matches('/').to_string(),
@@ -115,7 +110,7 @@ impl Client {
             .timeout(Duration::from_secs(10))
             .user_agent(concat!("sigap/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| CliError::Local(format!("cannot start the HTTP client: {e}")))?;
+            .map_err(|e| CliError::Local(t!("client-no-http", detail = e)))?;
         Ok(c)
     }
 
@@ -266,7 +261,11 @@ impl Client {
             let body = match resp.text() {
                 Ok(b) => b,
                 Err(e) => {
-                    last = format!("reading the answer to {what}: {}", error_chain(&e));
+                    last = t!(
+                        "client-reading-answer",
+                        what = what,
+                        detail = error_chain(&e)
+                    );
                     continue;
                 }
             };
@@ -284,23 +283,31 @@ impl Client {
             }
             return Err(refusal(status, &body, proto));
         }
-        Err(CliError::Network(format!(
-            "could not reach {}: {last} (tried {} times); your changes are safe on this device, run `sigap sync` again when connected",
-            self.base, self.attempts
+        Err(CliError::Network(t!(
+            "client-unreachable",
+            server = self.base,
+            detail = last,
+            attempts = self.attempts
         )))
     }
 
     fn undecodable(&self, what: &str, proto: Option<u32>, e: &serde_json::Error) -> CliError {
         match proto {
-            Some(p) if p > PROTOCOL_VERSION => CliError::Refused(format!(
-                "the server speaks SIGAP protocol {p} and this sigap speaks {PROTOCOL_VERSION}: upgrade sigap"
+            Some(p) if p > PROTOCOL_VERSION => CliError::Refused(t!(
+                "client-server-newer",
+                server_protocol = p,
+                protocol = PROTOCOL_VERSION
             )),
-            Some(p) if p < PROTOCOL_VERSION => CliError::Refused(format!(
-                "the server is older (SIGAP protocol {p}; this sigap speaks {PROTOCOL_VERSION}): ask the office to upgrade sigap-server"
+            Some(p) if p < PROTOCOL_VERSION => CliError::Refused(t!(
+                "client-server-older",
+                server_protocol = p,
+                protocol = PROTOCOL_VERSION
             )),
-            _ => CliError::Refused(format!(
-                "the answer of {} to {what} could not be read ({e}); is it a SIGAP server?",
-                self.base
+            _ => CliError::Refused(t!(
+                "client-unreadable-answer",
+                server = self.base,
+                what = what,
+                detail = e
             )),
         }
     }
@@ -349,27 +356,20 @@ fn refusal(status: StatusCode, body: &str, proto: Option<u32>) -> CliError {
     let code = parsed.as_ref().map(|p| p.0.as_str()).unwrap_or("");
     let detail = describe(status, body);
     let msg = match (status.as_u16(), code) {
-        (_, "protocol_too_new") => format!(
-            "the server is older than this sigap ({detail}); ask the office to upgrade sigap-server"
-        ),
-        (_, "protocol_too_old") | (426, _) => {
-            format!("this sigap is too old for the server ({detail}): upgrade sigap")
-        }
-        (401, _) => format!(
-            "the server refused the token ({detail}): ask your supervisor for a new token and run `sigap init --token …`"
-        ),
+        (_, "protocol_too_new") => t!("client-refused-too-new", detail = detail),
+        (_, "protocol_too_old") | (426, _) => t!("client-refused-too-old", detail = detail),
+        (401, _) => t!("client-refused-token", detail = detail),
         // A device belongs to the token that first used it.
-        (_, "device_not_yours") => format!(
-            "the server refused this device ({detail}): it is enrolled under another agent's token; ask your supervisor or an admin which token this laptop syncs with (or to move it to yours), then run `sigap init --token …`"
-        ),
-        (403, _) => format!(
-            "the server refused this request ({detail}); ask your supervisor to check your areas and role"
-        ),
+        (_, "device_not_yours") => t!("client-refused-device", detail = detail),
+        (403, _) => t!("client-refused-forbidden", detail = detail),
         _ => match proto {
-            Some(p) if p != PROTOCOL_VERSION => format!(
-                "the server speaks SIGAP protocol {p}, this sigap speaks {PROTOCOL_VERSION} ({detail})"
+            Some(p) if p != PROTOCOL_VERSION => t!(
+                "client-refused-protocol",
+                server_protocol = p,
+                protocol = PROTOCOL_VERSION,
+                detail = detail
             ),
-            _ => format!("the server refused the request ({detail})"),
+            _ => t!("client-refused", detail = detail),
         },
     };
     CliError::Refused(msg)

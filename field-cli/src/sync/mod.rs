@@ -13,6 +13,9 @@ use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
+use sigap_shared::Lang;
+
+use crate::i18n;
 
 /// Progress on a terminal (a bar), plain lines otherwise; both on stderr.
 pub struct Reporter {
@@ -114,20 +117,25 @@ pub struct ClockCheck {
     pub skew_ms: i64,
     /// When, by this laptop's clock.
     pub checked_at: String,
-    /// Set when the clocks differ by more than five minutes.
+    /// Set when the clocks differ by more than five minutes; in English,
+    /// as every text of the JSON output (see [`ClockCheck::warning_in`]).
     pub warning: Option<String>,
 }
 
 impl ClockCheck {
     pub fn new(skew_ms: i64, checked_at: String) -> ClockCheck {
-        let warning = clock_differs(skew_ms).map(|d| {
-            format!("this laptop's clock is {d} the server's: fix the laptop's clock (date, time and time zone); the server refuses changes stamped too far ahead of its clock (a day by default) until it is right")
-        });
+        let warning = ClockCheck::warning_in(Lang::En, skew_ms);
         ClockCheck {
             skew_ms,
             checked_at,
             warning,
         }
+    }
+
+    /// The warning for clocks `skew_ms` apart, in `lang`.
+    pub fn warning_in(lang: Lang, skew_ms: i64) -> Option<String> {
+        clock_differs(lang, skew_ms)
+            .map(|d| i18n::text(lang, "sync-clock-warning", &[("differs", d)]))
     }
 
     /// Whether the clocks agree (within five minutes).
@@ -138,26 +146,43 @@ impl ClockCheck {
 
 /// "3 h 10 min ahead of" or "2 day(s) 1 h behind" when the clocks differ
 /// by more than [`repair::CLOCK_TOLERANCE_MS`].
-pub fn clock_differs(skew_ms: i64) -> Option<String> {
+pub fn clock_differs(lang: Lang, skew_ms: i64) -> Option<String> {
     let by = skew_ms.unsigned_abs();
     if by <= crate::store::repair::CLOCK_TOLERANCE_MS {
         return None;
     }
-    let side = if skew_ms > 0 { "ahead of" } else { "behind" };
-    Some(format!("{} {side}", human_duration(by)))
+    let id = if skew_ms > 0 {
+        "clock-ahead"
+    } else {
+        "clock-behind"
+    };
+    Some(i18n::text(
+        lang,
+        id,
+        &[("duration", human_duration(lang, by))],
+    ))
 }
 
 /// A duration for people, to the minute: "4 min", "3 h 10 min",
 /// "3652 day(s) 0 h".
-pub fn human_duration(ms: u64) -> String {
+pub fn human_duration(lang: Lang, ms: u64) -> String {
     let minutes = ms / 60_000;
     let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    let arg = |k: &'static str, v: u64| (k, lang.int(v));
     if days > 0 {
-        format!("{days} day(s) {hours} h")
+        i18n::text(
+            lang,
+            "duration-days",
+            &[arg("days", days), arg("hours", hours)],
+        )
     } else if hours > 0 {
-        format!("{hours} h {mins} min")
+        i18n::text(
+            lang,
+            "duration-hours",
+            &[arg("hours", hours), arg("minutes", mins)],
+        )
     } else {
-        format!("{mins} min")
+        i18n::text(lang, "duration-minutes", &[arg("minutes", mins)])
     }
 }
 
@@ -177,9 +202,22 @@ mod tests {
             )
         );
         assert_eq!(
-            clock_differs(-(3652 * 86_400_000 + 7_200_000)).as_deref(),
-            Some("3652 day(s) 2 h behind")
+            clock_differs(Lang::En, -(3652 * 86_400_000 + 7_200_000)).as_deref(),
+            Some("3,652 day(s) 2 h behind")
         );
-        assert_eq!(clock_differs(-420_000).as_deref(), Some("7 min behind"));
+        assert_eq!(
+            clock_differs(Lang::Id, -(3652 * 86_400_000 + 7_200_000)).as_deref(),
+            Some("3.652 hari 2 jam lebih lambat dari")
+        );
+        assert_eq!(
+            clock_differs(Lang::En, -420_000).as_deref(),
+            Some("7 min behind")
+        );
+        assert_eq!(
+            ClockCheck::warning_in(Lang::Id, 420_000).as_deref(),
+            Some(
+                "jam laptop ini 7 menit lebih cepat dari jam server: betulkan jam laptop (tanggal, jam, dan zona waktu); server menolak perubahan yang waktunya terlalu jauh di depan jamnya (bawaan satu hari) sampai jam laptop benar"
+            )
+        );
     }
 }

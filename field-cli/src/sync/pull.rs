@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::client::Client;
 use super::{Reporter, Summary};
 use crate::error::{CliError, Result};
+use crate::i18n::t;
 use crate::store::{self, Store, key, now_text, replica};
 
 /// Persons written per local transaction.
@@ -49,10 +50,7 @@ fn fetch(
             return;
         }
         if stuck {
-            let _ = pages.send(Err(CliError::Refused(
-                "the server says there is more to pull but sent nothing; try `sigap sync` later"
-                    .into(),
-            )));
+            let _ = pages.send(Err(CliError::Refused(t!("pull-stuck"))));
             return;
         }
         if !more {
@@ -101,7 +99,7 @@ pub fn pull_all(
             summary.pull_cursor = next;
             rep.step(
                 n as u64,
-                &format!("received {} person(s)", summary.received),
+                &t!("pull-progress", count = crate::i18n::n(summary.received)),
             );
             if in_batch >= COMMIT_EVERY {
                 write_batch(store, &batch, batch_cursor.take())?;

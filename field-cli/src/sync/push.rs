@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::client::Client;
 use super::{RejectedChange, Reporter, Summary, SupersededChange};
 use crate::error::{CliError, Result};
+use crate::i18n::{n, t};
 use crate::store::{Device, Store, now_text, outbox};
 
 /// Most bytes of changes in one push body (the server takes up to 8 MiB).
@@ -101,7 +102,7 @@ pub fn push_all(
     let total = outbox::count_state(&store.conn, outbox::State::Pending)?;
     let mut rep = Reporter::new();
     if total > 0 {
-        rep.start(u64::try_from(total).unwrap_or(0), "sending");
+        rep.start(u64::try_from(total).unwrap_or(0), &t!("push-bar"));
     }
     let mut refused = BTreeMap::new();
     let mut out = Ok(());
@@ -174,7 +175,7 @@ fn push_round(
             let resp = sent
                 .answer
                 .join()
-                .map_err(|_| CliError::Local("the push thread failed".into()))??;
+                .map_err(|_| CliError::Local(t!("push-thread-failed")))??;
             let (answered, page) = record(store, &resp, &sent.niks, summary, refused)?;
             store.checkpoint()?;
             round.held += page.held;
@@ -183,12 +184,12 @@ fn push_round(
             summary.receipt = Some(resp.receipt.clone());
             rep.step(
                 page.held,
-                &format!("sent {} of {total} change(s)", summary.sent),
+                &t!("push-progress", sent = n(summary.sent), total = n(total)),
             );
             if answered == 0 {
-                return Err(CliError::Refused(format!(
-                    "the server answered none of the {} change(s) sent; nothing was lost, try `sigap sync` later",
-                    sent.niks.len()
+                return Err(CliError::Refused(t!(
+                    "push-none-answered",
+                    count = n(sent.niks.len())
                 )));
             }
         }

@@ -12,7 +12,9 @@ use uuid::Uuid;
 
 use super::client::Client;
 use crate::error::Result;
+use crate::i18n;
 use crate::store::{self, Device, Store, key, outbox, repair};
+use sigap_shared::Lang;
 
 /// What was found and done.
 #[derive(Debug, Clone, Serialize)]
@@ -21,7 +23,11 @@ pub struct Restored {
     pub renumbered: u64,
     /// They now follow this number.
     pub after_seq: u64,
+    /// In English, as the JSON output says it.
     pub message: String,
+    /// In the agent's language.
+    #[serde(skip)]
+    pub local: String,
 }
 
 /// The numbers and ids the server holds from this device from `after`
@@ -107,16 +113,25 @@ pub fn check(
 }
 
 fn restored(renumbered: u64, after_seq: u64) -> Restored {
-    let what = if renumbered == 0 {
-        "no unsent change needed a new number".to_string()
-    } else {
-        format!("{renumbered} unsent change(s) renumbered after #{after_seq}")
+    let say = |lang| {
+        let what = if renumbered == 0 {
+            i18n::text(lang, "restore-none-renumbered", &[])
+        } else {
+            i18n::text(
+                lang,
+                "restore-renumbered",
+                &[
+                    ("count", lang.int(renumbered)),
+                    ("after", after_seq.to_string()),
+                ],
+            )
+        };
+        i18n::text(lang, "restore-found", &[("what", what)])
     };
     Restored {
         renumbered,
         after_seq,
-        message: format!(
-            "this laptop's database is older than what the server holds from it (restored from a backup?): {what}; every person of your areas is pulled again"
-        ),
+        message: say(Lang::En),
+        local: say(i18n::lang()),
     }
 }

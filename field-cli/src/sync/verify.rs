@@ -8,6 +8,7 @@ use sigap_shared::wire::ReceiptHash;
 
 use super::client::Client;
 use crate::error::Result;
+use crate::i18n::both;
 use crate::store::{Device, Store, outbox};
 
 #[derive(Debug, Default, Serialize)]
@@ -18,9 +19,22 @@ pub struct Report {
     pub server_hash: String,
     pub local_count: u64,
     pub local_hash: String,
+    /// In English, as the JSON output says them.
     pub differences: Vec<String>,
+    /// The same in the agent's language.
+    #[serde(skip)]
+    pub local_differences: Vec<String>,
     /// Changes the server does not hold, queued again for the next sync.
     pub requeued: Vec<i64>,
+}
+
+impl Report {
+    /// Notes a difference, in English and in the agent's language.
+    fn differ(&mut self, id: &str, args: &[(&str, String)]) {
+        let (en, local) = both(id, args);
+        self.differences.push(en);
+        self.local_differences.push(local);
+    }
 }
 
 pub fn verify(store: &mut Store, client: &Client, device: &Device) -> Result<Report> {
@@ -38,10 +52,14 @@ pub fn verify(store: &mut Store, client: &Client, device: &Device) -> Result<Rep
     if let Some((at, count, _, _)) = outbox::last_receipt(&store.conn)?
         && status.receipt.count < u64::try_from(count).unwrap_or(0)
     {
-        r.differences.push(format!(
-            "the server holds {} change(s) but its receipt of {at} said {count}",
-            status.receipt.count
-        ));
+        r.differ(
+            "verify-receipt-shrank",
+            &[
+                ("count", status.receipt.count.to_string()),
+                ("at", at),
+                ("receipt", count.to_string()),
+            ],
+        );
     }
     if r.server_count == r.local_count && status.receipt.hash.eq_ignore_ascii_case(&local_hash) {
         r.verified = r.differences.is_empty();
@@ -65,9 +83,14 @@ pub fn verify(store: &mut Store, client: &Client, device: &Device) -> Result<Rep
     for (seq, id) in &local {
         match held.get(&(*seq as u64)) {
             None => missing.push(*seq),
-            Some(s) if s != id => r.differences.push(format!(
-                "change {seq}: the server holds id {s} but this device sent {id} (sequence conflict)"
-            )),
+            Some(s) if s != id => r.differ(
+                "verify-seq-conflict-sent",
+                &[
+                    ("seq", seq.to_string()),
+                    ("server_id", s.to_string()),
+                    ("id", id.to_string()),
+                ],
+            ),
             Some(_) => {}
         }
     }
@@ -77,33 +100,51 @@ pub fn verify(store: &mut Store, client: &Client, device: &Device) -> Result<Rep
             continue;
         }
         match outbox::id_of(&store.conn, *seq as i64)? {
-            Some(lid) if lid == id.to_string() => r.differences.push(format!(
-                "change {seq} reached the server but its answer did not reach this device; the next `sigap sync` confirms it"
-            )),
-            Some(lid) => r.differences.push(format!(
-                "change {seq}: the server holds id {id} but this device has {lid} (sequence conflict)"
-            )),
-            None => r.differences.push(format!(
-                "the server holds change {seq} ({id}) that this device does not know"
-            )),
+            Some(lid) if lid == id.to_string() => {
+                r.differ("verify-answer-lost", &[("seq", seq.to_string())])
+            }
+            Some(lid) => r.differ(
+                "verify-seq-conflict-held",
+                &[
+                    ("seq", seq.to_string()),
+                    ("server_id", id.to_string()),
+                    ("id", lid),
+                ],
+            ),
+            None => r.differ(
+                "verify-unknown-change",
+                &[("seq", seq.to_string()), ("id", id.to_string())],
+            ),
         }
     }
     if !missing.is_empty() {
         let tx = store.conn.transaction()?;
         outbox::requeue(&tx, &missing)?;
         tx.commit()?;
-        r.differences.push(format!(
-            "the server does not hold {} change(s) this device sent (#{}); they are queued again: run `sigap sync`",
-            missing.len(),
-            missing.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", #")
-        ));
+        r.differ(
+            "verify-missing",
+            &[
+                ("count", missing.len().to_string()),
+                (
+                    "seqs",
+                    missing
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", #"),
+                ),
+            ],
+        );
         r.requeued = missing;
     }
     if r.differences.is_empty() {
-        r.differences.push(format!(
-            "counts or hashes differ (server {} / {}, device {} / {})",
-            r.server_count, r.server_hash, r.local_count, r.local_hash
-        ));
+        let args = [
+            ("server_count", r.server_count.to_string()),
+            ("server_hash", r.server_hash.clone()),
+            ("local_count", r.local_count.to_string()),
+            ("local_hash", r.local_hash.clone()),
+        ];
+        r.differ("verify-hash-differs", &args);
     }
     Ok(r)
 }

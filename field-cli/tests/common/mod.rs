@@ -115,6 +115,12 @@ impl Env {
             .env_remove("SIGAP_TOKEN")
             .env("SIGAP_RETRY_LIMIT", "3")
             .env("SIGAP_RETRY_BASE_MS", "5")
+            // These tests read English messages; the language tests
+            // (language.rs) set their own.
+            .env("SIGAP_LANG", "en")
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES")
+            .env_remove("LANG")
             .stdin(Stdio::null());
         cmd
     }
