@@ -16,6 +16,7 @@
 //! - [`csv_format`]: CSV delimiter detection and line numbers for imports.
 //! - [`locale`]: the two languages, and their numbers and dates.
 //! - [`wire`]: the sync protocol's request and response types.
+//! - `openapi` (feature `openapi`): schemas of the string-shaped types.
 
 pub mod area;
 pub mod coverage;
@@ -25,6 +26,8 @@ pub mod hlc;
 pub mod locale;
 pub mod merge;
 pub mod nik;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod registration;
 pub mod wilayah;
 pub mod wire;

@@ -33,6 +33,7 @@ macro_rules! word_enum {
     ($(#[$m:meta])* $name:ident, $what:literal, $allowed:literal, { $($variant:ident => $word:literal),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub enum $name {
             $(#[serde(rename = $word)] $variant,)+
         }
@@ -178,6 +179,7 @@ pub struct Registration {
 
 /// One finding of validation, tied to the field it concerns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Issue {
     /// The field, named as the command-line flag (`birth_date`, `programs`…).
     pub field: String,
