@@ -33,7 +33,6 @@ macro_rules! word_enum {
     ($(#[$m:meta])* $name:ident, $what:literal, $allowed:literal, { $($variant:ident => $word:literal),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub enum $name {
             $(#[serde(rename = $word)] $variant,)+
         }
@@ -47,6 +46,21 @@ macro_rules! word_enum {
                 match self { $($name::$variant => $word,)+ }
             }
         }
+
+        // By hand: the derive does not read a `rename` that a macro passes in.
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::Type::String)
+                    .description(Some(concat!("The ", $what, ": one of ", $allowed, ".")))
+                    .enum_values(Some([$($word),+]))
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {}
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -24,7 +24,7 @@ pub fn router() -> Router<AppState> {
 #[into_params(parameter_in = Query)]
 struct ListQuery {
     /// Which conflicts (default `open`).
-    #[param(value_type = Option<ConflictStatus>)]
+    #[param(value_type = Option<ConflictStatus>, inline)]
     status: Option<String>,
 }
 

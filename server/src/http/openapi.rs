@@ -188,7 +188,8 @@ fn protocol_parameter() -> Parameter {
         .schema(Some(
             ObjectBuilder::new()
                 .schema_type(Type::Integer)
-                .minimum(Some(0)),
+                .minimum(Some(MIN_PROTOCOL_VERSION))
+                .maximum(Some(PROTOCOL_VERSION)),
         ))
         .build()
 }
