@@ -8,7 +8,7 @@
 #   scripts/schemathesis.sh            (files in a new temporary folder)
 #   scripts/schemathesis.sh DIR        (files kept in DIR: server log, reports)
 #
-# SIGAP_ST_EXAMPLES (default 25) bounds the examples per operation and
+# SIGAP_ST_EXAMPLES (default 100) bounds the examples per operation and
 # phase; SIGAP_ST_SEED makes a run repeatable; SIGAP_ST names the `st`
 # command to use. Python 3.11.7's parser crashes inside hypothesis while
 # schemathesis builds its cases ("AST constructor recursion depth
@@ -28,7 +28,7 @@ dir=${1:-$(mktemp -d)}
 mkdir -p "$dir"
 rm -f "$dir"/server.db*
 export SIGAP_SERVER_DB="$dir/server.db"
-examples=${SIGAP_ST_EXAMPLES:-25}
+examples=${SIGAP_ST_EXAMPLES:-100}
 seed=()
 [[ -n "${SIGAP_ST_SEED:-}" ]] && seed=(--seed "$SIGAP_ST_SEED")
 

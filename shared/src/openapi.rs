@@ -155,3 +155,59 @@ impl<T: ToSchema> SchemaRef for T {
         RefOr::Ref(utoipa::openapi::Ref::from_schema_name(name))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::Outcome;
+    use uuid::Uuid;
+
+    fn schema_json<T: PartialSchema>() -> serde_json::Value {
+        serde_json::to_value(T::schema()).unwrap()
+    }
+
+    #[test]
+    fn the_result_schema_names_every_key_and_outcome_the_wire_carries() {
+        let schema = schema_json::<ChangeResult>();
+        let properties = schema["properties"].as_object().unwrap();
+        let outcomes = schema["properties"]["outcome"]["enum"].as_array().unwrap();
+        for outcome in [
+            Outcome::Applied,
+            Outcome::Duplicate,
+            Outcome::Merged,
+            Outcome::Pending,
+            Outcome::Superseded {
+                fields: vec![Field::Name],
+                by: vec!["supervisor sari".into()],
+            },
+            Outcome::Rejected {
+                code: "invalid_nik".into(),
+                reason: "r".into(),
+            },
+        ] {
+            let written = serde_json::to_value(ChangeResult {
+                id: Uuid::nil(),
+                device_seq: 1,
+                outcome,
+            })
+            .unwrap();
+            for key in written.as_object().unwrap().keys() {
+                assert!(properties.contains_key(key), "{key} in {written}");
+            }
+            assert!(outcomes.contains(&written["outcome"]), "{written}");
+        }
+        assert_eq!(
+            schema["required"],
+            serde_json::json!(["id", "device_seq", "outcome"])
+        );
+    }
+
+    #[test]
+    fn string_types_carry_an_example_their_parser_accepts() {
+        let example = |v: serde_json::Value| v["examples"][0].as_str().unwrap().to_string();
+        assert!(Nik::parse(&example(schema_json::<Nik>())).is_ok());
+        assert!(AreaCode::parse(&example(schema_json::<AreaCode>())).is_ok());
+        assert!(Percent::parse(&example(schema_json::<Percent>())).is_ok());
+        assert_eq!(schema_json::<Nik>()["pattern"], NIK_PATTERN);
+    }
+}
