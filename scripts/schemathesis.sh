@@ -76,7 +76,7 @@ conflicts=$(curl -sf -H "Authorization: Bearer $admin" "$url/api/v1/conflicts")
 
 # 5xx, undocumented statuses, wrong content types and answers that do not
 # fit their schema all fail the run.
-checks=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
+checks=not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance
 run() { # name token tags...
   local name=$1 token=$2
   shift 2

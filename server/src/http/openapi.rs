@@ -173,6 +173,21 @@ fn add_common(op: &mut Operation) {
             .entry(status.to_string())
             .or_insert_with(|| RefOr::T(response.build()));
     }
+    // Stamped by the protocol layer, inside the time-out and overload
+    // layers: their 503 goes out without it.
+    for (status, response) in op.responses.responses.iter_mut() {
+        if let (RefOr::T(response), false) = (response, status == "503") {
+            response
+                .headers
+                .entry(PROTOCOL_HEADER.to_string())
+                .or_insert_with(|| {
+                    HeaderBuilder::new()
+                        .schema(ObjectBuilder::new().schema_type(Type::Integer))
+                        .description(Some("The protocol this server speaks."))
+                        .build()
+                });
+        }
+    }
 }
 
 /// The optional protocol header every request may carry.
