@@ -121,7 +121,7 @@ struct ResolveBody {
         (status = 404, description = "No conflict with that id.", body = ErrorBody),
         (status = 409, description = "The conflict is already resolved (`conflict_resolved`).", body = ErrorBody),
         (status = 413, description = "The body is over 8 MiB.", body = ErrorBody),
-        (status = 422, description = "The body does not fit (`invalid_body`) or holds fields other than name, birth_date and sex, or none (`invalid_resolution`).", body = ErrorBody),
+        (status = 422, description = "The body does not fit (`invalid_body`) or holds fields other than name, birth_date and sex, or none (`invalid_resolution`), or a value a registration may not hold (its rule's code).", body = ErrorBody),
     )
 )]
 async fn resolve(

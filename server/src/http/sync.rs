@@ -41,7 +41,7 @@ pub fn router() -> Router<AppState> {
         (status = 400, description = "Not JSON, no JSON content type, a protocol newer than the server's, or a reserved device id.", body = ErrorBody),
         (status = 403, description = "Not an agent token, or the device belongs to another token (`device_not_yours`).", body = ErrorBody),
         (status = 413, description = "The body is over 8 MiB (`payload_too_large`).", body = ErrorBody),
-        (status = 422, description = "The body does not fit the schema (`invalid_body`), carries more than 10000 changes (`too_many_changes`), or breaks a batch rule (a change of another device, a device number reused with another id).", body = ErrorBody),
+        (status = 422, description = "The body does not fit the schema (`invalid_body`) or carries more than 10000 changes (`too_many_changes`). A change the server refuses is answered 200, `rejected` in its result.", body = ErrorBody),
     )
 )]
 async fn push(
