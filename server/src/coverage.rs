@@ -23,7 +23,7 @@ pub fn counted_through(year: i32, this_year: i32) -> i32 {
 }
 
 /// Covered head counts by category.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CategoryCounts {
     pub pu: u64,
     pub bpu: u64,
@@ -44,7 +44,7 @@ impl From<ByCategory> for CategoryCounts {
 }
 
 /// The figures of one area, and of its children where asked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CoverageNode {
     pub area: AreaCode,
     pub name: Option<String>,
@@ -53,11 +53,12 @@ pub struct CoverageNode {
     pub figures: Figures,
     pub baseline_set: bool,
     pub by_category: CategoryCounts,
+    #[schema(no_recursion)]
     pub children: Vec<CoverageNode>,
 }
 
 /// The answer of `GET /api/v1/coverage`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CoverageReport {
     pub protocol: u32,
     #[serde(flatten)]

@@ -9,10 +9,7 @@
 
 mod common;
 
-use std::collections::BTreeSet;
-use std::path::Path;
-
-use common::{Device, Server, start};
+use common::{Device, Server, routes_in_source, start};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sigap_server::store::{NewToken, Role, Store};
@@ -252,6 +249,8 @@ async fn row(
     let ok = S::OK;
     let (expected, path, body): (S, String, Option<Value>) = match (method, template) {
         ("GET", "/healthz") => (ok, "/healthz".into(), None),
+        // The API description holds no data: anyone may read it.
+        ("GET", "/api/openapi.json") => (ok, "/api/openapi.json".into(), None),
         // Served only on `serve --metrics-listen`, an address of its own
         // that the firewall keeps to the monitoring system: never here.
         ("GET", "/metrics") => (S::NOT_FOUND, "/metrics".into(), None),
@@ -423,66 +422,6 @@ async fn row(
     };
     let (status, answer) = w.send(who, method, &path, body).await;
     (expected, status, answer)
-}
-
-/// Every `.route("PATH", method(...).method(...))` of the server's source.
-fn routes_in_source() -> BTreeSet<(String, String)> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    let mut stack = vec![src];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let p = entry.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|e| e == "rs") {
-                files.push(p);
-            }
-        }
-    }
-    let mut routes = BTreeSet::new();
-    for f in files {
-        let text = std::fs::read_to_string(&f).unwrap();
-        let mut rest = text.as_str();
-        while let Some(at) = rest.find(".route(") {
-            let after = &rest[at + ".route(".len()..];
-            // The call, up to its balanced closing parenthesis.
-            let mut depth = 1;
-            let mut end = after.len();
-            for (i, c) in after.char_indices() {
-                match c {
-                    '(' => depth += 1,
-                    ')' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            end = i;
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            let call = &after[..end];
-            rest = &after[end..];
-            let Some(open) = call.find('"') else { continue };
-            let Some(len) = call[open + 1..].find('"') else {
-                continue;
-            };
-            let path = &call[open + 1..open + 1 + len];
-            let methods = &call[open + 1 + len..];
-            for m in ["get", "post", "put", "patch", "delete"] {
-                let called = methods.match_indices(&format!("{m}(")).any(|(i, _)| {
-                    i == 0
-                        || !methods.as_bytes()[i - 1].is_ascii_alphanumeric()
-                            && methods.as_bytes()[i - 1] != b'_'
-                });
-                if called {
-                    routes.insert((m.to_uppercase(), path.to_string()));
-                }
-            }
-        }
-    }
-    routes
 }
 
 #[tokio::test]

@@ -104,6 +104,7 @@ pub fn format_points(bp: i64) -> String {
 
 /// A target for an area and year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Target {
     pub percent: Percent,
     /// An explicit head count, when the target was published as one;
@@ -114,6 +115,7 @@ pub struct Target {
 
 /// Every published figure for one area.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Figures {
     pub covered: u64,
     pub working_population: u64,

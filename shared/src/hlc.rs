@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 /// One timestamp. Ordered by `millis`, then `counter`, then `device`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Hlc {
     pub millis: u64,

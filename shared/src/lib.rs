@@ -17,6 +17,7 @@
 //! - [`locale`]: the two languages, and their numbers and dates.
 //! - [`wire`]: the sync protocol's request and response types.
 //! - [`visit_wire`]: the RT visits the field kit syncs.
+//! - `openapi` (feature `openapi`): schemas of the string-shaped types.
 
 pub mod area;
 pub mod coverage;
@@ -26,6 +27,8 @@ pub mod hlc;
 pub mod locale;
 pub mod merge;
 pub mod nik;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod registration;
 pub mod visit_wire;
 pub mod wilayah;

@@ -32,6 +32,7 @@ pub const MAX_PULL_LIMIT: usize = 5000;
 
 /// What a change does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ChangeKind {
     /// A new registration, with every field.
@@ -47,6 +48,7 @@ pub enum ChangeKind {
 // that silently writes nothing. A newer client's fields come with a newer
 // protocol version, which the server checks first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Change {
     /// Globally unique (UUIDv7, made on the device).
@@ -62,6 +64,7 @@ pub struct Change {
 
 /// A batch of changes from one device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PushRequest {
     pub protocol: u32,
@@ -188,6 +191,7 @@ impl TryFrom<FlatResult> for ChangeResult {
 /// Proof of delivery: how many changes the server holds from a device and
 /// a hash over their ids (see [`ReceiptHash`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Receipt {
     pub device_id: Uuid,
     pub count: u64,
@@ -203,6 +207,7 @@ pub struct Receipt {
 
 /// The answer to a push, sent only after the whole batch is committed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushResponse {
     pub protocol: u32,
     pub results: Vec<ChangeResult>,
@@ -217,6 +222,7 @@ pub struct PushResponse {
 /// the masked NIK and name. Birth date, sex, phone, occupation and employer
 /// are not sent at all.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PersonState {
     /// [`nik_lookup_hash`] of the person's NIK.
     pub nik_hash: String,
@@ -293,6 +299,7 @@ impl PersonState {
 
 /// One page of the change feed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PullPage {
     pub protocol: u32,
     pub persons: Vec<PersonState>,
@@ -303,6 +310,7 @@ pub struct PullPage {
 
 /// What the server holds from one device (`GET /api/v1/sync/device`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceStatus {
     pub protocol: u32,
     pub receipt: Receipt,
@@ -310,12 +318,14 @@ pub struct DeviceStatus {
 
 /// The body of every error answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 /// A stable code, a message for people and optional details.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     pub code: String,
     pub message: String,

@@ -5,7 +5,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use sigap_shared::merge::Fields;
-use sigap_shared::wire::PROTOCOL_VERSION;
+use sigap_shared::wire::{ErrorBody, PROTOCOL_VERSION};
+use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Auth;
 use super::error::ApiError;
@@ -19,18 +20,31 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/conflicts/{id}/resolve", post(resolve))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Which conflicts (default `open`).
+    #[param(value_type = Option<ConflictStatus>, inline)]
     status: Option<String>,
 }
 
-#[derive(Serialize)]
+/// The `status` a list asks for.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // Only describes the query; the handler reads the text.
+enum ConflictStatus {
+    Open,
+    Resolved,
+    All,
+}
+
+#[derive(Serialize, ToSchema)]
 struct ConflictList {
     protocol: u32,
     conflicts: Vec<Conflict>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct OneConflict {
     protocol: u32,
     conflict: Conflict,
@@ -43,6 +57,19 @@ pub(crate) fn visible(auth: &Auth, c: &Conflict) -> bool {
     }
 }
 
+/// Identity conflicts in the token's areas.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conflicts",
+    tag = "supervision",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "The conflicts in the token's areas.", body = ConflictList),
+        (status = 400, description = "A status other than open, resolved or all (`invalid_status`), or a bad protocol header.", body = ErrorBody),
+        (status = 403, description = "An agent token.", body = ErrorBody),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     auth: Auth,
@@ -68,14 +95,35 @@ async fn list(
     }))
 }
 
-#[derive(Deserialize)]
+/// The identity a supervisor chose.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ResolveBody {
+    /// The chosen `name`, `birth_date` and/or `sex`, and nothing else.
     fields: Fields,
     #[serde(default)]
     note: Option<String>,
 }
 
+/// Resolves an open conflict with the identity values a supervisor chose
+/// (after checking the KTP); the choice is written as a change that syncs.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conflicts/{id}/resolve",
+    tag = "supervision",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The conflict's id.")),
+    request_body = ResolveBody,
+    responses(
+        (status = 200, description = "The conflict, resolved.", body = OneConflict),
+        (status = 400, description = "An id that is not a number (`invalid_id`), not JSON, no JSON content type, or a bad protocol header.", body = ErrorBody),
+        (status = 403, description = "An agent token, or a conflict outside the token's areas.", body = ErrorBody),
+        (status = 404, description = "No conflict with that id.", body = ErrorBody),
+        (status = 409, description = "The conflict is already resolved (`conflict_resolved`).", body = ErrorBody),
+        (status = 413, description = "The body is over 8 MiB.", body = ErrorBody),
+        (status = 422, description = "The body does not fit (`invalid_body`) or holds fields other than name, birth_date and sex, or none (`invalid_resolution`), or a value a registration may not hold (its rule's code).", body = ErrorBody),
+    )
+)]
 async fn resolve(
     State(state): State<AppState>,
     auth: Auth,

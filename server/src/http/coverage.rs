@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use sigap_shared::AreaCode;
-use sigap_shared::wire::PROTOCOL_VERSION;
+use sigap_shared::wire::{ErrorBody, PROTOCOL_VERSION};
+use utoipa::IntoParams;
 
 use super::auth::Auth;
 use super::error::ApiError;
@@ -23,10 +24,18 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/coverage", get(coverage))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct CoverageQuery {
+    /// The area: a kota, kecamatan, kelurahan, RW or RT code.
+    #[param(required = true, value_type = AreaCode)]
     area: Option<String>,
+    /// The year (default this year): a past year counts those covered at
+    /// its end, this year everyone covered now.
+    #[param(minimum = 1900, maximum = 9999)]
     year: Option<i32>,
+    /// Levels of children (default 0): kota → kecamatan → kelurahan → RW → RT.
+    #[param(minimum = 0, maximum = 4)]
     depth: Option<u8>,
 }
 
@@ -77,6 +86,20 @@ impl CoverageCache {
     }
 }
 
+/// Coverage (UCJ) figures of an area, by category, with children down to
+/// `depth` levels.
+#[utoipa::path(
+    get,
+    path = "/api/v1/coverage",
+    tag = "supervision",
+    security(("bearer" = [])),
+    params(CoverageQuery),
+    responses(
+        (status = 200, description = "The area's figures and its children's.", body = crate::coverage::CoverageReport),
+        (status = 400, description = "No area (`missing_area`), a bad area code (`invalid_area`), year (`invalid_year`) or depth (`invalid_depth`), a query value that does not parse, or a bad protocol header.", body = ErrorBody),
+        (status = 403, description = "An agent token, or an area outside the token's areas.", body = ErrorBody),
+    )
+)]
 async fn coverage(
     State(state): State<AppState>,
     auth: Auth,

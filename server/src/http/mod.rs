@@ -12,7 +12,7 @@ use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use sigap_shared::wire::{MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, PROTOCOL_VERSION};
+use sigap_shared::wire::{ErrorBody, MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, PROTOCOL_VERSION};
 use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -29,6 +29,7 @@ mod extract;
 mod history;
 mod me;
 pub mod metrics;
+pub mod openapi;
 mod pdp;
 pub(crate) mod persons;
 mod review;
@@ -126,6 +127,7 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
         .merge(agents::router())
         .merge(visits::router())
         .merge(me::router())
+        .merge(openapi::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -172,8 +174,30 @@ async fn overloaded(_: tower::BoxError) -> ApiError {
     ApiError::Overloaded
 }
 
+/// The answer of `GET /healthz`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Health {
+    /// Always `ok`: the server is up and answering.
+    #[schema(example = "ok")]
+    status: &'static str,
+    protocol: u32,
+}
+
+/// Whether the server is up, and the protocol it speaks.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "meta",
+    responses(
+        (status = 200, description = "The server is up.", body = Health),
+        (status = 400, description = "Bad protocol header (`invalid_protocol`, `protocol_too_new`).", body = ErrorBody),
+    )
+)]
 async fn healthz() -> impl IntoResponse {
-    axum::Json(serde_json::json!({"status": "ok", "protocol": PROTOCOL_VERSION}))
+    axum::Json(Health {
+        status: "ok",
+        protocol: PROTOCOL_VERSION,
+    })
 }
 
 async fn not_found(req: Request) -> ApiError {

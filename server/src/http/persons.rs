@@ -6,7 +6,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use sigap_shared::Nik;
-use sigap_shared::wire::PROTOCOL_VERSION;
+use sigap_shared::wire::{ErrorBody, PROTOCOL_VERSION};
+use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Auth;
 use super::error::ApiError;
@@ -20,18 +21,35 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/persons/{nik}/move", post(move_person))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PersonQuery {
+    /// With every change that touched the person (default false).
     history: Option<bool>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct PersonAnswer {
     protocol: u32,
     #[serde(flatten)]
     person: PersonView,
 }
 
+/// One merged person, with its change history on request. Personal data:
+/// for supervisors of the person's area and admins only.
+#[utoipa::path(
+    get,
+    path = "/api/v1/persons/{nik}",
+    tag = "supervision",
+    security(("bearer" = [])),
+    params(("nik" = Nik, Path, description = "The person's NIK."), PersonQuery),
+    responses(
+        (status = 200, description = "The merged person.", body = PersonAnswer),
+        (status = 400, description = "A NIK that does not parse (`invalid_nik`, `invalid_nik_region`, `invalid_nik_birth_date`, `invalid_nik_serial`), a query value that does not parse, or a bad protocol header.", body = ErrorBody),
+        (status = 403, description = "An agent token, or a person outside the token's areas.", body = ErrorBody),
+        (status = 404, description = "No person with that NIK.", body = ErrorBody),
+    )
+)]
 async fn person(
     State(state): State<AppState>,
     auth: Auth,
@@ -65,15 +83,21 @@ pub(crate) fn require_person_area(auth: &Auth, person: &PersonView) -> Result<()
     }
 }
 
-#[derive(Deserialize)]
+/// The new address.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct MoveBody {
+    /// A kelurahan code.
+    #[schema(
+        pattern = r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.[0-9]{4}$",
+        example = "33.72.01.1002"
+    )]
     kelurahan: String,
     rw: u16,
     rt: u16,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Moved {
     protocol: u32,
     nik: Nik,
@@ -82,6 +106,24 @@ struct Moved {
 
 /// A supervisor of both the person's address and the new one moves the
 /// person (agents may not move a person out of another's areas).
+/// Moves a person to a new address, as a change that syncs. The token
+/// must cover both the old address and the new one.
+#[utoipa::path(
+    post,
+    path = "/api/v1/persons/{nik}/move",
+    tag = "supervision",
+    security(("bearer" = [])),
+    params(("nik" = Nik, Path, description = "The person's NIK.")),
+    request_body = MoveBody,
+    responses(
+        (status = 200, description = "The person's NIK and merged fields after the move.", body = Moved),
+        (status = 400, description = "A NIK that does not parse, not JSON, no JSON content type, or a bad protocol header.", body = ErrorBody),
+        (status = 403, description = "An agent token, or an old or new address outside the token's areas.", body = ErrorBody),
+        (status = 404, description = "No person with that NIK.", body = ErrorBody),
+        (status = 413, description = "The body is over 8 MiB.", body = ErrorBody),
+        (status = 422, description = "The body does not fit (`invalid_body`), the kelurahan is not one (`invalid_kelurahan`), or RW/RT are out of range.", body = ErrorBody),
+    )
+)]
 async fn move_person(
     State(state): State<AppState>,
     auth: Auth,

@@ -7,7 +7,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use sigap_shared::AreaCode;
-use sigap_shared::wire::PROTOCOL_VERSION;
+use sigap_shared::wire::{ErrorBody, PROTOCOL_VERSION};
+use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Auth;
 use super::error::ApiError;
@@ -19,18 +20,35 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/review", get(review))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ReviewQuery {
+    /// One area inside the token's (default: all of the token's areas).
+    #[param(value_type = Option<AreaCode>)]
     area: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ReviewList {
     protocol: u32,
     persons: Vec<ReviewItem>,
     conflicts: Vec<Conflict>,
 }
 
+/// What needs a supervisor's decision: persons whose merged record
+/// breaks a rule, and the open identity conflicts.
+#[utoipa::path(
+    get,
+    path = "/api/v1/review",
+    tag = "supervision",
+    security(("bearer" = [])),
+    params(ReviewQuery),
+    responses(
+        (status = 200, description = "Persons to review and open conflicts.", body = ReviewList),
+        (status = 400, description = "A bad area code (`invalid_area`), or a bad protocol header.", body = ErrorBody),
+        (status = 403, description = "An agent token, or an area outside the token's areas.", body = ErrorBody),
+    )
+)]
 async fn review(
     State(state): State<AppState>,
     auth: Auth,

@@ -5,9 +5,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use sigap_shared::wire::{
-    DeviceStatus, MAX_PULL_LIMIT, MAX_PUSH_CHANGES, MIN_PROTOCOL_VERSION, Outcome,
+    DeviceStatus, ErrorBody, MAX_PULL_LIMIT, MAX_PUSH_CHANGES, MIN_PROTOCOL_VERSION, Outcome,
     PROTOCOL_VERSION, PullPage, PushRequest, PushResponse,
 };
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::auth::Auth;
@@ -27,6 +28,22 @@ pub fn router() -> Router<AppState> {
         )
 }
 
+/// Sends a batch of one device's changes; answered once the whole batch
+/// is committed, with one result per change and the device's receipt.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sync/push",
+    tag = "sync",
+    security(("bearer" = [])),
+    request_body = PushRequest,
+    responses(
+        (status = 200, description = "The batch is committed: one result per change (a rejected change is answered here, not by the status).", body = PushResponse),
+        (status = 400, description = "Not JSON, no JSON content type, a protocol newer than the server's, or a reserved device id.", body = ErrorBody),
+        (status = 403, description = "Not an agent token, or the device belongs to another token (`device_not_yours`).", body = ErrorBody),
+        (status = 413, description = "The body is over 8 MiB (`payload_too_large`).", body = ErrorBody),
+        (status = 422, description = "The body does not fit the schema (`invalid_body`) or carries more than 10000 changes (`too_many_changes`). A change the server refuses is answered 200, `rejected` in its result.", body = ErrorBody),
+    )
+)]
 async fn push(
     State(state): State<AppState>,
     auth: Auth,
@@ -83,11 +100,16 @@ async fn push(
     Ok(Json(resp))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PullQuery {
+    /// The `next_cursor` of the previous page; 0 (the default) from the start.
     cursor: Option<u64>,
+    /// Most persons in the page (default 500); above 5000 reads as 5000.
+    #[param(minimum = 1)]
     limit: Option<usize>,
     /// The pulling device: persons only it has written are skipped.
+    #[param(value_type = Option<Uuid>)]
     device: Option<String>,
 }
 
@@ -102,6 +124,19 @@ fn check_limit(limit: Option<usize>) -> Result<usize, ApiError> {
     }
 }
 
+/// One page of the change feed of the token's areas.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sync/pull",
+    tag = "sync",
+    security(("bearer" = [])),
+    params(PullQuery),
+    responses(
+        (status = 200, description = "One page of the feed; ask again with `next_cursor` while `has_more`.", body = PullPage),
+        (status = 400, description = "A query value that does not parse (`invalid_query`), limit 0 (`invalid_limit`), a device that is not a UUID or is reserved (`invalid_device_id`), or a bad protocol header.", body = ErrorBody),
+        (status = 403, description = "Not an agent token.", body = ErrorBody),
+    )
+)]
 async fn pull(
     State(state): State<AppState>,
     auth: Auth,
@@ -148,6 +183,20 @@ async fn claim(state: &AppState, auth: &Auth, device: Uuid) -> Result<(), ApiErr
     blocking(move || store.claim_device(device, token)).await
 }
 
+/// What the server holds from a device: its receipt. The first token to
+/// ask for (or push from) a device holds it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sync/device/{device_id}",
+    tag = "sync",
+    security(("bearer" = [])),
+    params(("device_id" = Uuid, Path, description = "The device (`sigap init` makes its id).")),
+    responses(
+        (status = 200, description = "The device's receipt.", body = DeviceStatus),
+        (status = 400, description = "The device id is not a UUID or is reserved (`invalid_device_id`), or a bad protocol header.", body = ErrorBody),
+        (status = 403, description = "Not an agent token, or the device belongs to another token (`device_not_yours`).", body = ErrorBody),
+    )
+)]
 async fn device(
     State(state): State<AppState>,
     auth: Auth,
@@ -164,19 +213,41 @@ async fn device(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ChangesQuery {
+    /// Changes with a higher `device_seq` than this (default 0).
     after_seq: Option<u64>,
+    /// Most changes in the page (default 500); above 5000 reads as 5000.
+    #[param(minimum = 1)]
     limit: Option<usize>,
 }
 
-#[derive(serde::Serialize)]
+/// A page of a device's log, by `device_seq`.
+#[derive(serde::Serialize, ToSchema)]
 struct ChangesPage {
     protocol: u32,
     changes: Vec<DeviceChange>,
     has_more: bool,
 }
 
+/// The device's log as the server holds it: each change's id and outcome,
+/// so that a device that lost its state knows what to resend.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sync/device/{device_id}/changes",
+    tag = "sync",
+    security(("bearer" = [])),
+    params(
+        ("device_id" = Uuid, Path, description = "The device (`sigap init` makes its id)."),
+        ChangesQuery,
+    ),
+    responses(
+        (status = 200, description = "One page of the device's log.", body = ChangesPage),
+        (status = 400, description = "The device id is not a UUID or is reserved, a query value that does not parse, limit 0, or a bad protocol header.", body = ErrorBody),
+        (status = 403, description = "Not an agent token, or the device belongs to another token (`device_not_yours`).", body = ErrorBody),
+    )
+)]
 async fn device_changes(
     State(state): State<AppState>,
     auth: Auth,

@@ -131,7 +131,7 @@ pub const DEFAULT_GAP_WAIT: std::time::Duration = std::time::Duration::from_secs
 pub const DEFAULT_MAX_CLOCK_SKEW_MILLIS: u64 = 24 * 60 * 60 * 1000;
 
 /// One row of the device log, as `GET /sync/device/{id}/changes` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DeviceChange {
     pub device_seq: u64,
     pub id: Uuid,
@@ -213,7 +213,7 @@ pub struct VerifyReport {
 }
 
 /// One source's view of the identity fields in a conflict.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ConflictSide {
     /// Device id, or `roll` / `server`.
     pub source: String,
@@ -224,7 +224,7 @@ pub struct ConflictSide {
 }
 
 /// An identity disagreement for a supervisor.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Conflict {
     pub id: i64,
     pub nik: Nik,
@@ -246,7 +246,7 @@ pub struct Conflict {
 }
 
 /// One entry of a person's history: a change that touched the person.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     pub change_id: Uuid,
     pub device_id: Uuid,
@@ -262,7 +262,7 @@ pub struct HistoryEntry {
 }
 
 /// A merged person as a supervisor sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PersonView {
     pub nik: Nik,
     pub fields: Fields,
@@ -421,7 +421,7 @@ pub struct Erasure {
 }
 
 /// A person whose merged record breaks a rule that needs the whole record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ReviewItem {
     pub nik: Nik,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -2,6 +2,8 @@
 //! tokens, and valid registrations.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::BTreeSet;
+use std::path::Path;
 use std::sync::Arc;
 
 use reqwest::StatusCode;
@@ -245,4 +247,64 @@ impl Server {
             .unwrap_or_default();
         (status, location, r.text().await.unwrap_or_default())
     }
+}
+
+/// Every `.route("PATH", method(...).method(...))` of the server's source.
+pub fn routes_in_source() -> BTreeSet<(String, String)> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    let mut stack = vec![src];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e == "rs") {
+                files.push(p);
+            }
+        }
+    }
+    let mut routes = BTreeSet::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find(".route(") {
+            let after = &rest[at + ".route(".len()..];
+            // The call, up to its balanced closing parenthesis.
+            let mut depth = 1;
+            let mut end = after.len();
+            for (i, c) in after.char_indices() {
+                match c {
+                    '(' => depth += 1,
+                    ')' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = i;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let call = &after[..end];
+            rest = &after[end..];
+            let Some(open) = call.find('"') else { continue };
+            let Some(len) = call[open + 1..].find('"') else {
+                continue;
+            };
+            let path = &call[open + 1..open + 1 + len];
+            let methods = &call[open + 1 + len..];
+            for m in ["get", "post", "put", "patch", "delete"] {
+                let called = methods.match_indices(&format!("{m}(")).any(|(i, _)| {
+                    i == 0
+                        || !methods.as_bytes()[i - 1].is_ascii_alphanumeric()
+                            && methods.as_bytes()[i - 1] != b'_'
+                });
+                if called {
+                    routes.insert((m.to_uppercase(), path.to_string()));
+                }
+            }
+        }
+    }
+    routes
 }
