@@ -11,14 +11,17 @@ use sigap_shared::wire::{
     ChangeResult, DeviceStatus, PersonState, PullPage, PushRequest, PushResponse, Receipt,
     ReceiptHash,
 };
-use sigap_shared::{Field, Nik, Outcome};
+use sigap_shared::{Field, Nik, Outcome, ReplicaKey};
 use uuid::Uuid;
+
+/// The fake deployment's replica key.
+const KEY: ReplicaKey = ReplicaKey::from_bytes([9; 32]);
 
 /// The server's allowed clock skew: changes stamped further ahead of its
 /// clock are refused (`clock_ahead`) and not held.
 const MAX_AHEAD_MS: i64 = 24 * 3600 * 1000;
 
-/// A fake server that follows protocol 2's push rules for one device: a
+/// A fake server that follows protocol 3's push rules for one device: a
 /// device's changes are held in number order (later ones wait as
 /// `pending`), a stamp far ahead of its clock is refused without being
 /// held, NIKs in `reject` are rejected (held), NIKs in `supersede` are
@@ -39,6 +42,15 @@ struct State {
     /// been answered: the server receives page 2 before page 1.
     reorder: bool,
     owner: Option<String>,
+    /// Another replica key than [`KEY`] (another deployment).
+    key: Option<ReplicaKey>,
+}
+
+/// The answer to `GET /api/v1/sync/device/{id}/key`.
+fn key_answer(key: &Option<ReplicaKey>) -> String {
+    json!({"protocol": sigap_shared::PROTOCOL_VERSION,
+        "key": key.as_ref().unwrap_or(&KEY).to_hex()})
+    .to_string()
 }
 
 /// Sets the fake server's clock, in its `Date` header and in its checks.
@@ -194,6 +206,9 @@ fn fake(state: Arc<Mutex<State>>) -> FakeServer {
                 return not_yours();
             }
             let device: Uuid = rest.split(['/', '?']).next().unwrap().parse().unwrap();
+            if rest.ends_with("/key") {
+                return (200, key_answer(&st.key));
+            }
             if rest.contains("/changes") {
                 let after = query(&req.path, "after_seq").unwrap_or(0);
                 let limit = query(&req.path, "limit").unwrap_or(500) as usize;
@@ -241,7 +256,7 @@ fn person(nik: &str, participant: bool, seq: u64) -> PersonState {
         registered_by: (!participant).then(|| "agent-rina".to_string()),
         registered_at: Some(1_764_000_000_000),
         seq,
-        ..PersonState::masked(&nik, &fields)
+        ..PersonState::masked(&KEY, &nik, &fields)
     }
 }
 
@@ -270,7 +285,12 @@ fn sync_pushes_pulls_and_reports_then_lookup_answers_offline() {
     assert_eq!(s["receipt"]["count"], 2);
     // Every request carries the protocol version and the token.
     for r in server.requests() {
-        assert_eq!(r.header("x-sigap-protocol"), Some("2"), "{}", r.path);
+        assert_eq!(
+            r.header("x-sigap-protocol"),
+            Some(sigap_shared::PROTOCOL_VERSION.to_string().as_str()),
+            "{}",
+            r.path
+        );
         assert_eq!(r.header("authorization"), Some("Bearer t0ken"));
     }
     // The pulled persons carry no NIK, and the replica keeps none.
@@ -298,7 +318,7 @@ fn sync_pushes_pulls_and_reports_then_lookup_answers_offline() {
         .code(0)
         .json();
     assert_eq!(j["answer"], "covered");
-    assert_eq!(j["replica"]["nik_masked"], "3372**********03");
+    assert_eq!(j["replica"]["nik_masked"], "**************03");
     assert_eq!(j["replica"]["name_masked"], "A*** S****");
     assert_eq!(j["replica"]["registered_by"], "agent-rina");
     assert!(j["replica"].get("nik").is_none());
@@ -742,15 +762,19 @@ fn changes_left_waiting_are_reported_and_the_sync_does_not_loop() {
         if req.path.starts_with("/api/v1/sync/pull") {
             return (
                 200,
-                json!({"protocol": 2, "persons": [], "next_cursor": 0, "has_more": false})
-                    .to_string(),
+                json!({"protocol": sigap_shared::PROTOCOL_VERSION, "persons": [],
+                    "next_cursor": 0, "has_more": false})
+                .to_string(),
             );
+        }
+        if req.path.ends_with("/key") {
+            return (200, key_answer(&None));
         }
         let device = Uuid::nil();
         (
             200,
             serde_json::to_string(&DeviceStatus {
-                protocol: 2,
+                protocol: sigap_shared::PROTOCOL_VERSION,
                 receipt: receipt(&State::default(), device),
             })
             .unwrap(),
@@ -1181,7 +1205,7 @@ fn show_marks_fields_the_server_holds_differently_and_who_changed_them() {
         registered_at: Some(1_764_000_000_000),
         last_changed_by: Some("agent-rina".into()),
         seq: 1,
-        ..PersonState::masked(&siti, &theirs)
+        ..PersonState::masked(&KEY, &siti, &theirs)
     }];
     let server = fake(state.clone());
     let env = Env::with_server(&server.url);
@@ -1233,7 +1257,7 @@ fn show_marks_fields_the_server_holds_differently_and_who_changed_them() {
     state.lock().unwrap().persons = vec![PersonState {
         last_changed_by: Some("supervisor sari".into()),
         seq: 2,
-        ..PersonState::masked(&siti, &theirs)
+        ..PersonState::masked(&KEY, &siti, &theirs)
     }];
     env.run(&["sync"]).code(0);
     let j = env.run(&["show", BUDI, "--json"]).code(0).json();
@@ -1251,4 +1275,48 @@ fn show_marks_fields_the_server_holds_differently_and_who_changed_them() {
              "person_last_changed_by": "supervisor sari"},
         ])
     );
+}
+
+#[test]
+fn the_replica_is_found_only_with_the_deployments_key_and_a_new_key_pulls_afresh() {
+    let state = Arc::new(Mutex::new(State::default()));
+    state.lock().unwrap().persons = vec![person("3372011505800003", false, 1)];
+    let server = fake(state.clone());
+    // `sigap init` enrols the device and keeps the key it is given.
+    let env = Env::with_server(&server.url);
+    let asked: Vec<String> = server.requests().iter().map(|r| r.path.clone()).collect();
+    assert!(asked.iter().any(|p| p.ends_with("/key")), "{asked:?}");
+    env.run(&["sync"]).code(0);
+    env.run(&["lookup", "3372011505800003"])
+        .code(0)
+        .stdout_has("is already covered");
+
+    // The server is another deployment now (its own key, its own hashes):
+    // the old rows could not be found, so they are replaced.
+    let other = ReplicaKey::from_bytes([4; 32]);
+    {
+        let mut st = state.lock().unwrap();
+        st.key = Some(other.clone());
+        let mut p = person("3372011505800003", false, 1);
+        p.nik_hash =
+            sigap_shared::nik_lookup_hash(&other, &Nik::parse("3372011505800003").unwrap());
+        st.persons = vec![p];
+    }
+    let s = env.run(&["sync", "--json"]).code(0).json();
+    assert_eq!(s["received"], 1, "{s}");
+    env.run(&["lookup", "3372011505800003"])
+        .code(0)
+        .stdout_has("is already covered");
+    assert_eq!(env.count("SELECT COUNT(*) FROM replica"), 1);
+    // A feed hashed with a key this device was not given finds nobody.
+    state.lock().unwrap().persons = vec![PersonState {
+        seq: 5,
+        ..person("3372012006700004", true, 5)
+    }];
+    env.run(&["sync"]).code(0);
+    let j = env
+        .run(&["lookup", "3372012006700004", "--json"])
+        .code(0)
+        .json();
+    assert_eq!(j["answer"], "unknown", "{j}");
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::cli::InitArgs;
 use crate::error::{CliError, exit};
 use crate::output;
-use crate::store::{self, Store, key};
+use crate::store::{self, Store, key, replica};
 use crate::sync::client::Client;
 
 pub fn run(store: &mut Store, args: InitArgs, json: bool) -> anyhow::Result<ExitCode> {
@@ -69,7 +69,7 @@ pub fn run(store: &mut Store, args: InitArgs, json: bool) -> anyhow::Result<Exit
     let d = store.device()?;
     // Everything is saved; enrolling is a bonus that may fail offline.
     let enrolment = match (&args.token, &d.server_url) {
-        (Some(_), Some(_)) => Some(enrol(&d)),
+        (Some(_), Some(_)) => Some(enrol(store, &d)),
         _ => None,
     };
     if json {
@@ -122,9 +122,14 @@ struct Enrolment {
 
 /// Reads the device's receipt once with the new token: the server binds a
 /// device to the first token that reads its receipt or pushes for it, so
-/// the device is the agent's from now on. One quick attempt.
-fn enrol(device: &store::Device) -> Enrolment {
-    let answer = Client::quick(device).and_then(|c| c.device_status(device.id));
+/// the device is the agent's from now on; then the deployment's replica
+/// key, which only an enrolled device is given. One quick attempt.
+fn enrol(store: &Store, device: &store::Device) -> Enrolment {
+    let answer = Client::quick(device).and_then(|c| {
+        c.device_status(device.id)?;
+        let key = c.replica_key(device.id)?;
+        replica::set_key(&store.conn, &key)
+    });
     match answer {
         Ok(_) => Enrolment {
             enrolled: true,

@@ -24,6 +24,10 @@ pub mod key {
     /// last found it was restored from an older backup with nothing to
     /// renumber, so that it says so once.
     pub const RESTORE_NOTED_SEQ: &str = "restore_noted_seq";
+    /// The deployment's replica key (hex), from the server: keys the
+    /// lookup hashes of the replica. Kept here only, inside the
+    /// encrypted database.
+    pub const REPLICA_KEY: &str = "replica_key";
 }
 
 /// This device, as set up by `sigap init`.

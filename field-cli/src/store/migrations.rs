@@ -17,6 +17,7 @@ pub(super) const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/06_records_point_at_changes.sql")),
     M::up(include_str!("migrations/07_clock_from_changes.sql")),
     M::up(include_str!("migrations/08_protocol_2.sql")),
+    M::up(include_str!("migrations/09_keyed_replica.sql")),
 ];
 
 /// Brings the schema of `conn` up to date.
@@ -73,6 +74,20 @@ pub(crate) mod tests {
 
     use crate::store::tests::budi;
 
+    /// The replica key of these tests' deployment.
+    pub(crate) const KEY: sigap_shared::ReplicaKey = sigap_shared::ReplicaKey::from_bytes([5; 32]);
+
+    /// The database at `path` brought up to migration `n` (before the
+    /// keyed replica emptied the replica), with the test key kept.
+    fn upgrade_to(path: &std::path::Path, n: usize) -> Connection {
+        let mut conn = Connection::open(path).unwrap();
+        Migrations::from_slice(&MIGRATIONS[..n])
+            .to_latest(&mut conn)
+            .unwrap();
+        crate::store::set(&conn, key::REPLICA_KEY, &KEY.to_hex()).unwrap();
+        conn
+    }
+
     #[test]
     fn changes_survive_the_rebuild_with_their_forward_references() {
         let (_dir, path, conn) = db_at(4);
@@ -125,6 +140,7 @@ pub(crate) mod tests {
             registered_at: Some(1_764_000_000_000),
             seq: 9,
             ..sigap_shared::wire::PersonState::masked(
+                &KEY,
                 &nik,
                 &sigap_shared::Fields {
                     name: Some("Budi Santoso".into()),
@@ -152,8 +168,8 @@ pub(crate) mod tests {
         )
         .unwrap();
         drop(conn);
-        let store = Store::open(&path).unwrap();
-        assert_eq!(replica::get(&store.conn, &nik).unwrap(), Some(person));
+        let conn = upgrade_to(&path, 8);
+        assert_eq!(replica::get(&conn, &nik).unwrap(), Some(person));
     }
 
     #[test]
@@ -208,7 +224,7 @@ pub(crate) mod tests {
             registered_by: Some("rina".into()),
             registered_at: Some(1_764_000_000_000),
             seq: 9,
-            ..sigap_shared::wire::PersonState::masked(&nik, &fields)
+            ..sigap_shared::wire::PersonState::masked(&KEY, &nik, &fields)
         };
         conn.execute(
             "INSERT INTO replica(nik_hash, nik_masked, name_masked, participant, registered_by,
@@ -221,10 +237,13 @@ pub(crate) mod tests {
         conn.execute("INSERT INTO config VALUES ('pull_cursor', '9')", [])
             .unwrap();
         drop(conn);
-        let store = Store::open(&path).unwrap();
+        let conn = upgrade_to(&path, 8);
         // Kept (lookups still answer), but pulled again to learn the rest.
-        assert_eq!(replica::get(&store.conn, &nik).unwrap(), Some(before));
-        assert_eq!(store.get(key::PULL_CURSOR).unwrap(), None);
+        assert_eq!(replica::get(&conn, &nik).unwrap(), Some(before));
+        assert_eq!(
+            crate::store::config::get(&conn, key::PULL_CURSOR).unwrap(),
+            None
+        );
 
         fields.status = Some(sigap_shared::Status::Void);
         fields.void_reason = Some("moved to Jakarta".into());
@@ -234,10 +253,10 @@ pub(crate) mod tests {
             voided_at: Some(1_764_100_000_000),
             last_changed_by: Some("supervisor sari".into()),
             seq: 12,
-            ..sigap_shared::wire::PersonState::masked(&nik, &fields)
+            ..sigap_shared::wire::PersonState::masked(&KEY, &nik, &fields)
         };
-        replica::upsert(&store.conn, &voided).unwrap();
-        let got = replica::get(&store.conn, &nik).unwrap().unwrap();
+        replica::upsert(&conn, &voided).unwrap();
+        let got = replica::get(&conn, &nik).unwrap().unwrap();
         assert_eq!(got, voided);
         assert!(!replica::blocks_registration(&got));
         assert_eq!(
@@ -279,5 +298,50 @@ pub(crate) mod tests {
             )
             .unwrap();
         assert_eq!(old, 0);
+    }
+
+    #[test]
+    fn the_unkeyed_replica_is_emptied_and_pulled_again_with_the_key() {
+        let (nik, fields) = budi();
+        // A replica as migration 8 left it: rows under the unkeyed hash.
+        let (_dir, path, conn) = db_at(8);
+        let unkeyed = "ab".repeat(32);
+        conn.execute_batch(&format!(
+            "INSERT INTO replica(nik_hash, nik_masked, participant, seq)
+                 VALUES ('{unkeyed}', '3372**********01', 1, 9);
+             INSERT INTO config(key, value) VALUES ('pull_cursor', '9'),
+                ('last_pull_at', '2026-11-25T16:31:07Z'), ('device_name', 'x');"
+        ))
+        .unwrap();
+        drop(conn);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(replica::count(&store.conn).unwrap(), 0);
+        assert_eq!(store.get(key::PULL_CURSOR).unwrap(), None);
+        assert_eq!(store.get(key::LAST_PULL_AT).unwrap(), None);
+        assert_eq!(store.get(key::DEVICE_NAME).unwrap().as_deref(), Some("x"));
+        // No key yet: nobody can be found, nothing fails.
+        assert_eq!(replica::get(&store.conn, &nik).unwrap(), None);
+
+        // The key arrives with the next sync; the pulled person is found.
+        assert!(replica::set_key(&store.conn, &KEY).unwrap());
+        let person = sigap_shared::wire::PersonState {
+            seq: 3,
+            ..sigap_shared::wire::PersonState::masked(&KEY, &nik, &fields)
+        };
+        replica::upsert(&store.conn, &person).unwrap();
+        crate::store::set(&store.conn, key::PULL_CURSOR, "3").unwrap();
+        assert_eq!(
+            replica::get(&store.conn, &nik).unwrap(),
+            Some(person.clone())
+        );
+        // The same key again changes nothing.
+        assert!(!replica::set_key(&store.conn, &KEY).unwrap());
+        assert_eq!(store.get(key::PULL_CURSOR).unwrap().as_deref(), Some("3"));
+        // Another deployment's key: the rows could never be found again,
+        // so they go and the pull starts over.
+        let other = sigap_shared::ReplicaKey::from_bytes([6; 32]);
+        assert!(replica::set_key(&store.conn, &other).unwrap());
+        assert_eq!(replica::count(&store.conn).unwrap(), 0);
+        assert_eq!(store.get(key::PULL_CURSOR).unwrap(), None);
     }
 }

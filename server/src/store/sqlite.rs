@@ -6,9 +6,9 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
-use sigap_shared::AreaCode;
 use sigap_shared::coverage::{Percent, Target};
 use sigap_shared::merge::PersonRecord;
+use sigap_shared::{AreaCode, ReplicaKey};
 
 use super::{AreaData, Baseline, NewToken, Role, StoreError, TokenInfo, category_index};
 
@@ -28,7 +28,35 @@ fn migrations() -> Vec<M<'static>> {
         // Who counts changed with the per-year counters: recount them.
         M::up_with_hook(include_str!("sqlite/schema_v6.sql"), counters::rebuild_hook),
         M::up(include_str!("sqlite/schema_v7.sql")),
+        M::up_with_hook(include_str!("sqlite/schema_v8.sql"), new_replica_key_hook),
     ]
+}
+
+/// Makes the deployment's replica key (see `schema_v8.sql`).
+fn new_replica_key_hook(tx: &rusqlite::Transaction<'_>) -> rusqlite_migration::HookResult {
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    tx.execute(
+        "INSERT INTO secrets (name, value) VALUES ('replica_key', ?1)",
+        [bytes.as_slice()],
+    )?;
+    Ok(())
+}
+
+/// The deployment's replica key, as the migration made it.
+fn load_replica_key(conn: &Connection) -> Result<ReplicaKey, StoreError> {
+    let bytes: Vec<u8> = conn
+        .query_row(
+            "SELECT value FROM secrets WHERE name = 'replica_key'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or_else(|| corrupt("the replica key is missing from the secrets table"))?;
+    let bytes: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| corrupt("the replica key in the secrets table is not 32 bytes"))?;
+    Ok(ReplicaKey::from_bytes(bytes))
 }
 
 /// Read connections kept open for reuse.
@@ -42,6 +70,8 @@ pub struct SqliteStore {
     /// device's earlier page (see `push_impl`).
     pushed: Condvar,
     readers: Mutex<Vec<Connection>>,
+    /// Keys the feed's lookup hashes; handed to enrolled devices.
+    replica_key: ReplicaKey,
     /// Declared last: stops after the connections above are closed.
     _checkpointer: checkpoint::Checkpointer,
 }
@@ -104,6 +134,7 @@ impl SqliteStore {
         conn.pragma_update(None, "cache_size", -131_072)?;
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         Migrations::new(migrations()).to_latest(&mut conn)?;
+        let replica_key = load_replica_key(&conn)?;
         // By now the WAL file exists (the migrations read the schema).
         sync_folder_if_new(path, &wal, wal_existed).map_err(|e| {
             StoreError::Task(format!("cannot sync the folder of {}: {e}", path.display()))
@@ -115,6 +146,7 @@ impl SqliteStore {
             writer: Mutex::new(conn),
             pushed: Condvar::new(),
             readers: Mutex::new(Vec::new()),
+            replica_key,
             _checkpointer: checkpointer,
         })
     }
@@ -458,6 +490,9 @@ impl super::Store for SqliteStore {
     }
     fn review(&self, areas: Option<&[AreaCode]>) -> Result<Vec<super::ReviewItem>, StoreError> {
         self.review_impl(areas)
+    }
+    fn replica_key(&self) -> Result<ReplicaKey, StoreError> {
+        Ok(self.replica_key.clone())
     }
     fn device_receipt(
         &self,
