@@ -7,6 +7,8 @@ use clap::{Args, Parser, Subcommand};
 pub const AFTER_HELP: &str = "\
 A typical day:
   sigap init --server https://sigap.example --device-name laptop-budi --token TOKEN
+                                  (once: also sets the database's passphrase)
+  sigap unlock                    (asks the passphrase; unlocked for 8 hours)
   sigap register                  (asks for each field on a terminal)
   sigap list --kelurahan 33.72.01.1001 --rw 3
   sigap visit --kelurahan 33.72.01.1001 --rw 3 --rt 5 --households 40
@@ -27,9 +29,15 @@ Exit status:
   5  the server refused: token not accepted (401/403), this device enrolled
      under another agent's token, or a protocol version mismatch (upgrade
      sigap)
+  6  the database stays locked: wrong passphrase (passphrase salah), or none
+     given where nobody can be asked (set SIGAP_PASSPHRASE or run on a
+     terminal)
 
 Environment:
   SIGAP_DB             database file (same as --db)
+  SIGAP_PASSPHRASE     the database's passphrase, for scripts (else asked on
+                       the terminal, or kept for a while by `sigap unlock`)
+  SIGAP_NEW_PASSPHRASE the new passphrase of `sigap passphrase`, for scripts
   SIGAP_TOKEN          access token (same as --token of `sigap init`)
   SIGAP_RETRY_LIMIT    attempts per request during sync (default 5)
   SIGAP_RETRY_BASE_MS  first retry delay in milliseconds (default 500)";
@@ -82,6 +90,13 @@ pub enum Command {
     Sync(SyncArgs),
     /// Is this NIK already registered? Answers offline from the last sync.
     Lookup(LookupArgs),
+    /// Keep the database unlocked for a while (the key in the OS keyring),
+    /// so that commands do not ask for the passphrase.
+    Unlock(UnlockArgs),
+    /// Lock the database again now: forget the key `sigap unlock` kept.
+    Lock,
+    /// Change the database's passphrase (asked twice, or SIGAP_NEW_PASSPHRASE).
+    Passphrase,
     /// Print the tab-completion script for a shell (needs no database).
     ///
     /// bash: sigap completions bash > ~/.local/share/bash-completion/completions/sigap
@@ -278,6 +293,15 @@ pub struct SyncArgs {
     /// or when the replica is damaged).
     #[arg(long, conflicts_with = "verify")]
     pub full: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// How long the key is kept: 30m, 8h, 2d (at most 7d). Then the
+    /// database locks again.
+    #[arg(long = "for", value_name = "DURATION", default_value = "8h",
+          value_parser = crate::unlock::parse_for)]
+    pub how_long: std::time::Duration,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ mod output;
 mod prompt;
 mod store;
 mod sync;
+mod unlock;
 
 use std::io::ErrorKind;
 use std::process::ExitCode;

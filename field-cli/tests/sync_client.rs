@@ -807,7 +807,7 @@ const TEN_YEARS_SECS: i64 = 3652 * 24 * 3600;
 
 /// The stored stamp of change `seq`.
 fn stamp(env: &Env, seq: i64) -> sigap_shared::Hlc {
-    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    let conn = open_db(&env.db);
     let text: String = conn
         .query_row(
             "SELECT hlc FROM changes WHERE device_seq = ?1",
@@ -833,8 +833,7 @@ fn changes_refused_for_a_clock_ahead_stay_and_go_again_stamped_anew_once_the_clo
         millis: stamp(&env, 1).millis + TEN_YEARS_SECS as u64 * 1000,
         ..stamp(&env, 1)
     };
-    rusqlite::Connection::open(&env.db)
-        .unwrap()
+    open_db(&env.db)
         .execute(
             "UPDATE changes SET hlc = ?1 WHERE device_seq = 1",
             [ahead.to_sortable()],
@@ -845,7 +844,7 @@ fn changes_refused_for_a_clock_ahead_stay_and_go_again_stamped_anew_once_the_clo
     env.run(&siti_args()).code(0);
     assert!(stamp(&env, 2) > ahead);
     let local_ids = |env: &Env| -> Vec<(i64, String)> {
-        let conn = rusqlite::Connection::open(&env.db).unwrap();
+        let conn = open_db(&env.db);
         conn.prepare("SELECT device_seq, id FROM changes ORDER BY device_seq")
             .unwrap()
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -985,8 +984,7 @@ fn a_clock_off_by_minutes_is_warned_about_and_within_five_minutes_it_is_not() {
 
 /// Copies the database as a backup would (consistent, WAL included).
 fn backup(env: &Env, to: &std::path::Path) {
-    rusqlite::Connection::open(&env.db)
-        .unwrap()
+    open_db(&env.db)
         .execute("VACUUM INTO ?1", [to.to_str().unwrap()])
         .unwrap();
 }
@@ -1011,7 +1009,7 @@ fn register_nik(env: &Env, nik: &'static str) {
 }
 
 fn id_of(env: &Env, seq: i64) -> Uuid {
-    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    let conn = open_db(&env.db);
     let id: String = conn
         .query_row("SELECT id FROM changes WHERE device_seq = ?1", [seq], |r| {
             r.get(0)

@@ -199,6 +199,9 @@ pub struct Agent {
     dir: TempDir,
 }
 
+/// The passphrase of every test agent's encrypted database.
+pub const AGENT_PASSPHRASE: &str = "sandi uji lapangan";
+
 impl Default for Agent {
     fn default() -> Self {
         Agent::new()
@@ -228,6 +231,7 @@ impl Agent {
             .args(args)
             .env("SIGAP_RETRY_LIMIT", "4")
             .env("SIGAP_RETRY_BASE_MS", "50")
+            .env("SIGAP_PASSPHRASE", AGENT_PASSPHRASE)
             .env_remove("SIGAP_TOKEN")
             .stdin(Stdio::null());
         c

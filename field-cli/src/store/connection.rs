@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 use rusqlite::config::DbConfig;
 
-use super::{Store, migrations};
+use super::kdf::DbKey;
+use super::{Store, encryption, files, migrations};
 use crate::error::{CliError, Result};
 
 /// WAL bytes kept between commands (about 60 pages: a handful of
@@ -85,8 +86,8 @@ impl Store {
     /// other sigap processes, and brings its schema up to date. For
     /// commands that may run long (on the network, a person, a large file
     /// or a long output), which others must be able to run beside.
-    pub fn open(path: &Path) -> Result<Store> {
-        Store::open_as(path, Locking::Shared, BUSY_WAIT)?.ok_or_else(|| {
+    pub fn open(path: &Path, key: Option<&DbKey>) -> Result<Store> {
+        Store::open_as(path, key, Locking::Shared, BUSY_WAIT)?.ok_or_else(|| {
             CliError::Local("the database is in use by another sigap process".into())
         })
     }
@@ -100,17 +101,24 @@ impl Store {
     /// file that every new process resets, extends page by page, maps and
     /// locks around each statement: a quarter of the system calls of a
     /// `sigap register`, 5 % of its time.
-    pub fn open_short(path: &Path) -> Result<Store> {
-        match Store::open_as(path, Locking::Exclusive, BUSY_WAIT)? {
+    pub fn open_short(path: &Path, key: Option<&DbKey>) -> Result<Store> {
+        match Store::open_as(path, key, Locking::Exclusive, BUSY_WAIT)? {
             Some(store) => Ok(store),
-            None => Store::open(path),
+            None => Store::open(path, key),
         }
     }
 
     /// Opens the database, waiting up to `wait` for another process that
     /// holds it alone; `None` when it is to be held alone and another
     /// process has it open.
-    fn open_as(path: &Path, locking: Locking, wait: std::time::Duration) -> Result<Option<Store>> {
+    /// `key` is the SQLCipher key (none: an unencrypted database, which
+    /// only tests open).
+    fn open_as(
+        path: &Path,
+        key: Option<&DbKey>,
+        locking: Locking,
+        wait: std::time::Duration,
+    ) -> Result<Option<Store>> {
         let fail = |what: &str, err: &dyn std::fmt::Display| {
             CliError::Local(format!(
                 "cannot open the database {}: {what}: {err}",
@@ -126,7 +134,15 @@ impl Store {
         }
         let wal = wal_path(path);
         let wal_existed = wal.exists();
+        if !path.exists() {
+            // Made private before SQLite opens it: its WAL and
+            // shared-memory files take the database file's mode.
+            files::create_private(path).map_err(|e| fail("create", &e))?;
+        }
         let mut conn = Connection::open(path).map_err(|e| fail("open", &e))?;
+        if let Some(key) = key {
+            encryption::apply_key(&conn, key).map_err(|e| fail("key", &e))?;
+        }
         if locking == Locking::Exclusive {
             // Set before the first read, which takes the lock. No waiting
             // for it: when another process is in, sharing serves as well.
@@ -147,6 +163,9 @@ impl Store {
                     &format!("another sigap command has held it for {} s", wait.as_secs()),
                     &"try again when it has ended",
                 ));
+            }
+            Err(e) if key.is_some() && encryption::is_wrong_key(&e) => {
+                return Err(encryption::wrong_passphrase(path));
             }
             Err(e) => return Err(fail("not writable or not a database", &e)),
         };
@@ -269,7 +288,7 @@ mod tests {
         let wal = dir.path().join("wal.db-wal");
         let wal_size = || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
         {
-            let store = Store::open_short(&path).unwrap();
+            let store = Store::open_short(&path, None).unwrap();
             store
                 .conn
                 .execute_batch("PRAGMA wal_autocheckpoint=0")
@@ -283,18 +302,18 @@ mod tests {
         assert_eq!(wal_size(), WAL_KEEP);
         assert_eq!(wal_frames(&path), 1);
         // Nothing committed was lost on the way.
-        let store = Store::open(&path).unwrap();
+        let store = Store::open(&path, None).unwrap();
         assert_eq!(store.get("k199").unwrap().map(|v| v.len()), Some(2000));
         drop(store);
         for i in 0..5 {
             // Short commands write over the old frames: the file keeps its
             // size, and the next process reads only the new frames.
-            let store = Store::open_short(&path).unwrap();
+            let store = Store::open_short(&path, None).unwrap();
             set(&store.conn, &format!("k{i}"), "y").unwrap();
         }
         assert_eq!(wal_size(), WAL_KEEP);
         assert_eq!(wal_frames(&path), 6);
-        let store = Store::open(&path).unwrap();
+        let store = Store::open(&path, None).unwrap();
         assert_eq!(store.get("k4").unwrap().as_deref(), Some("y"));
         assert_eq!(store.get("k5").unwrap().map(|v| v.len()), Some(2000));
     }
@@ -311,18 +330,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
         {
-            let alone = Store::open_short(&path).unwrap();
+            let alone = Store::open_short(&path, None).unwrap();
             assert_eq!(locking_mode(&alone), "exclusive");
             set(&alone.conn, "k", "from the short command").unwrap();
         }
         // A long command (a sync) is in: a short one shares the database,
         // and each sees what the other committed.
-        let long = Store::open(&path).unwrap();
+        let long = Store::open(&path, None).unwrap();
         assert_eq!(
             long.get("k").unwrap().as_deref(),
             Some("from the short command")
         );
-        let short = Store::open_short(&path).unwrap();
+        let short = Store::open_short(&path, None).unwrap();
         assert_eq!(locking_mode(&short), "normal");
         set(&short.conn, "k", "beside the sync").unwrap();
         assert_eq!(long.get("k").unwrap().as_deref(), Some("beside the sync"));
@@ -334,13 +353,13 @@ mod tests {
     fn a_command_started_beside_a_short_one_waits_for_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
-        let alone = Store::open_short(&path).unwrap();
+        let alone = Store::open_short(&path, None).unwrap();
         assert_eq!(locking_mode(&alone), "exclusive");
         let (opened_tx, opened) = std::sync::mpsc::channel();
         let other = {
             let path = path.clone();
             std::thread::spawn(move || {
-                let store = Store::open(&path).unwrap();
+                let store = Store::open(&path, None).unwrap();
                 opened_tx.send(()).unwrap();
                 store.get("k").unwrap()
             })
@@ -360,9 +379,9 @@ mod tests {
     fn a_command_kept_waiting_too_long_says_why_and_what_to_do() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
-        let _alone = Store::open_short(&path).unwrap();
+        let _alone = Store::open_short(&path, None).unwrap();
         let wait = std::time::Duration::from_millis(100);
-        let err = match Store::open_as(&path, Locking::Shared, wait) {
+        let err = match Store::open_as(&path, None, Locking::Shared, wait) {
             Err(e) => e.to_string(),
             Ok(_) => panic!("opened a database another command holds"),
         };

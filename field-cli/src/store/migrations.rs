@@ -100,7 +100,7 @@ pub(crate) mod tests {
         )
         .unwrap();
         drop(conn);
-        let store = Store::open(&path).unwrap();
+        let store = Store::open(&path, None).unwrap();
         let rows: Vec<(i64, String, Option<i64>)> = store
             .conn
             .prepare("SELECT device_seq, state, superseded_by FROM changes ORDER BY device_seq")
@@ -202,7 +202,7 @@ pub(crate) mod tests {
         )
         .unwrap();
         drop(conn);
-        let store = Store::open(&path).unwrap();
+        let store = Store::open(&path, None).unwrap();
         let read = records::get(&store.conn, &nik).unwrap().unwrap();
         assert_eq!(read.record, record);
         assert_eq!((read.pending, read.created_at.as_str()), (1, "t1"));
@@ -284,7 +284,7 @@ pub(crate) mod tests {
         )
         .unwrap();
         drop(conn);
-        let store = Store::open(&path).unwrap();
+        let store = Store::open(&path, None).unwrap();
         assert_eq!(replica::count(&store.conn).unwrap(), 0);
         assert_eq!(store.get(key::PULL_CURSOR).unwrap(), None);
         assert_eq!(store.get(key::LAST_PULL_AT).unwrap(), None);
@@ -314,7 +314,7 @@ pub(crate) mod tests {
         ))
         .unwrap();
         drop(conn);
-        let store = Store::open(&path).unwrap();
+        let store = Store::open(&path, None).unwrap();
         assert_eq!(replica::count(&store.conn).unwrap(), 0);
         assert_eq!(store.get(key::PULL_CURSOR).unwrap(), None);
         assert_eq!(store.get(key::LAST_PULL_AT).unwrap(), None);

@@ -1,12 +1,16 @@
 //! The local store: one SQLite file (WAL, synchronous=FULL) holding the
 //! device's configuration, its records, the outbox (which is also the change
 //! history), the receipts of the server, the replica of the agent's areas
-//! and the visit log. `connection` opens the file, `migrations/` holds
+//! and the visit log, encrypted with SQLCipher (`encryption`, with the key
+//! of `kdf`). `connection` opens the file, `migrations/` holds
 //! its schema one step a file, `config` the device's settings; the other
 //! modules each hold one kind of row.
 
 pub mod config;
 pub mod connection;
+pub mod encryption;
+mod files;
+pub mod kdf;
 mod migrations;
 pub mod outbox;
 pub mod records;
@@ -53,7 +57,7 @@ pub(crate) mod tests {
     #[test]
     fn a_registration_is_stored_once_and_an_edit_gets_its_own_copy() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let mut store = Store::open(&dir.path().join("s.db"), None).unwrap();
         let device = Uuid::now_v7();
         let (nik, fields) = budi();
         let mut w = writer::Writer::begin(&mut store.conn, device).unwrap();
@@ -110,7 +114,7 @@ pub(crate) mod tests {
         conn.execute("INSERT INTO config VALUES ('hlc_last', 'x')", [])
             .unwrap();
         drop(conn);
-        let old = Store::open(&old_path).unwrap();
+        let old = Store::open(&old_path, None).unwrap();
         assert_eq!(old.get("hlc_last").unwrap(), None);
 
         // The newest change was stamped an hour ahead of the system clock
@@ -121,7 +125,7 @@ pub(crate) mod tests {
             device,
         };
         let (nik, fields) = budi();
-        let mut store = Store::open(&path).unwrap();
+        let mut store = Store::open(&path, None).unwrap();
         store
             .conn
             .execute(
@@ -146,7 +150,7 @@ pub(crate) mod tests {
     #[test]
     fn a_record_pointing_at_a_missing_change_is_an_error_that_says_what_is_safe() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        let store = Store::open(&dir.path().join("s.db"), None).unwrap();
         let (nik, _) = budi();
         store
             .conn
