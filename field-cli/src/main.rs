@@ -6,6 +6,7 @@ mod commands;
 mod error;
 mod fields;
 mod output;
+mod progress;
 mod prompt;
 mod store;
 mod sync;

@@ -123,6 +123,8 @@ fn a_wrong_passphrase_is_said_plainly_with_its_own_exit_status_and_changes_nothi
         let run = env.run_env(args, &[("SIGAP_PASSPHRASE", "salah sandi sekali")]);
         run.code(LOCKED).stderr_has("wrong passphrase");
         assert!(!run.stderr.contains("not a database"), "{}", run.stderr);
+        // One line: no SQLCipher log of failed page checks.
+        assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
         assert!(run.stdout.is_empty(), "{}", run.stdout);
     }
     assert_eq!(env.count("SELECT COUNT(*) FROM records"), 2);

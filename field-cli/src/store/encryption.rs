@@ -58,6 +58,9 @@ pub fn file_state(path: &Path) -> Result<FileState> {
 
 /// Gives a new connection its key: the first statement on it.
 pub fn apply_key(conn: &Connection, key: &DbKey) -> rusqlite::Result<()> {
+    // SQLCipher logs a wrong key's failed page checks to stderr itself;
+    // the agent gets one clear message from this tool instead.
+    conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
     let sql = zeroize::Zeroizing::new(format!("PRAGMA key = {};", key.pragma_value().as_str()));
     conn.execute_batch(&sql)
 }
