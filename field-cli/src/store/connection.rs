@@ -388,4 +388,26 @@ mod tests {
         assert!(err.contains("another sigap command has held it"), "{err}");
         assert!(err.contains("try again when it has ended"), "{err}");
     }
+
+    #[test]
+    fn the_database_engine_is_sqlcipher_built_with_the_projects_flags() {
+        let conn = Connection::open_in_memory().unwrap();
+        let options: Vec<String> = conn
+            .prepare("PRAGMA compile_options")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let has = |o: &str| options.iter().any(|x| x == o);
+        // SQLCipher, and `.cargo/config.toml`'s LIBSQLITE3_FLAGS applied.
+        assert!(has("HAS_CODEC"), "{options:?}");
+        assert!(has("DISABLE_DIRSYNC"), "{options:?}");
+        assert!(has("DEFAULT_MEMSTATUS=0"), "{options:?}");
+        assert!(!has("ENABLE_FTS5"), "{options:?}");
+        let version: String = conn
+            .query_row("PRAGMA cipher_version", [], |r| r.get(0))
+            .unwrap();
+        assert!(version.starts_with('4'), "{version}");
+    }
 }
