@@ -153,6 +153,14 @@ fn init_of_a_new_device_needs_server_and_name() {
     env.run(&["init", "--server", "ftp://x", "--device-name", "a"])
         .code(2)
         .stderr_has("must start with http:// or https://");
+    // Refused before a passphrase is asked or a database made.
+    Run::of(
+        env.command(&["init", "--server", "http://x"])
+            .env_remove("SIGAP_PASSPHRASE"),
+    )
+    .code(2)
+    .stderr_has("--device-name NAME");
+    assert!(!env.db.exists());
 }
 
 #[test]

@@ -13,40 +13,7 @@ use crate::sync::client::Client;
 
 pub fn run(store: &mut Store, args: InitArgs, json: bool) -> anyhow::Result<ExitCode> {
     let existing = store.device_opt()?;
-    if existing.is_none() {
-        let mut missing = Vec::new();
-        if args.server.is_none() {
-            missing.push("--server URL");
-        }
-        if args.device_name.is_none() {
-            missing.push("--device-name NAME");
-        }
-        if !missing.is_empty() {
-            return Err(CliError::Input(format!(
-                "this device is new: give {} (e.g. sigap init --server https://sigap.example --device-name laptop-budi)",
-                missing.join(" and ")
-            ))
-            .into());
-        }
-    }
-    if let Some(url) = &args.server {
-        let parsed = reqwest::Url::parse(url.trim()).map_err(|e| {
-            CliError::Input(format!(
-                "--server {url:?} is not an address ({e}); write it like https://sigap.example"
-            ))
-        })?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(CliError::Input(format!(
-                "--server {url:?} must start with http:// or https://"
-            ))
-            .into());
-        }
-    }
-    if let Some(name) = &args.device_name
-        && name.trim().is_empty()
-    {
-        return Err(CliError::Input("--device-name must not be empty".into()).into());
-    }
+    check(&args, existing.is_none())?;
     let tx = store.conn.transaction()?;
     let device_id = match &existing {
         Some(d) => d.id,
@@ -109,6 +76,44 @@ pub fn run(store: &mut Store, args: InitArgs, json: bool) -> anyhow::Result<Exit
         eprintln!("warning: {}", e.message);
     }
     Ok(super::code(exit::OK))
+}
+
+/// Refuses flags that cannot set up the device (for a `new` one: the
+/// server and name are needed), before anything is asked or written.
+pub fn check(args: &InitArgs, new: bool) -> Result<(), CliError> {
+    if new {
+        let mut missing = Vec::new();
+        if args.server.is_none() {
+            missing.push("--server URL");
+        }
+        if args.device_name.is_none() {
+            missing.push("--device-name NAME");
+        }
+        if !missing.is_empty() {
+            return Err(CliError::Input(format!(
+                "this device is new: give {} (e.g. sigap init --server https://sigap.example --device-name laptop-budi)",
+                missing.join(" and ")
+            )));
+        }
+    }
+    if let Some(url) = &args.server {
+        let parsed = reqwest::Url::parse(url.trim()).map_err(|e| {
+            CliError::Input(format!(
+                "--server {url:?} is not an address ({e}); write it like https://sigap.example"
+            ))
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(CliError::Input(format!(
+                "--server {url:?} must start with http:// or https://"
+            )));
+        }
+    }
+    if let Some(name) = &args.device_name
+        && name.trim().is_empty()
+    {
+        return Err(CliError::Input("--device-name must not be empty".into()));
+    }
+    Ok(())
 }
 
 /// Whether the server now knows this device under the token.

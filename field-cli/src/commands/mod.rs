@@ -83,12 +83,15 @@ fn open_store(path: &Path, command: &Command) -> Result<(Store, DbKey), CliError
     };
     match encryption::file_state(path)? {
         FileState::Missing => {
-            if !matches!(command, Command::Init(_)) {
+            let Command::Init(args) = command else {
                 return Err(CliError::Input(format!(
                     "no database at {}: this device is not set up yet: run `sigap init --server URL --device-name NAME` first",
                     path.display()
                 )));
-            }
+            };
+            // Bad flags are refused before a passphrase is chosen and
+            // before the database is made.
+            init::check(args, true)?;
             let chosen = unlock::new_passphrase(
                 unlock::PASSPHRASE_ENV,
                 "choose a passphrase for the new database (it encrypts everything on this device)",
