@@ -27,6 +27,9 @@ bin=target/debug
 dir=${dir:-$(mktemp -d)}
 mkdir -p "$dir"
 export SIGAP_SERVER_DB="$dir/server.db" SIGAP_DB="$dir/agent.db"
+# The agent's database is encrypted with a passphrase; on a laptop `sigap
+# init` asks for it, a script gives it here.
+export SIGAP_PASSPHRASE="demo passphrase, not for the field"
 say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 run() { say "$*"; "$@"; }
 

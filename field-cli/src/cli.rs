@@ -67,6 +67,13 @@ pub enum Command {
     Sync(SyncArgs),
     /// Is this NIK already registered? Answers offline from the last sync.
     Lookup(LookupArgs),
+    /// Keep the database unlocked for a while (the key in the OS keyring),
+    /// so that commands do not ask for the passphrase.
+    Unlock(UnlockArgs),
+    /// Lock the database again now: forget the key `sigap unlock` kept.
+    Lock,
+    /// Change the database's passphrase (asked twice, or SIGAP_NEW_PASSPHRASE).
+    Passphrase,
     /// Print the tab-completion script for a shell (needs no database).
     ///
     /// bash: sigap completions bash > ~/.local/share/bash-completion/completions/sigap
@@ -263,6 +270,15 @@ pub struct SyncArgs {
     /// or when the replica is damaged).
     #[arg(long, conflicts_with = "verify")]
     pub full: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// How long the key is kept: 30m, 8h, 2d (at most 7d). Then the
+    /// database locks again.
+    #[arg(long = "for", value_name = "DURATION", default_value = "8h",
+          value_parser = crate::unlock::parse_for)]
+    pub how_long: std::time::Duration,
 }
 
 #[derive(Debug, Args)]

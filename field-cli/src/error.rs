@@ -20,6 +20,9 @@ pub mod exit {
     pub const NETWORK: u8 = 4;
     /// The server refused: token (401/403), protocol version, or request.
     pub const REFUSED: u8 = 5;
+    /// The database stays locked: wrong passphrase, or none given where
+    /// nobody can be asked.
+    pub const PASSPHRASE: u8 = 6;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +43,9 @@ pub enum CliError {
     /// The server refused the request.
     #[error("{0}")]
     Refused(String),
+    /// The database's passphrase was wrong or could not be asked for.
+    #[error("{0}")]
+    Passphrase(String),
 }
 
 impl CliError {
@@ -49,6 +55,7 @@ impl CliError {
             CliError::Local(_) => exit::LOCAL,
             CliError::Network(_) => exit::NETWORK,
             CliError::Refused(_) => exit::REFUSED,
+            CliError::Passphrase(_) => exit::PASSPHRASE,
         }
     }
 }

@@ -7,10 +7,12 @@ mod error;
 mod fields;
 mod i18n;
 mod output;
+mod progress;
 mod prompt;
 mod sheet;
 mod store;
 mod sync;
+mod unlock;
 
 use std::io::ErrorKind;
 use std::process::ExitCode;

@@ -154,7 +154,7 @@ fn killing_a_large_import_leaves_all_rows_or_none() {
     let _ = child.kill();
     let _ = child.wait();
 
-    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    let conn = open_db(&env.db);
     let check: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();

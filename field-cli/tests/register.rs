@@ -104,7 +104,7 @@ fn an_unwritable_database_path_is_a_local_error_naming_the_path() {
     let blocker = env.path("file");
     std::fs::write(&blocker, "not a folder").unwrap();
     let db = blocker.join("sigap.db");
-    let out = std::process::Command::new(BIN)
+    let out = sigap()
         .arg("--db")
         .arg(&db)
         .args(["status"])
@@ -118,7 +118,7 @@ fn an_unwritable_database_path_is_a_local_error_naming_the_path() {
 #[test]
 fn sigap_db_env_chooses_the_database() {
     let env = Env::bare();
-    let out = std::process::Command::new(BIN)
+    let out = sigap()
         .args([
             "init",
             "--server",
@@ -153,6 +153,14 @@ fn init_of_a_new_device_needs_server_and_name() {
     env.run(&["init", "--server", "ftp://x", "--device-name", "a"])
         .code(2)
         .stderr_has("must start with http:// or https://");
+    // Refused before a passphrase is asked or a database made.
+    Run::of(
+        env.command(&["init", "--server", "http://x"])
+            .env_remove("SIGAP_PASSPHRASE"),
+    )
+    .code(2)
+    .stderr_has("--device-name NAME");
+    assert!(!env.db.exists());
 }
 
 #[test]
@@ -170,7 +178,7 @@ fn a_registration_is_saved_while_a_sync_has_the_database_open() {
     env.register_budi().code(0);
     // A long `sigap sync` holds the database open (and a read lock) the
     // whole time it talks to the server.
-    let sync = rusqlite::Connection::open(&env.db).unwrap();
+    let sync = open_db(&env.db);
     let before: i64 = sync
         .query_row("SELECT COUNT(*) FROM records", [], |r| r.get(0))
         .unwrap();

@@ -47,7 +47,7 @@ fn list_pending_shows_records_not_yet_synced() {
     let pending = env.run(&["list", "--pending", "--json"]).code(0).json();
     assert_eq!(pending.as_array().unwrap().len(), 1);
     // Pretend the server accepted it.
-    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    let conn = open_db(&env.db);
     conn.execute(
         "UPDATE changes SET state = 'acked', outcome = 'applied'",
         [],

@@ -11,14 +11,17 @@ use sigap_shared::wire::{
     ChangeResult, DeviceStatus, PersonState, PullPage, PushRequest, PushResponse, Receipt,
     ReceiptHash,
 };
-use sigap_shared::{Field, Nik, Outcome};
+use sigap_shared::{Field, Nik, Outcome, ReplicaKey};
 use uuid::Uuid;
+
+/// The fake deployment's replica key.
+const KEY: ReplicaKey = ReplicaKey::from_bytes([9; 32]);
 
 /// The server's allowed clock skew: changes stamped further ahead of its
 /// clock are refused (`clock_ahead`) and not held.
 const MAX_AHEAD_MS: i64 = 24 * 3600 * 1000;
 
-/// A fake server that follows protocol 2's push rules for one device: a
+/// A fake server that follows protocol 3's push rules for one device: a
 /// device's changes are held in number order (later ones wait as
 /// `pending`), a stamp far ahead of its clock is refused without being
 /// held, NIKs in `reject` are rejected (held), NIKs in `supersede` are
@@ -39,6 +42,15 @@ struct State {
     /// been answered: the server receives page 2 before page 1.
     reorder: bool,
     owner: Option<String>,
+    /// Another replica key than [`KEY`] (another deployment).
+    key: Option<ReplicaKey>,
+}
+
+/// The answer to `GET /api/v1/sync/device/{id}/key`.
+fn key_answer(key: &Option<ReplicaKey>) -> String {
+    json!({"protocol": sigap_shared::PROTOCOL_VERSION,
+        "key": key.as_ref().unwrap_or(&KEY).to_hex()})
+    .to_string()
 }
 
 /// Sets the fake server's clock, in its `Date` header and in its checks.
@@ -194,6 +206,9 @@ fn fake(state: Arc<Mutex<State>>) -> FakeServer {
                 return not_yours();
             }
             let device: Uuid = rest.split(['/', '?']).next().unwrap().parse().unwrap();
+            if rest.ends_with("/key") {
+                return (200, key_answer(&st.key));
+            }
             if rest.contains("/changes") {
                 let after = query(&req.path, "after_seq").unwrap_or(0);
                 let limit = query(&req.path, "limit").unwrap_or(500) as usize;
@@ -241,7 +256,7 @@ fn person(nik: &str, participant: bool, seq: u64) -> PersonState {
         registered_by: (!participant).then(|| "agent-rina".to_string()),
         registered_at: Some(1_764_000_000_000),
         seq,
-        ..PersonState::masked(&nik, &fields)
+        ..PersonState::masked(&KEY, &nik, &fields)
     }
 }
 
@@ -270,7 +285,12 @@ fn sync_pushes_pulls_and_reports_then_lookup_answers_offline() {
     assert_eq!(s["receipt"]["count"], 2);
     // Every request carries the protocol version and the token.
     for r in server.requests() {
-        assert_eq!(r.header("x-sigap-protocol"), Some("2"), "{}", r.path);
+        assert_eq!(
+            r.header("x-sigap-protocol"),
+            Some(sigap_shared::PROTOCOL_VERSION.to_string().as_str()),
+            "{}",
+            r.path
+        );
         assert_eq!(r.header("authorization"), Some("Bearer t0ken"));
     }
     // The pulled persons carry no NIK, and the replica keeps none.
@@ -298,7 +318,7 @@ fn sync_pushes_pulls_and_reports_then_lookup_answers_offline() {
         .code(0)
         .json();
     assert_eq!(j["answer"], "covered");
-    assert_eq!(j["replica"]["nik_masked"], "3372**********03");
+    assert_eq!(j["replica"]["nik_masked"], "**************03");
     assert_eq!(j["replica"]["name_masked"], "A*** S****");
     assert_eq!(j["replica"]["registered_by"], "agent-rina");
     assert!(j["replica"].get("nik").is_none());
@@ -517,7 +537,7 @@ fn a_known_rejection_is_worded_in_indonesian_and_an_unknown_one_keeps_the_server
         "kelurahan 33.72.01.1001 is not in your areas"
     );
     // A code this sigap does not know shows the server's own reason.
-    let c = rusqlite::Connection::open(&env.db).unwrap();
+    let c = common::open_db(&env.db);
     c.execute(
         "UPDATE changes SET reject_code = 'new_rule', reject_reason = 'a rule of a newer server'",
         [],
@@ -781,15 +801,19 @@ fn changes_left_waiting_are_reported_and_the_sync_does_not_loop() {
         if req.path.starts_with("/api/v1/sync/pull") {
             return (
                 200,
-                json!({"protocol": 2, "persons": [], "next_cursor": 0, "has_more": false})
-                    .to_string(),
+                json!({"protocol": sigap_shared::PROTOCOL_VERSION, "persons": [],
+                    "next_cursor": 0, "has_more": false})
+                .to_string(),
             );
+        }
+        if req.path.ends_with("/key") {
+            return (200, key_answer(&None));
         }
         let device = Uuid::nil();
         (
             200,
             serde_json::to_string(&DeviceStatus {
-                protocol: 2,
+                protocol: sigap_shared::PROTOCOL_VERSION,
                 receipt: receipt(&State::default(), device),
             })
             .unwrap(),
@@ -822,7 +846,7 @@ const TEN_YEARS_SECS: i64 = 3652 * 24 * 3600;
 
 /// The stored stamp of change `seq`.
 fn stamp(env: &Env, seq: i64) -> sigap_shared::Hlc {
-    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    let conn = open_db(&env.db);
     let text: String = conn
         .query_row(
             "SELECT hlc FROM changes WHERE device_seq = ?1",
@@ -848,8 +872,7 @@ fn changes_refused_for_a_clock_ahead_stay_and_go_again_stamped_anew_once_the_clo
         millis: stamp(&env, 1).millis + TEN_YEARS_SECS as u64 * 1000,
         ..stamp(&env, 1)
     };
-    rusqlite::Connection::open(&env.db)
-        .unwrap()
+    open_db(&env.db)
         .execute(
             "UPDATE changes SET hlc = ?1 WHERE device_seq = 1",
             [ahead.to_sortable()],
@@ -860,7 +883,7 @@ fn changes_refused_for_a_clock_ahead_stay_and_go_again_stamped_anew_once_the_clo
     env.run(&siti_args()).code(0);
     assert!(stamp(&env, 2) > ahead);
     let local_ids = |env: &Env| -> Vec<(i64, String)> {
-        let conn = rusqlite::Connection::open(&env.db).unwrap();
+        let conn = open_db(&env.db);
         conn.prepare("SELECT device_seq, id FROM changes ORDER BY device_seq")
             .unwrap()
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -1000,8 +1023,7 @@ fn a_clock_off_by_minutes_is_warned_about_and_within_five_minutes_it_is_not() {
 
 /// Copies the database as a backup would (consistent, WAL included).
 fn backup(env: &Env, to: &std::path::Path) {
-    rusqlite::Connection::open(&env.db)
-        .unwrap()
+    open_db(&env.db)
         .execute("VACUUM INTO ?1", [to.to_str().unwrap()])
         .unwrap();
 }
@@ -1026,7 +1048,7 @@ fn register_nik(env: &Env, nik: &'static str) {
 }
 
 fn id_of(env: &Env, seq: i64) -> Uuid {
-    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    let conn = open_db(&env.db);
     let id: String = conn
         .query_row("SELECT id FROM changes WHERE device_seq = ?1", [seq], |r| {
             r.get(0)
@@ -1220,7 +1242,7 @@ fn show_marks_fields_the_server_holds_differently_and_who_changed_them() {
         registered_at: Some(1_764_000_000_000),
         last_changed_by: Some("agent-rina".into()),
         seq: 1,
-        ..PersonState::masked(&siti, &theirs)
+        ..PersonState::masked(&KEY, &siti, &theirs)
     }];
     let server = fake(state.clone());
     let env = Env::with_server(&server.url);
@@ -1272,7 +1294,7 @@ fn show_marks_fields_the_server_holds_differently_and_who_changed_them() {
     state.lock().unwrap().persons = vec![PersonState {
         last_changed_by: Some("supervisor sari".into()),
         seq: 2,
-        ..PersonState::masked(&siti, &theirs)
+        ..PersonState::masked(&KEY, &siti, &theirs)
     }];
     env.run(&["sync"]).code(0);
     let j = env.run(&["show", BUDI, "--json"]).code(0).json();
@@ -1329,4 +1351,48 @@ fn visits_wait_on_the_laptop_for_a_server_that_takes_none() {
         .unwrap();
     let body: serde_json::Value = serde_json::from_str(&push.body).unwrap();
     assert_eq!(body["pending"], 0);
+}
+
+#[test]
+fn the_replica_is_found_only_with_the_deployments_key_and_a_new_key_pulls_afresh() {
+    let state = Arc::new(Mutex::new(State::default()));
+    state.lock().unwrap().persons = vec![person("3372011505800003", false, 1)];
+    let server = fake(state.clone());
+    // `sigap init` enrols the device and keeps the key it is given.
+    let env = Env::with_server(&server.url);
+    let asked: Vec<String> = server.requests().iter().map(|r| r.path.clone()).collect();
+    assert!(asked.iter().any(|p| p.ends_with("/key")), "{asked:?}");
+    env.run(&["sync"]).code(0);
+    env.run(&["lookup", "3372011505800003"])
+        .code(0)
+        .stdout_has("is already covered");
+
+    // The server is another deployment now (its own key, its own hashes):
+    // the old rows could not be found, so they are replaced.
+    let other = ReplicaKey::from_bytes([4; 32]);
+    {
+        let mut st = state.lock().unwrap();
+        st.key = Some(other.clone());
+        let mut p = person("3372011505800003", false, 1);
+        p.nik_hash =
+            sigap_shared::nik_lookup_hash(&other, &Nik::parse("3372011505800003").unwrap());
+        st.persons = vec![p];
+    }
+    let s = env.run(&["sync", "--json"]).code(0).json();
+    assert_eq!(s["received"], 1, "{s}");
+    env.run(&["lookup", "3372011505800003"])
+        .code(0)
+        .stdout_has("is already covered");
+    assert_eq!(env.count("SELECT COUNT(*) FROM replica"), 1);
+    // A feed hashed with a key this device was not given finds nobody.
+    state.lock().unwrap().persons = vec![PersonState {
+        seq: 5,
+        ..person("3372012006700004", true, 5)
+    }];
+    env.run(&["sync"]).code(0);
+    let j = env
+        .run(&["lookup", "3372012006700004", "--json"])
+        .code(0)
+        .json();
+    assert_eq!(j["answer"], "unknown", "{j}");
 }

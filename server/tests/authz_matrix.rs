@@ -288,7 +288,8 @@ async fn row(
             None,
         ),
         ("GET", "/api/v1/sync/device/{device_id}")
-        | ("GET", "/api/v1/sync/device/{device_id}/changes") => {
+        | ("GET", "/api/v1/sync/device/{device_id}/changes")
+        | ("GET", "/api/v1/sync/device/{device_id}/key") => {
             let id = w.device(who).id;
             let expected = match who {
                 Who::AgentOtherDevice => forbidden,

@@ -23,9 +23,9 @@ async fn healthz_needs_no_token_and_every_answer_carries_the_protocol() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(r.headers()["x-sigap-protocol"], "2");
+    assert_eq!(r.headers()["x-sigap-protocol"], "3");
     let body: Value = r.json().await.unwrap();
-    assert_eq!(body, json!({"status": "ok", "protocol": 2}));
+    assert_eq!(body, json!({"status": "ok", "protocol": 3}));
     let r = s
         .client
         .get(format!("{}/nope", s.url))
@@ -33,7 +33,7 @@ async fn healthz_needs_no_token_and_every_answer_carries_the_protocol() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    assert_eq!(r.headers()["x-sigap-protocol"], "2");
+    assert_eq!(r.headers()["x-sigap-protocol"], "3");
     let body: Value = r.json().await.unwrap();
     assert_eq!(code(&body), "not_found");
 }
@@ -453,7 +453,7 @@ async fn protocol_versions_too_new_or_too_old_are_explained() {
             .header("x-sigap-protocol", v)
             .send()
     };
-    let r = get("3").await.unwrap();
+    let r = get("4").await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let body: Value = r.json().await.unwrap();
     assert_eq!(code(&body), "protocol_too_new");
@@ -464,8 +464,9 @@ async fn protocol_versions_too_new_or_too_old_are_explained() {
             .contains("upgrade sigap-server")
     );
     // Protocol 1 clients cannot read the `pending` and `superseded`
-    // answers: they are told to upgrade, on every route.
-    for old in ["0", "1"] {
+    // answers, protocol 2 ones would compute unkeyed lookup hashes: they
+    // are told to upgrade, on every route.
+    for old in ["0", "1", "2"] {
         let r = get(old).await.unwrap();
         assert_eq!(r.status(), StatusCode::UPGRADE_REQUIRED);
         let body: Value = r.json().await.unwrap();
@@ -478,7 +479,7 @@ async fn protocol_versions_too_new_or_too_old_are_explained() {
             "{body}"
         );
     }
-    let r = get("2").await.unwrap();
+    let r = get("3").await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let d = Device::new();
     let body = json!({"protocol": 1, "device_id": d.id, "changes": []});
@@ -487,7 +488,7 @@ async fn protocol_versions_too_new_or_too_old_are_explained() {
         (st, code(&b)),
         (StatusCode::UPGRADE_REQUIRED, "protocol_too_old")
     );
-    let body = json!({"protocol": 3, "device_id": d.id, "changes": []});
+    let body = json!({"protocol": 4, "device_id": d.id, "changes": []});
     let (st, b) = s.post(&agent, "/api/v1/sync/push", &body).await;
     assert_eq!(
         (st, code(&b)),

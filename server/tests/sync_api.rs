@@ -3,10 +3,10 @@
 
 mod common;
 
-use common::{Device, outcomes, start};
+use common::{Device, Server, outcomes, start};
 use reqwest::StatusCode;
-use serde_json::json;
-use sigap_server::store::Role;
+use serde_json::{Value, json};
+use sigap_server::store::{Role, Store};
 use sigap_shared::merge::Fields;
 use sigap_shared::wire::ChangeKind;
 use sigap_shared::{Nik, nik_lookup_hash};
@@ -276,7 +276,7 @@ async fn device_status_reports_the_receipt() {
         .await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(status["receipt"], pushed["receipt"]);
-    assert_eq!(status["protocol"], 2);
+    assert_eq!(status["protocol"], 3);
     let fresh = uuid::Uuid::now_v7();
     let (_, status) = s.get(&agent, &format!("/api/v1/sync/device/{fresh}")).await;
     assert_eq!(status["receipt"]["count"], 0);
@@ -331,6 +331,15 @@ async fn the_same_changes_in_any_order_give_the_same_persons_and_coverage() {
             assert_ne!(r["results"][0]["outcome"], "rejected", "{r}");
         }
         let (_, page) = s.get(&agent, "/api/v1/sync/pull").await;
+        // Each server keys its hashes with its own secret: compared by
+        // the NIK they stand for.
+        let nik_of = |hash: &Value| {
+            changes
+                .iter()
+                .map(|c| c.nik.as_str().to_string())
+                .find(|nik| hash_of(&s, nik) == hash.as_str().unwrap_or(""))
+                .unwrap()
+        };
         let mut persons: Vec<_> = page["persons"]
             .as_array()
             .unwrap()
@@ -338,6 +347,7 @@ async fn the_same_changes_in_any_order_give_the_same_persons_and_coverage() {
             .map(|p| {
                 let mut p = p.clone();
                 p.as_object_mut().unwrap().remove("seq");
+                p["nik_hash"] = Value::from(nik_of(&p["nik_hash"]));
                 p
             })
             .collect();
@@ -359,12 +369,7 @@ async fn the_same_changes_in_any_order_give_the_same_persons_and_coverage() {
         assert!(r.2 == results[0].2, "merged fields differ");
     }
     assert_eq!(results[0].1["figures"]["covered"], 1);
-    let hash1 = nik_lookup_hash(&Nik::parse(nik1).unwrap());
-    let budi = results[0]
-        .0
-        .iter()
-        .find(|p| p["nik_hash"] == hash1.as_str())
-        .unwrap();
+    let budi = results[0].0.iter().find(|p| p["nik_hash"] == nik1).unwrap();
     assert_eq!(budi["kelurahan"], "33.72.01.1002");
     assert_eq!(results[0].2["kelurahan"], "33.72.01.1002");
     assert_eq!(results[0].2["occupation"], "ojek");
@@ -421,9 +426,12 @@ async fn pull_sends_masked_persons_without_niks_or_names() {
     let budi = &persons[0];
     assert_eq!(
         budi["nik_hash"],
-        nik_lookup_hash(&Nik::parse(registered).unwrap())
+        nik_lookup_hash(
+            &s.store.replica_key().unwrap(),
+            &Nik::parse(registered).unwrap()
+        )
     );
-    assert_eq!(budi["nik_masked"], "3372**********01");
+    assert_eq!(budi["nik_masked"], "**************01");
     assert_eq!(budi["name_masked"], "B*** S******");
     assert_eq!(budi["kelurahan"], LAWEYAN_KEL);
     assert_eq!(
@@ -440,9 +448,12 @@ async fn pull_sends_masked_persons_without_niks_or_names() {
     let roll = &persons[1];
     assert_eq!(
         roll["nik_hash"],
-        nik_lookup_hash(&Nik::parse(participant).unwrap())
+        nik_lookup_hash(
+            &s.store.replica_key().unwrap(),
+            &Nik::parse(participant).unwrap()
+        )
     );
-    assert_eq!(roll["nik_masked"], "3372**********02");
+    assert_eq!(roll["nik_masked"], "**************02");
     assert_eq!(roll["participant"], true);
     assert!(roll.get("name_masked").is_none());
     assert_eq!(roll["kelurahan"], "33.72.01.1002");
@@ -537,8 +548,8 @@ fn hashes(page: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-fn hash_of(nik: &str) -> String {
-    nik_lookup_hash(&Nik::parse(nik).unwrap())
+fn hash_of(s: &Server, nik: &str) -> String {
+    nik_lookup_hash(&s.store.replica_key().unwrap(), &Nik::parse(nik).unwrap())
 }
 
 #[tokio::test]
@@ -610,7 +621,11 @@ async fn a_device_is_not_sent_back_the_persons_only_it_has_written() {
         }
     }
     got.sort();
-    let mut want = vec![hash_of(&shared), hash_of(&theirs), hash_of(&rolled)];
+    let mut want = vec![
+        hash_of(&s, &shared),
+        hash_of(&s, &theirs),
+        hash_of(&s, &rolled),
+    ];
     want.sort();
     assert_eq!(got, want);
     let (_, last) = s.get(&agent, "/api/v1/sync/pull?limit=5000").await;
@@ -626,7 +641,7 @@ async fn a_device_is_not_sent_back_the_persons_only_it_has_written() {
         .await;
     let as_other = hashes(&as_other);
     assert_eq!(as_other.len(), 32);
-    assert!(!as_other.contains(&hash_of(&theirs)));
+    assert!(!as_other.contains(&hash_of(&s, &theirs)));
 
     // A later write by another device sends the person again.
     let edit = other.change(
@@ -645,7 +660,7 @@ async fn a_device_is_not_sent_back_the_persons_only_it_has_written() {
             &format!("/api/v1/sync/pull?cursor={cursor}&device={}", mine.id),
         )
         .await;
-    assert_eq!(hashes(&page), [hash_of(&own[0])]);
+    assert_eq!(hashes(&page), [hash_of(&s, &own[0])]);
 
     let (st, bad) = s.get(&agent, "/api/v1/sync/pull?device=laptop-budi").await;
     assert_eq!(st, StatusCode::BAD_REQUEST);

@@ -39,7 +39,7 @@ pub use coverage::{Figures, Percent, Target};
 pub use hlc::{Hlc, HlcClock};
 pub use locale::Lang;
 pub use merge::{Field, Fields, PersonRecord};
-pub use nik::{Nik, NikError, mask_name, mask_nik, nik_lookup_hash};
+pub use nik::{Nik, NikError, ReplicaKey, ReplicaKeyError, mask_name, mask_nik, nik_lookup_hash};
 pub use registration::{Category, Issue, Program, Registration, Sex, Status, Validation};
 pub use wire::{Change, ChangeKind, Outcome, PROTOCOL_VERSION};
 

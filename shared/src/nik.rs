@@ -7,8 +7,9 @@
 use std::fmt;
 use std::str::FromStr;
 
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use time::{Date, Month};
 
 use crate::area::AreaCode;
@@ -180,6 +181,15 @@ impl Nik {
     pub fn masked(&self) -> String {
         mask_nik(self.as_str())
     }
+
+    /// Masked form for an agent's replica: the last two digits only,
+    /// e.g. `**************01`. Enough to tell the person found from the
+    /// NIK typed; the region and birth date stay out of the file.
+    pub fn masked_for_replica(&self) -> String {
+        let digits = self.as_str();
+        let tail = digits.get(digits.len().saturating_sub(2)..).unwrap_or("");
+        format!("{}{tail}", "*".repeat(digits.len() - tail.len()))
+    }
 }
 
 /// Masks any NIK-like text for logs, keeping the first four and last two
@@ -224,19 +234,62 @@ pub fn mask_name(name: &str) -> String {
 }
 
 /// What [`nik_lookup_hash`] puts before the 16 digits; the version names
-/// the scheme, so that a new one can be told apart.
-pub const NIK_LOOKUP_PREFIX: &str = "sigap-nik-v1:";
+/// the scheme, so that a new one can be told apart (v1 was an unkeyed
+/// SHA-256, which anyone could reverse by trying every NIK).
+pub const NIK_LOOKUP_PREFIX: &str = "sigap-nik-v2:";
 
-/// The key under which an agent's replica holds a person: hex SHA-256 of
-/// `"sigap-nik-v1:"` followed by the 16 digits. The server sends it instead
-/// of the NIK on pull; the client computes it from the NIK the agent typed.
-/// It keeps NIKs out of the feed's text, but it is not a secret: anyone who
-/// guesses a NIK can check the guess (that is what `sigap lookup` does).
-pub fn nik_lookup_hash(nik: &Nik) -> String {
-    let mut h = Sha256::new();
-    h.update(NIK_LOOKUP_PREFIX.as_bytes());
-    h.update(nik.as_str().as_bytes());
-    hex::encode(h.finalize())
+/// The deployment's secret for [`nik_lookup_hash`]: 32 random bytes that
+/// the server makes once and hands to enrolled devices only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ReplicaKey([u8; 32]);
+
+/// Why a text is not a [`ReplicaKey`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("replica key must be 64 hexadecimal digits (32 bytes)")]
+pub struct ReplicaKeyError;
+
+impl ReplicaKey {
+    pub const fn from_bytes(bytes: [u8; 32]) -> ReplicaKey {
+        ReplicaKey(bytes)
+    }
+
+    pub fn from_hex(text: &str) -> Result<ReplicaKey, ReplicaKeyError> {
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(text.trim(), &mut bytes).map_err(|_| ReplicaKeyError)?;
+        Ok(ReplicaKey(bytes))
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ReplicaKey {
+    // A secret: never in logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReplicaKey(..)")
+    }
+}
+
+/// The key under which an agent's replica holds a person: hex
+/// HMAC-SHA-256, keyed with the deployment's [`ReplicaKey`], of
+/// `"sigap-nik-v2:"` followed by the 16 digits. The server sends it
+/// instead of the NIK on pull; the client computes it from the NIK the
+/// agent typed. Without the key a copied replica cannot be checked against
+/// guessed NIKs; with it (an unlocked device, the server) it can.
+pub fn nik_lookup_hash(key: &ReplicaKey, nik: &Nik) -> String {
+    // HMAC accepts a key of any length: this cannot fail.
+    let mut mac = match Hmac::<Sha256>::new_from_slice(key.as_bytes()) {
+        Ok(mac) => mac,
+        Err(_) => unreachable!("HMAC takes keys of any length"),
+    };
+    mac.update(NIK_LOOKUP_PREFIX.as_bytes());
+    mac.update(nik.as_str().as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }
 
 impl fmt::Display for Nik {
@@ -364,15 +417,43 @@ mod tests {
     }
 
     #[test]
-    fn lookup_hash_is_sha256_of_the_prefixed_digits() {
+    fn lookup_hash_is_hmac_sha256_of_the_prefixed_digits_with_the_key() {
+        let key = ReplicaKey::from_bytes([7; 32]);
         let nik = Nik::parse("3372011203850001").unwrap();
-        let h = nik_lookup_hash(&nik);
-        let expected = hex::encode(Sha256::digest(b"sigap-nik-v1:3372011203850001"));
-        assert_eq!(h, expected);
+        let h = nik_lookup_hash(&key, &nik);
+        let mut mac = Hmac::<Sha256>::new_from_slice(&[7; 32]).unwrap();
+        mac.update(b"sigap-nik-v2:3372011203850001");
+        assert_eq!(h, hex::encode(mac.finalize().into_bytes()));
         assert_eq!(h.len(), 64);
-        assert!(!h.contains("3372011203850001"));
+        // Not the unkeyed hash of before, which anyone could recompute.
+        use sha2::Digest;
+        assert_ne!(
+            h,
+            hex::encode(Sha256::digest(b"sigap-nik-v1:3372011203850001"))
+        );
+        assert_ne!(
+            h,
+            hex::encode(Sha256::digest(b"sigap-nik-v2:3372011203850001"))
+        );
         let other = Nik::parse("3372011203850002").unwrap();
-        assert_ne!(nik_lookup_hash(&other), h);
+        assert_ne!(nik_lookup_hash(&key, &other), h);
+        // Another deployment's key gives another hash.
+        assert_ne!(nik_lookup_hash(&ReplicaKey::from_bytes([8; 32]), &nik), h);
+    }
+
+    #[test]
+    fn a_replica_key_reads_back_from_hex_and_never_prints() {
+        let key = ReplicaKey::from_bytes([0xab; 32]);
+        assert_eq!(ReplicaKey::from_hex(&key.to_hex()).unwrap(), key);
+        assert!(ReplicaKey::from_hex("abcd").is_err());
+        assert!(ReplicaKey::from_hex(&"zz".repeat(32)).is_err());
+        assert_eq!(format!("{key:?}"), "ReplicaKey(..)");
+    }
+
+    #[test]
+    fn the_replica_mask_keeps_only_the_last_two_digits() {
+        let nik = Nik::parse("3372011203850001").unwrap();
+        assert_eq!(nik.masked_for_replica(), "**************01");
     }
 
     #[test]

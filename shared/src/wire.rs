@@ -11,16 +11,20 @@ use uuid::Uuid;
 use crate::area::AreaCode;
 use crate::hlc::Hlc;
 use crate::merge::{Field, Fields};
-use crate::nik::{Nik, mask_name, nik_lookup_hash};
+use crate::nik::{Nik, ReplicaKey, mask_name, nik_lookup_hash};
 use crate::registration::{Category, Status};
 
 /// The protocol spoken by this build. Version 2 added the `pending` and
 /// `superseded` outcomes, `Receipt::max_seq` and the void details of
 /// `PersonState`; a version-1 client could not read those answers, so it
-/// is told to upgrade.
-pub const PROTOCOL_VERSION: u32 = 2;
+/// is told to upgrade. Version 3 keys the feed's `nik_hash` with the
+/// deployment's [`ReplicaKey`] (fetched from
+/// `GET /api/v1/sync/device/{id}/key`); a version-2 client would compute
+/// the old unkeyed hash and find nobody in its replica, so it is told to
+/// upgrade too.
+pub const PROTOCOL_VERSION: u32 = 3;
 /// The oldest protocol a server of this build still accepts.
-pub const MIN_PROTOCOL_VERSION: u32 = 2;
+pub const MIN_PROTOCOL_VERSION: u32 = 3;
 /// HTTP header that carries the protocol version on every request and
 /// response.
 pub const PROTOCOL_HEADER: &str = "x-sigap-protocol";
@@ -226,7 +230,7 @@ pub struct PushResponse {
 pub struct PersonState {
     /// [`nik_lookup_hash`] of the person's NIK.
     pub nik_hash: String,
-    /// [`Nik::masked`], e.g. `3372**********01`.
+    /// [`Nik::masked_for_replica`], e.g. `**************01`.
     pub nik_masked: String,
     /// [`mask_name`] of the merged name, e.g. `B*** S******` (none for a
     /// membership-roll person nobody has registered in the field).
@@ -268,10 +272,10 @@ impl PersonState {
     /// The masked state of a person's merged fields, with `participant`
     /// false, no `registered_by`/`registered_at`/`voided_at` and `seq` 0: fill
     /// those in with struct update syntax.
-    pub fn masked(nik: &Nik, fields: &Fields) -> PersonState {
+    pub fn masked(key: &ReplicaKey, nik: &Nik, fields: &Fields) -> PersonState {
         PersonState {
-            nik_hash: nik_lookup_hash(nik),
-            nik_masked: nik.masked(),
+            nik_hash: nik_lookup_hash(key, nik),
+            nik_masked: nik.masked_for_replica(),
             name_masked: fields.name.as_deref().map(mask_name),
             kelurahan: fields.kelurahan,
             rw: fields.rw,
@@ -292,9 +296,18 @@ impl PersonState {
     }
 
     /// Whether this is the person with `nik`.
-    pub fn is_for(&self, nik: &Nik) -> bool {
-        self.nik_hash == nik_lookup_hash(nik)
+    pub fn is_for(&self, key: &ReplicaKey, nik: &Nik) -> bool {
+        self.nik_hash == nik_lookup_hash(key, nik)
     }
+}
+
+/// The deployment's replica key, for an enrolled device
+/// (`GET /api/v1/sync/device/{device_id}/key`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicaKeyResponse {
+    pub protocol: u32,
+    /// [`ReplicaKey::to_hex`]: 64 hexadecimal digits.
+    pub key: String,
 }
 
 /// One page of the change feed.
@@ -383,6 +396,8 @@ impl ReceiptHash {
 mod tests {
     use super::*;
     use serde::de::DeserializeOwned;
+
+    const KEY: ReplicaKey = ReplicaKey::from_bytes([1; 32]);
 
     fn round_trip<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(v: &T) {
         let json = serde_json::to_string(v).unwrap();
@@ -536,12 +551,12 @@ mod tests {
             registered_by: Some("agent-1".into()),
             registered_at: Some(1),
             seq: 9,
-            ..PersonState::masked(&c.nik, &c.fields)
+            ..PersonState::masked(&KEY, &c.nik, &c.fields)
         };
         let roll_only = PersonState {
             participant: true,
             seq: 10,
-            ..PersonState::masked(&c.nik, &Fields::default())
+            ..PersonState::masked(&KEY, &c.nik, &Fields::default())
         };
         round_trip(&PullPage {
             protocol: PROTOCOL_VERSION,
@@ -572,7 +587,7 @@ mod tests {
             registered_by: Some("agent-budi".into()),
             registered_at: Some(1_764_000_000_000),
             seq: 3,
-            ..PersonState::masked(&c.nik, &c.fields)
+            ..PersonState::masked(&KEY, &c.nik, &c.fields)
         };
         let text = serde_json::to_string(&p).unwrap();
         for secret in [
@@ -587,8 +602,8 @@ mod tests {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
         let json = serde_json::to_value(&p).unwrap();
-        assert_eq!(json["nik_hash"], nik_lookup_hash(&c.nik));
-        assert_eq!(json["nik_masked"], "3372**********01");
+        assert_eq!(json["nik_hash"], nik_lookup_hash(&KEY, &c.nik));
+        assert_eq!(json["nik_masked"], "**************01");
         assert_eq!(json["name_masked"], "B*** S******");
         assert_eq!(json["kelurahan"], "33.72.01.1001");
         assert_eq!(
@@ -600,8 +615,9 @@ mod tests {
         for gone in ["nik", "fields", "name", "birth_date", "sex", "phone"] {
             assert!(json.get(gone).is_none(), "{gone} in {text}");
         }
-        assert!(p.is_for(&c.nik));
-        assert!(!p.is_for(&Nik::parse("3372011203850002").unwrap()));
+        assert!(p.is_for(&KEY, &c.nik));
+        assert!(!p.is_for(&KEY, &Nik::parse("3372011203850002").unwrap()));
+        assert!(!p.is_for(&ReplicaKey::from_bytes([2; 32]), &c.nik));
     }
 
     #[test]

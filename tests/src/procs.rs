@@ -227,6 +227,9 @@ pub struct Agent {
     dir: TempDir,
 }
 
+/// The passphrase of every test agent's encrypted database.
+pub const AGENT_PASSPHRASE: &str = "sandi uji lapangan";
+
 impl Default for Agent {
     fn default() -> Self {
         Agent::new()
@@ -258,6 +261,7 @@ impl Agent {
             .env("SIGAP_RETRY_BASE_MS", "50")
             // The tests read English messages.
             .env("SIGAP_LANG", "en")
+            .env("SIGAP_PASSPHRASE", AGENT_PASSPHRASE)
             .env_remove("SIGAP_TOKEN")
             .stdin(Stdio::null());
         c

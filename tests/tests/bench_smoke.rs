@@ -9,7 +9,7 @@ use sigap_e2e::bench::{self, Scale};
 fn smoke_run_measures_every_figure() {
     let rows = bench::run(Scale::smoke(), &[], &mut |line| eprintln!("{line}"));
     let figures: Vec<&str> = rows.iter().map(|r| r.figure.as_str()).collect();
-    assert_eq!(rows.len(), 9, "{figures:#?}");
+    assert_eq!(rows.len(), 10, "{figures:#?}");
     // Correctness inside the benchmark is judged even in a smoke run.
     let concurrent = rows
         .iter()

@@ -19,6 +19,8 @@ help-arg-version = Print the version.
 help-after =
     A typical day:
       sigap init --server https://sigap.example --device-name laptop-budi --token TOKEN
+                                      (once: also sets the database's passphrase)
+      sigap unlock                    (asks the passphrase; unlocked for 8 hours)
       sigap register                  (asks for each field on a terminal)
       sigap list --kelurahan 33.72.01.1001 --rw 3
       sigap visit --kelurahan 33.72.01.1001 --rw 3 --rt 5 --households 40
@@ -39,10 +41,16 @@ help-after =
       5  the server refused: token not accepted (401/403), this device enrolled
          under another agent's token, or a protocol version mismatch (upgrade
          sigap)
+      6  the database stays locked: wrong passphrase (passphrase salah), or none
+         given where nobody can be asked (set SIGAP_PASSPHRASE or run on a
+         terminal)
 
     Environment:
       SIGAP_LANG           language: id (Bahasa Indonesia) or en (English), same as --lang
       SIGAP_DB             database file (same as --db)
+      SIGAP_PASSPHRASE     the database's passphrase, for scripts (else asked on
+                           the terminal, or kept for a while by `sigap unlock`)
+      SIGAP_NEW_PASSPHRASE the new passphrase of `sigap passphrase`, for scripts
       SIGAP_TOKEN          access token (same as --token of `sigap init`)
       SIGAP_RETRY_LIMIT    attempts per request during sync (default 5)
       SIGAP_RETRY_BASE_MS  first retry delay in milliseconds (default 500)
@@ -147,3 +155,8 @@ help-resolve = Supervisors: resolve a conflict by choosing the values to keep.
 help-resolve-id = The conflict's number (from `sigap conflicts`).
 help-resolve-keep = A value to keep: name=TEXT, birth_date=YYYY-MM-DD or sex=VALUE. Give one --keep per field.
 help-resolve-note = Why, kept with the resolution.
+
+help-unlock = Unlock the database for a while: asks the passphrase once and keeps the key in the OS keyring.
+help-unlock-how_long = How long the key is kept: 30m, 8h, 2d (at most 7d). Then the database locks again.
+help-lock = Lock the database again now: forget the key `sigap unlock` kept.
+help-passphrase = Change the database's passphrase (asks the old one first).

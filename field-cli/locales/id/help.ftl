@@ -19,6 +19,8 @@ help-arg-version = Tampilkan versi.
 help-after =
     Sehari di lapangan:
       sigap init --server https://sigap.example --device-name laptop-budi --token TOKEN
+                                      (sekali: juga menetapkan kata sandi basis data)
+      sigap unlock                    (menanyakan kata sandi; terbuka 8 jam)
       sigap register                  (menanyakan tiap isian di terminal)
       sigap list --kelurahan 33.72.01.1001 --rw 3
       sigap visit --kelurahan 33.72.01.1001 --rw 3 --rt 5 --households 40
@@ -39,10 +41,16 @@ help-after =
       4  server tidak dapat dihubungi (perubahan Anda aman; sinkronkan lagi nanti)
       5  server menolak: token tidak diterima (401/403), perangkat ini terdaftar
          dengan token agen lain, atau versi protokol berbeda (perbarui sigap)
+      6  basis data tetap terkunci: kata sandi salah (wrong passphrase), atau tidak
+         diberikan padahal tidak ada yang bisa ditanya (isi SIGAP_PASSPHRASE atau
+         jalankan di terminal)
 
     Variabel lingkungan:
       SIGAP_LANG           bahasa: id (Bahasa Indonesia) atau en (English), sama dengan --lang
       SIGAP_DB             berkas basis data (sama dengan --db)
+      SIGAP_PASSPHRASE     kata sandi basis data, untuk skrip (jika tidak, ditanyakan
+                           di terminal, atau disimpan sementara oleh `sigap unlock`)
+      SIGAP_NEW_PASSPHRASE kata sandi baru untuk `sigap passphrase`, untuk skrip
       SIGAP_TOKEN          token akses (sama dengan --token pada `sigap init`)
       SIGAP_RETRY_LIMIT    jumlah percobaan per permintaan saat sinkronisasi (bawaan 5)
       SIGAP_RETRY_BASE_MS  jeda percobaan ulang pertama dalam milidetik (bawaan 500)
@@ -147,3 +155,8 @@ help-resolve = Supervisor: putuskan konflik dengan memilih nilai yang disimpan.
 help-resolve-id = Nomor konflik (dari `sigap conflicts`).
 help-resolve-keep = Nilai yang disimpan: name=TEKS, birth_date=YYYY-MM-DD atau sex=NILAI. Satu --keep per isian.
 help-resolve-note = Alasannya, disimpan bersama keputusan.
+
+help-unlock = Buka basis data untuk sementara: menanyakan kata sandi sekali dan menyimpan kuncinya di keyring sistem.
+help-unlock-how_long = Berapa lama kunci disimpan: 30m, 8h, 2d (paling lama 7d). Setelah itu basis data terkunci lagi.
+help-lock = Kunci basis data sekarang: lupakan kunci yang disimpan `sigap unlock`.
+help-passphrase = Ganti kata sandi basis data (menanyakan yang lama dulu).

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use crate::cli::ExportArgs;
 use crate::error::{CliError, exit};
 use crate::i18n::t;
+use crate::progress::Progress;
 use crate::store::Store;
 use crate::store::records::{self, Filter, RecordView};
 
@@ -38,7 +39,9 @@ pub fn run(store: &Store, args: ExportArgs, json: bool) -> anyhow::Result<ExitCo
     };
     let mut w = csv::Writer::from_writer(sink);
     w.write_record(COLUMNS)?;
+    let mut progress = Progress::new(rows.len() as u64, "exporting");
     for r in &rows {
+        progress.inc(1);
         let v = RecordView::of(r);
         w.write_record([
             &v.nik,
@@ -59,6 +62,7 @@ pub fn run(store: &Store, args: ExportArgs, json: bool) -> anyhow::Result<ExitCo
     }
     w.flush()
         .map_err(|e| CliError::Local(t!("export-cannot-write", file = args.file, detail = e)))?;
+    drop(progress);
     if args.file != "-" {
         if json {
             crate::output::json(&serde_json::json!({"exported": rows.len(), "file": args.file}))?;

@@ -19,6 +19,7 @@ use crate::error::{CliError, exit};
 use crate::fields::{RawFields, today};
 use crate::i18n::{self, both, n, t};
 use crate::output;
+use crate::progress::Progress;
 use crate::store::writer::Writer;
 use crate::store::{Store, records, replica};
 
@@ -85,7 +86,7 @@ fn read_rows<R: std::io::Read>(
     mut rdr: csv::Reader<R>,
     headers: &csv::StringRecord,
     today: time::Date,
-    out: &mpsc::SyncSender<Vec<Item>>,
+    out: &mpsc::SyncSender<(Vec<Item>, u64)>,
     spent: &mpsc::Receiver<Vec<Box<Row>>>,
 ) {
     let mut batch = Vec::with_capacity(BATCH);
@@ -145,12 +146,12 @@ fn read_rows<R: std::io::Read>(
                 drop(rows);
             }
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-            if out.send(full).is_err() {
+            if out.send((full, rdr.position().byte())).is_err() {
                 return;
             }
         }
     }
-    let _ = out.send(batch);
+    let _ = out.send((batch, rdr.position().byte()));
 }
 
 /// Parses and validates one row into `batch`.
@@ -312,6 +313,7 @@ fn open(
 pub fn run(store: &mut Store, args: ImportArgs, json: bool) -> anyhow::Result<ExitCode> {
     let device = store.device()?;
     let (rdr, headers) = open(&args.file, args.delimiter)?;
+    let size = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
     let unknown: Vec<&str> = headers.iter().filter(|h| !KNOWN.contains(h)).collect();
     if !unknown.is_empty() {
         return Err(CliError::Input(t!(
@@ -353,11 +355,17 @@ pub fn run(store: &mut Store, args: ImportArgs, json: bool) -> anyhow::Result<Ex
     // Reading, parsing and checking rows on their own takes a third of an
     // import: it runs on a second thread, a batch ahead of the one that
     // checks them against the database and stores them, in file order.
+    let mut progress = Progress::bytes(size, "importing");
     std::thread::scope(|scope| -> anyhow::Result<()> {
-        let (tx, rx) = mpsc::sync_channel::<Vec<Item>>(AHEAD);
+        let (tx, rx) = mpsc::sync_channel::<(Vec<Item>, u64)>(AHEAD);
         let (spent_tx, spent_rx) = mpsc::channel::<Vec<Box<Row>>>();
         scope.spawn(move || read_rows(rdr, &headers, today, &tx, &spent_rx));
-        for batch in rx {
+        for (batch, read_to) in rx {
+            progress.set_position(read_to);
+            progress.set_message(format!(
+                "importing: {} row(s)",
+                imported + rejected.len() as u64
+            ));
             let mut spent = Vec::with_capacity(batch.len());
             for item in batch {
                 let (line, row) = match item {
@@ -399,6 +407,7 @@ pub fn run(store: &mut Store, args: ImportArgs, json: bool) -> anyhow::Result<Ex
         }
         Ok(())
     })?;
+    drop(progress);
     let bad_lines = {
         let mut l: Vec<u64> = rejected.iter().map(|r| r.line).collect();
         l.dedup();

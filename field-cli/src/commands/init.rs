@@ -9,36 +9,12 @@ use crate::cli::InitArgs;
 use crate::error::{CliError, exit};
 use crate::i18n::{both, t};
 use crate::output;
-use crate::store::{self, Store, key};
+use crate::store::{self, Store, key, replica};
 use crate::sync::client::Client;
 
 pub fn run(store: &mut Store, args: InitArgs, json: bool) -> anyhow::Result<ExitCode> {
     let existing = store.device_opt()?;
-    if existing.is_none() {
-        let mut missing = Vec::new();
-        if args.server.is_none() {
-            missing.push(t!("init-flag-server"));
-        }
-        if args.device_name.is_none() {
-            missing.push(t!("init-flag-device-name"));
-        }
-        if !missing.is_empty() {
-            let flags = missing.join(&t!("list-and"));
-            return Err(CliError::Input(t!("init-new-device", flags = flags)).into());
-        }
-    }
-    if let Some(url) = &args.server {
-        let parsed = reqwest::Url::parse(url.trim())
-            .map_err(|e| CliError::Input(t!("init-bad-server", url = url, detail = e)))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(CliError::Input(t!("init-server-scheme", url = url)).into());
-        }
-    }
-    if let Some(name) = &args.device_name
-        && name.trim().is_empty()
-    {
-        return Err(CliError::Input(t!("init-empty-name")).into());
-    }
+    check(&args, existing.is_none())?;
     let tx = store.conn.transaction()?;
     let device_id = match &existing {
         Some(d) => d.id,
@@ -81,9 +57,9 @@ pub fn run(store: &mut Store, args: InitArgs, json: bool) -> anyhow::Result<Exit
             }
             Some((role, _)) => {
                 store::set(&store.conn, key::TOKEN_ROLE, &role)?;
-                enrol(&d)
+                enrol(store, &d)
             }
-            None => enrol(&d),
+            None => enrol(store, &d),
         }),
         _ => None,
     };
@@ -138,6 +114,37 @@ fn token_role(device: &store::Device) -> Option<(String, String)> {
     Some((me.role, me.name))
 }
 
+/// Refuses flags that cannot set up the device (for a `new` one: the
+/// server and name are needed), before anything is asked or written.
+pub fn check(args: &InitArgs, new: bool) -> Result<(), CliError> {
+    if new {
+        let mut missing = Vec::new();
+        if args.server.is_none() {
+            missing.push(t!("init-flag-server"));
+        }
+        if args.device_name.is_none() {
+            missing.push(t!("init-flag-device-name"));
+        }
+        if !missing.is_empty() {
+            let flags = missing.join(&t!("list-and"));
+            return Err(CliError::Input(t!("init-new-device", flags = flags)));
+        }
+    }
+    if let Some(url) = &args.server {
+        let parsed = reqwest::Url::parse(url.trim())
+            .map_err(|e| CliError::Input(t!("init-bad-server", url = url, detail = e)))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(CliError::Input(t!("init-server-scheme", url = url)));
+        }
+    }
+    if let Some(name) = &args.device_name
+        && name.trim().is_empty()
+    {
+        return Err(CliError::Input(t!("init-empty-name")));
+    }
+    Ok(())
+}
+
 /// Whether the server now knows this device under the token.
 struct Enrolment {
     enrolled: bool,
@@ -152,9 +159,14 @@ struct Enrolment {
 
 /// Reads the device's receipt once with the new token: the server binds a
 /// device to the first token that reads its receipt or pushes for it, so
-/// the device is the agent's from now on. One quick attempt.
-fn enrol(device: &store::Device) -> Enrolment {
-    let answer = Client::quick(device).and_then(|c| c.device_status(device.id));
+/// the device is the agent's from now on; then the deployment's replica
+/// key, which only an enrolled device is given. One quick attempt.
+fn enrol(store: &Store, device: &store::Device) -> Enrolment {
+    let answer = Client::quick(device).and_then(|c| {
+        c.device_status(device.id)?;
+        let key = c.replica_key(device.id)?;
+        replica::set_key(&store.conn, &key)
+    });
     match answer {
         Ok(_) => {
             let (message, local) = both("init-enrolled", &[]);

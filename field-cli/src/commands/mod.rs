@@ -8,6 +8,7 @@ mod import;
 mod init;
 mod list;
 mod lookup;
+mod passphrase;
 mod register;
 mod report;
 mod resolve;
@@ -18,10 +19,15 @@ mod visit;
 
 use std::process::ExitCode;
 
+use std::path::Path;
+
 use crate::cli::{Cli, Command};
 use crate::error::CliError;
 use crate::fields::parse_nik;
+use crate::store::encryption::{self, FileState};
+use crate::store::kdf::{DbKey, KdfHeader};
 use crate::store::{self, Store};
+use crate::unlock;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // These describe the CLI itself: they must work on a fresh laptop and
@@ -35,12 +41,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(p) => p.clone(),
         None => store::default_path()?,
     };
-    let mut store = if is_short(&cli.command) {
-        Store::open_short(&path)?
-    } else {
-        Store::open(&path)?
-    };
     let json = cli.json;
+    // Forgetting the kept key needs no passphrase and no database.
+    if let Command::Lock = cli.command {
+        return passphrase::lock(&path, json);
+    }
+    let (mut store, key) = open_store(&path, &cli.command)?;
     match cli.command {
         Command::Init(a) => init::run(&mut store, a, json),
         Command::Register(a) => {
@@ -67,10 +73,93 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(a) => report::run(&store, a, json),
         Command::Conflicts(a) => conflicts::run(&store, a, json),
         Command::Resolve(a) => resolve::run(&store, a, json),
+        Command::Unlock(a) => passphrase::unlock(&store, &key, a, json),
+        Command::Passphrase => passphrase::change(&mut store, json),
+        Command::Lock => passphrase::lock(&path, json),
         // Answered above, before the database; said again here rather
         // than as a panic, should that order ever change.
         Command::Completions(a) => docs::completions(a.shell),
         Command::Man => docs::man(),
+    }
+}
+
+/// Opens the encrypted database with its key: the one `sigap unlock`
+/// keeps, else the passphrase. `sigap init` makes a new database (a
+/// passphrase is chosen); a database of a version before encryption is
+/// encrypted first, under a passphrase chosen now.
+fn open_store(path: &Path, command: &Command) -> Result<(Store, DbKey), CliError> {
+    let short = is_short(command);
+    let open = |key: &DbKey| {
+        if short {
+            Store::open_short(path, Some(key))
+        } else {
+            Store::open(path, Some(key))
+        }
+    };
+    match encryption::file_state(path)? {
+        FileState::Missing => {
+            let Command::Init(args) = command else {
+                return Err(CliError::Input(format!(
+                    "no database at {}: this device is not set up yet: run `sigap init --server URL --device-name NAME` first",
+                    path.display()
+                )));
+            };
+            // Bad flags are refused before a passphrase is chosen and
+            // before the database is made.
+            init::check(args, true)?;
+            let chosen = unlock::new_passphrase(
+                unlock::PASSPHRASE_ENV,
+                "choose a passphrase for the new database (it encrypts everything on this device)",
+            )?;
+            let header = KdfHeader::new_random();
+            let key = header.derive(&chosen)?;
+            if let Some(parent) = path.parent()
+                && !parent.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    CliError::Local(format!(
+                        "cannot open the database {}: cannot create folder {}: {e}",
+                        path.display(),
+                        parent.display()
+                    ))
+                })?;
+            }
+            header.write(path)?;
+            Ok((open(&key)?, key))
+        }
+        FileState::Plain => {
+            let chosen = unlock::new_passphrase(
+                unlock::PASSPHRASE_ENV,
+                &format!(
+                    "the database {} is not encrypted yet: choose its passphrase",
+                    path.display()
+                ),
+            )?;
+            let header = KdfHeader::new_random();
+            let key = header.derive(&chosen)?;
+            encryption::encrypt_plain(path, &header, &key)?;
+            eprintln!(
+                "the database {} is encrypted now: keep the passphrase, nothing can be read without it",
+                path.display()
+            );
+            Ok((open(&key)?, key))
+        }
+        FileState::Encrypted => {
+            // These two prove the passphrase itself.
+            let asks = matches!(command, Command::Unlock(_) | Command::Passphrase);
+            if !asks && let Some(key) = unlock::kept_key(path) {
+                match open(&key) {
+                    Ok(store) => return Ok((store, key)),
+                    // Kept before a passphrase change elsewhere: dropped.
+                    Err(CliError::Passphrase(_)) => {
+                        unlock::forget(path);
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            let key = unlock::key_from_passphrase(path)?;
+            Ok((open(&key)?, key))
+        }
     }
 }
 
@@ -84,6 +173,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn is_short(command: &Command) -> bool {
     match command {
         Command::Init(a) => a.token.is_none(),
+        // Re-encrypting needs the database alone; unlocking and locking
+        // are over at once.
+        Command::Passphrase | Command::Unlock(_) | Command::Lock => true,
         Command::Edit(_)
         | Command::Void(_)
         | Command::Visit(_)

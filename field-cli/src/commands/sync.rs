@@ -6,7 +6,7 @@ use crate::cli::SyncArgs;
 use crate::error::exit;
 use crate::i18n::{self, n, t};
 use crate::output;
-use crate::store::{self, Store, key, now_text, outbox, repair};
+use crate::store::{self, Store, key, now_text, outbox, repair, replica};
 use crate::sync::client::Client;
 use crate::sync::{ClockCheck, RejectedChange, Summary, pull, push, restore, verify, visits};
 
@@ -71,6 +71,11 @@ pub fn run(store: &mut Store, args: SyncArgs, json: bool) -> anyhow::Result<Exit
     summary.new_ids = repair::new_ids(&mut store.conn)? as u64;
     push::push_all(store, &client, &device, &mut summary)?;
     summary.visits = visits::send_all(store, &client, &device)?;
+    // Asked at every sync, after the push (nothing waits on it): a server
+    // with another key (another deployment) empties the replica, which
+    // the pull below fills again.
+    let key = client.replica_key(device.id)?;
+    replica::set_key(&store.conn, &key)?;
     if args.full || summary.restored.is_some() {
         // From the start, and without naming the device: persons only it
         // wrote come back too.

@@ -477,7 +477,7 @@ mod tests {
     /// A fresh store whose outbox holds `n` edits numbered 1 to `n`.
     fn store_with_edits(n: i64) -> (tempfile::TempDir, crate::store::Store) {
         let dir = tempfile::tempdir().unwrap();
-        let store = crate::store::Store::open(&dir.path().join("a.db")).unwrap();
+        let store = crate::store::Store::open(&dir.path().join("a.db"), None).unwrap();
         let nik = Nik::parse("3372015204900002").unwrap();
         let hlc = Hlc {
             millis: 1,

@@ -301,7 +301,7 @@ mod tests {
     #[test]
     fn changes_a_wrong_clock_stamped_are_stamped_again_and_the_clock_resumes_from_now() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let mut store = Store::open(&dir.path().join("s.db"), None).unwrap();
         let device = Uuid::now_v7();
         let budi = Nik::parse("3372011203850001").unwrap();
         let siti = Nik::parse("3372015203900002").unwrap();
@@ -385,7 +385,7 @@ mod tests {
     #[test]
     fn a_change_the_server_may_hold_keeps_its_stamp() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let mut store = Store::open(&dir.path().join("s.db"), None).unwrap();
         let device = Uuid::now_v7();
         register(
             &mut store,
@@ -422,7 +422,7 @@ mod tests {
     #[test]
     fn unsent_changes_are_renumbered_after_the_servers_numbers_with_their_references() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let mut store = Store::open(&dir.path().join("s.db"), None).unwrap();
         let device = Uuid::now_v7();
         let budi = Nik::parse("3372011203850001").unwrap();
         let siti = Nik::parse("3372015203900002").unwrap();
@@ -516,7 +516,7 @@ mod tests {
     #[test]
     fn a_change_refused_for_its_id_gets_a_new_one_and_keeps_the_rest() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let mut store = Store::open(&dir.path().join("s.db"), None).unwrap();
         let device = Uuid::now_v7();
         let budi = Nik::parse("3372011203850001").unwrap();
         register(&mut store, device, &budi, "Budi Santoso");

@@ -3,11 +3,14 @@
 //!
 //! The server sends persons masked (`PersonState`): no NIK, no full name.
 //! The replica is keyed by `nik_lookup_hash`, computed here from the NIK
-//! the agent typed.
+//! the agent typed with the deployment's replica key, which the server
+//! hands to this device and which is kept only in this (encrypted)
+//! database: a copy of the replica alone cannot be checked against
+//! guessed NIKs.
 
 use rusqlite::{Connection, OptionalExtension, params};
 use sigap_shared::wire::PersonState;
-use sigap_shared::{AreaCode, Nik, Status, nik_lookup_hash};
+use sigap_shared::{AreaCode, Nik, ReplicaKey, Status, nik_lookup_hash};
 
 use crate::error::{CliError, Result};
 
@@ -46,9 +49,45 @@ pub fn upsert(conn: &Connection, p: &PersonState) -> Result<()> {
     Ok(())
 }
 
+/// The deployment's replica key, once a sync or `sigap init` has fetched
+/// it (nothing is pulled before).
+pub fn key(conn: &Connection) -> Result<Option<ReplicaKey>> {
+    let Some(text) = super::config::get(conn, super::key::REPLICA_KEY)? else {
+        return Ok(None);
+    };
+    ReplicaKey::from_hex(&text).map(Some).map_err(|_| {
+        CliError::Local(
+            "the stored replica key is damaged; `sigap sync --full` fetches it again".into(),
+        )
+    })
+}
+
+/// Keeps the deployment's replica key the server gave. A key other than
+/// the one kept (a new deployment, or the first since the unkeyed
+/// replica) makes every row unfindable: the replica is emptied and the
+/// pull starts again. True when it was.
+pub fn set_key(conn: &Connection, new: &ReplicaKey) -> Result<bool> {
+    if key(conn).ok().flatten().as_ref() == Some(new) {
+        return Ok(false);
+    }
+    let tx = conn.unchecked_transaction()?;
+    tx.execute("DELETE FROM replica", [])?;
+    tx.execute(
+        "DELETE FROM config WHERE key IN (?1, ?2)",
+        [super::key::PULL_CURSOR, super::key::LAST_PULL_AT],
+    )?;
+    super::config::set(&tx, super::key::REPLICA_KEY, &new.to_hex())?;
+    tx.commit()?;
+    Ok(true)
+}
+
 /// The replica's person with this NIK, found by its lookup hash.
 pub fn get(conn: &Connection, nik: &Nik) -> Result<Option<PersonState>> {
-    let hash = nik_lookup_hash(nik);
+    // Without the key nothing was pulled: nobody to find.
+    let Some(key) = key(conn)? else {
+        return Ok(None);
+    };
+    let hash = nik_lookup_hash(&key, nik);
     let raw = conn
         .prepare_cached(
             "SELECT nik_masked, name_masked, participant, registered_by, registered_at,

@@ -11,9 +11,11 @@ use reqwest::StatusCode;
 use reqwest::blocking::{Client as Http, RequestBuilder};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use sigap_shared::ReplicaKey;
 use sigap_shared::visit_wire::{VisitsRequest, VisitsResponse};
 use sigap_shared::wire::{
     DeviceStatus, ErrorBody, PROTOCOL_HEADER, PROTOCOL_VERSION, PullPage, PushResponse,
+    ReplicaKeyResponse,
 };
 use uuid::Uuid;
 
@@ -192,6 +194,17 @@ impl Client {
     pub fn device_status(&self, device: Uuid) -> Result<DeviceStatus> {
         let url = format!("{}/api/v1/sync/device/{device}", self.base);
         self.send("device status", |h| h.get(&url))
+    }
+
+    /// The deployment's replica key, given to this device's own token.
+    pub fn replica_key(&self, device: Uuid) -> Result<ReplicaKey> {
+        let url = format!("{}/api/v1/sync/device/{device}/key", self.base);
+        let answer: ReplicaKeyResponse = self.send("replica key", |h| h.get(&url))?;
+        ReplicaKey::from_hex(&answer.key).map_err(|e| {
+            CliError::Refused(format!(
+                "the server sent a replica key that is not one ({e}); ask its operator to check the server"
+            ))
+        })
     }
 
     pub fn device_changes(&self, device: Uuid, after_seq: u64, limit: usize) -> Result<HeldPage> {

@@ -9,17 +9,17 @@ pub mod restore;
 pub mod verify;
 pub mod visits;
 
-use std::io::IsTerminal;
-
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use sigap_shared::Lang;
 
 use crate::i18n;
 
-/// Progress on a terminal (a bar), plain lines otherwise; both on stderr.
+use crate::progress::{Progress, on_terminal};
+
+/// Progress on a terminal (a bar, once the work takes more than a
+/// moment), plain lines otherwise; both on stderr.
 pub struct Reporter {
-    bar: Option<ProgressBar>,
+    bar: Option<Progress>,
 }
 
 impl Reporter {
@@ -28,27 +28,20 @@ impl Reporter {
     }
 
     pub fn start(&mut self, total: u64, what: &str) {
-        if std::io::stderr().is_terminal() {
-            let bar = ProgressBar::new(total);
-            if let Ok(style) = ProgressStyle::with_template("{msg:12} [{bar:30}] {pos}/{len}") {
-                bar.set_style(style.progress_chars("=> "));
-            }
-            bar.set_message(what.to_string());
-            self.bar = Some(bar);
+        if on_terminal() {
+            self.bar = Some(Progress::new(total, what));
         }
     }
 
     pub fn step(&mut self, n: u64, line: &str) {
-        match &self.bar {
+        match &mut self.bar {
             Some(b) => b.inc(n),
             None => eprintln!("{line}"),
         }
     }
 
     pub fn finish(&mut self) {
-        if let Some(b) = self.bar.take() {
-            b.finish_and_clear();
-        }
+        self.bar = None;
     }
 }
 

@@ -9,6 +9,50 @@ use std::process::{Command, Output, Stdio};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_sigap");
 
+/// The passphrase of every test database (`SIGAP_PASSPHRASE`).
+pub const PASSPHRASE: &str = "sandi uji lapangan";
+
+/// The `sigap` binary with the test passphrase and no database chosen.
+pub fn sigap() -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env("SIGAP_PASSPHRASE", PASSPHRASE)
+        .env_remove("SIGAP_NEW_PASSPHRASE")
+        .env_remove("SIGAP_DB")
+        .env_remove("SIGAP_TOKEN");
+    cmd
+}
+
+/// The key `sigap` derives from `passphrase` for the database at `db`,
+/// from the settings kept beside it, as SQLCipher's `PRAGMA key` value.
+pub fn pragma_key(db: &Path, passphrase: &str) -> String {
+    let mut header_path = db.as_os_str().to_owned();
+    header_path.push(".salt");
+    let header: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(header_path).unwrap()).unwrap();
+    let num = |k: &str| u32::try_from(header[k].as_u64().unwrap()).unwrap();
+    let salt: Vec<u8> = (0..header["salt"].as_str().unwrap().len() / 2)
+        .map(|i| {
+            u8::from_str_radix(&header["salt"].as_str().unwrap()[2 * i..2 * i + 2], 16).unwrap()
+        })
+        .collect();
+    let params =
+        argon2::Params::new(num("m_cost"), num("t_cost"), num("p_cost"), Some(32)).unwrap();
+    let mut key = [0u8; 32];
+    argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+        .hash_password_into(passphrase.as_bytes(), &salt, &mut key)
+        .unwrap();
+    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"x'{hex}'\"")
+}
+
+/// The test database at `db` opened directly (SQLCipher, test passphrase).
+pub fn open_db(db: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute_batch(&format!("PRAGMA key = {};", pragma_key(db, PASSPHRASE)))
+        .unwrap();
+    conn
+}
+
 /// A man born 1985-03-12, issued in Laweyan (33.72.01).
 pub const BUDI: &str = "3372011203850001";
 /// A woman born 1990-03-12 (day + 40), issued in Laweyan.
@@ -21,6 +65,11 @@ pub struct Run {
 }
 
 impl Run {
+    /// Runs `cmd` to the end.
+    pub fn of(cmd: &mut Command) -> Run {
+        Run::from(cmd.output().unwrap())
+    }
+
     fn from(out: Output) -> Run {
         Run {
             code: out.status.code().unwrap_or(-1),
@@ -107,12 +156,10 @@ impl Env {
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
+        let mut cmd = sigap();
         cmd.arg("--db")
             .arg(&self.db)
             .args(args)
-            .env_remove("SIGAP_DB")
-            .env_remove("SIGAP_TOKEN")
             .env("SIGAP_RETRY_LIMIT", "3")
             .env("SIGAP_RETRY_BASE_MS", "5")
             // These tests read English messages; the language tests
@@ -148,7 +195,7 @@ impl Env {
 }
 
 pub fn count(db: &Path, sql: &str) -> i64 {
-    let conn = rusqlite::Connection::open(db).unwrap();
+    let conn = open_db(db);
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 

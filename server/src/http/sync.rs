@@ -6,7 +6,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use sigap_shared::wire::{
     DeviceStatus, ErrorBody, MAX_PULL_LIMIT, MAX_PUSH_CHANGES, MIN_PROTOCOL_VERSION, Outcome,
-    PROTOCOL_VERSION, PullPage, PushRequest, PushResponse,
+    PROTOCOL_VERSION, PullPage, PushRequest, PushResponse, ReplicaKeyResponse,
 };
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/sync/push", post(push))
         .route("/api/v1/sync/pull", get(pull))
         .route("/api/v1/sync/device/{device_id}", get(device))
+        .route("/api/v1/sync/device/{device_id}/key", get(device_key))
         .route(
             "/api/v1/sync/device/{device_id}/changes",
             get(device_changes),
@@ -210,6 +211,24 @@ async fn device(
     Ok(Json(DeviceStatus {
         protocol: PROTOCOL_VERSION,
         receipt,
+    }))
+}
+
+/// The deployment's replica key, for the device's own token only: a
+/// device keeps it inside its encrypted database to look NIKs up in its
+/// replica.
+async fn device_key(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(device_id): Path<String>,
+) -> Result<Json<ReplicaKeyResponse>, ApiError> {
+    auth.require_agent()?;
+    let device = parse_device(&device_id)?;
+    claim(&state, &auth, device).await?;
+    let key = state.store.replica_key()?;
+    Ok(Json(ReplicaKeyResponse {
+        protocol: PROTOCOL_VERSION,
+        key: key.to_hex(),
     }))
 }
 

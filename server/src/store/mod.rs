@@ -304,6 +304,9 @@ pub trait Store: Send + Sync + 'static {
     /// An admin gives `device` to `token_id`, whoever held it.
     fn assign_device(&self, device: Uuid, token_id: i64) -> Result<(), StoreError>;
     fn device_receipt(&self, device: Uuid) -> Result<Receipt, StoreError>;
+    /// The deployment's secret that keys the feed's lookup hashes (made
+    /// once with the database); only enrolled devices are given it.
+    fn replica_key(&self) -> Result<sigap_shared::ReplicaKey, StoreError>;
     /// The device log after `after_seq`, and whether more follow.
     fn device_changes(
         &self,

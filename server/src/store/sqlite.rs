@@ -6,9 +6,9 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
-use sigap_shared::AreaCode;
 use sigap_shared::coverage::{Percent, Target};
 use sigap_shared::merge::PersonRecord;
+use sigap_shared::{AreaCode, ReplicaKey};
 
 use super::{AreaData, Baseline, NewToken, Role, StoreError, TokenInfo, category_index};
 
@@ -31,8 +31,36 @@ fn migrations() -> Vec<M<'static>> {
         // Who counts changed with the per-year counters: recount them.
         M::up_with_hook(include_str!("sqlite/schema_v6.sql"), counters::rebuild_hook),
         M::up(include_str!("sqlite/schema_v7.sql")),
-        M::up(include_str!("sqlite/schema_v8.sql")),
+        M::up_with_hook(include_str!("sqlite/schema_v8.sql"), new_replica_key_hook),
+        M::up(include_str!("sqlite/schema_v9.sql")),
     ]
+}
+
+/// Makes the deployment's replica key (see `schema_v8.sql`).
+fn new_replica_key_hook(tx: &rusqlite::Transaction<'_>) -> rusqlite_migration::HookResult {
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    tx.execute(
+        "INSERT INTO secrets (name, value) VALUES ('replica_key', ?1)",
+        [bytes.as_slice()],
+    )?;
+    Ok(())
+}
+
+/// The deployment's replica key, as the migration made it.
+fn load_replica_key(conn: &Connection) -> Result<ReplicaKey, StoreError> {
+    let bytes: Vec<u8> = conn
+        .query_row(
+            "SELECT value FROM secrets WHERE name = 'replica_key'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or_else(|| corrupt("the replica key is missing from the secrets table"))?;
+    let bytes: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| corrupt("the replica key in the secrets table is not 32 bytes"))?;
+    Ok(ReplicaKey::from_bytes(bytes))
 }
 
 /// Where the store reads the time (Unix milliseconds): tests move it.
@@ -61,6 +89,8 @@ pub struct SqliteStore {
     clock: Clock,
     /// The last coverage snapshot this process took.
     taken: Mutex<history::Taken>,
+    /// Keys the feed's lookup hashes; handed to enrolled devices.
+    replica_key: ReplicaKey,
     /// Declared last: stops after the connections above are closed.
     _checkpointer: checkpoint::Checkpointer,
 }
@@ -126,6 +156,7 @@ impl SqliteStore {
         // extra I/O), so overwritten personal data does not linger there.
         conn.pragma_update(None, "secure_delete", "FAST")?;
         Migrations::new(migrations()).to_latest(&mut conn)?;
+        let replica_key = load_replica_key(&conn)?;
         // By now the WAL file exists (the migrations read the schema).
         sync_folder_if_new(path, &wal, wal_existed).map_err(|e| {
             StoreError::Task(format!("cannot sync the folder of {}: {e}", path.display()))
@@ -139,6 +170,7 @@ impl SqliteStore {
             readers: Mutex::new(Vec::new()),
             clock: std::sync::Arc::new(now_millis),
             taken: Mutex::default(),
+            replica_key,
             _checkpointer: checkpointer,
         })
         .and_then(SqliteStore::backfill_history)
@@ -568,6 +600,9 @@ impl super::Store for SqliteStore {
         from_millis: i64,
     ) -> Result<Vec<(i64, u64)>, StoreError> {
         self.registrations_per_day_impl(areas, from_millis)
+    }
+    fn replica_key(&self) -> Result<ReplicaKey, StoreError> {
+        Ok(self.replica_key.clone())
     }
     fn device_receipt(
         &self,

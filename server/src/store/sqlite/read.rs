@@ -256,7 +256,7 @@ impl SqliteStore {
                     voided_at: voided_at(&rec)?,
                     last_changed_by: r.get(7)?,
                     seq: to_u64(r.get(5)?),
-                    ..PersonState::masked(&nik, &rec.fields)
+                    ..PersonState::masked(&self.replica_key, &nik, &rec.fields)
                 });
             }
             // Past the skipped persons too: they are not examined again.

@@ -1,0 +1,348 @@
+//! The database's schema, one file per step in `migrations/`, applied in
+//! order by `rusqlite_migration` (the step count is SQLite's
+//! `user_version`). A step is never edited once released: a change to the
+//! schema is a new file.
+
+use rusqlite::{Connection, OptionalExtension};
+use rusqlite_migration::{M, Migrations};
+
+pub(super) const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("migrations/01_initial.sql")),
+    M::up(include_str!("migrations/02_replica_by_lookup_hash.sql")),
+    M::up(include_str!("migrations/03_compact_replica.sql")),
+    M::up(include_str!(
+        "migrations/04_pending_and_rejected_indexes.sql"
+    )),
+    M::up(include_str!("migrations/05_changes_state_check.sql")),
+    M::up(include_str!("migrations/06_records_point_at_changes.sql")),
+    M::up(include_str!("migrations/07_clock_from_changes.sql")),
+    M::up(include_str!("migrations/08_protocol_2.sql")),
+    M::up(include_str!("migrations/09_keyed_replica.sql")),
+    M::up(include_str!("migrations/10_visits_sync.sql")),
+];
+
+/// Brings the schema of `conn` up to date.
+///
+/// Foreign keys are enforced on an open store, but not while the schema
+/// changes: a migration that rebuilds a table copies rows whose
+/// references point forwards (SQLite's own procedure for altering a
+/// table); the check after it says whether all of them hold.
+pub(super) fn bring_up_to_date(conn: &mut Connection) -> Result<(), String> {
+    let before: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| e.to_string())?;
+    // Up to date (every command but the first after an upgrade): no
+    // migration to look at.
+    let latest = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
+    if before == latest {
+        return Ok(());
+    }
+    Migrations::from_slice(MIGRATIONS)
+        .to_latest(conn)
+        .map_err(|e| e.to_string())?;
+    // Checked only after migrations: the check reads every row.
+    let broken: Option<String> = conn
+        .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+        .optional()
+        .map_err(|e| e.to_string())?;
+    match broken {
+        Some(table) => Err(format!(
+            "table {table} has references to rows that do not exist"
+        )),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::store::{Store, key, outbox, records, replica};
+    use sigap_shared::HlcClock;
+    use std::path::PathBuf;
+    use uuid::Uuid;
+
+    /// A database as the first `n` migrations left it, for upgrade tests.
+    pub(crate) fn db_at(n: usize) -> (tempfile::TempDir, PathBuf, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let mut conn = Connection::open(&path).unwrap();
+        Migrations::from_slice(&MIGRATIONS[..n])
+            .to_latest(&mut conn)
+            .unwrap();
+        (dir, path, conn)
+    }
+
+    use crate::store::tests::budi;
+
+    /// The replica key of these tests' deployment.
+    pub(crate) const KEY: sigap_shared::ReplicaKey = sigap_shared::ReplicaKey::from_bytes([5; 32]);
+
+    /// The database at `path` brought up to migration `n` (before the
+    /// keyed replica emptied the replica), with the test key kept.
+    fn upgrade_to(path: &std::path::Path, n: usize) -> Connection {
+        let mut conn = Connection::open(path).unwrap();
+        Migrations::from_slice(&MIGRATIONS[..n])
+            .to_latest(&mut conn)
+            .unwrap();
+        crate::store::set(&conn, key::REPLICA_KEY, &KEY.to_hex()).unwrap();
+        conn
+    }
+
+    #[test]
+    fn changes_survive_the_rebuild_with_their_forward_references() {
+        let (_dir, path, conn) = db_at(4);
+        // Change 1 was rejected and corrected by change 2.
+        conn.execute_batch(
+            "INSERT INTO changes(device_seq, id, nik, hlc, kind, fields, state, created_at)
+             VALUES (1, 'a', '3372011203850001', 'h1', 'register', '{}', 'rejected', 't'),
+                    (2, 'b', '3372011203850001', 'h2', 'edit', '{}', 'pending', 't');
+             UPDATE changes SET superseded_by = 2 WHERE device_seq = 1;",
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::open(&path, None).unwrap();
+        let rows: Vec<(i64, String, Option<i64>)> = store
+            .conn
+            .prepare("SELECT device_seq, state, superseded_by FROM changes ORDER BY device_seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                (1, "rejected".to_string(), Some(2)),
+                (2, "pending".to_string(), None)
+            ]
+        );
+        // The reference follows the rename and is enforced again.
+        let bad = store.conn.execute(
+            "INSERT INTO changes(device_seq, id, nik, hlc, kind, fields, superseded_by, created_at)
+             VALUES (3, 'c', '3372011203850001', 'h3', 'edit', '{}', 99, 't')",
+            [],
+        );
+        assert!(bad.is_err());
+        let bad_state = store.conn.execute(
+            "INSERT INTO changes(device_seq, id, nik, hlc, kind, fields, state, created_at)
+             VALUES (4, 'd', '3372011203850001', 'h4', 'edit', '{}', 'lost', 't')",
+            [],
+        );
+        assert!(bad_state.is_err());
+    }
+
+    #[test]
+    fn replica_rows_survive_the_move_to_the_compact_table() {
+        let nik = sigap_shared::Nik::parse("3372011203850001").unwrap();
+        let person = sigap_shared::wire::PersonState {
+            participant: true,
+            registered_by: Some("budi".into()),
+            registered_at: Some(1_764_000_000_000),
+            seq: 9,
+            ..sigap_shared::wire::PersonState::masked(
+                &KEY,
+                &nik,
+                &sigap_shared::Fields {
+                    name: Some("Budi Santoso".into()),
+                    kelurahan: Some(sigap_shared::AreaCode::parse("33.72.01.1001").unwrap()),
+                    rw: Some(3),
+                    rt: Some(5),
+                    category: Some(sigap_shared::Category::Bpu),
+                    status: Some(sigap_shared::Status::Registered),
+                    ..Default::default()
+                },
+            )
+        };
+        // The replica as migration 2 left it: a JSON copy beside columns.
+        let (_dir, path, conn) = db_at(2);
+        conn.execute(
+            "INSERT INTO replica(nik_hash, state, participant, registered_by, registered_at,
+                name_masked, kelurahan, rw, rt, category, status, seq)
+             VALUES (?1, ?2, 1, 'budi', 1764000000000, ?3, '33.72.01.1001', 3, 5, 'bpu',
+                'registered', 9)",
+            rusqlite::params![
+                person.nik_hash,
+                serde_json::to_string(&person).unwrap(),
+                person.name_masked
+            ],
+        )
+        .unwrap();
+        drop(conn);
+        let conn = upgrade_to(&path, 8);
+        assert_eq!(replica::get(&conn, &nik).unwrap(), Some(person));
+    }
+
+    #[test]
+    fn records_and_changes_survive_the_move_to_shared_fields() {
+        let (nik, fields) = budi();
+        let mut clock = HlcClock::new(Uuid::now_v7());
+        let mut record = sigap_shared::PersonRecord::from_write(nik.clone(), &fields, clock.now());
+        let edit = sigap_shared::Fields {
+            phone: Some("081234567890".into()),
+            ..Default::default()
+        };
+        record.apply(&edit, clock.now());
+        let (_dir, path, conn) = db_at(5);
+        conn.execute(
+            "INSERT INTO records(nik, fields, stamps, warnings, name, kelurahan, rw, rt, category,
+                status, created_at, updated_at)
+             VALUES (?1, ?2, ?3, '[]', 'Budi Santoso', '33.72.01.1001', 3, 5, 'bpu',
+                'registered', 't1', 't2')",
+            rusqlite::params![
+                nik.as_str(),
+                serde_json::to_string(&record.fields).unwrap(),
+                serde_json::to_string(&record.stamps).unwrap()
+            ],
+        )
+        .unwrap();
+        conn.execute_batch(
+            "INSERT INTO changes(device_seq, id, nik, hlc, kind, fields, state, created_at)
+             VALUES (1, 'a', '3372011203850001', 'h1', 'register', '{}', 'acked', 't1'),
+                    (2, 'b', '3372011203850001', 'h2', 'edit', '{}', 'pending', 't2');",
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::open(&path, None).unwrap();
+        let read = records::get(&store.conn, &nik).unwrap().unwrap();
+        assert_eq!(read.record, record);
+        assert_eq!((read.pending, read.created_at.as_str()), (1, "t1"));
+        assert_eq!(outbox::history(&store.conn, &nik).unwrap().len(), 2);
+        // A record holds either its own fields or a change's, never neither.
+        let bad = store.conn.execute(
+            "INSERT INTO records(nik, created_at, updated_at) VALUES ('3372011203850002', 't', 't')",
+            [],
+        );
+        assert!(bad.is_err());
+    }
+
+    #[test]
+    fn the_replica_keeps_void_details_and_pulls_again_after_the_upgrade() {
+        let (nik, mut fields) = budi();
+        // A replica row and cursor as migration 7 left them.
+        let (_dir, path, conn) = db_at(7);
+        let before = sigap_shared::wire::PersonState {
+            registered_by: Some("rina".into()),
+            registered_at: Some(1_764_000_000_000),
+            seq: 9,
+            ..sigap_shared::wire::PersonState::masked(&KEY, &nik, &fields)
+        };
+        conn.execute(
+            "INSERT INTO replica(nik_hash, nik_masked, name_masked, participant, registered_by,
+                registered_at, kelurahan, rw, rt, category, status, seq)
+             VALUES (?1, ?2, ?3, 0, 'rina', 1764000000000, '33.72.01.1001', 3, 5, 'bpu',
+                'registered', 9)",
+            rusqlite::params![before.nik_hash, before.nik_masked, before.name_masked],
+        )
+        .unwrap();
+        conn.execute("INSERT INTO config VALUES ('pull_cursor', '9')", [])
+            .unwrap();
+        drop(conn);
+        let conn = upgrade_to(&path, 8);
+        // Kept (lookups still answer), but pulled again to learn the rest.
+        assert_eq!(replica::get(&conn, &nik).unwrap(), Some(before));
+        assert_eq!(
+            crate::store::config::get(&conn, key::PULL_CURSOR).unwrap(),
+            None
+        );
+
+        fields.status = Some(sigap_shared::Status::Void);
+        fields.void_reason = Some("moved to Jakarta".into());
+        let voided = sigap_shared::wire::PersonState {
+            registered_by: Some("rina".into()),
+            registered_at: Some(1_764_000_000_000),
+            voided_at: Some(1_764_100_000_000),
+            last_changed_by: Some("supervisor sari".into()),
+            seq: 12,
+            ..sigap_shared::wire::PersonState::masked(&KEY, &nik, &fields)
+        };
+        replica::upsert(&conn, &voided).unwrap();
+        let got = replica::get(&conn, &nik).unwrap().unwrap();
+        assert_eq!(got, voided);
+        assert!(!replica::blocks_registration(&got));
+        assert_eq!(
+            replica::describe(&got),
+            "was registered by rina on 24 November 2025, then voided on 25 November 2025 (moved to Jakarta)"
+        );
+        // A participant stays one, whatever became of a field registration.
+        let participant = sigap_shared::wire::PersonState {
+            participant: true,
+            ..voided
+        };
+        assert!(replica::blocks_registration(&participant));
+        assert!(replica::describe(&participant).starts_with("is already a participant"));
+    }
+
+    #[test]
+    fn the_replica_migration_empties_it_and_resets_the_pull_cursor() {
+        // A database made before the masked feed: replica keyed by NIK.
+        let (_dir, path, conn) = db_at(1);
+        conn.execute_batch(
+            "INSERT INTO replica(nik, state, participant, name, seq)
+             VALUES ('3372011203850001', '{}', 0, 'Budi Santoso', 7);
+             INSERT INTO config(key, value) VALUES ('pull_cursor', '7'),
+                ('last_pull_at', '2026-11-25T16:31:07Z'), ('device_name', 'x');",
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::open(&path, None).unwrap();
+        assert_eq!(replica::count(&store.conn).unwrap(), 0);
+        assert_eq!(store.get(key::PULL_CURSOR).unwrap(), None);
+        assert_eq!(store.get(key::LAST_PULL_AT).unwrap(), None);
+        assert_eq!(store.get(key::DEVICE_NAME).unwrap().as_deref(), Some("x"));
+        let old: i64 = store
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('replica') WHERE name IN ('nik', 'name')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(old, 0);
+    }
+
+    #[test]
+    fn the_unkeyed_replica_is_emptied_and_pulled_again_with_the_key() {
+        let (nik, fields) = budi();
+        // A replica as migration 8 left it: rows under the unkeyed hash.
+        let (_dir, path, conn) = db_at(8);
+        let unkeyed = "ab".repeat(32);
+        conn.execute_batch(&format!(
+            "INSERT INTO replica(nik_hash, nik_masked, participant, seq)
+                 VALUES ('{unkeyed}', '3372**********01', 1, 9);
+             INSERT INTO config(key, value) VALUES ('pull_cursor', '9'),
+                ('last_pull_at', '2026-11-25T16:31:07Z'), ('device_name', 'x');"
+        ))
+        .unwrap();
+        drop(conn);
+        let store = Store::open(&path, None).unwrap();
+        assert_eq!(replica::count(&store.conn).unwrap(), 0);
+        assert_eq!(store.get(key::PULL_CURSOR).unwrap(), None);
+        assert_eq!(store.get(key::LAST_PULL_AT).unwrap(), None);
+        assert_eq!(store.get(key::DEVICE_NAME).unwrap().as_deref(), Some("x"));
+        // No key yet: nobody can be found, nothing fails.
+        assert_eq!(replica::get(&store.conn, &nik).unwrap(), None);
+
+        // The key arrives with the next sync; the pulled person is found.
+        assert!(replica::set_key(&store.conn, &KEY).unwrap());
+        let person = sigap_shared::wire::PersonState {
+            seq: 3,
+            ..sigap_shared::wire::PersonState::masked(&KEY, &nik, &fields)
+        };
+        replica::upsert(&store.conn, &person).unwrap();
+        crate::store::set(&store.conn, key::PULL_CURSOR, "3").unwrap();
+        assert_eq!(
+            replica::get(&store.conn, &nik).unwrap(),
+            Some(person.clone())
+        );
+        // The same key again changes nothing.
+        assert!(!replica::set_key(&store.conn, &KEY).unwrap());
+        assert_eq!(store.get(key::PULL_CURSOR).unwrap().as_deref(), Some("3"));
+        // Another deployment's key: the rows could never be found again,
+        // so they go and the pull starts over.
+        let other = sigap_shared::ReplicaKey::from_bytes([6; 32]);
+        assert!(replica::set_key(&store.conn, &other).unwrap());
+        assert_eq!(replica::count(&store.conn).unwrap(), 0);
+        assert_eq!(store.get(key::PULL_CURSOR).unwrap(), None);
+    }
+}
