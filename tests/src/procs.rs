@@ -230,6 +230,31 @@ pub struct Agent {
 /// The passphrase of every test agent's encrypted database.
 pub const AGENT_PASSPHRASE: &str = "sandi uji lapangan";
 
+/// An agent's database opened directly, with the key `sigap` derives from
+/// [`AGENT_PASSPHRASE`] and the settings kept beside the file (SQLCipher).
+pub fn open_agent_db(db: &Path) -> rusqlite::Connection {
+    let mut header_path = db.as_os_str().to_owned();
+    header_path.push(".salt");
+    let header: Value =
+        serde_json::from_str(&std::fs::read_to_string(header_path).unwrap()).unwrap();
+    let num = |k: &str| u32::try_from(header[k].as_u64().unwrap()).unwrap();
+    let salt_hex = header["salt"].as_str().unwrap();
+    let salt: Vec<u8> = (0..salt_hex.len() / 2)
+        .map(|i| u8::from_str_radix(&salt_hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let params =
+        argon2::Params::new(num("m_cost"), num("t_cost"), num("p_cost"), Some(32)).unwrap();
+    let mut key = [0u8; 32];
+    argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+        .hash_password_into(AGENT_PASSPHRASE.as_bytes(), &salt, &mut key)
+        .unwrap();
+    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute_batch(&format!("PRAGMA key = \"x'{hex}'\";"))
+        .unwrap();
+    conn
+}
+
 impl Default for Agent {
     fn default() -> Self {
         Agent::new()

@@ -76,3 +76,51 @@ fn a_laptop_restored_from_an_old_backup_syncs_without_rejections() {
     assert_eq!(code, Some(0), "{summary}");
     assert_eq!(summary["sent"], 0, "{summary}");
 }
+
+/// The office's server restored from a backup older than what laptops
+/// sent it: the next `sigap sync` sees from the device receipt that the
+/// server lost changes it had acknowledged, sends them again, and the
+/// agent's new work is not held up behind the gap.
+#[test]
+fn a_server_restored_from_a_backup_gets_the_lost_changes_again() {
+    let mut server = Server::start();
+    let token = server.token("agent", "agent-1", &["33.72"]);
+    let sup = server.token("supervisor", "spv", &["33.72"]);
+    let agent = Agent::new();
+    agent.init(&server.url(), "hp-1", &token);
+    assert!(agent.import(&registrations_csv(0..3)).status.success());
+    let (code, _) = agent.sync();
+    assert_eq!(code, Some(0));
+
+    // The nightly backup, taken while the server serves.
+    let backup_dir = tempfile::tempdir().unwrap();
+    let backup = backup_dir.path().join("office.db");
+    server.admin_ok(&["backup", backup.to_str().unwrap()]);
+    // The next day's work reaches the server: numbers 4 and 5.
+    assert!(agent.import(&registrations_csv(3..5)).status.success());
+    let (code, _) = agent.sync();
+    assert_eq!(code, Some(0));
+
+    // The server's disk fails; the office restores last night's backup.
+    server.kill();
+    let db = server.db();
+    for suffix in ["-wal", "-shm"] {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+    std::fs::copy(&backup, &db).unwrap();
+    server.restart();
+    let cov = server.coverage(&sup, "33.72", sigap_e2e::this_year(), 0);
+    assert_eq!(cov["figures"]["covered"], 3, "{cov}");
+
+    // The agent goes on working and syncs as usual.
+    assert!(agent.import(&registrations_csv(5..6)).status.success());
+    let (code, summary) = agent.sync();
+    assert_eq!(code, Some(0), "{summary}");
+    let device = agent.status()["device_id"].as_str().unwrap().to_string();
+    let (_, r) = server.get(&token, &format!("/api/v1/sync/device/{device}"));
+    assert_eq!(r["receipt"]["count"], 6, "{r}");
+    let cov = server.coverage(&sup, "33.72", sigap_e2e::this_year(), 0);
+    assert_eq!(cov["figures"]["covered"], 6, "{cov}");
+}

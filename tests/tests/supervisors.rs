@@ -12,7 +12,7 @@ fn server_visits(server: &Server) -> i64 {
 }
 
 fn unsynced_visits(agent: &Agent) -> i64 {
-    let conn = rusqlite::Connection::open(agent.db()).unwrap();
+    let conn = sigap_e2e::procs::open_agent_db(&agent.db());
     conn.query_row("SELECT COUNT(*) FROM visits WHERE synced = 0", [], |r| {
         r.get(0)
     })
@@ -59,7 +59,7 @@ fn visits_sync_once_even_when_the_answer_is_lost() {
 
     // A visit recorded by a sync that died before the answer is still
     // unsynced on the device: the next sync sends it, the server keeps one.
-    let conn = rusqlite::Connection::open(agent.db()).unwrap();
+    let conn = sigap_e2e::procs::open_agent_db(&agent.db());
     conn.execute("UPDATE visits SET synced = 0", []).unwrap();
     drop(conn);
     let (code, summary) = agent.sync();
@@ -82,7 +82,7 @@ fn a_visit_outside_the_agents_areas_is_refused_and_not_stored() {
     assert!(refused.contains("area_not_allowed"), "{summary}");
     assert_eq!(server_visits(&server), 0);
     // Kept on the device with the reason, not sent again.
-    let conn = rusqlite::Connection::open(agent.db()).unwrap();
+    let conn = sigap_e2e::procs::open_agent_db(&agent.db());
     let reason: String = conn
         .query_row("SELECT refused FROM visits", [], |r| r.get(0))
         .unwrap();

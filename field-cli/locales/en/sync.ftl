@@ -59,3 +59,4 @@ restore-found = this laptop's database is older than what the server holds from 
 sync-visits-sent = { $count } RT visit(s) sent
 sync-visits-kept = { $count } RT visit(s) stay on this laptop: the server is older and does not take visits yet (ask the office to upgrade sigap-server)
 sync-visit-refused = visit refused by the server: { $reason }
+sync-server-lost = the server holds fewer of this laptop's changes than it had accepted (restored from a backup?): { $count } change(s) sent again, and every person of your areas is pulled again

@@ -59,3 +59,4 @@ restore-found = basis data laptop ini lebih lama dari yang disimpan server darin
 sync-visits-sent = { $count } kunjungan RT terkirim
 sync-visits-kept = { $count } kunjungan RT tetap di laptop ini: server masih versi lama dan belum menerima kunjungan (minta kantor memperbarui sigap-server)
 sync-visit-refused = kunjungan ditolak server: { $reason }
+sync-server-lost = server menyimpan lebih sedikit perubahan laptop ini daripada yang pernah diterimanya (dipulihkan dari cadangan?): { $count } perubahan dikirim lagi, dan semua orang di wilayah Anda ditarik ulang

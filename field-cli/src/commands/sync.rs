@@ -8,7 +8,7 @@ use crate::i18n::{self, n, t};
 use crate::output;
 use crate::store::{self, Store, key, now_text, outbox, repair, replica};
 use crate::sync::client::Client;
-use crate::sync::{ClockCheck, RejectedChange, Summary, pull, push, restore, verify, visits};
+use crate::sync::{ClockCheck, RejectedChange, Summary, lost, pull, push, restore, verify, visits};
 
 pub fn run(store: &mut Store, args: SyncArgs, json: bool) -> anyhow::Result<ExitCode> {
     let device = store.device()?;
@@ -60,6 +60,10 @@ pub fn run(store: &mut Store, args: SyncArgs, json: bool) -> anyhow::Result<Exit
     summary.restored = restore::check(store, &client, &device, &status.receipt)?;
     if let Some(r) = &summary.restored {
         eprintln!("{}", r.local);
+    }
+    summary.resent_lost = lost::resend(store, &status.receipt)?;
+    if summary.resent_lost > 0 {
+        eprintln!("{}", t!("sync-server-lost", count = n(summary.resent_lost)));
     }
     // Only a clock the server confirms can correct stamps: one still
     // wrong would stamp them wrongly again.

@@ -453,6 +453,19 @@ pub fn id_of(conn: &Connection, seq: i64) -> Result<Option<String>> {
         .optional()?)
 }
 
+/// Numbers of the changes above `seq` that the server answered (in any
+/// way): what a server restored to `seq` has lost.
+pub fn answered_after(conn: &Connection, seq: i64) -> Result<Vec<i64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT device_seq FROM changes WHERE device_seq > ?1 AND state <> 'pending'
+         ORDER BY device_seq",
+    )?;
+    let seqs = stmt
+        .query_map([seq], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<i64>>>()?;
+    Ok(seqs)
+}
+
 /// Puts answered changes back in the queue (the server lost them).
 pub fn requeue(conn: &Connection, seqs: &[i64]) -> Result<usize> {
     let mut n = 0;

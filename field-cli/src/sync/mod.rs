@@ -3,6 +3,7 @@
 //! locally before the next one is asked for, so a cut sync resumes.
 
 pub mod client;
+pub mod lost;
 pub mod pull;
 pub mod push;
 pub mod restore;
@@ -99,6 +100,9 @@ pub struct Summary {
     pub new_ids: u64,
     /// Set when this laptop turned out restored from an older backup.
     pub restored: Option<restore::Restored>,
+    /// Changes the server had answered but no longer holds (restored from
+    /// an older backup), queued and sent again.
+    pub resent_lost: u64,
     /// The RT visits sent after the changes.
     pub visits: visits::VisitsSent,
 }
