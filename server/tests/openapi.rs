@@ -17,6 +17,9 @@ use sigap_shared::wire::ChangeKind;
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
+/// Routes behind a token that every role may call (no 403 of their own).
+const ANY_ROLE: [&str; 1] = ["/api/v1/me"];
+
 async fn document(s: &Server) -> Value {
     // No token: the description holds no data.
     let r = s
@@ -163,9 +166,15 @@ async fn the_document_is_openapi_3_1_and_every_reference_resolves() {
             );
             if secured {
                 assert_eq!(op["security"], json!([{"bearer": []}]), "{m} {path}");
-                for status in ["400", "401", "403", "429", "503"] {
+                for status in ["400", "401", "429", "503"] {
                     assert!(responses.contains_key(status), "{m} {path} lacks {status}");
                 }
+                // Every role may ask who it is: nothing there answers 403.
+                assert_eq!(
+                    responses.contains_key("403"),
+                    !ANY_ROLE.contains(&path.as_str()),
+                    "{m} {path}: 403"
+                );
             }
         }
     }
@@ -389,6 +398,78 @@ async fn real_answers_fit_their_documented_schemas() {
     assert_eq!(st, StatusCode::OK, "{moved}");
     assert_fits(&doc, "POST", "/api/v1/persons/{nik}/move", st, &moved);
 
+    // Supervisors' reports, the caller's token and a personal data export.
+    let reports: Vec<(&str, String)> = vec![
+        (
+            "/api/v1/coverage/history",
+            "/api/v1/coverage/history?area=33.72".into(),
+        ),
+        ("/api/v1/agents", "/api/v1/agents?area=33.72.01".into()),
+        ("/api/v1/me", "/api/v1/me".into()),
+        (
+            "/api/v1/persons/{nik}/export",
+            "/api/v1/persons/3372011203850001/export".into(),
+        ),
+    ];
+    for (path, url) in &reports {
+        let (st, answer) = s.get(&w.supervisor, url).await;
+        assert_eq!(st, StatusCode::OK, "{url}: {answer}");
+        assert_fits(&doc, "GET", path, st, &answer);
+    }
+    let (_, agents) = s.get(&w.supervisor, "/api/v1/agents?area=33.72.01").await;
+    assert!(
+        !agents["agents"].as_array().unwrap().is_empty(),
+        "the agents' answer fits with agents in it: {agents}"
+    );
+    let (st, me) = s.get(&w.agent, "/api/v1/me").await;
+    assert_eq!(st, StatusCode::OK, "{me}");
+    assert_fits(&doc, "GET", "/api/v1/me", st, &me);
+
+    // The device's replica key, and visits: stored, duplicate, rejected.
+    let url = format!("/api/v1/sync/device/{}/key", w.device.id);
+    let (st, key) = s.get(&w.agent, &url).await;
+    assert_eq!(st, StatusCode::OK, "{key}");
+    assert_fits(&doc, "GET", "/api/v1/sync/device/{device_id}/key", st, &key);
+    let visit = |id: &str, kelurahan: &str| {
+        json!({"id": id, "kelurahan": kelurahan, "rw": 3, "rt": 5, "households": 12,
+               "visited_at": "2025-01-06T08:30:00Z"})
+    };
+    let body = json!({
+        "protocol": sigap_shared::wire::PROTOCOL_VERSION,
+        "device_id": w.device.id,
+        "visits": [
+            visit("0190b6d2-7c1e-7000-8000-0000000000a1", "33.72.01.1001"),
+            visit("0190b6d2-7c1e-7000-8000-0000000000a1", "33.72.01.1001"),
+            visit("0190b6d2-7c1e-7000-8000-0000000000a2", "33.72.05.1001"),
+        ],
+    });
+    let (st, visits) = s.post(&w.agent, "/api/v1/visits", &body).await;
+    assert_eq!(st, StatusCode::OK, "{visits}");
+    let outcomes: Vec<&str> = visits["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["outcome"].as_str())
+        .collect();
+    assert_eq!(outcomes, ["stored", "duplicate", "rejected"], "{visits}");
+    assert_fits(&doc, "POST", "/api/v1/visits", st, &visits);
+    let mut wrong = visits.clone();
+    wrong["results"][2]["outcome"] = "lost".into();
+    assert!(!misfits(&doc, "POST", "/api/v1/visits", StatusCode::OK, &wrong).is_empty());
+
+    // An admin erases the person: a reason is needed.
+    let admin = s.token(Role::Admin, "admin", &[]);
+    let url = "/api/v1/persons/3372011203850001/erase";
+    let path = "/api/v1/persons/{nik}/erase";
+    let (st, refused) = s.post(&admin, url, &json!({"reason": " "})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_fits(&doc, "POST", path, st, &refused);
+    let (st, erased) = s
+        .post(&admin, url, &json!({"reason": "PDP request 2025/014"}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{erased}");
+    assert_fits(&doc, "POST", path, st, &erased);
+
     // Refusals fit ErrorBody under the status they come with.
     let refusals: Vec<(&str, &str, String, &str)> = vec![
         (
@@ -410,6 +491,24 @@ async fn real_answers_fit_their_documented_schemas() {
             &w.supervisor,
         ),
         ("GET", "/api/v1/review", "/api/v1/review".into(), "nonsense"),
+        (
+            "GET",
+            "/api/v1/coverage/history",
+            "/api/v1/coverage/history?area=33.72.01.1001/3".into(),
+            &w.supervisor,
+        ),
+        (
+            "GET",
+            "/api/v1/agents",
+            "/api/v1/agents?area=33.72&from=2025-02-01&to=2025-01-01".into(),
+            &w.supervisor,
+        ),
+        (
+            "GET",
+            "/api/v1/persons/{nik}/export",
+            "/api/v1/persons/3372011203850001/export".into(),
+            &w.agent,
+        ),
     ];
     for (method, path, url, token) in refusals {
         let (st, answer) = s.get(token, &url).await;

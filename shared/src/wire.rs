@@ -304,6 +304,7 @@ impl PersonState {
 /// The deployment's replica key, for an enrolled device
 /// (`GET /api/v1/sync/device/{device_id}/key`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReplicaKeyResponse {
     pub protocol: u32,
     /// [`ReplicaKey::to_hex`]: 64 hexadecimal digits.

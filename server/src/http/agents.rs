@@ -8,7 +8,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use sigap_shared::AreaCode;
-use sigap_shared::wire::PROTOCOL_VERSION;
+use sigap_shared::wire::{ErrorBody, PROTOCOL_VERSION};
+use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Auth;
 use super::days::{self, format_day};
@@ -25,23 +26,34 @@ pub fn router() -> Router<AppState> {
 /// Days answered when `from` is not given.
 const DEFAULT_DAYS: i64 = 14;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AgentsQuery {
+    /// The area: any code inside the token's areas.
+    #[param(required = true, value_type = AreaCode)]
     area: Option<String>,
+    /// The first day, `YYYY-MM-DD` (default: 13 days before `to`). The
+    /// range spans at most 3 years.
+    #[param(value_type = Option<String>, format = Date, example = "2025-01-01")]
     from: Option<String>,
+    /// The last day, `YYYY-MM-DD` (default today, UTC); not before `from`.
+    #[param(value_type = Option<String>, format = Date, example = "2025-01-14")]
     to: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct Device {
     device_id: uuid::Uuid,
+    /// The device's last push (RFC 3339, UTC), when known.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     last_sync_at: Option<String>,
+    /// Changes the device said it still had queued at its last push.
     #[serde(skip_serializing_if = "Option::is_none")]
     pending: Option<u64>,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, ToSchema)]
 struct Totals {
     registrations: u64,
     edits: u64,
@@ -51,7 +63,7 @@ struct Totals {
     rts_visited: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct Agent {
     /// The token's name (never the token).
     agent: String,
@@ -60,7 +72,7 @@ struct Agent {
     devices: Vec<Device>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct Kelurahan {
     kelurahan: AreaCode,
     name: Option<String>,
@@ -68,17 +80,34 @@ struct Kelurahan {
     known_rts: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct AgentsAnswer {
     protocol: u32,
     area: AreaCode,
+    /// The area's name, when the area table knows it.
     name: Option<String>,
+    #[schema(format = Date)]
     from: String,
+    #[schema(format = Date)]
     to: String,
     agents: Vec<Agent>,
     kelurahan: Vec<Kelurahan>,
 }
 
+/// What each agent did per day in an area, the RTs they visited and
+/// their devices' last syncs.
+#[utoipa::path(
+    get,
+    path = "/api/v1/agents",
+    tag = "supervision",
+    security(("bearer" = [])),
+    params(AgentsQuery),
+    responses(
+        (status = 200, description = "Agents' days, totals and devices, and the known RTs per kelurahan.", body = AgentsAnswer),
+        (status = 400, description = "No area (`missing_area`), a bad area code (`invalid_area`), a day that is not `YYYY-MM-DD` (`invalid_date`), `to` before `from` (`invalid_range`), a range over 3 years (`range_too_long`), a query value that does not parse, or a bad protocol header.", body = ErrorBody),
+        (status = 403, description = "An agent token, or an area outside the token's areas.", body = ErrorBody),
+    )
+)]
 async fn agents(
     State(state): State<AppState>,
     auth: Auth,

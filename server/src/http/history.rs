@@ -6,9 +6,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use sigap_shared::coverage::Figures;
-use sigap_shared::wire::PROTOCOL_VERSION;
+use sigap_shared::wire::{ErrorBody, PROTOCOL_VERSION};
 use sigap_shared::{AreaCode, Level};
 use time::Date;
+use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Auth;
 use super::days::{self, format_day};
@@ -25,17 +26,28 @@ pub fn router() -> Router<AppState> {
 /// Days answered when `from` is not given.
 const DEFAULT_DAYS: i64 = 90;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct HistoryQuery {
+    /// The area: a kota, kecamatan or kelurahan code inside the token's
+    /// areas (history is not kept per RW or RT).
+    #[param(required = true, value_type = AreaCode)]
     area: Option<String>,
+    /// The first day, `YYYY-MM-DD` (default: 89 days before `to`). The
+    /// range spans at most 3 years.
+    #[param(value_type = Option<String>, format = Date, example = "2025-01-01")]
     from: Option<String>,
+    /// The last day, `YYYY-MM-DD` (default today, UTC); not before `from`.
+    #[param(value_type = Option<String>, format = Date, example = "2025-03-31")]
     to: Option<String>,
 }
 
 /// One day: the figures at its latest snapshot (carried from the day
 /// before when it has none), and the registrations received that day.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct Day {
+    /// `YYYY-MM-DD`.
+    #[schema(format = Date)]
     date: String,
     /// False when the figures are carried over from an earlier day.
     snapshot: bool,
@@ -47,11 +59,16 @@ struct Day {
 }
 
 /// One ISO week: its registrations and the figures of its last day.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct Week {
     /// `2025-W07`.
+    #[schema(pattern = r"^[0-9]{4}-W[0-9]{2}$", example = "2025-W07")]
     week: String,
+    /// The week's Monday, `YYYY-MM-DD`.
+    #[schema(format = Date)]
     start: String,
+    /// The week's Sunday, `YYYY-MM-DD`.
+    #[schema(format = Date)]
     end: String,
     registrations: u64,
     covered: u64,
@@ -62,12 +79,15 @@ struct Week {
     target_bp: Option<u32>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct HistoryAnswer {
     protocol: u32,
     area: AreaCode,
+    /// The area's name, when the area table knows it.
     name: Option<String>,
+    #[schema(format = Date)]
     from: String,
+    #[schema(format = Date)]
     to: String,
     /// Days from `from` to `to`; days before the area's first snapshot
     /// are left out.
@@ -75,6 +95,19 @@ struct HistoryAnswer {
     weeks: Vec<Week>,
 }
 
+/// An area's coverage per day from the daily snapshots, and per ISO week.
+#[utoipa::path(
+    get,
+    path = "/api/v1/coverage/history",
+    tag = "supervision",
+    security(("bearer" = [])),
+    params(HistoryQuery),
+    responses(
+        (status = 200, description = "The area's days and weeks from `from` to `to`.", body = HistoryAnswer),
+        (status = 400, description = "No area (`missing_area`), a bad area code (`invalid_area`), an RW or RT (`area_too_fine`), a day that is not `YYYY-MM-DD` (`invalid_date`), `to` before `from` (`invalid_range`), a range over 3 years (`range_too_long`), a query value that does not parse, or a bad protocol header.", body = ErrorBody),
+        (status = 403, description = "An agent token, or an area outside the token's areas.", body = ErrorBody),
+    )
+)]
 async fn history(
     State(state): State<AppState>,
     auth: Auth,

@@ -8,7 +8,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use sigap_shared::Nik;
-use sigap_shared::wire::PROTOCOL_VERSION;
+use sigap_shared::wire::{ErrorBody, PROTOCOL_VERSION};
+use utoipa::ToSchema;
 
 use super::auth::Auth;
 use super::error::ApiError;
@@ -22,7 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/persons/{nik}/erase", post(erase))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Export {
     protocol: u32,
     /// When the export was made (Unix milliseconds).
@@ -40,6 +41,22 @@ fn parse_nik(text: &str) -> Result<Nik, ApiError> {
     Nik::parse(text).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))
 }
 
+/// Everything held about one person, for an access request: the merged
+/// record with its full history and the identity conflicts about it.
+/// Personal data: for supervisors of the person's area and admins only.
+#[utoipa::path(
+    get,
+    path = "/api/v1/persons/{nik}/export",
+    tag = "supervision",
+    security(("bearer" = [])),
+    params(("nik" = Nik, Path, description = "The person's NIK.")),
+    responses(
+        (status = 200, description = "The person, every change that touched it, and its conflicts.", body = Export),
+        (status = 400, description = "A NIK that does not parse (`invalid_nik`, `invalid_nik_region`, `invalid_nik_birth_date`, `invalid_nik_serial`), or a bad protocol header.", body = ErrorBody),
+        (status = 403, description = "An agent token, or a person outside the token's areas.", body = ErrorBody),
+        (status = 404, description = "No person with that NIK.", body = ErrorBody),
+    )
+)]
 async fn export(
     State(state): State<AppState>,
     auth: Auth,
@@ -74,21 +91,42 @@ async fn export(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EraseBody {
-    /// Why (the request's reference, say): kept with the change.
+    /// Why (the request's reference, say): kept with the change. 1 to 300
+    /// characters once trimmed.
+    #[schema(min_length = 1, max_length = 300, example = "PDP request 2025/014")]
     reason: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Erased {
     protocol: u32,
+    /// The erased person's NIK, masked.
     nik: String,
     #[serde(flatten)]
     erasure: Erasure,
 }
 
+/// Erases a person's personal fields (name, phone, ...) from the merged
+/// record, the changes and the conflicts. Admins only.
+#[utoipa::path(
+    post,
+    path = "/api/v1/persons/{nik}/erase",
+    tag = "supervision",
+    security(("bearer" = [])),
+    params(("nik" = Nik, Path, description = "The person's NIK.")),
+    request_body = EraseBody,
+    responses(
+        (status = 200, description = "The person's masked NIK and what the erasure overwrote besides the merged record.", body = Erased),
+        (status = 400, description = "A NIK that does not parse, not JSON, no JSON content type, or a bad protocol header.", body = ErrorBody),
+        (status = 403, description = "Not an admin token.", body = ErrorBody),
+        (status = 404, description = "No person with that NIK.", body = ErrorBody),
+        (status = 413, description = "The body is over 8 MiB.", body = ErrorBody),
+        (status = 422, description = "The body does not fit (`invalid_body`), or the reason is empty or over 300 characters (`invalid_reason`).", body = ErrorBody),
+    )
+)]
 async fn erase(
     State(state): State<AppState>,
     auth: Auth,

@@ -217,6 +217,18 @@ async fn device(
 /// The deployment's replica key, for the device's own token only: a
 /// device keeps it inside its encrypted database to look NIKs up in its
 /// replica.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sync/device/{device_id}/key",
+    tag = "sync",
+    security(("bearer" = [])),
+    params(("device_id" = Uuid, Path, description = "The device (`sigap init` makes its id).")),
+    responses(
+        (status = 200, description = "The deployment's replica key (64 hexadecimal digits).", body = ReplicaKeyResponse),
+        (status = 400, description = "The device id is not a UUID or is reserved (`invalid_device_id`), or a bad protocol header.", body = ErrorBody),
+        (status = 403, description = "Not an agent token, or the device belongs to another token (`device_not_yours`).", body = ErrorBody),
+    )
+)]
 async fn device_key(
     State(state): State<AppState>,
     auth: Auth,

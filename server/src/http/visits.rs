@@ -9,7 +9,7 @@ use sigap_shared::area::parse_rw_rt;
 use sigap_shared::visit_wire::{
     MAX_VISITS, Visit, VisitOutcome, VisitResult, VisitsRequest, VisitsResponse,
 };
-use sigap_shared::wire::{MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
+use sigap_shared::wire::{ErrorBody, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
 use sigap_shared::{Level, wilayah};
 
 use super::auth::Auth;
@@ -68,6 +68,22 @@ fn visit_millis(v: &Visit) -> i64 {
     i64::try_from(v.visited_at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
+/// Sends a batch of one device's RT visits, after its changes; one result
+/// per visit, in order. A visit sent twice is stored once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/visits",
+    tag = "sync",
+    security(("bearer" = [])),
+    request_body = VisitsRequest,
+    responses(
+        (status = 200, description = "One result per visit (a refused visit is answered here, `rejected` with its code: `invalid_area`, `invalid_households`, `area_not_allowed`, `clock_ahead`; not by the status).", body = VisitsResponse),
+        (status = 400, description = "Not JSON, no JSON content type, a protocol newer than the server's (`protocol_too_new`), a reserved device id (`invalid_device_id`), or a bad protocol header.", body = ErrorBody),
+        (status = 403, description = "Not an agent token.", body = ErrorBody),
+        (status = 413, description = "The body is over 8 MiB (`payload_too_large`).", body = ErrorBody),
+        (status = 422, description = "The body does not fit the schema (`invalid_body`) or carries more than 1000 visits (`too_many_visits`).", body = ErrorBody),
+    )
+)]
 async fn visits(
     State(state): State<AppState>,
     auth: Auth,

@@ -36,9 +36,11 @@ impl HistoryRow {
 }
 
 /// What one agent (token name) did on one day, in an area.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct AgentDay {
     pub agent: String,
+    /// `YYYY-MM-DD` (UTC).
+    #[schema(format = Date)]
     pub day: String,
     pub registrations: u64,
     pub edits: u64,

@@ -42,7 +42,7 @@ pub enum StoreError {
 }
 
 /// The role a token grants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Agent,
@@ -417,7 +417,7 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// What an erasure overwrote besides the merged record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Erasure {
     pub changes_scrubbed: usize,
     pub conflicts_scrubbed: usize,
