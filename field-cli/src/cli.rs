@@ -114,6 +114,14 @@ pub struct InitArgs {
         value_name = "TOKEN"
     )]
     pub token: Option<String>,
+    /// The office's own certificate authority (a PEM file), trusted for
+    /// the server's certificate besides the system's.
+    #[arg(long, env = "SIGAP_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<String>,
+    /// Allow plain http:// to a server that is not this laptop: tokens and
+    /// personal data then cross the network unencrypted.
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 /// The fields of a registration, as flags.

@@ -137,11 +137,11 @@ fn sigap_db_env_chooses_the_database() {
 fn reinit_keeps_the_device_id() {
     let env = Env::new();
     let first = env.run(&["status", "--json"]).json()["device_id"].clone();
-    env.run(&["init", "--server", "http://other:8080", "--token", "new"])
+    env.run(&["init", "--server", "https://other:8080", "--token", "new"])
         .code(0);
     let after = env.run(&["status", "--json"]).json();
     assert_eq!(after["device_id"], first);
-    assert_eq!(after["server"], "http://other:8080");
+    assert_eq!(after["server"], "https://other:8080");
 }
 
 #[test]

@@ -160,3 +160,5 @@ help-unlock = Unlock the database for a while: asks the passphrase once and keep
 help-unlock-how_long = How long the key is kept: 30m, 8h, 2d (at most 7d). Then the database locks again.
 help-lock = Lock the database again now: forget the key `sigap unlock` kept.
 help-passphrase = Change the database's passphrase (asks the old one first).
+help-init-ca_cert = The office's own certificate authority (a PEM file), trusted for the server's certificate besides the system's.
+help-init-insecure = Allow plain http:// to a server that is not this laptop: tokens and personal data then cross the network unencrypted.

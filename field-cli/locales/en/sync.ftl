@@ -60,3 +60,9 @@ sync-visits-sent = { $count } RT visit(s) sent
 sync-visits-kept = { $count } RT visit(s) stay on this laptop: the server is older and does not take visits yet (ask the office to upgrade sigap-server)
 sync-visit-refused = visit refused by the server: { $reason }
 sync-server-lost = the server holds fewer of this laptop's changes than it had accepted (restored from a backup?): { $count } change(s) sent again, and every person of your areas is pulled again
+
+tls-plain-http = { $url } is plain http: the token and the people's data would cross the network unencrypted. Use the server's https:// address, or, on a network you trust, add --insecure to `sigap init`
+tls-insecure-warning = WARNING: { $url } is plain http (allowed by --insecure): the token and personal data cross the network unencrypted
+tls-ca-unreadable = --ca-cert { $file }: cannot read it ({ $detail }); give the office's CA certificate file (PEM)
+tls-ca-not-pem = --ca-cert { $file } is not a PEM certificate ({ $detail }); give the office's CA certificate file, which starts with -----BEGIN CERTIFICATE-----
+tls-failed = { $server } did not prove who it is: its certificate is not trusted ({ $detail }). If the office runs its own certificate authority, give its certificate with `sigap init --ca-cert FILE` (or SIGAP_CA_CERT); check that the address is the server's own name

@@ -160,3 +160,5 @@ help-unlock = Buka basis data untuk sementara: menanyakan kata sandi sekali dan 
 help-unlock-how_long = Berapa lama kunci disimpan: 30m, 8h, 2d (paling lama 7d). Setelah itu basis data terkunci lagi.
 help-lock = Kunci basis data sekarang: lupakan kunci yang disimpan `sigap unlock`.
 help-passphrase = Ganti kata sandi basis data (menanyakan yang lama dulu).
+help-init-ca_cert = Otoritas sertifikat kantor sendiri (berkas PEM), dipercaya untuk sertifikat server selain milik sistem.
+help-init-insecure = Izinkan http:// biasa ke server yang bukan laptop ini: token dan data pribadi lalu melintasi jaringan tanpa enkripsi.

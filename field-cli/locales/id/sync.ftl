@@ -60,3 +60,9 @@ sync-visits-sent = { $count } kunjungan RT terkirim
 sync-visits-kept = { $count } kunjungan RT tetap di laptop ini: server masih versi lama dan belum menerima kunjungan (minta kantor memperbarui sigap-server)
 sync-visit-refused = kunjungan ditolak server: { $reason }
 sync-server-lost = server menyimpan lebih sedikit perubahan laptop ini daripada yang pernah diterimanya (dipulihkan dari cadangan?): { $count } perubahan dikirim lagi, dan semua orang di wilayah Anda ditarik ulang
+
+tls-plain-http = { $url } memakai http biasa: token dan data orang akan melintasi jaringan tanpa enkripsi. Pakai alamat https:// server, atau, di jaringan yang Anda percayai, tambahkan --insecure pada `sigap init`
+tls-insecure-warning = PERINGATAN: { $url } memakai http biasa (diizinkan oleh --insecure): token dan data pribadi melintasi jaringan tanpa enkripsi
+tls-ca-unreadable = --ca-cert { $file }: tidak dapat dibaca ({ $detail }); berikan berkas sertifikat CA kantor (PEM)
+tls-ca-not-pem = --ca-cert { $file } bukan sertifikat PEM ({ $detail }); berikan berkas sertifikat CA kantor, yang diawali -----BEGIN CERTIFICATE-----
+tls-failed = { $server } tidak dapat membuktikan identitasnya: sertifikatnya tidak dipercaya ({ $detail }). Jika kantor memakai otoritas sertifikat sendiri, berikan sertifikatnya dengan `sigap init --ca-cert FILE` (atau SIGAP_CA_CERT); periksa bahwa alamatnya nama server itu sendiri

@@ -26,6 +26,18 @@ pub fn run(store: &mut Store, args: InitArgs, json: bool) -> anyhow::Result<Exit
     };
     if let Some(url) = &args.server {
         store::set(&tx, key::SERVER_URL, url.trim().trim_end_matches('/'))?;
+        // Said again with each new address: an allowance for one server
+        // is not one for the next.
+        store::set(&tx, key::INSECURE, if args.insecure { "1" } else { "0" })?;
+    } else if args.insecure {
+        store::set(&tx, key::INSECURE, "1")?;
+    }
+    if let Some(path) = &args.ca_cert {
+        // Kept as an absolute path: later commands run from anywhere.
+        let absolute = std::path::absolute(path.trim())
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| path.trim().to_string());
+        store::set(&tx, key::CA_CERT, &absolute)?;
     }
     if let Some(name) = &args.device_name {
         store::set(&tx, key::DEVICE_NAME, name.trim())?;
@@ -136,6 +148,10 @@ pub fn check(args: &InitArgs, new: bool) -> Result<(), CliError> {
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(CliError::Input(t!("init-server-scheme", url = url)));
         }
+        crate::sync::tls::check_url(url, args.insecure)?;
+    }
+    if let Some(path) = &args.ca_cert {
+        crate::sync::tls::load_ca(path.trim())?;
     }
     if let Some(name) = &args.device_name
         && name.trim().is_empty()

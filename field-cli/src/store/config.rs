@@ -31,6 +31,12 @@ pub mod key {
     /// The role of the token as the server said at `sigap init` (agent,
     /// supervisor, admin); absent when it could not be asked.
     pub const TOKEN_ROLE: &str = "token_role";
+    /// A PEM file of the office's own certificate authority, trusted
+    /// besides the system's (`sigap init --ca-cert`).
+    pub const CA_CERT: &str = "ca_cert";
+    /// "1" when `sigap init --insecure` allowed plain http:// to a server
+    /// that is not this laptop.
+    pub const INSECURE: &str = "insecure";
 }
 
 /// This device, as set up by `sigap init`.
@@ -40,6 +46,10 @@ pub struct Device {
     pub name: String,
     pub server_url: Option<String>,
     pub token: Option<String>,
+    /// The office's CA certificate file, when one was given.
+    pub ca_cert: Option<String>,
+    /// Plain http:// to another machine allowed (`--insecure`).
+    pub insecure: bool,
 }
 
 impl Store {
@@ -68,6 +78,8 @@ impl Store {
             name: self.get(key::DEVICE_NAME)?.unwrap_or_default(),
             server_url: self.get(key::SERVER_URL)?,
             token: self.get(key::TOKEN)?,
+            ca_cert: self.get(key::CA_CERT)?,
+            insecure: self.get(key::INSECURE)?.as_deref() == Some("1"),
         }))
     }
 }

@@ -83,10 +83,11 @@ impl Client {
             .filter(|t| !t.trim().is_empty())
             .or_else(|| device.token.clone())
             .ok_or_else(|| CliError::Input(t!("client-no-token")))?;
-        let http = Http::builder()
+        let builder = Http::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(120))
-            .user_agent(concat!("sigap/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("sigap/", env!("CARGO_PKG_VERSION")));
+        let http = super::tls::configure(builder, device, &base)?
             .build()
             .map_err(|e| CliError::Local(t!("client-no-http", detail = e)))?;
         Ok(Client {
@@ -107,10 +108,12 @@ impl Client {
     pub fn quick(device: &Device) -> Result<Client> {
         let mut c = Client::new(device)?;
         c.attempts = 1;
-        c.http = Http::builder()
+        let builder = Http::builder()
             .connect_timeout(Duration::from_secs(3))
             .timeout(Duration::from_secs(10))
-            .user_agent(concat!("sigap/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("sigap/", env!("CARGO_PKG_VERSION")));
+        let base = c.base.clone();
+        c.http = super::tls::configure(builder, device, &base)?
             .build()
             .map_err(|e| CliError::Local(t!("client-no-http", detail = e)))?;
         Ok(c)
@@ -253,6 +256,13 @@ impl Client {
                 Ok(r) => r,
                 Err(e) => {
                     last = error_chain(&e);
+                    if super::tls::is_certificate_error(&last) {
+                        return Err(CliError::Network(t!(
+                            "tls-failed",
+                            server = self.base,
+                            detail = last
+                        )));
+                    }
                     continue;
                 }
             };

@@ -7,6 +7,7 @@ pub mod lost;
 pub mod pull;
 pub mod push;
 pub mod restore;
+pub mod tls;
 pub mod verify;
 pub mod visits;
 
