@@ -143,7 +143,13 @@ fn without_a_passphrase_nor_a_terminal_the_command_stops_and_says_how_to_give_on
     let fresh = Env::bare();
     let run = Run::of(
         fresh
-            .command(&["init", "--server", "http://127.0.0.1:1", "--device-name", "a"])
+            .command(&[
+                "init",
+                "--server",
+                "http://127.0.0.1:1",
+                "--device-name",
+                "a",
+            ])
             .env_remove("SIGAP_PASSPHRASE"),
     );
     run.code(LOCKED).stderr_has("SIGAP_PASSPHRASE");
@@ -151,7 +157,13 @@ fn without_a_passphrase_nor_a_terminal_the_command_stops_and_says_how_to_give_on
     // Nor with one too short to be worth it.
     fresh
         .run_env(
-            &["init", "--server", "http://127.0.0.1:1", "--device-name", "a"],
+            &[
+                "init",
+                "--server",
+                "http://127.0.0.1:1",
+                "--device-name",
+                "a",
+            ],
             &[("SIGAP_PASSPHRASE", "1234")],
         )
         .code(2)

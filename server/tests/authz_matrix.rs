@@ -381,7 +381,7 @@ async fn row(
         ),
         // The dashboard: without a valid session, to the sign-in page;
         // agents and other areas get a page that refuses.
-        ("GET", "/" | "/area" | "/conflicts" | "/person") => {
+        ("GET", "/" | "/area" | "/progress" | "/agents" | "/conflicts" | "/person") => {
             let expected = match who {
                 _ if unauthorized => S::SEE_OTHER,
                 _ => pick(forbidden, ok, forbidden, ok),
@@ -389,6 +389,8 @@ async fn row(
             let path = match template {
                 "/" => format!("/?area={AREA}"),
                 "/area" => format!("/area?code={AREA}"),
+                "/progress" => format!("/progress?area={AREA}"),
+                "/agents" => format!("/agents?area={AREA}"),
                 "/conflicts" => format!("/conflicts?area={AREA}"),
                 _ => format!("/person?nik={}", w.person),
             };

@@ -528,3 +528,193 @@ async fn the_pace_counts_this_weeks_registrations_against_the_pace_needed() {
         "{html}"
     );
 }
+
+/// The cells of the row `key` of a page's table, by column key.
+fn row_cells(html: &str, key: &str) -> Vec<(String, String)> {
+    let at = html
+        .find(&format!("data-row=\"{key}\""))
+        .unwrap_or_else(|| panic!("no row {key}: {html}"));
+    let row = &html[at..at + html[at..].find("</tr>").unwrap()];
+    row.split("<td data-col=\"")
+        .skip(1)
+        .map(|cell| {
+            let (col, rest) = cell.split_once('"').unwrap();
+            let text = rest[rest.find('>').unwrap() + 1..rest.find("</td>").unwrap()].to_string();
+            (col.to_string(), text)
+        })
+        .collect()
+}
+
+fn cell<'a>(cells: &'a [(String, String)], col: &str) -> &'a str {
+    &cells.iter().find(|(c, _)| c == col).unwrap().1
+}
+
+/// An area with a baseline and a target, three registrations of an agent
+/// today, a visit to one RT and today's snapshot.
+async fn worked_day(s: &Server) -> (String, String) {
+    let agent = s.token(Role::Agent, "agent-1", &["33.72.01"]);
+    let sup = s.token(Role::Supervisor, "spv", &["33.72.01"]);
+    let area = sigap_shared::AreaCode::parse("33.72.01").unwrap();
+    let year = sigap_shared::today().year();
+    s.store
+        .set_baselines(&[sigap_server::store::Baseline {
+            area,
+            year,
+            working_population: 1_000,
+        }])
+        .unwrap();
+    s.store
+        .set_target(
+            &area,
+            year,
+            sigap_shared::coverage::Target {
+                percent: sigap_shared::coverage::Percent(5702),
+                count: None,
+            },
+        )
+        .unwrap();
+    let mut d = Device::new();
+    d.millis = sigap_shared::hlc::wall_millis();
+    let changes: Vec<_> = (1..=3)
+        .map(|i| d.register(&common::nik("337201", i), "Warga", KEL, 1, 1))
+        .collect();
+    let (st, r) = s.push(&agent, &d, &changes).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    let body = serde_json::json!({
+        "protocol": sigap_shared::wire::PROTOCOL_VERSION,
+        "device_id": d.id,
+        "visits": [{
+            "id": uuid::Uuid::now_v7(),
+            "kelurahan": KEL,
+            "rw": 1, "rt": 2, "households": 12,
+            "visited_at": format!("{}T00:00:01Z", sigap_shared::today()),
+        }],
+    });
+    let (st, r) = s.post(&agent, "/api/v1/visits", &body).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    s.store.snapshot_coverage(true).unwrap();
+    (agent, sup)
+}
+
+#[tokio::test]
+async fn progress_shows_the_history_apis_weeks_with_the_target() {
+    let s = start().await;
+    let (_, sup) = worked_day(&s).await;
+    let (st, api) = s.get(&sup, "/api/v1/coverage/history?area=33.72.01").await;
+    assert_eq!(st, StatusCode::OK, "{api}");
+    let week = api["weeks"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(week["covered"], 3, "{api}");
+    for lang in [Lang::Id, Lang::En] {
+        let (st, _, html) = s
+            .page(
+                &sup,
+                &format!("/progress?area=33.72.01&lang={}", lang.tag()),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{html}");
+        let cells = row_cells(&html, week["week"].as_str().unwrap());
+        let bp = u32::try_from(week["coverage_bp"].as_u64().unwrap()).unwrap();
+        let pct = |bp: u32| lang.percent(sigap_shared::coverage::Percent(bp));
+        assert_eq!(cell(&cells, "coverage"), pct(bp));
+        let target = u32::try_from(week["target_bp"].as_u64().unwrap()).unwrap();
+        assert_eq!(cell(&cells, "target"), pct(target));
+        assert_eq!(
+            cell(&cells, "covered"),
+            lang.int(week["covered"].as_u64().unwrap())
+        );
+        assert_eq!(
+            cell(&cells, "registrations"),
+            lang.int(week["registrations"].as_u64().unwrap())
+        );
+        // The chart draws the week and its target line.
+        assert!(html.contains("class=\"target-line\""), "{html}");
+        assert!(html.contains("href=\"/progress\" aria-current=\"page\""));
+    }
+    let (st, _, csv) = s.page(&sup, "/progress?area=33.72.01&format=csv").await;
+    assert_eq!(st, StatusCode::OK);
+    let label = week["week"].as_str().unwrap();
+    let line = csv.lines().find(|l| l.starts_with(label)).unwrap();
+    assert!(line.contains(",3,1.000,\"0,30%\",\"57,02%\""), "{csv}");
+    // History is not kept per RT; a date that does not parse is refused.
+    let (st, _, _) = s.page(&sup, "/progress?area=33.72.01.1001/1/2").await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let (st, _, _) = s.page(&sup, "/progress?area=33.72.01&from=1/1/2025").await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn agents_shows_the_agents_apis_days_and_devices() {
+    let s = start().await;
+    let (_, sup) = worked_day(&s).await;
+    let (st, api) = s.get(&sup, "/api/v1/agents?area=33.72.01").await;
+    assert_eq!(st, StatusCode::OK, "{api}");
+    let agent = &api["agents"][0];
+    assert_eq!(agent["agent"], "agent-1", "{api}");
+    let day = &agent["days"][0];
+    assert_eq!(day["registrations"], 3, "{api}");
+    let known = api["kelurahan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kelurahan"] == KEL)
+        .unwrap()["known_rts"]
+        .as_u64()
+        .unwrap();
+    let (st, _, html) = s.page(&sup, "/agents?area=33.72.01").await;
+    assert_eq!(st, StatusCode::OK, "{html}");
+    let cells = row_cells(&html, &format!("agent-1/{}", day["day"].as_str().unwrap()));
+    for col in ["registrations", "edits", "voids", "merged", "rejections"] {
+        assert_eq!(
+            cell(&cells, col),
+            Lang::Id.int(day[col].as_u64().unwrap()),
+            "{col}"
+        );
+    }
+    let visited = day["rts_visited"].as_array().unwrap().len() as u64;
+    assert_eq!(visited, 1, "{api}");
+    assert_eq!(cell(&cells, "rts"), "1");
+    assert_eq!(cell(&cells, "known_rts"), Lang::Id.int(known));
+    let device = &agent["devices"][0];
+    let cells = row_cells(&html, device["device_id"].as_str().unwrap());
+    assert_eq!(cell(&cells, "agent"), "agent-1");
+    let pending = device["pending"]
+        .as_u64()
+        .map_or("–".to_string(), |n| Lang::Id.int(n));
+    assert_eq!(cell(&cells, "pending"), pending);
+    assert!(cell(&cells, "last_sync").ends_with(" UTC"), "{cells:?}");
+    // Both tables download.
+    let (st, _, csv) = s.page(&sup, "/agents?area=33.72.01&format=csv").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(csv.lines().any(|l| l.starts_with("agent-1,")), "{csv}");
+    let (st, _, csv) = s
+        .page(&sup, "/agents?area=33.72.01&table=devices&format=csv")
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(csv.contains(device["device_id"].as_str().unwrap()), "{csv}");
+}
+
+#[tokio::test]
+async fn progress_and_agents_are_refused_to_agents_other_areas_and_strangers() {
+    let s = start().await;
+    let agent = s.token(Role::Agent, "agent-1", &["33.72.01"]);
+    let sup = s.token(Role::Supervisor, "spv", &["33.72.01"]);
+    for page in ["/progress", "/agents"] {
+        let (st, _, html) = s.page(&sup, page).await;
+        assert_eq!(st, StatusCode::OK, "{page}: {html}");
+        let (st, _, html) = s.page(&agent, &format!("{page}?area=33.72.01")).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{page}");
+        assert!(
+            html.contains("Dasbor hanya untuk pengawas dan admin"),
+            "{page}"
+        );
+        let (st, _, html) = s.page(&sup, &format!("{page}?area=33.72.05")).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{page}");
+        assert!(html.contains("id=\"error-message\""), "{page}");
+        let (st, to, _) = s.page("", &format!("{page}?area=33.72.01")).await;
+        assert_eq!(
+            (st, to.as_str()),
+            (StatusCode::SEE_OTHER, "/signin"),
+            "{page}"
+        );
+    }
+}

@@ -139,6 +139,80 @@ pub fn pace_chart(weeks: &[(String, u64)], needed: Option<u64>, title: &str) -> 
     s
 }
 
+/// One week of [`progress_chart`].
+pub struct WeekBar {
+    /// The week's label under its column (`2025-W07`).
+    pub label: String,
+    pub coverage_bp: u32,
+    pub target_bp: Option<u32>,
+    /// The coverage as printed (`44,24%`).
+    pub value: String,
+}
+
+/// Coverage per week as columns, each week's target as a dashed mark
+/// across its column; scaled to the largest figure rounded up to 10%.
+pub fn progress_chart(weeks: &[WeekBar], title: &str) -> String {
+    const W: u32 = 600;
+    const H: u32 = 180;
+    const BOTTOM: u32 = 24;
+    const TOP: u32 = 16;
+    let plot_h = H - BOTTOM - TOP;
+    let top = weeks
+        .iter()
+        .flat_map(|w| [Some(w.coverage_bp), w.target_bp])
+        .flatten()
+        .max()
+        .unwrap_or(0)
+        .div_ceil(1_000)
+        .clamp(1, 10)
+        * 1_000;
+    let n = u32::try_from(weeks.len()).unwrap_or(1).max(1);
+    let slot = W / n;
+    let height = |bp: u32| -> u32 { bp.min(top) * plot_h / top };
+    let mut s = format!(
+        "<svg class=\"chart\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"{}\">",
+        esc(title)
+    );
+    // Only some labels fit under narrow columns.
+    let every = 60u32.div_ceil(slot.max(1)).max(1);
+    for (i, w) in weeks.iter().enumerate() {
+        let i = u32::try_from(i).unwrap_or(0);
+        let x = i * slot;
+        let bh = height(w.coverage_bp);
+        s.push_str(&format!(
+            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{bh}\" class=\"bar-fill\"><title>{}: {}</title></rect>",
+            x + 2,
+            H - BOTTOM - bh,
+            slot.saturating_sub(4).max(1),
+            esc(&w.label),
+            esc(&w.value)
+        ));
+        if let Some(t) = w.target_bp {
+            let y = H - BOTTOM - height(t);
+            s.push_str(&format!(
+                "<line x1=\"{x}\" x2=\"{}\" y1=\"{y}\" y2=\"{y}\" class=\"target-line\"/>",
+                x + slot
+            ));
+        }
+        if i % every == 0 {
+            s.push_str(&format!(
+                "<text x=\"{}\" y=\"{}\" class=\"chart-tick\" text-anchor=\"middle\">{}</text>",
+                x + slot / 2,
+                H - 8,
+                esc(&w.label)
+            ));
+        }
+    }
+    if let Some(last) = weeks.last() {
+        s.push_str(&format!(
+            "<text x=\"{W}\" y=\"12\" class=\"chart-value\" text-anchor=\"end\">{}</text>",
+            esc(&last.value)
+        ));
+    }
+    s.push_str("</svg>");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,5 +240,21 @@ mod tests {
         );
         assert!(s.contains("&lt;b&gt;&amp;"));
         assert!(s.contains("width=\"380\" height=\"18\" class=\"bar-fill\""));
+    }
+
+    #[test]
+    fn progress_columns_scale_to_the_target_rounded_up() {
+        let week = |bp| WeekBar {
+            label: "2026-W48".into(),
+            coverage_bp: bp,
+            target_bp: Some(5702),
+            value: "x".into(),
+        };
+        let s = progress_chart(&[week(3000), week(6000)], "t");
+        // Scaled to 60%: 140 px of plot; 30% is half of it.
+        assert!(s.contains("height=\"70\" class=\"bar-fill\""), "{s}");
+        assert!(s.contains("height=\"140\" class=\"bar-fill\""), "{s}");
+        // 57.02% of 140 px is 133 px above the bottom at 156.
+        assert!(s.contains("y1=\"23\""), "{s}");
     }
 }

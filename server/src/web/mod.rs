@@ -15,6 +15,7 @@ use axum::routing::{get, post};
 
 use crate::http::AppState;
 
+mod agents;
 mod area;
 mod assets;
 mod charts;
@@ -28,6 +29,7 @@ mod form;
 pub mod i18n;
 mod overview;
 mod person;
+mod progress;
 mod session;
 mod signin;
 mod table;
@@ -58,6 +60,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(overview::page))
         .route("/area", get(area::page))
+        .route("/progress", get(progress::page))
+        .route("/agents", get(agents::page))
         .route("/conflicts", get(conflicts::page))
         .route("/conflicts/{id}/resolve", post(conflicts::resolve))
         .route("/person", get(person::page))
