@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use super::Store;
 use crate::error::{CliError, Result};
+use crate::i18n::t;
 
 /// Keys of the `config` table.
 pub mod key {
@@ -59,12 +60,8 @@ impl Store {
 
     /// The device, or an error telling the agent to run `sigap init`.
     pub fn device(&self) -> Result<Device> {
-        self.device_opt()?.ok_or_else(|| {
-            CliError::Input(
-                "this device is not set up yet: run `sigap init --server URL --device-name NAME` first"
-                    .into(),
-            )
-        })
+        self.device_opt()?
+            .ok_or_else(|| CliError::Input(t!("store-not-set-up")))
     }
 
     pub fn device_opt(&self) -> Result<Option<Device>> {
@@ -72,7 +69,7 @@ impl Store {
             return Ok(None);
         };
         let id = Uuid::parse_str(&id)
-            .map_err(|e| CliError::Local(format!("stored device id {id:?} is damaged: {e}")))?;
+            .map_err(|e| CliError::Local(t!("damaged-device-id", id = id, detail = e)))?;
         Ok(Some(Device {
             id,
             name: self.get(key::DEVICE_NAME)?.unwrap_or_default(),

@@ -9,6 +9,7 @@ use rusqlite::config::DbConfig;
 use super::kdf::DbKey;
 use super::{Store, encryption, files, migrations};
 use crate::error::{CliError, Result};
+use crate::i18n::t;
 
 /// WAL bytes kept between commands (about 60 pages: a handful of
 /// registrations) before it is copied into the database and started
@@ -59,12 +60,7 @@ fn sync_folder_if_new(db: &Path, wal: &Path, existed: bool) -> std::io::Result<(
 pub fn default_path() -> Result<PathBuf> {
     directories::ProjectDirs::from("id", "bpjs", "sigap")
         .map(|d| d.data_dir().join("sigap.db"))
-        .ok_or_else(|| {
-            CliError::Local(
-                "cannot find a data folder for the database (no home directory); give --db PATH"
-                    .into(),
-            )
-        })
+        .ok_or_else(|| CliError::Local(t!("store-no-data-folder")))
 }
 
 /// How long a command waits for another that holds the database.
@@ -87,9 +83,8 @@ impl Store {
     /// commands that may run long (on the network, a person, a large file
     /// or a long output), which others must be able to run beside.
     pub fn open(path: &Path, key: Option<&DbKey>) -> Result<Store> {
-        Store::open_as(path, key, Locking::Shared, BUSY_WAIT)?.ok_or_else(|| {
-            CliError::Local("the database is in use by another sigap process".into())
-        })
+        Store::open_as(path, key, Locking::Shared, BUSY_WAIT)?
+            .ok_or_else(|| CliError::Local(t!("store-in-use")))
     }
 
     /// [`Store::open`] for a command that ends in milliseconds: it takes
@@ -120,17 +115,23 @@ impl Store {
         wait: std::time::Duration,
     ) -> Result<Option<Store>> {
         let fail = |what: &str, err: &dyn std::fmt::Display| {
-            CliError::Local(format!(
-                "cannot open the database {}: {what}: {err}",
-                path.display()
+            CliError::Local(t!(
+                "store-cannot-open",
+                path = path.display(),
+                what = what,
+                detail = err
             ))
         };
         if let Some(parent) = path.parent()
             && !parent.as_os_str().is_empty()
             && !parent.exists()
         {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| fail(&format!("cannot create folder {}", parent.display()), &e))?;
+            std::fs::create_dir_all(parent).map_err(|e| {
+                fail(
+                    &t!("store-cannot-create-folder", folder = parent.display()),
+                    &e,
+                )
+            })?;
         }
         let wal = wal_path(path);
         let wal_existed = wal.exists();
@@ -160,14 +161,14 @@ impl Store {
                     return Ok(None);
                 }
                 return Err(fail(
-                    &format!("another sigap command has held it for {} s", wait.as_secs()),
-                    &"try again when it has ended",
+                    &t!("store-held", seconds = wait.as_secs()),
+                    &t!("store-try-again"),
                 ));
             }
             Err(e) if key.is_some() && encryption::is_wrong_key(&e) => {
                 return Err(encryption::wrong_passphrase(path));
             }
-            Err(e) => return Err(fail("not writable or not a database", &e)),
+            Err(e) => return Err(fail(&t!("store-not-a-database"), &e)),
         };
         if locking == Locking::Exclusive {
             // It holds the lock from here; should a later statement still
