@@ -72,6 +72,9 @@ pub enum Command {
     Unlock(UnlockArgs),
     /// Lock the database again now: forget the key `sigap unlock` kept.
     Lock,
+    /// Copy the database (still encrypted) and its key settings to FILE
+    /// and FILE.salt: keep both to restore this laptop's work.
+    Backup(BackupArgs),
     /// Change the database's passphrase (asked twice, or SIGAP_NEW_PASSPHRASE).
     Passphrase,
     /// Print the tab-completion script for a shell (needs no database).
@@ -234,6 +237,13 @@ pub struct ImportArgs {
     /// header row.
     #[arg(long, value_name = "SEP", value_parser = sigap_shared::csv_format::parse_delimiter)]
     pub delimiter: Option<u8>,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where to write the copy; must not exist yet (FILE.salt is written
+    /// beside it).
+    pub file: std::path::PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -14,3 +14,6 @@ replica-voided = was registered by { $by } on { $registered }, then voided on { 
 replica-covered = is already covered: registered by { $by } on { $registered } ({ $who })
 list-and = { " and " }
 init-reader-token = { $role } token "{ $name }": no device enrolment; use sigap report, sigap conflicts and sigap resolve
+backup-exists = { $file } already exists; choose a new name (a backup never overwrites)
+backup-no-salt = cannot write the key settings { $file } ({ $detail }); no backup was kept
+backup-written = backup written: { $file } and { $salt } ({ $records } records, { $changes } changes), encrypted with this database's passphrase; keep both files together

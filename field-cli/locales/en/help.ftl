@@ -162,3 +162,5 @@ help-lock = Lock the database again now: forget the key `sigap unlock` kept.
 help-passphrase = Change the database's passphrase (asks the old one first).
 help-init-ca_cert = The office's own certificate authority (a PEM file), trusted for the server's certificate besides the system's.
 help-init-insecure = Allow plain http:// to a server that is not this laptop: tokens and personal data then cross the network unencrypted.
+help-backup = Copy the database (still encrypted) and its key settings to FILE and FILE.salt: keep both to restore this laptop's work.
+help-backup-file = Where to write the copy; must not exist yet (FILE.salt is written beside it).

@@ -162,3 +162,5 @@ help-lock = Kunci basis data sekarang: lupakan kunci yang disimpan `sigap unlock
 help-passphrase = Ganti kata sandi basis data (menanyakan yang lama dulu).
 help-init-ca_cert = Otoritas sertifikat kantor sendiri (berkas PEM), dipercaya untuk sertifikat server selain milik sistem.
 help-init-insecure = Izinkan http:// biasa ke server yang bukan laptop ini: token dan data pribadi lalu melintasi jaringan tanpa enkripsi.
+help-backup = Salin basis data (tetap terenkripsi) dan pengaturan kuncinya ke FILE dan FILE.salt: simpan keduanya untuk memulihkan pekerjaan laptop ini.
+help-backup-file = Tempat menulis salinan; belum boleh ada (FILE.salt ditulis di sampingnya).

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod backup;
 mod conflicts;
 mod docs;
 mod edit;
@@ -76,6 +77,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Unlock(a) => passphrase::unlock(&store, &key, a, json),
         Command::Passphrase => passphrase::change(&mut store, json),
         Command::Lock => passphrase::lock(&path, json),
+        Command::Backup(a) => backup::run(&store, &key, a, json),
         // Answered above, before the database; said again here rather
         // than as a panic, should that order ever change.
         Command::Completions(a) => docs::completions(a.shell),
@@ -192,7 +194,8 @@ fn is_short(command: &Command) -> bool {
         | Command::Sync(_)
         | Command::Report(_)
         | Command::Conflicts(_)
-        | Command::Resolve(_) => false,
+        | Command::Resolve(_)
+        | Command::Backup(_) => false,
     }
 }
 

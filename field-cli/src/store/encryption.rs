@@ -145,6 +145,40 @@ pub fn encrypt_plain(path: &Path, header: &KdfHeader, key: &DbKey) -> Result<()>
     Ok(())
 }
 
+/// Writes a consistent copy of the open database to `dest` (a new file,
+/// mode 0600), encrypted with the same `key`: `sqlcipher_export` reads one
+/// snapshot, so commands of other sigap processes wait at most a moment.
+pub fn backup_to(conn: &Connection, key: &DbKey, dest: &Path) -> Result<()> {
+    let fail = |what: &str, e: &dyn std::fmt::Display| {
+        CliError::Local(format!(
+            "cannot write the backup {}: {what}: {e}",
+            dest.display()
+        ))
+    };
+    super::files::create_private(dest).map_err(|e| fail("create", &e))?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| fail("read", &e))?;
+    let raw = zeroize::Zeroizing::new(format!("x'{}'", key.to_hex().as_str()));
+    conn.execute(
+        "ATTACH DATABASE ?1 AS backup KEY ?2",
+        rusqlite::params![dest.to_string_lossy(), raw.as_str()],
+    )
+    .map_err(|e| fail("attach", &e))?;
+    let copied = conn
+        .query_row("SELECT sqlcipher_export('backup')", [], |_| Ok(()))
+        .and_then(|()| conn.execute_batch(&format!("PRAGMA backup.user_version = {version};")));
+    let detached = conn.execute_batch("DETACH DATABASE backup");
+    copied.map_err(|e| fail("copy", &e))?;
+    detached.map_err(|e| fail("detach", &e))?;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(dest)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| fail("sync", &e))?;
+    Ok(())
+}
+
 /// Re-encrypts the database of `conn` (held alone) with `new`: SQLCipher
 /// rewrites every page in one transaction, so a cut leaves the old key.
 pub fn rekey(conn: &Connection, new: &DbKey) -> Result<()> {
