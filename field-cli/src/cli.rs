@@ -72,6 +72,9 @@ pub enum Command {
     Unlock(UnlockArgs),
     /// Lock the database again now: forget the key `sigap unlock` kept.
     Lock,
+    /// Check this laptop: database, refused changes, replica age, server,
+    /// HTTPS and clock, with a verdict.
+    Doctor,
     /// Copy the database (still encrypted) and its key settings to FILE
     /// and FILE.salt: keep both to restore this laptop's work.
     Backup(BackupArgs),

@@ -164,3 +164,4 @@ help-init-ca_cert = The office's own certificate authority (a PEM file), trusted
 help-init-insecure = Allow plain http:// to a server that is not this laptop: tokens and personal data then cross the network unencrypted.
 help-backup = Copy the database (still encrypted) and its key settings to FILE and FILE.salt: keep both to restore this laptop's work.
 help-backup-file = Where to write the copy; must not exist yet (FILE.salt is written beside it).
+help-doctor = Check this laptop: database, refused changes, replica age, server, HTTPS and clock, with a verdict.

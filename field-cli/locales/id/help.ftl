@@ -164,3 +164,4 @@ help-init-ca_cert = Otoritas sertifikat kantor sendiri (berkas PEM), dipercaya u
 help-init-insecure = Izinkan http:// biasa ke server yang bukan laptop ini: token dan data pribadi lalu melintasi jaringan tanpa enkripsi.
 help-backup = Salin basis data (tetap terenkripsi) dan pengaturan kuncinya ke FILE dan FILE.salt: simpan keduanya untuk memulihkan pekerjaan laptop ini.
 help-backup-file = Tempat menulis salinan; belum boleh ada (FILE.salt ditulis di sampingnya).
+help-doctor = Periksa laptop ini: basis data, perubahan yang ditolak, umur replika, server, HTTPS dan jam, dengan kesimpulan.

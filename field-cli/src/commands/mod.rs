@@ -3,6 +3,7 @@
 mod backup;
 mod conflicts;
 mod docs;
+mod doctor;
 mod edit;
 mod export;
 mod import;
@@ -78,6 +79,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Passphrase => passphrase::change(&mut store, json),
         Command::Lock => passphrase::lock(&path, json),
         Command::Backup(a) => backup::run(&store, &key, a, json),
+        Command::Doctor => doctor::run(&store, json),
         // Answered above, before the database; said again here rather
         // than as a panic, should that order ever change.
         Command::Completions(a) => docs::completions(a.shell),
@@ -195,7 +197,8 @@ fn is_short(command: &Command) -> bool {
         | Command::Report(_)
         | Command::Conflicts(_)
         | Command::Resolve(_)
-        | Command::Backup(_) => false,
+        | Command::Backup(_)
+        | Command::Doctor => false,
     }
 }
 
