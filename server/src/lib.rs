@@ -16,5 +16,6 @@ pub mod store;
 pub mod time_text;
 pub mod token;
 pub mod web;
+pub mod weekly;
 
 pub use http::{AppState, app};

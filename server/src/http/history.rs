@@ -139,7 +139,10 @@ async fn history(
         name: area_display_name(&area),
         from: format_day(from),
         to: format_day(to),
-        weeks: weeks(&days),
+        weeks: crate::weekly::weeks(&rows, from, to)
+            .into_iter()
+            .map(Week::from)
+            .collect(),
         days: days.into_iter().map(|(_, d)| d).collect(),
     }))
 }
@@ -186,40 +189,18 @@ fn fill(rows: &[HistoryRow], from: Date, to: Date) -> Vec<(Date, Day)> {
     out
 }
 
-/// Roll-up per ISO week (Monday to Sunday) of the days given.
-fn weeks(days: &[(Date, Day)]) -> Vec<Week> {
-    let mut out: Vec<Week> = Vec::new();
-    for (date, d) in days {
-        let (year, week, _) = date.to_iso_week_date();
-        let label = format!("{year}-W{week:02}");
-        let start = date.prev_occurrence(time::Weekday::Monday);
-        let start = if date.weekday() == time::Weekday::Monday {
-            *date
-        } else {
-            start
-        };
-        let end = start + time::Duration::days(6);
-        let closing = Week {
-            week: label,
-            start: format_day(start),
-            end: format_day(end),
-            registrations: d.registrations,
-            covered: d.figures.covered,
-            working_population: d.figures.working_population,
-            coverage_bp: d.figures.coverage_bp,
-            coverage: d.figures.coverage.clone(),
-            target_bp: d.figures.target_percent.map(|p| p.basis_points()),
-        };
-        match out.last_mut() {
-            Some(w) if w.week == closing.week => {
-                let registrations = w.registrations + d.registrations;
-                *w = Week {
-                    registrations,
-                    ..closing
-                };
-            }
-            _ => out.push(closing),
+impl From<crate::weekly::Week> for Week {
+    fn from(w: crate::weekly::Week) -> Week {
+        Week {
+            week: w.label,
+            start: format_day(w.start),
+            end: format_day(w.end),
+            registrations: w.registrations,
+            covered: w.figures.covered,
+            working_population: w.figures.working_population,
+            coverage_bp: w.figures.coverage_bp,
+            target_bp: w.figures.target_percent.map(|p| p.basis_points()),
+            coverage: w.figures.coverage,
         }
     }
-    out
 }

@@ -6,10 +6,10 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Deserialize;
-use sigap_shared::coverage::{Figures, Percent};
+use sigap_shared::coverage::Percent;
 use sigap_shared::{AreaCode, Lang, Level};
+use time::{Date, Duration};
 use time::macros::format_description;
-use time::{Date, Duration, Weekday};
 
 use super::charts::{self, WeekBar};
 use super::errors::WebError;
@@ -21,8 +21,8 @@ use super::table::{Cell, Column, Row, Table};
 use super::{blocking, render};
 use crate::coverage::area_display_name;
 use crate::http::AppState;
-use crate::store::HistoryRow;
 use crate::store::sqlite::history::MAX_HISTORY_DAYS;
+use crate::weekly::{Week, weeks};
 
 #[derive(Deserialize)]
 pub struct ProgressQuery {
@@ -107,74 +107,6 @@ pub(super) fn asked_range(
 /// A query value that is given and not blank.
 fn filled(text: Option<&str>) -> Option<&str> {
     text.map(str::trim).filter(|t| !t.is_empty())
-}
-
-/// One ISO week: its registrations and the figures at its last day (the
-/// API's `weeks`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Week {
-    pub label: String,
-    pub start: Date,
-    pub end: Date,
-    pub registrations: u64,
-    pub baseline_set: bool,
-    pub figures: Figures,
-}
-
-/// The weeks from `from` to `to` of the stored rows, counted as the API
-/// counts them: each day from the area's first snapshot carries the
-/// latest snapshot's figures; a week has the figures of its last day
-/// and the sum of its days' registrations.
-pub(super) fn weeks(rows: &[HistoryRow], from: Date, to: Date) -> Vec<Week> {
-    let mut out: Vec<Week> = Vec::new();
-    let mut last: Option<&HistoryRow> = None;
-    let mut rows = rows.iter().peekable();
-    let mut day = from;
-    loop {
-        let mut registrations = 0;
-        while let Some(r) = rows.next_if(|r| r.day <= day) {
-            if r.snapshot {
-                last = Some(r);
-            }
-            if r.day == day {
-                registrations = r.registrations;
-            }
-        }
-        if let Some(s) = last {
-            let covered = s.by_category.iter().sum();
-            let figures = Figures::compute(covered, s.working_population.unwrap_or(0), s.target);
-            let (year, week, _) = day.to_iso_week_date();
-            let label = format!("{year}-W{week:02}");
-            let start = if day.weekday() == Weekday::Monday {
-                day
-            } else {
-                day.prev_occurrence(Weekday::Monday)
-            };
-            let closing = Week {
-                label,
-                start,
-                end: start + Duration::days(6),
-                registrations,
-                baseline_set: s.working_population.is_some(),
-                figures,
-            };
-            match out.last_mut() {
-                Some(w) if w.label == closing.label => {
-                    let registrations = w.registrations + registrations;
-                    *w = Week {
-                        registrations,
-                        ..closing
-                    };
-                }
-                _ => out.push(closing),
-            }
-        }
-        match day.next_day() {
-            Some(next) if next <= to => day = next,
-            _ => break,
-        }
-    }
-    out
 }
 
 pub async fn page(
@@ -302,6 +234,7 @@ fn week_table(lang: Lang, weeks: &[Week], base: String) -> Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::HistoryRow;
     use sigap_shared::coverage::Target;
     use time::macros::date;
 
