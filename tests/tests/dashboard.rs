@@ -438,6 +438,20 @@ async fn steps(c: &Client, e: &Expected) -> Result<(), fantoccini::error::CmdErr
     );
     shoot(c, "person").await;
 
+    // Progress over time, and what each agent did, with their devices.
+    c.goto(&url("/progress?area=33.72")).await?;
+    c.wait().for_element(Locator::Id("progress-chart")).await?;
+    shoot(c, "progress").await;
+    c.goto(&url("/agents?area=33.72")).await?;
+    c.wait().for_element(Locator::Id("agent-days-card")).await?;
+    let days = text(c, "#agent-days-card").await;
+    assert!(
+        days.contains("agent-ani") && days.contains("agent-bayu"),
+        "{days}"
+    );
+    assert!(text(c, "#devices-card").await.contains("agent-ani"));
+    shoot(c, "agents").await;
+
     // English one click away, and the figures in English style.
     c.goto(&url("/")).await?;
     c.find(Locator::Id("lang-switch")).await?.click().await?;
