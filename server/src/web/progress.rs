@@ -8,8 +8,8 @@ use axum::response::Response;
 use serde::Deserialize;
 use sigap_shared::coverage::Percent;
 use sigap_shared::{AreaCode, Lang, Level};
-use time::{Date, Duration};
 use time::macros::format_description;
+use time::{Date, Duration};
 
 use super::charts::{self, WeekBar};
 use super::errors::WebError;
