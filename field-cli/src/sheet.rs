@@ -7,6 +7,7 @@ use std::path::Path;
 use comfy_table::CellAlignment;
 
 use crate::error::CliError;
+use crate::i18n::t;
 use crate::output;
 
 /// A printed table with what it is about.
@@ -45,10 +46,7 @@ impl Sheet {
 
     pub fn write_csv(&self, path: &Path) -> Result<(), CliError> {
         let fail = |e: &dyn std::fmt::Display| {
-            CliError::Local(format!(
-                "cannot write {}: {e}; check the folder exists and is writable",
-                path.display()
-            ))
+            CliError::Local(t!("sheet-cannot-write", file = path.display(), detail = e))
         };
         let mut w = csv::WriterBuilder::new()
             .flexible(true)
@@ -64,10 +62,7 @@ impl Sheet {
 
     pub fn write_xlsx(&self, path: &Path) -> Result<(), CliError> {
         let fail = |e: &dyn std::fmt::Display| {
-            CliError::Local(format!(
-                "cannot write {}: {e}; check the folder exists and is writable",
-                path.display()
-            ))
+            CliError::Local(t!("sheet-cannot-write", file = path.display(), detail = e))
         };
         let mut book = rust_xlsxwriter::Workbook::new();
         let bold = rust_xlsxwriter::Format::new().set_bold();

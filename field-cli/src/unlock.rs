@@ -9,6 +9,7 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 use crate::error::{CliError, Result};
+use crate::i18n::{n, t};
 use crate::store::kdf::{DbKey, KdfHeader, MIN_PASSPHRASE_CHARS};
 
 pub const PASSPHRASE_ENV: &str = "SIGAP_PASSPHRASE";
@@ -131,15 +132,13 @@ pub fn keep(db: &Path, key: &DbKey, how_long: Duration) -> Result<()> {
     let until = now_secs().saturating_add(how_long.as_secs());
     let secret = Zeroizing::new(format!("v1 {until} {}", key.to_hex().as_str()));
     let unusable = |e: &dyn std::fmt::Display| {
-        CliError::Local(format!(
-            "no OS keyring to keep the key in ({e}); every command asks for the passphrase (or set {PASSPHRASE_ENV})"
-        ))
+        CliError::Local(t!("unlock-no-keyring", detail = e, env = PASSPHRASE_ENV))
     };
     os::set(&name, secret.as_bytes(), how_long.as_secs()).map_err(|e| unusable(&e))?;
     // Kept only if the next command can find it.
     if kept_key(db).is_none() {
         os::delete(&name);
-        return Err(unusable(&"the key kept cannot be read back"));
+        return Err(unusable(&t!("unlock-not-read-back")));
     }
     Ok(())
 }
@@ -155,8 +154,10 @@ fn can_ask() -> bool {
 }
 
 fn no_one_to_ask(what: &str) -> CliError {
-    CliError::Passphrase(format!(
-        "{what}: set {PASSPHRASE_ENV}, run on a terminal, or `sigap unlock` first"
+    CliError::Passphrase(t!(
+        "passphrase-no-one-to-ask",
+        what = what,
+        env = PASSPHRASE_ENV
     ))
 }
 
@@ -166,7 +167,7 @@ fn ask(prompt: &str) -> Result<Zeroizing<String>> {
         .allow_empty_password(true)
         .interact()
         .map(Zeroizing::new)
-        .map_err(|e| CliError::Passphrase(format!("could not read the passphrase: {e}")))
+        .map_err(|e| CliError::Passphrase(t!("passphrase-unreadable", detail = e)))
 }
 
 /// The passphrase of an existing database, from the environment or asked.
@@ -175,12 +176,12 @@ pub fn passphrase(db: &Path) -> Result<Zeroizing<String>> {
         return Ok(Zeroizing::new(p));
     }
     if !can_ask() {
-        return Err(no_one_to_ask(&format!(
-            "the database {} is locked (terkunci)",
-            db.display()
+        return Err(no_one_to_ask(&t!(
+            "passphrase-db-locked",
+            db = db.display()
         )));
     }
-    ask("Passphrase")
+    ask(&t!("passphrase-prompt"))
 }
 
 /// A new passphrase, from `env` or asked twice; at least
@@ -190,24 +191,32 @@ pub fn new_passphrase(env: &str, why: &str) -> Result<Zeroizing<String>> {
         Ok(p) => Zeroizing::new(p),
         Err(_) => {
             if !can_ask() {
-                return Err(CliError::Passphrase(format!(
-                    "{why}: set {env}, or run on a terminal to choose one"
+                return Err(CliError::Passphrase(t!(
+                    "passphrase-new-no-terminal",
+                    why = why,
+                    env = env
                 )));
             }
-            eprintln!("{why} (at least {MIN_PASSPHRASE_CHARS} characters).");
-            let first = ask("New passphrase")?;
-            let again = ask("Again")?;
+            eprintln!(
+                "{}",
+                t!(
+                    "passphrase-new-ask",
+                    why = why,
+                    min = n(MIN_PASSPHRASE_CHARS)
+                )
+            );
+            let first = ask(&t!("passphrase-new-prompt"))?;
+            let again = ask(&t!("passphrase-again-prompt"))?;
             if first != again {
-                return Err(CliError::Input(
-                    "the two passphrases differ; nothing was changed".into(),
-                ));
+                return Err(CliError::Input(t!("passphrase-differ")));
             }
             first
         }
     };
     if chosen.chars().count() < MIN_PASSPHRASE_CHARS {
-        return Err(CliError::Input(format!(
-            "the passphrase is too short: use at least {MIN_PASSPHRASE_CHARS} characters"
+        return Err(CliError::Input(t!(
+            "passphrase-too-short",
+            min = n(MIN_PASSPHRASE_CHARS)
         )));
     }
     Ok(chosen)
@@ -217,10 +226,10 @@ pub fn new_passphrase(env: &str, why: &str) -> Result<Zeroizing<String>> {
 /// keyring: the settings beside it and the passphrase.
 pub fn key_from_passphrase(db: &Path) -> Result<DbKey> {
     let header = KdfHeader::read(db)?.ok_or_else(|| {
-        CliError::Local(format!(
-            "{} is missing: the database {} cannot be opened without it; restore both from the same backup",
-            crate::store::kdf::header_path(db).display(),
-            db.display()
+        CliError::Local(t!(
+            "passphrase-settings-missing",
+            file = crate::store::kdf::header_path(db).display(),
+            db = db.display()
         ))
     })?;
     let passphrase = passphrase(db)?;
@@ -234,16 +243,16 @@ pub fn parse_for(text: &str) -> std::result::Result<Duration, String> {
     let (n, unit) = t.split_at(split);
     let n: u64 = n
         .parse()
-        .map_err(|_| format!("{text:?} is not a duration; write it like 8h, 30m or 2d"))?;
+        .map_err(|_| t!("unlock-for-not-duration", text = format!("{text:?}")))?;
     let secs = match unit {
         "m" => n.saturating_mul(60),
         "h" => n.saturating_mul(3600),
         "d" => n.saturating_mul(86400),
-        _ => return Err(format!("{text:?}: the unit must be m, h or d, e.g. 8h")),
+        _ => return Err(t!("unlock-for-unit", text = format!("{text:?}"))),
     };
     let d = Duration::from_secs(secs);
     if d.is_zero() || d > MAX_UNLOCK {
-        return Err(format!("{text:?} must be between 1m and 7d, e.g. 8h"));
+        return Err(t!("unlock-for-range", text = format!("{text:?}")));
     }
     Ok(d)
 }

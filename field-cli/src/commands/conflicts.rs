@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::cli::ConflictsArgs;
 use crate::error::exit;
-use crate::i18n::t;
+use crate::i18n::{n, t};
 use crate::output;
 use crate::store::Store;
 
@@ -21,7 +21,7 @@ pub fn run(store: &Store, args: ConflictsArgs, json: bool) -> anyhow::Result<Exi
     }
     let list = raw["conflicts"].as_array().cloned().unwrap_or_default();
     if list.is_empty() {
-        output::line(&format!("no {status} conflicts"))?;
+        output::line(&t!("conflicts-none", status = status))?;
         return Ok(super::code(exit::OK));
     }
     let mut t = output::table(&[
@@ -76,10 +76,7 @@ pub fn run(store: &Store, args: ConflictsArgs, json: bool) -> anyhow::Result<Exi
         }
     }
     output::print_table(&t)?;
-    output::line(&format!(
-        "{} conflict(s); resolve one with: sigap resolve ID --keep FIELD=VALUE [--note TEXT]",
-        list.len()
-    ))?;
+    output::line(&t!("conflicts-count", count = n(list.len())))?;
     Ok(super::code(exit::OK))
 }
 

@@ -39,7 +39,7 @@ pub fn run(store: &Store, args: ExportArgs, json: bool) -> anyhow::Result<ExitCo
     };
     let mut w = csv::Writer::from_writer(sink);
     w.write_record(COLUMNS)?;
-    let mut progress = Progress::new(rows.len() as u64, "exporting");
+    let mut progress = Progress::new(rows.len() as u64, &t!("progress-exporting"));
     for r in &rows {
         progress.inc(1);
         let v = RecordView::of(r);

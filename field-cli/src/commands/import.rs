@@ -355,16 +355,16 @@ pub fn run(store: &mut Store, args: ImportArgs, json: bool) -> anyhow::Result<Ex
     // Reading, parsing and checking rows on their own takes a third of an
     // import: it runs on a second thread, a batch ahead of the one that
     // checks them against the database and stores them, in file order.
-    let mut progress = Progress::bytes(size, "importing");
+    let mut progress = Progress::bytes(size, &t!("progress-importing"));
     std::thread::scope(|scope| -> anyhow::Result<()> {
         let (tx, rx) = mpsc::sync_channel::<(Vec<Item>, u64)>(AHEAD);
         let (spent_tx, spent_rx) = mpsc::channel::<Vec<Box<Row>>>();
         scope.spawn(move || read_rows(rdr, &headers, today, &tx, &spent_rx));
         for (batch, read_to) in rx {
             progress.set_position(read_to);
-            progress.set_message(format!(
-                "importing: {} row(s)",
-                imported + rejected.len() as u64
+            progress.set_message(t!(
+                "progress-importing-rows",
+                count = n(imported + rejected.len() as u64)
             ));
             let mut spent = Vec::with_capacity(batch.len());
             for item in batch {

@@ -26,6 +26,7 @@ use std::path::Path;
 use crate::cli::{Cli, Command};
 use crate::error::CliError;
 use crate::fields::parse_nik;
+use crate::i18n::t;
 use crate::store::encryption::{self, FileState};
 use crate::store::kdf::{DbKey, KdfHeader};
 use crate::store::{self, Store};
@@ -103,28 +104,27 @@ fn open_store(path: &Path, command: &Command) -> Result<(Store, DbKey), CliError
     match encryption::file_state(path)? {
         FileState::Missing => {
             let Command::Init(args) = command else {
-                return Err(CliError::Input(format!(
-                    "no database at {}: this device is not set up yet: run `sigap init --server URL --device-name NAME` first",
-                    path.display()
+                return Err(CliError::Input(t!(
+                    "setup-no-database",
+                    db = path.display()
                 )));
             };
             // Bad flags are refused before a passphrase is chosen and
             // before the database is made.
             init::check(args, true)?;
-            let chosen = unlock::new_passphrase(
-                unlock::PASSPHRASE_ENV,
-                "choose a passphrase for the new database (it encrypts everything on this device)",
-            )?;
+            let chosen =
+                unlock::new_passphrase(unlock::PASSPHRASE_ENV, &t!("setup-choose-passphrase"))?;
             let header = KdfHeader::new_random();
             let key = header.derive(&chosen)?;
             if let Some(parent) = path.parent()
                 && !parent.as_os_str().is_empty()
             {
                 std::fs::create_dir_all(parent).map_err(|e| {
-                    CliError::Local(format!(
-                        "cannot open the database {}: cannot create folder {}: {e}",
-                        path.display(),
-                        parent.display()
+                    CliError::Local(t!(
+                        "setup-cannot-create-folder",
+                        db = path.display(),
+                        folder = parent.display(),
+                        detail = e
                     ))
                 })?;
             }
@@ -134,18 +134,12 @@ fn open_store(path: &Path, command: &Command) -> Result<(Store, DbKey), CliError
         FileState::Plain => {
             let chosen = unlock::new_passphrase(
                 unlock::PASSPHRASE_ENV,
-                &format!(
-                    "the database {} is not encrypted yet: choose its passphrase",
-                    path.display()
-                ),
+                &t!("setup-not-encrypted", db = path.display()),
             )?;
             let header = KdfHeader::new_random();
             let key = header.derive(&chosen)?;
             encryption::encrypt_plain(path, &header, &key)?;
-            eprintln!(
-                "the database {} is encrypted now: keep the passphrase, nothing can be read without it",
-                path.display()
-            );
+            eprintln!("{}", t!("setup-encrypted-now", db = path.display()));
             Ok((open(&key)?, key))
         }
         FileState::Encrypted => {
@@ -210,11 +204,9 @@ fn nik_arg(text: &str) -> Result<sigap_shared::Nik, CliError> {
 /// The server client for a supervisor's command, from what `sigap init`
 /// kept.
 fn server_client(store: &Store) -> Result<crate::sync::client::Client, CliError> {
-    let device = store.device_opt()?.ok_or_else(|| {
-        CliError::Input(
-            "this device is not set up: run `sigap init --server URL --device-name NAME --token TOKEN` with your supervisor token".into(),
-        )
-    })?;
+    let device = store
+        .device_opt()?
+        .ok_or_else(|| CliError::Input(t!("setup-not-set-up-supervisor")))?;
     crate::sync::client::Client::new(&device)
 }
 
@@ -222,9 +214,9 @@ fn server_client(store: &Store) -> Result<crate::sync::client::Client, CliError>
 /// with a supervisor's or admin's token: exit 5 with what to do.
 fn require_agent_token(store: &Store) -> Result<(), CliError> {
     match store::get(&store.conn, store::key::TOKEN_ROLE)?.as_deref() {
-        Some(role @ ("supervisor" | "admin")) => Err(CliError::Refused(format!(
-            "this device is set up with a {role} token: a {role} reads reports (sigap report, sigap conflicts, sigap resolve) and does not register or sync; to register, run `sigap init --token TOKEN` with an agent's token"
-        ))),
+        Some(role @ ("supervisor" | "admin")) => {
+            Err(CliError::Refused(t!("setup-reader-token", role = role)))
+        }
         _ => Ok(()),
     }
 }

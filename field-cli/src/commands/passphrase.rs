@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::cli::UnlockArgs;
 use crate::error::exit;
+use crate::i18n::t;
 use crate::output;
 use crate::store::Store;
 use crate::store::encryption;
@@ -26,9 +27,9 @@ pub fn unlock(
     if json {
         output::json(&json!({"unlocked": true, "minutes": minutes}))?;
     } else {
-        output::line(&format!(
-            "unlocked for {}: commands will not ask for the passphrase until then, or until `sigap lock`",
-            crate::sync::human_duration(
+        output::line(&t!(
+            "unlock-done",
+            duration = crate::sync::human_duration(
                 crate::i18n::lang(),
                 args.how_long.as_millis().try_into().unwrap_or(u64::MAX)
             )
@@ -43,19 +44,18 @@ pub fn lock(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     if json {
         output::json(&json!({"locked": true, "was_unlocked": was}))?;
     } else if was {
-        output::line("locked: the next command asks for the passphrase")?;
+        output::line(&t!("lock-done"))?;
     } else {
-        output::line("locked (it was not unlocked)")?;
+        output::line(&t!("lock-was-not-unlocked"))?;
     }
     Ok(super::code(exit::OK))
 }
 
 /// Re-encrypts the database under a new passphrase; the salt stays.
 pub fn change(store: &mut Store, json: bool) -> anyhow::Result<ExitCode> {
-    let header = KdfHeader::read(&store.path)?.ok_or_else(|| {
-        crate::error::CliError::Local("the key settings beside the database are missing".into())
-    })?;
-    let new = unlock::new_passphrase(unlock::NEW_PASSPHRASE_ENV, "choose the new passphrase")?;
+    let header = KdfHeader::read(&store.path)?
+        .ok_or_else(|| crate::error::CliError::Local(t!("passphrase-no-settings")))?;
+    let new = unlock::new_passphrase(unlock::NEW_PASSPHRASE_ENV, &t!("passphrase-choose-new"))?;
     let key = header.derive(&new)?;
     encryption::rekey(&store.conn, &key)?;
     // A key kept by `sigap unlock` is the old one now.
@@ -63,7 +63,7 @@ pub fn change(store: &mut Store, json: bool) -> anyhow::Result<ExitCode> {
     if json {
         output::json(&json!({"changed": true}))?;
     } else {
-        output::line("passphrase changed: use the new one from now on")?;
+        output::line(&t!("passphrase-changed"))?;
     }
     Ok(super::code(exit::OK))
 }

@@ -10,6 +10,7 @@ use sigap_shared::{AreaCode, Lang, wilayah};
 
 use crate::cli::{ReportArgs, ReportBy};
 use crate::error::{CliError, exit};
+use crate::i18n::t;
 use crate::output;
 use crate::sheet::Sheet;
 use crate::store::Store;
@@ -48,8 +49,10 @@ pub fn run(store: &Store, args: ReportArgs, json: bool) -> anyhow::Result<ExitCo
     let client = super::server_client(store)?;
     let area = match &args.area {
         Some(text) => AreaCode::parse(text).map_err(|e| {
-            CliError::Input(format!(
-                "--area {text:?}: {e}; give a code such as 33.72.01"
+            CliError::Input(t!(
+                "report-bad-area",
+                text = format!("{text:?}"),
+                detail = e
             ))
         })?,
         None => default_area(&client)?,
@@ -57,9 +60,7 @@ pub fn run(store: &Store, args: ReportArgs, json: bool) -> anyhow::Result<ExitCo
     if let Some(y) = args.year
         && !(1900..=9999).contains(&y)
     {
-        return Err(
-            CliError::Input(format!("--year {y} is not valid; give a year like 2025")).into(),
-        );
+        return Err(CliError::Input(t!("report-bad-year", year = y)).into());
     }
     let today = sigap_shared::today();
     let (raw, sheet) = if args.history || args.by == Some(ReportBy::Day) {
@@ -84,11 +85,11 @@ pub fn run(store: &Store, args: ReportArgs, json: bool) -> anyhow::Result<ExitCo
     };
     if let Some(path) = &args.csv {
         sheet.write_csv(path)?;
-        eprintln!("written: {}", path.display());
+        eprintln!("{}", t!("report-written", file = path.display()));
     }
     if let Some(path) = &args.xlsx {
         sheet.write_xlsx(path)?;
-        eprintln!("written: {}", path.display());
+        eprintln!("{}", t!("report-written", file = path.display()));
     }
     if json {
         output::json(&raw)?;
@@ -102,9 +103,9 @@ pub fn run(store: &Store, args: ReportArgs, json: bool) -> anyhow::Result<ExitCo
 fn default_area(client: &Client) -> Result<AreaCode, CliError> {
     let me: Me = client.get_json("token", "/api/v1/me")?;
     me.areas.first().copied().ok_or_else(|| {
-        CliError::Input(format!(
-            "token {:?} covers every area: give one with --area, e.g. --area 33.72",
-            me.name
+        CliError::Input(t!(
+            "report-token-every-area",
+            name = format!("{:?}", me.name)
         ))
     })
 }
@@ -125,7 +126,7 @@ fn coverage(
     }
     let raw: Value = client.get_json("coverage", &path)?;
     let node: Node = serde_json::from_value(raw.clone())
-        .map_err(|e| CliError::Refused(format!("the coverage answer could not be read: {e}")))?;
+        .map_err(|e| CliError::Refused(t!("report-coverage-unreadable", detail = e)))?;
     Ok((raw, node))
 }
 
@@ -168,21 +169,19 @@ fn by_area(root: &Node) -> Sheet {
     }
     walk(root, 0, &mut rows);
     Sheet {
-        title: "Coverage by area".into(),
+        title: t!("report-title-area"),
         area: String::new(),
         date: String::new(),
-        header: [
-            "Code",
-            "Name",
-            "Covered",
-            "Working population",
-            "Coverage",
-            "Target",
-            "Gap (points)",
-            "Still needed",
-        ]
-        .map(String::from)
-        .to_vec(),
+        header: vec![
+            t!("report-col-code"),
+            t!("report-col-name"),
+            t!("report-col-covered"),
+            t!("report-col-working-population"),
+            t!("report-col-coverage"),
+            t!("report-col-target"),
+            t!("report-col-gap"),
+            t!("report-col-still-needed"),
+        ],
         rows,
         first_number_column: 2,
     }
@@ -197,22 +196,24 @@ fn by_category(n: &Node) -> Sheet {
         percent_bp(u32::try_from(bp).unwrap_or(0))
     };
     let rows = [
-        ("PU", c.pu),
-        ("BPU", c.bpu),
-        ("Jakon", c.jakon),
-        ("PMI", c.pmi),
-        ("Total", total),
+        ("PU".to_string(), c.pu),
+        ("BPU".to_string(), c.bpu),
+        ("Jakon".to_string(), c.jakon),
+        ("PMI".to_string(), c.pmi),
+        (t!("report-total"), total),
     ]
     .iter()
-    .map(|(name, k)| vec![(*name).to_string(), LANG.int(*k), share(*k)])
+    .map(|(name, k)| vec![name.to_string(), LANG.int(*k), share(*k)])
     .collect();
     Sheet {
-        title: "Coverage by category".into(),
+        title: t!("report-title-category"),
         area: String::new(),
         date: String::new(),
-        header: ["Category", "Covered", "Share of covered"]
-            .map(String::from)
-            .to_vec(),
+        header: vec![
+            t!("report-col-category"),
+            t!("report-col-covered"),
+            t!("report-col-share"),
+        ],
         rows,
         first_number_column: 1,
     }
@@ -264,7 +265,7 @@ fn history(
                 ]
             })
             .collect();
-        ("Coverage per day", "Date", rows)
+        (t!("report-title-day"), t!("report-col-date"), rows)
     } else {
         let rows = list("weeks")
             .iter()
@@ -284,24 +285,22 @@ fn history(
                 ]
             })
             .collect();
-        ("Coverage per week", "Week", rows)
+        (t!("report-title-week"), t!("report-col-week"), rows)
     };
     Ok((
         raw,
         Sheet {
-            title: title.into(),
+            title,
             area: String::new(),
             date: String::new(),
-            header: [
+            header: vec![
                 header,
-                "Covered",
-                "Working population",
-                "Coverage",
-                "Target",
-                "Registrations",
-            ]
-            .map(String::from)
-            .to_vec(),
+                t!("report-col-covered"),
+                t!("report-col-working-population"),
+                t!("report-col-coverage"),
+                t!("report-col-target"),
+                t!("report-col-registrations"),
+            ],
             rows,
             first_number_column: 1,
         },
@@ -354,22 +353,20 @@ fn agents(client: &Client, area: &AreaCode, year: Option<i32>) -> Result<(Value,
     Ok((
         raw,
         Sheet {
-            title: "Agents".into(),
+            title: t!("report-title-agents"),
             area: String::new(),
             date: String::new(),
-            header: [
-                "Agent",
-                "Registrations",
-                "Edits",
-                "Voids",
-                "Merged",
-                "Rejections",
-                "RT visits",
-                "Last sync",
-                "Pending",
-            ]
-            .map(String::from)
-            .to_vec(),
+            header: vec![
+                t!("report-col-agent"),
+                t!("report-col-registrations"),
+                t!("report-col-edits"),
+                t!("report-col-voids"),
+                t!("report-col-merged"),
+                t!("report-col-rejections"),
+                t!("report-col-rt-visits"),
+                t!("report-col-last-sync"),
+                t!("report-col-pending"),
+            ],
             rows,
             first_number_column: 1,
         },

@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::cli::ResolveArgs;
 use crate::error::{CliError, exit};
+use crate::i18n::t;
 use crate::output;
 use crate::store::Store;
 
@@ -16,23 +17,19 @@ const FIELDS: [&str; 3] = ["name", "birth_date", "sex"];
 
 pub fn run(store: &Store, args: ResolveArgs, json: bool) -> anyhow::Result<ExitCode> {
     if args.keep.is_empty() {
-        return Err(CliError::Input(
-            "say which values to keep, e.g. --keep name=\"Budi Santoso\" --keep birth_date=1985-03-12".into(),
-        )
-        .into());
+        return Err(CliError::Input(t!("resolve-no-keep")).into());
     }
     let mut fields = Map::new();
     for k in &args.keep {
-        let (field, value) = k.split_once('=').ok_or_else(|| {
-            CliError::Input(format!(
-                "--keep {k:?} must be FIELD=VALUE, e.g. --keep name=\"Budi Santoso\""
-            ))
-        })?;
+        let (field, value) = k
+            .split_once('=')
+            .ok_or_else(|| CliError::Input(t!("resolve-keep-form", keep = format!("{k:?}"))))?;
         let field = field.trim().replace('-', "_");
         if !FIELDS.contains(&field.as_str()) {
-            return Err(CliError::Input(format!(
-                "--keep {field}: a conflict is about identity; keep one of {}",
-                FIELDS.join(", ")
+            return Err(CliError::Input(t!(
+                "resolve-keep-field",
+                field = field,
+                fields = FIELDS.join(", ")
             ))
             .into());
         }
@@ -49,11 +46,11 @@ pub fn run(store: &Store, args: ResolveArgs, json: bool) -> anyhow::Result<ExitC
         output::json(&raw)?;
     } else {
         let c = &raw["conflict"];
-        output::line(&format!(
-            "conflict {} resolved by {}: {}",
-            c["id"],
-            c["resolved_by"].as_str().unwrap_or(""),
-            fields
+        output::line(&t!(
+            "resolve-done",
+            id = c["id"],
+            by = c["resolved_by"].as_str().unwrap_or(""),
+            values = fields
                 .iter()
                 .map(|(k, v)| format!("{k} = {}", v.as_str().unwrap_or("")))
                 .collect::<Vec<_>>()

@@ -8,6 +8,7 @@ use rusqlite::Connection;
 
 use super::kdf::{DbKey, KdfHeader};
 use crate::error::{CliError, Result};
+use crate::i18n::t;
 
 /// What is at a database path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,9 +30,10 @@ pub fn file_state(path: &Path) -> Result<FileState> {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileState::Missing),
         Err(e) => {
-            return Err(CliError::Local(format!(
-                "cannot read the database {}: {e}",
-                path.display()
+            return Err(CliError::Local(t!(
+                "db-cannot-read",
+                db = path.display(),
+                detail = e
             )));
         }
     };
@@ -42,9 +44,10 @@ pub fn file_state(path: &Path) -> Result<FileState> {
             Ok(0) => break,
             Ok(n) => got += n,
             Err(e) => {
-                return Err(CliError::Local(format!(
-                    "cannot read the database {}: {e}",
-                    path.display()
+                return Err(CliError::Local(t!(
+                    "db-cannot-read",
+                    db = path.display(),
+                    detail = e
                 )));
             }
         }
@@ -71,10 +74,7 @@ pub fn is_wrong_key(err: &rusqlite::Error) -> bool {
 }
 
 pub fn wrong_passphrase(path: &Path) -> CliError {
-    CliError::Passphrase(format!(
-        "wrong passphrase (passphrase salah) for the database {}; nothing was changed",
-        path.display()
-    ))
+    CliError::Passphrase(t!("db-wrong-passphrase", db = path.display()))
 }
 
 fn beside(path: &Path, suffix: &str) -> PathBuf {
@@ -91,9 +91,11 @@ fn beside(path: &Path, suffix: &str) -> PathBuf {
 /// place always has them beside it.
 pub fn encrypt_plain(path: &Path, header: &KdfHeader, key: &DbKey) -> Result<()> {
     let fail = |what: &str, e: &dyn std::fmt::Display| {
-        CliError::Local(format!(
-            "cannot encrypt the database {}: {what}: {e}",
-            path.display()
+        CliError::Local(t!(
+            "db-cannot-encrypt",
+            db = path.display(),
+            what = what,
+            detail = e
         ))
     };
     let tmp = beside(path, ".encrypting");
@@ -108,12 +110,9 @@ pub fn encrypt_plain(path: &Path, header: &KdfHeader, key: &DbKey) -> Result<()>
         // that SQLite would apply to the new file.
         let mode: String = conn
             .query_row("PRAGMA journal_mode=DELETE", [], |r| r.get(0))
-            .map_err(|e| fail("in use by another sigap process? try again", &e))?;
+            .map_err(|e| fail(&t!("db-in-use-maybe"), &e))?;
         if !mode.eq_ignore_ascii_case("delete") {
-            return Err(fail(
-                "journal",
-                &"another sigap process has it open; try again when it has ended",
-            ));
+            return Err(fail("journal", &t!("db-in-use-other")));
         }
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -150,9 +149,11 @@ pub fn encrypt_plain(path: &Path, header: &KdfHeader, key: &DbKey) -> Result<()>
 /// snapshot, so commands of other sigap processes wait at most a moment.
 pub fn backup_to(conn: &Connection, key: &DbKey, dest: &Path) -> Result<()> {
     let fail = |what: &str, e: &dyn std::fmt::Display| {
-        CliError::Local(format!(
-            "cannot write the backup {}: {what}: {e}",
-            dest.display()
+        CliError::Local(t!(
+            "db-cannot-backup",
+            file = dest.display(),
+            what = what,
+            detail = e
         ))
     };
     super::files::create_private(dest).map_err(|e| fail("create", &e))?;
@@ -182,11 +183,7 @@ pub fn backup_to(conn: &Connection, key: &DbKey, dest: &Path) -> Result<()> {
 /// Re-encrypts the database of `conn` (held alone) with `new`: SQLCipher
 /// rewrites every page in one transaction, so a cut leaves the old key.
 pub fn rekey(conn: &Connection, new: &DbKey) -> Result<()> {
-    let in_use = || {
-        CliError::Local(
-            "another sigap process has the database open; try again when it has ended".into(),
-        )
-    };
+    let in_use = || CliError::Local(t!("db-in-use"));
     // Rekeyed through a rollback journal, which SQLCipher writes with
     // the key it is leaving; WAL again after.
     let mode: String = conn

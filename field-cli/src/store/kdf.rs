@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::error::{CliError, Result};
+use crate::i18n::t;
 
 /// Shortest passphrase accepted when one is set.
 pub const MIN_PASSPHRASE_CHARS: usize = 8;
@@ -88,18 +89,15 @@ impl KdfHeader {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => {
-                return Err(CliError::Local(format!(
-                    "cannot read {}: {e}",
-                    path.display()
+                return Err(CliError::Local(t!(
+                    "kdf-cannot-read",
+                    file = path.display(),
+                    detail = e
                 )));
             }
         };
-        let header: KdfHeader = serde_json::from_str(&text).map_err(|e| {
-            CliError::Local(format!(
-                "{} is damaged ({e}); without it the database cannot be opened: restore it from the backup the database came from",
-                path.display()
-            ))
-        })?;
+        let header: KdfHeader = serde_json::from_str(&text)
+            .map_err(|e| CliError::Local(t!("kdf-damaged", file = path.display(), detail = e)))?;
         Ok(Some(header))
     }
 
@@ -107,8 +105,9 @@ impl KdfHeader {
     /// through a temporary file, synced, then renamed over the old one.
     pub fn write(&self, db: &Path) -> Result<()> {
         let path = header_path(db);
-        let fail =
-            |e: std::io::Error| CliError::Local(format!("cannot write {}: {e}", path.display()));
+        let fail = |e: std::io::Error| {
+            CliError::Local(t!("kdf-cannot-write", file = path.display(), detail = e))
+        };
         let mut tmp = path.as_os_str().to_owned();
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);
@@ -127,12 +126,10 @@ impl KdfHeader {
     /// The key for `passphrase` under these settings.
     pub fn derive(&self, passphrase: &str) -> Result<DbKey> {
         let damaged = |what: &dyn std::fmt::Display| {
-            CliError::Local(format!(
-                "the key settings of the database are damaged: {what}"
-            ))
+            CliError::Local(t!("kdf-settings-damaged", detail = what))
         };
         if self.kdf != "argon2id" {
-            return Err(damaged(&format!("unknown key derivation {:?}", self.kdf)));
+            return Err(damaged(&t!("kdf-unknown", kdf = format!("{:?}", self.kdf))));
         }
         let salt = hex::decode(&self.salt).map_err(|e| damaged(&e))?;
         let params = Params::new(self.m_cost, self.t_cost, self.p_cost, Some(32))

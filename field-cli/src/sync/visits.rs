@@ -9,6 +9,7 @@ use sigap_shared::visit_wire::{MAX_VISITS, VisitOutcome, VisitsRequest};
 
 use super::client::Client;
 use crate::error::{CliError, Result};
+use crate::i18n::{n, t};
 use crate::store::{Device, Store, visits};
 
 /// What sending the visits did.
@@ -61,9 +62,9 @@ pub fn send_all(store: &Store, client: &Client, device: &Device) -> Result<Visit
         }
         tx.commit()?;
         if answered == 0 {
-            return Err(CliError::Refused(format!(
-                "the server answered none of the {} visit(s) sent; they stay on this device, try `sigap sync` later",
-                batch.len()
+            return Err(CliError::Refused(t!(
+                "visits-none-answered",
+                count = n(batch.len())
             )));
         }
     }
