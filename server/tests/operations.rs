@@ -530,3 +530,59 @@ async fn a_backup_taken_while_serving_restores_to_the_same_figures() {
     let receipt: Value = r.json().await.unwrap();
     assert_eq!(receipt["receipt"]["count"], json!(50), "{receipt}");
 }
+
+#[tokio::test]
+async fn wrong_tokens_at_the_dashboard_sign_in_count_against_the_same_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    let good = token(&db, "supervisor", "spv", "33.72");
+    let server = serve(&db, &["--auth-failures-per-minute", "2"]);
+    let web = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let try_sign_in = |tok: String| {
+        let web = web.clone();
+        let url = server.url.clone();
+        async move {
+            let form = web.get(format!("{url}/signin")).send().await.unwrap();
+            let pre = form
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find_map(|c| c.strip_prefix("sigap_pre="))
+                .and_then(|c| c.split(';').next())
+                .unwrap()
+                .to_string();
+            let html = form.text().await.unwrap();
+            let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+            let csrf = html[at..at + html[at..].find('"').unwrap()].to_string();
+            web.post(format!("{url}/signin"))
+                .header("cookie", format!("sigap_pre={pre}"))
+                .form(&[("token", tok.as_str()), ("csrf", csrf.as_str())])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for i in 0..2 {
+        let r = try_sign_in(format!("sigap_guess{i}")).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    // The third guess is held off, with the page saying to wait.
+    let r = try_sign_in("sigap_guess3".into()).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().contains_key("retry-after"));
+    // Even the right token waits: the limit is on the address.
+    let r = try_sign_in(good.clone()).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    // And the API is held off for the same address.
+    let r = client()
+        .get(format!("{}/api/v1/conflicts", server.url))
+        .bearer_auth(&good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+}

@@ -166,3 +166,4 @@ err-range = The end date is before the start date; give the start first.
 err-range-long = The period spans more than 3 years; choose a shorter one.
 err-area-too-fine = History is kept per kelurahan and above, not per RW or RT; choose the kelurahan.
 err-table = Unknown table; use table=days or table=devices.
+signin-too-many = Too many wrong tokens from this address: wait a minute, then check the token and try again.

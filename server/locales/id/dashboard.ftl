@@ -166,3 +166,4 @@ err-range = Tanggal akhir sebelum tanggal awal; isi tanggal awal lebih dulu.
 err-range-long = Periode lebih dari 3 tahun; pilih periode yang lebih pendek.
 err-area-too-fine = Riwayat disimpan per kelurahan ke atas, bukan per RW atau RT; pilih kelurahannya.
 err-table = Tabel tidak dikenal; gunakan table=days atau table=devices.
+signin-too-many = Terlalu banyak token salah dari alamat ini: tunggu satu menit, lalu periksa tokennya dan coba lagi.

@@ -20,24 +20,56 @@ impl FromRequestParts<AppState> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let client = client_addr(parts);
-        if let Some(wait) = client.and_then(|ip| state.auth_throttle.blocked(ip, Instant::now())) {
-            return Err(ApiError::TooManyRequests {
-                retry_after_secs: wait.as_secs().max(1),
-            });
+        match bearer(parts) {
+            Ok(token) => authenticate_from(state, client, token).await.map(Auth),
+            // A request without a token is a mistake, not a guess: it is
+            // not counted, but an address held off stays held off.
+            Err(e) => {
+                held_off(state, client)?;
+                Err(e)
+            }
         }
-        let result = match bearer(parts) {
-            Ok(token) => authenticate(state, token).await,
-            Err(e) => Err(e),
-        };
-        // A request without a token is a mistake, not a guess: only tokens
-        // that were tried and failed count.
-        let tried = parts.headers.contains_key(AUTHORIZATION);
-        if let (Err(ApiError::Unauthorized(_)), Some(ip), true) = (&result, client, tried) {
-            state.auth_throttle.failed(ip, Instant::now());
-            tracing::warn!(client = %ip, "authentication failed");
-        }
-        result.map(Auth)
     }
+}
+
+/// The address the request came from, for the sign-in limit (none when
+/// the server runs without connection info, as tests that call the router
+/// directly do).
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(client_addr(parts)))
+    }
+}
+
+/// `429` while `client` has used up its failed sign-ins.
+fn held_off(state: &AppState, client: Option<IpAddr>) -> Result<(), ApiError> {
+    match client.and_then(|ip| state.auth_throttle.blocked(ip, Instant::now())) {
+        Some(wait) => Err(ApiError::TooManyRequests {
+            retry_after_secs: wait.as_secs().max(1),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// [`authenticate`] behind the per-address limit of failed sign-ins: the
+/// API's bearer tokens and the dashboard's sign-in form both come here,
+/// so guessing through either counts against the same address.
+pub(crate) async fn authenticate_from(
+    state: &AppState,
+    client: Option<IpAddr>,
+    token: &str,
+) -> Result<TokenInfo, ApiError> {
+    held_off(state, client)?;
+    let result = authenticate(state, token).await;
+    if let (Err(ApiError::Unauthorized(_)), Some(ip)) = (&result, client) {
+        state.auth_throttle.failed(ip, Instant::now());
+        tracing::warn!(client = %ip, "authentication failed");
+    }
+    result
 }
 
 /// The peer's address, when the server was started with connection info

@@ -16,7 +16,7 @@ use super::i18n::{self, t};
 use super::session::{PageCtx, Session};
 use super::{cookies, csrf};
 use crate::http::AppState;
-use crate::http::auth::authenticate;
+use crate::http::auth::{ClientAddr, authenticate_from};
 use crate::store::Role;
 
 #[derive(Template)]
@@ -89,6 +89,7 @@ pub struct SignInForm {
 
 pub async fn submit(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     WebForm(f): WebForm<SignInForm>,
 ) -> Result<Response, WebError> {
@@ -112,7 +113,7 @@ pub async fn submit(
     }
     // Unknown, revoked and expired tokens get one answer: the form must
     // not tell a guesser which tokens exist.
-    let info = match authenticate(&state, &token).await {
+    let info = match authenticate_from(&state, client, &token).await {
         Ok(info) => info,
         Err(crate::http::ApiError::Unauthorized(_)) => {
             tracing::info!("dashboard sign-in refused");
@@ -125,6 +126,21 @@ pub async fn submit(
                 None,
                 Some(e),
             );
+        }
+        Err(crate::http::ApiError::TooManyRequests { retry_after_secs }) => {
+            tracing::info!("dashboard sign-in held off: too many failed tries");
+            let e = t(lang, "signin-too-many");
+            let mut r = show(
+                &state,
+                &headers,
+                lang,
+                StatusCode::TOO_MANY_REQUESTS,
+                None,
+                Some(e),
+            )?;
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, retry_after_secs.into());
+            return Ok(r);
         }
         Err(other) => return Err(other.into()),
     };
