@@ -14,8 +14,10 @@ Exit codes:
   2  usage error or bad input
   3  database error
 
-Every command works on the database given by --db or SIGAP_SERVER_DB
-(default: sigap-server.db in the current directory).";
+Every command works on the database given by --database-url or
+SIGAP_DATABASE_URL (postgres://… or sqlite:PATH), else on the SQLite file
+given by --db or SIGAP_SERVER_DB (default: sigap-server.db in the current
+directory).";
 
 /// SIGAP central server: sync API, merge, coverage and admin commands.
 #[derive(Debug, Parser)]
@@ -29,6 +31,16 @@ pub struct Cli {
         default_value = "sigap-server.db"
     )]
     pub db: PathBuf,
+    /// The database as a URL instead: `postgres://user@host/db` (several
+    /// servers may share one; `?schema=NAME` keeps the tables in a schema
+    /// of their own) or `sqlite:PATH`. Overrides --db.
+    #[arg(
+        long,
+        global = true,
+        env = "SIGAP_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -44,6 +56,9 @@ pub enum Command {
         /// Where to write the copy; must not exist yet.
         file: PathBuf,
     },
+    /// Bring the database's schema up to date and say its version
+    /// (`serve` and every command also do this when they start).
+    Migrate,
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),

@@ -12,6 +12,7 @@ pub mod coverage;
 pub mod engine;
 pub mod http;
 pub mod logging;
+pub mod protocol;
 pub mod store;
 pub mod time_text;
 pub mod token;

@@ -195,7 +195,14 @@ struct Outcome_ {
 /// answered `pending` is sent again after the others, until all are held.
 fn run(events: &[Event]) -> Outcome_ {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+    run_on(
+        &SqliteStore::open(&dir.path().join("s.db")).unwrap(),
+        events,
+    )
+}
+
+/// [`run`] on a given store.
+fn run_on(store: &dyn Store, events: &[Event]) -> Outcome_ {
     let tokens: Vec<i64> = (0..3)
         .map(|i| {
             store
@@ -354,5 +361,18 @@ proptest! {
         for seed in seeds {
             prop_assert_eq!(&run(&shuffled(&events, seed)), &reference, "seed {}", seed);
         }
+    }
+}
+
+proptest! {
+    // Each case makes a PostgreSQL schema: fewer cases, the same property.
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    /// PostgreSQL ends where SQLite ends, whatever the order.
+    #[test]
+    fn postgres_ends_where_sqlite_ends(events in arb_events(), seed in any::<u64>()) {
+        let Some(pg) = common::pg_store() else { return Ok(()) };
+        let reference = run(&events);
+        prop_assert_eq!(&run_on(&pg, &shuffled(&events, seed)), &reference, "seed {}", seed);
     }
 }

@@ -10,7 +10,7 @@ use sigap_shared::csv_format::{detect_delimiter, record_start_line, strip_bom};
 
 use super::{CommandError, report_rejects, usage};
 use crate::cli::{BaselineCommand, ImportArgs, TargetCommand};
-use crate::store::{Baseline, SqliteStore, Store};
+use crate::store::{Baseline, Store};
 
 fn area(text: &str) -> Result<AreaCode, CommandError> {
     AreaCode::parse(text).map_err(|e| usage(format!("--area: {e}")))
@@ -26,7 +26,7 @@ fn check_year(year: i32) -> Result<i32, CommandError> {
     }
 }
 
-pub fn run(store: &SqliteStore, cmd: BaselineCommand) -> Result<ExitCode, CommandError> {
+pub fn run(store: &dyn Store, cmd: BaselineCommand) -> Result<ExitCode, CommandError> {
     match cmd {
         BaselineCommand::Set {
             area: a,
@@ -150,7 +150,7 @@ impl CsvFile {
     }
 }
 
-fn import(store: &SqliteStore, args: &ImportArgs) -> Result<ExitCode, CommandError> {
+fn import(store: &dyn Store, args: &ImportArgs) -> Result<ExitCode, CommandError> {
     let names = ["area", "year", "working_population"];
     let mut file = open_csv(&args.file, args.delimiter, &names)?;
     let [ca, cy, cp] = file.columns(names)?;
@@ -197,7 +197,7 @@ fn import(store: &SqliteStore, args: &ImportArgs) -> Result<ExitCode, CommandErr
     })
 }
 
-pub fn run_target(store: &SqliteStore, cmd: TargetCommand) -> Result<ExitCode, CommandError> {
+pub fn run_target(store: &dyn Store, cmd: TargetCommand) -> Result<ExitCode, CommandError> {
     let TargetCommand::Set {
         area: a,
         year,

@@ -8,9 +8,9 @@ use super::{CommandError, usage};
 use crate::cli::CoverageCommand;
 use crate::coverage::{CoverageNode, CoverageReport, MAX_DEPTH, build, counted_through};
 use crate::engine;
-use crate::store::{SqliteStore, Store};
+use crate::store::Store;
 
-pub fn run(store: &SqliteStore, cmd: CoverageCommand) -> Result<ExitCode, CommandError> {
+pub fn run(store: &dyn Store, cmd: CoverageCommand) -> Result<ExitCode, CommandError> {
     match cmd {
         CoverageCommand::Show {
             area,

@@ -6,15 +6,15 @@ use uuid::Uuid;
 
 use super::{CommandError, usage};
 use crate::cli::DeviceCommand;
-use crate::store::{Role, SqliteStore, Store};
+use crate::store::{Role, Store};
 
-pub fn run(store: &SqliteStore, cmd: DeviceCommand) -> Result<ExitCode, CommandError> {
+pub fn run(store: &dyn Store, cmd: DeviceCommand) -> Result<ExitCode, CommandError> {
     match cmd {
         DeviceCommand::Assign { device, token } => assign(store, &device, &token),
     }
 }
 
-fn assign(store: &SqliteStore, device: &str, token: &str) -> Result<ExitCode, CommandError> {
+fn assign(store: &dyn Store, device: &str, token: &str) -> Result<ExitCode, CommandError> {
     let id = Uuid::parse_str(device.trim()).map_err(|e| {
         usage(format!(
             "{device:?} is not a device id ({e}); the laptop's `sigap status` shows it"

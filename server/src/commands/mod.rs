@@ -3,12 +3,13 @@
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
-use crate::store::{SqliteStore, StoreError};
+use crate::store::{PgStore, SqliteStore, Store, StoreError, postgres::is_postgres_url};
 
 mod backup;
 mod baseline;
 mod coverage;
 mod device;
+mod migrate;
 mod participants;
 mod serve;
 mod token;
@@ -41,27 +42,76 @@ pub(crate) fn usage(msg: impl Into<String>) -> CommandError {
     CommandError::Usage(msg.into())
 }
 
-fn open(cli: &Cli) -> Result<SqliteStore, CommandError> {
-    SqliteStore::open(&cli.db).map_err(|e| {
+/// The database a command works on.
+pub enum Opened {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+impl Opened {
+    pub fn store(&self) -> &dyn Store {
+        match self {
+            Opened::Sqlite(s) => s,
+            Opened::Postgres(s) => s,
+        }
+    }
+
+    /// Where the database says it is, for messages (no password).
+    pub fn describe(&self) -> String {
+        match self {
+            Opened::Sqlite(s) => format!("SQLite {}", s.path().display()),
+            Opened::Postgres(s) => format!("PostgreSQL (schema {})", s.schema()),
+        }
+    }
+}
+
+/// Opens the database named by `url` (`postgres://…`, `postgresql://…`
+/// or `sqlite:PATH`), or the SQLite file `db` when there is none.
+pub fn open_database(url: Option<&str>, db: &std::path::Path) -> Result<Opened, CommandError> {
+    let cannot = |what: String, e: StoreError| {
         CommandError::Store(StoreError::Corrupt(format!(
-            "cannot open database {}: {e} (check --db / SIGAP_SERVER_DB)",
-            cli.db.display()
+            "cannot open {what}: {e} (check --database-url / SIGAP_DATABASE_URL, or --db / SIGAP_SERVER_DB)"
         )))
-    })
+    };
+    match url {
+        Some(u) if is_postgres_url(u) => {
+            PgStore::open(u).map(Opened::Postgres).map_err(|e| match e {
+                StoreError::Invalid { message, .. } => usage(message),
+                e => cannot("the PostgreSQL database".into(), e),
+            })
+        }
+        Some(u) => match u.strip_prefix("sqlite:") {
+            Some(path) => {
+                let path = std::path::Path::new(path.strip_prefix("//").unwrap_or(path));
+                SqliteStore::open(path)
+                    .map(Opened::Sqlite)
+                    .map_err(|e| cannot(format!("database {}", path.display()), e))
+            }
+            None => Err(usage(format!(
+                "database URL {:?} is neither postgres://… nor sqlite:PATH",
+                u.split('@').next_back().unwrap_or(u)
+            ))),
+        },
+        None => SqliteStore::open(db)
+            .map(Opened::Sqlite)
+            .map_err(|e| cannot(format!("database {}", db.display()), e)),
+    }
 }
 
 /// Runs a parsed command line; the exit code says how it went.
 pub fn run(cli: Cli) -> Result<ExitCode, CommandError> {
-    let store = open(&cli)?;
+    let opened = open_database(cli.database_url.as_deref(), &cli.db)?;
+    let store = opened.store();
     match cli.command {
-        Command::Serve(args) => serve::run(store, &cli.db, args),
-        Command::Backup { file } => backup::run(&store, &file),
-        Command::Token(c) => token::run(&store, c),
-        Command::Baseline(c) => baseline::run(&store, c),
-        Command::Target(c) => baseline::run_target(&store, c),
-        Command::Participants(c) => participants::run(&store, c),
-        Command::Coverage(c) => coverage::run(&store, c),
-        Command::Device(c) => device::run(&store, c),
+        Command::Serve(args) => serve::run(opened, args),
+        Command::Backup { file } => backup::run(&opened, &file),
+        Command::Migrate => migrate::run(&opened),
+        Command::Token(c) => token::run(store, c),
+        Command::Baseline(c) => baseline::run(store, c),
+        Command::Target(c) => baseline::run_target(store, c),
+        Command::Participants(c) => participants::run(store, c),
+        Command::Coverage(c) => coverage::run(store, c),
+        Command::Device(c) => device::run(store, c),
     }
 }
 

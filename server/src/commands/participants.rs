@@ -11,7 +11,7 @@ use time::Date;
 use time::macros::format_description;
 
 use crate::cli::{ParticipantsCommand, RollImportArgs};
-use crate::store::{RollRow, SqliteStore, Store};
+use crate::store::{RollRow, Store};
 
 /// Reads `--as-of`: a date written YYYY-MM-DD, not after `today` (a roll
 /// cannot say who is a participant on a day still to come).
@@ -49,7 +49,7 @@ pub(crate) fn parse_as_of(text: &str, today: Date) -> Result<Date, CommandError>
     Ok(date)
 }
 
-pub fn run(store: &SqliteStore, cmd: ParticipantsCommand) -> Result<ExitCode, CommandError> {
+pub fn run(store: &dyn Store, cmd: ParticipantsCommand) -> Result<ExitCode, CommandError> {
     let ParticipantsCommand::Import(RollImportArgs { file: args, as_of }) = cmd;
     let today = sigap_shared::today();
     // Checked before the file is read: a wrong date is a wrong command.

@@ -12,28 +12,43 @@ use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
 
 use super::CommandError;
+use super::Opened;
 use crate::cli::ServeArgs;
 use crate::http::metrics::{self, Metrics};
 use crate::http::throttle::AuthThrottle;
 use crate::http::{AppState, Limits, app};
-use crate::store::{SqliteStore, Store};
+use crate::store::Store;
 
 /// How long requests in flight may take to finish after a shutdown signal.
 const DRAIN: Duration = Duration::from_secs(30);
 
-pub fn run(store: SqliteStore, db: &Path, args: ServeArgs) -> Result<ExitCode, CommandError> {
+pub fn run(opened: Opened, args: ServeArgs) -> Result<ExitCode, CommandError> {
     // rustls needs one process-wide crypto provider; ring is the one the
     // client side (reqwest) already uses. Installing twice is harmless.
     let _ = rustls::crypto::ring::default_provider().install_default();
     // Today's figures start the day's history (see store::sqlite::history).
-    crate::store::Store::snapshot_coverage(&store, true)?;
+    opened.store().snapshot_coverage(true)?;
+    // The database's files, for the size metric (PostgreSQL reports its
+    // own).
+    let files = match &opened {
+        Opened::Sqlite(s) => database_files(s.path()),
+        Opened::Postgres(_) => Vec::new(),
+    };
+    let store: Arc<dyn Store> = match opened {
+        Opened::Sqlite(s) => Arc::new(s),
+        Opened::Postgres(s) => Arc::new(s),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(serve(store, db, args))
+    runtime.block_on(serve(store, files, args))
 }
 
-async fn serve(store: SqliteStore, db: &Path, args: ServeArgs) -> Result<ExitCode, CommandError> {
+async fn serve(
+    store: Arc<dyn Store>,
+    files: Vec<PathBuf>,
+    args: ServeArgs,
+) -> Result<ExitCode, CommandError> {
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(load_tls(cert, key).await?),
         _ => None,
@@ -47,8 +62,7 @@ async fn serve(store: SqliteStore, db: &Path, args: ServeArgs) -> Result<ExitCod
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
 
-    let store: Arc<dyn Store> = Arc::new(store);
-    let metrics = Arc::new(Metrics::new(database_files(db)));
+    let metrics = Arc::new(Metrics::new(files));
     let metrics_addr = match args.metrics_listen {
         Some(at) => Some(serve_metrics(at, metrics.clone(), store.clone()).await?),
         None => None,

@@ -6,14 +6,14 @@ use sigap_shared::{AreaCode, Level};
 
 use super::{CommandError, usage};
 use crate::cli::TokenCommand;
-use crate::store::{NewToken, Role, SqliteStore, Store};
+use crate::store::{NewToken, Role, Store};
 
 /// Now, in the Unix milliseconds tokens' times are stored in.
 pub(crate) fn now_millis() -> i64 {
     i64::try_from(sigap_shared::hlc::wall_millis()).unwrap_or(i64::MAX)
 }
 
-pub fn run(store: &SqliteStore, cmd: TokenCommand) -> Result<ExitCode, CommandError> {
+pub fn run(store: &dyn Store, cmd: TokenCommand) -> Result<ExitCode, CommandError> {
     match cmd {
         TokenCommand::Create {
             role,
@@ -36,7 +36,7 @@ pub fn run(store: &SqliteStore, cmd: TokenCommand) -> Result<ExitCode, CommandEr
 }
 
 fn create(
-    store: &SqliteStore,
+    store: &dyn Store,
     role: Role,
     name: String,
     areas: &[String],
@@ -102,7 +102,7 @@ fn create(
     Ok(ExitCode::SUCCESS)
 }
 
-fn list(store: &SqliteStore, json: bool) -> Result<ExitCode, CommandError> {
+fn list(store: &dyn Store, json: bool) -> Result<ExitCode, CommandError> {
     let tokens = store.list_tokens()?;
     if json {
         println!(

@@ -14,19 +14,28 @@ use sigap_shared::{AreaCode, Category, Nik};
 use uuid::Uuid;
 
 mod activity;
+pub mod postgres;
+pub(crate) mod snapshots;
 pub mod sqlite;
 
 pub use activity::{Activity, AgentDay, DeviceSeen, HistoryRow, NewVisit};
+pub use postgres::PgStore;
 pub use sqlite::{BackupSummary, SqliteStore};
 
 /// A storage failure. Bad input is never reported as one of these except
 /// through [`StoreError::Invalid`] and [`StoreError::NotFound`].
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The backend failed (its message; no backend type leaks here).
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Database(String),
+    /// The transaction lost a race with another server's (serialisation
+    /// failure, deadlock, a unique key taken meanwhile): running it again
+    /// from the start is safe and is what the caller does.
+    #[error("database conflict with a concurrent transaction: {0}")]
+    Retry(String),
     #[error("database migration failed: {0}")]
-    Migration(#[from] rusqlite_migration::Error),
+    Migration(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("{0}")]
@@ -356,6 +365,17 @@ pub trait Store: Send + Sync + 'static {
         note: Option<&str>,
         by: &str,
     ) -> Result<Conflict, StoreError>;
+    /// A supervisor's write of `fields` to `nik` stamped `hlc`, as a
+    /// server that receives it applies it (order tests replay
+    /// resolutions with it).
+    #[doc(hidden)]
+    fn resolve_at(
+        &self,
+        nik: &Nik,
+        fields: &Fields,
+        hlc: sigap_shared::Hlc,
+        by: &str,
+    ) -> Result<(), StoreError>;
     fn person(&self, nik: &Nik, history: bool) -> Result<Option<PersonView>, StoreError>;
     /// A supervisor's move of a person to the address in `to` (kelurahan,
     /// RW, RT), written as a change with an author; the merged record.

@@ -14,11 +14,11 @@ use super::{AreaData, Baseline, NewToken, Role, StoreError, TokenInfo, category_
 
 mod activity;
 mod checkpoint;
-mod counters;
-mod erase;
+pub(crate) mod counters;
+pub(crate) mod erase;
 pub mod history;
 mod read;
-mod write;
+pub(crate) mod write;
 
 /// The schema's versions, oldest first.
 fn migrations() -> Vec<M<'static>> {
@@ -61,6 +61,18 @@ fn load_replica_key(conn: &Connection) -> Result<ReplicaKey, StoreError> {
         .try_into()
         .map_err(|_| corrupt("the replica key in the secrets table is not 32 bytes"))?;
     Ok(ReplicaKey::from_bytes(bytes))
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        StoreError::Database(e.to_string())
+    }
+}
+
+impl From<rusqlite_migration::Error> for StoreError {
+    fn from(e: rusqlite_migration::Error) -> StoreError {
+        StoreError::Migration(e.to_string())
+    }
 }
 
 /// Where the store reads the time (Unix milliseconds): tests move it.
@@ -275,6 +287,11 @@ impl SqliteStore {
             changes: count("changes")?,
             bytes: std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0),
         })
+    }
+
+    /// The schema version the database is at.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.read(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?))
     }
 
     /// The database file.
@@ -665,6 +682,15 @@ impl super::Store for SqliteStore {
         by: &str,
     ) -> Result<super::Conflict, StoreError> {
         self.resolve_conflict_impl(id, fields, note, by)
+    }
+    fn resolve_at(
+        &self,
+        nik: &sigap_shared::Nik,
+        fields: &sigap_shared::Fields,
+        hlc: sigap_shared::Hlc,
+        by: &str,
+    ) -> Result<(), StoreError> {
+        self.resolve_at_impl(nik, fields, hlc, by)
     }
     fn person(
         &self,

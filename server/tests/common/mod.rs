@@ -308,3 +308,28 @@ pub fn routes_in_source() -> BTreeSet<(String, String)> {
     }
     routes
 }
+
+/// A fresh PostgreSQL schema's URL under `SIGAP_TEST_DATABASE_URL`, or
+/// `None` when it is not set (then the PostgreSQL runs are skipped, but
+/// never in CI: there `.ci/run` sets it, and its absence fails the test).
+pub fn pg_url() -> Option<String> {
+    match std::env::var("SIGAP_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            Some(format!("{url}{sep}schema=t_{}", Uuid::new_v4().simple()))
+        }
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "SIGAP_TEST_DATABASE_URL is not set in CI: the PostgreSQL tests would be skipped"
+            );
+            eprintln!("SIGAP_TEST_DATABASE_URL is not set: PostgreSQL run skipped");
+            None
+        }
+    }
+}
+
+/// A fresh PostgreSQL store (see [`pg_url`]).
+pub fn pg_store() -> Option<sigap_server::store::PgStore> {
+    pg_url().map(|url| sigap_server::store::PgStore::open(&url).unwrap())
+}

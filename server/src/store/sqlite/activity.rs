@@ -1,18 +1,17 @@
 //! Agents' activity (changes, rejections, visits, devices) and the visits
 //! the field kit syncs (schema v8).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-
 use rusqlite::{Connection, OptionalExtension, params};
 use sigap_shared::AreaCode;
 use time::Date;
 use uuid::Uuid;
 
 use super::counters::date_text;
-use super::history::{day_of_millis, millis_of};
+use super::history::day_of_millis;
 use super::{SqliteStore, parse_area};
 use crate::engine::{ROLL_DEVICE, SERVER_DEVICE};
-use crate::store::{Activity, AgentDay, DeviceSeen, NewVisit, Role, StoreError, TokenInfo};
+use crate::store::snapshots::{self, ActivityDays};
+use crate::store::{Activity, DeviceSeen, NewVisit, StoreError, TokenInfo};
 
 /// `code` and the glob of everything inside it, for `area = ?1 OR area
 /// GLOB ?2` on kelurahan codes.
@@ -20,11 +19,6 @@ fn area_match(area: &AreaCode) -> (String, String) {
     let code = area.to_string();
     let glob = format!("{code}.*");
     (code, glob)
-}
-
-/// Whether two areas overlap (one holds the other).
-fn overlaps(a: &AreaCode, b: &AreaCode) -> bool {
-    a.contains(b) || b.contains(a)
 }
 
 /// Counts an unlogged refusal for `agent` on the day of `now`.
@@ -99,12 +93,10 @@ impl SqliteStore {
         from: Date,
         to: Date,
     ) -> Result<Activity, StoreError> {
-        let start = millis_of(from);
-        let end = millis_of(to.next_day().unwrap_or(to));
+        let (start, end) = snapshots::millis_range(from, to);
         let (code, glob) = area_match(area);
         self.read(|c| {
-            let mut days: BTreeMap<(String, Date), AgentDay> = BTreeMap::new();
-            let mut rts: BTreeMap<(String, Date), BTreeSet<String>> = BTreeMap::new();
+            let mut days = ActivityDays::default();
             // A change counts where its person lives, or for a refused
             // registration of a person the server never stored, where
             // the change said.
@@ -127,24 +119,11 @@ impl SqliteStore {
             ])?;
             while let Some(r) = rows.next()? {
                 let agent: String = r.get(0)?;
-                let day = day_of_millis(r.get::<_, i64>(1)? * 86_400_000);
+                let day = snapshots::day_of_number(r.get(1)?);
                 let kind: String = r.get(2)?;
                 let outcome: String = r.get(3)?;
                 let n = u64::try_from(r.get::<_, i64>(4)?).unwrap_or(0);
-                let d = entry(&mut days, &agent, day)?;
-                if outcome == "rejected" {
-                    d.rejections += n;
-                    continue;
-                }
-                match kind.as_str() {
-                    "register" => d.registrations += n,
-                    "edit" => d.edits += n,
-                    "void" => d.voids += n,
-                    _ => {}
-                }
-                if outcome == "merged" && kind == "register" {
-                    d.merged += n;
-                }
+                days.changes(&agent, day, &kind, &outcome, n)?;
             }
             let agents = area_agents(c, area)?;
             let mut stmt = c.prepare_cached(
@@ -153,12 +132,15 @@ impl SqliteStore {
             let mut rows = stmt.query(params![date_text(from)?, date_text(to)?])?;
             while let Some(r) = rows.next()? {
                 let agent: String = r.get(0)?;
-                if !agents.iter().any(|t| t.name == agent) {
+                if !snapshots::among(&agents, &agent) {
                     continue;
                 }
                 let day = super::counters::parse_date_text(&r.get::<_, String>(1)?)?;
-                entry(&mut days, &agent, day)?.rejections +=
-                    u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0);
+                days.unlogged_rejections(
+                    &agent,
+                    day,
+                    u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+                )?;
             }
             let mut stmt = c.prepare_cached(
                 "SELECT agent, visited_at, kelurahan, rw, rt FROM visits
@@ -169,39 +151,11 @@ impl SqliteStore {
                 let agent: String = r.get(0)?;
                 let day = day_of_millis(r.get(1)?);
                 let kel: String = r.get(2)?;
-                let (rw, rt): (u16, u16) = (r.get(3)?, r.get(4)?);
-                entry(&mut days, &agent, day)?;
-                rts.entry((agent, day))
-                    .or_default()
-                    .insert(format!("{kel}/{rw}/{rt}"));
+                days.visit(agent, day, &kel, r.get(3)?, r.get(4)?)?;
             }
-            for (key, set) in rts {
-                if let Some(d) = days.get_mut(&key) {
-                    d.rts_visited = set.into_iter().collect();
-                }
-            }
-            Ok(Activity {
-                days: days.into_values().collect(),
-                devices: devices(c, &agents)?,
-                known_rts: known_rts(c, &code, &glob)?,
-            })
+            Ok(days.finish(devices(c, &agents)?, known_rts(c, &code, &glob)?))
         })
     }
-}
-
-fn entry<'a>(
-    days: &'a mut BTreeMap<(String, Date), AgentDay>,
-    agent: &str,
-    day: Date,
-) -> Result<&'a mut AgentDay, StoreError> {
-    let text = date_text(day)?;
-    Ok(days
-        .entry((agent.to_string(), day))
-        .or_insert_with(|| AgentDay {
-            agent: agent.to_string(),
-            day: text,
-            ..AgentDay::default()
-        }))
 }
 
 /// Agent tokens (revoked too: their past work still counts) whose areas
@@ -212,28 +166,14 @@ fn area_agents(c: &Connection, area: &AreaCode) -> Result<Vec<TokenInfo>, StoreE
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         let areas: String = r.get(2)?;
-        let areas = areas
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(parse_area)
-            .collect::<Result<Vec<_>, _>>()?;
-        if areas.iter().any(|a| overlaps(a, area)) {
-            out.push(TokenInfo {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                role: Role::Agent,
-                areas,
-                created_at: 0,
-                revoked_at: None,
-                expires_at: None,
-            });
+        if let Some(t) = snapshots::area_agent(r.get(0)?, r.get(1)?, &areas, area)? {
+            out.push(t);
         }
     }
     Ok(out)
 }
 
 fn devices(c: &Connection, agents: &[TokenInfo]) -> Result<Vec<DeviceSeen>, StoreError> {
-    let ids: HashMap<i64, &str> = agents.iter().map(|t| (t.id, t.name.as_str())).collect();
     let mut stmt = c.prepare_cached(
         "SELECT device_id, token_id, last_push_at, pending FROM devices
          WHERE token_id IS NOT NULL ORDER BY last_push_at DESC",
@@ -242,13 +182,13 @@ fn devices(c: &Connection, agents: &[TokenInfo]) -> Result<Vec<DeviceSeen>, Stor
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         let token: i64 = r.get(1)?;
-        let Some(name) = ids.get(&token) else {
+        let Some(name) = snapshots::holder(agents, token) else {
             continue;
         };
         let id: Vec<u8> = r.get(0)?;
         let pending: Option<i64> = r.get(3)?;
         out.push(DeviceSeen {
-            agent: (*name).to_string(),
+            agent: name.to_string(),
             device_id: Uuid::from_slice(&id).map_err(super::corrupt)?,
             last_sync_at: r.get(2)?,
             pending: pending.map(|p| u64::try_from(p).unwrap_or(0)),

@@ -22,16 +22,16 @@ const DATE_FORMAT: &[time::format_description::FormatItem<'static>] =
 
 /// A date as stored in `persons.roll_as_of`: `YYYY-MM-DD`, which sorts
 /// like the date.
-pub(super) fn date_text(d: Date) -> Result<String, StoreError> {
+pub(crate) fn date_text(d: Date) -> Result<String, StoreError> {
     d.format(DATE_FORMAT).map_err(corrupt)
 }
 
-pub(super) fn parse_date_text(text: &str) -> Result<Date, StoreError> {
+pub(crate) fn parse_date_text(text: &str) -> Result<Date, StoreError> {
     Date::parse(text, DATE_FORMAT).map_err(|e| corrupt(format!("roll date {text:?}: {e}")))
 }
 
 /// Since when the roll lists a person, from the stored columns.
-pub(super) fn roll_since(participant: bool, as_of: Option<Date>) -> Option<RollSince> {
+pub(crate) fn roll_since(participant: bool, as_of: Option<Date>) -> Option<RollSince> {
     participant.then(|| as_of.map_or(RollSince::Always, RollSince::Date))
 }
 

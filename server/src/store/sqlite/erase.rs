@@ -11,9 +11,10 @@ use serde_json::Value;
 use sigap_shared::Fields;
 use sigap_shared::nik::Nik;
 
-use super::write::{Writer, write_as};
+use super::write::SqliteTx;
 use super::{SqliteStore, now_millis};
 use crate::engine;
+use crate::protocol::{self, Tx, ready};
 use crate::store::{Erasure, StoreError};
 
 /// What an erased text field reads afterwards. Not empty: name and
@@ -53,20 +54,10 @@ fn erase_in(
     reason: &str,
 ) -> Result<Erasure, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let person = Writer::new(&tx)?
-        .load(nik)?
-        .ok_or_else(|| StoreError::NotFound(format!("no person with NIK {}", nik.masked())))?;
-    let fields = erasure_of(&person.record.fields);
-    let now = u64::try_from(now_millis()).unwrap_or(0);
-    write_as(
-        &tx,
-        nik,
-        &fields,
-        Some(&format!("erased: {reason}")),
-        by,
-        &format!("admin {by}"),
-        |record| engine::server_hlc(record, now),
-    )?;
+    {
+        let mut t = SqliteTx::new(&tx)?;
+        ready(erase_fields(&mut t, nik, by, reason))??;
+    }
     let changes = scrub_rows(
         &tx,
         "SELECT id, fields FROM changes WHERE nik = ?1",
@@ -85,6 +76,35 @@ fn erase_in(
         changes_scrubbed: changes,
         conflicts_scrubbed: conflicts,
     })
+}
+
+/// Overwrites the person's personal fields in the merged record, as a
+/// change with an author (the admin).
+pub(in crate::store) async fn erase_fields<T: Tx>(
+    t: &mut T,
+    nik: &Nik,
+    by: &str,
+    reason: &str,
+) -> Result<(), StoreError> {
+    let person = t
+        .load_person(nik)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("no person with NIK {}", nik.masked())))?;
+    let fields = erasure_of(&person.record.fields);
+    let now = now_millis();
+    let at = u64::try_from(now).unwrap_or(0);
+    protocol::write_as(
+        t,
+        nik,
+        &fields,
+        Some(&format!("erased: {reason}")),
+        by,
+        &format!("admin {by}"),
+        now,
+        |record| engine::server_hlc(record, at),
+    )
+    .await?;
+    Ok(())
 }
 
 /// The write that overwrites what `current` holds of each personal field
@@ -160,6 +180,12 @@ fn scrub_conflicts(conn: &Connection, nik: &Nik) -> Result<usize, StoreError> {
         }
     }
     Ok(changed)
+}
+
+/// `text` (JSON) with every personal field overwritten, when it held any.
+pub(crate) fn scrub_text(text: &str) -> Option<String> {
+    let mut value = serde_json::from_str::<Value>(text).ok()?;
+    scrub(&mut value).then(|| value.to_string())
 }
 
 /// Overwrites every personal field anywhere in `value`; whether any was.

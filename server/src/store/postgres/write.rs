@@ -1,0 +1,955 @@
+//! The write paths on PostgreSQL: the rows [`crate::protocol`] reads and
+//! writes, inside one transaction per call, with several servers writing
+//! at once.
+//!
+//! How concurrent servers stay right:
+//! - A push locks its device's row (`FOR UPDATE`) before anything else,
+//!   so one device's pushes apply one at a time, whichever server takes
+//!   them.
+//! - The persons a push names are loaded and locked in one query, in NIK
+//!   order (so two pushes lock shared persons in the same order); a
+//!   person first written by two servers at once makes one of them fail
+//!   on the primary key and start again, now seeing the other's row.
+//! - Counter rows are added to in a fixed order.
+//! - Feed positions are given out at the very end, under the row lock of
+//!   `meta('feed_seq')`, held until commit: a transaction with a higher
+//!   position cannot commit before one with a lower position has, so a
+//!   pull that has seen position N has seen everything below it.
+//! - Serialisation failures, deadlocks and key races surface as
+//!   [`StoreError::Retry`], and the whole call runs again from the start.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use sigap_shared::Nik;
+use sigap_shared::merge::{Fields, PersonRecord};
+use sigap_shared::wire::{PushRequest, PushResponse, Receipt, ReceiptHash};
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use super::PgStore;
+use crate::protocol::{
+    self, Closing, ConflictRow, CounterDeltas, DeviceSave, LogRow, LoggedChange, Stored, Tx,
+};
+use crate::store::sqlite::counters;
+use crate::store::{self, Conflict, StoreError};
+
+/// How often a call that lost a race with another server runs again.
+const MAX_ATTEMPTS: u32 = 12;
+
+/// The persons' columns, in the order [`stored_from_row`] reads them.
+const PERSON_COLUMNS: &str = "seq, record, participant, registered_by, registered_hlc, \
+     registered_at, sole_device, review, last_changed_by, claims, roll_as_of, nik";
+
+fn stored_from_row(r: &Row) -> Result<Stored, StoreError> {
+    let record: String = r.try_get(1)?;
+    let as_of: Option<String> = r.try_get(10)?;
+    Ok(Stored {
+        seq: Some(r.try_get(0)?),
+        record: serde_json::from_str(&record)
+            .map_err(|e| protocol::corrupt(format!("person record: {e}")))?,
+        participant: r.try_get(2)?,
+        roll_as_of: as_of
+            .as_deref()
+            .map(counters::parse_date_text)
+            .transpose()?,
+        registered_by: r.try_get(3)?,
+        registered_hlc: r.try_get(4)?,
+        registered_at: r.try_get(5)?,
+        sole_device: r.try_get(6)?,
+        review: r.try_get(7)?,
+        last_changed_by: r.try_get(8)?,
+        claims: r.try_get(9)?,
+        counted: None,
+    })
+}
+
+/// A change log row kept until the transaction ends.
+#[derive(Debug, Clone)]
+struct PendingLog {
+    id: Uuid,
+    device_id: Uuid,
+    device_seq: i64,
+    in_log: bool,
+    nik: String,
+    hlc: String,
+    kind: &'static str,
+    fields: String,
+    agent: String,
+    received_at: i64,
+    outcome: String,
+    reject_code: Option<String>,
+    reject_reason: Option<String>,
+}
+
+/// A person written in this transaction, kept until it ends.
+struct PendingPerson {
+    stored: Stored,
+    json: String,
+    /// Whether the row existed when the transaction read it (an update),
+    /// or is new (an insert, which fails if another server made it since).
+    existed: bool,
+    /// The order of the last save: feed positions follow it.
+    order: u64,
+}
+
+/// One PostgreSQL write transaction as [`Tx`] sees it. Person and change
+/// log writes are kept and written in batches when it ends ([`finish`]).
+pub(super) struct PgTx<'c> {
+    tx: deadpool_postgres::Transaction<'c>,
+    /// Persons read up front (`None`: not stored), locked.
+    prefetched: HashMap<String, Option<Stored>>,
+    /// Change ids found in the log up front.
+    known_ids: HashSet<Uuid>,
+    /// Whether `known_ids` covers every id the transaction asks about.
+    ids_prefetched: HashSet<Uuid>,
+    logs: Vec<PendingLog>,
+    log_ids: HashSet<Uuid>,
+    persons: HashMap<String, PendingPerson>,
+    saves: u64,
+    counters_changed: bool,
+}
+
+impl<'c> PgTx<'c> {
+    pub async fn begin(client: &'c mut deadpool_postgres::Object) -> Result<PgTx<'c>, StoreError> {
+        Ok(PgTx {
+            tx: client.transaction().await?,
+            prefetched: HashMap::new(),
+            known_ids: HashSet::new(),
+            ids_prefetched: HashSet::new(),
+            logs: Vec::new(),
+            log_ids: HashSet::new(),
+            persons: HashMap::new(),
+            saves: 0,
+            counters_changed: false,
+        })
+    }
+
+    /// Reads and locks the persons `req` names, and finds which of its
+    /// change ids are logged, in two queries.
+    async fn prefetch(&mut self, req: &PushRequest) -> Result<(), StoreError> {
+        let mut niks: Vec<&str> = req.changes.iter().map(|c| c.nik.as_str()).collect();
+        niks.sort_unstable();
+        niks.dedup();
+        let stmt = self
+            .tx
+            .prepare_cached(&format!(
+                "SELECT {PERSON_COLUMNS} FROM persons WHERE nik = ANY($1) ORDER BY nik FOR UPDATE"
+            ))
+            .await?;
+        let rows = self.tx.query(&stmt, &[&niks]).await?;
+        for nik in &niks {
+            self.prefetched.insert((*nik).to_string(), None);
+        }
+        for r in &rows {
+            let nik: String = r.try_get(11)?;
+            self.prefetched.insert(nik, Some(stored_from_row(r)?));
+        }
+        let ids: Vec<Uuid> = req.changes.iter().map(|c| c.id).collect();
+        let stmt = self
+            .tx
+            .prepare_cached("SELECT id FROM changes WHERE id = ANY($1)")
+            .await?;
+        for r in self.tx.query(&stmt, &[&ids]).await? {
+            self.known_ids.insert(r.try_get(0)?);
+        }
+        self.ids_prefetched.extend(ids);
+        Ok(())
+    }
+
+    /// Writes what was kept, gives the saved persons their feed positions
+    /// and commits.
+    async fn finish(self) -> Result<(), StoreError> {
+        let PgTx {
+            tx,
+            logs,
+            persons,
+            counters_changed,
+            ..
+        } = self;
+        write_logs(&tx, &logs).await?;
+        if counters_changed {
+            tx.execute(
+                "UPDATE meta SET value = value + 1 WHERE key = 'generation'",
+                &[],
+            )
+            .await?;
+        }
+        write_persons(&tx, persons).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    fn pending_log(&self, f: impl Fn(&PendingLog) -> bool) -> Option<&PendingLog> {
+        self.logs.iter().rev().find(|l| f(l))
+    }
+}
+
+async fn write_logs(
+    tx: &deadpool_postgres::Transaction<'_>,
+    logs: &[PendingLog],
+) -> Result<(), StoreError> {
+    if logs.is_empty() {
+        return Ok(());
+    }
+    let col = |f: &dyn Fn(&PendingLog) -> String| logs.iter().map(f).collect::<Vec<_>>();
+    let ids: Vec<Uuid> = logs.iter().map(|l| l.id).collect();
+    let devices: Vec<Uuid> = logs.iter().map(|l| l.device_id).collect();
+    let seqs: Vec<i64> = logs.iter().map(|l| l.device_seq).collect();
+    let in_log: Vec<bool> = logs.iter().map(|l| l.in_log).collect();
+    let niks = col(&|l| l.nik.clone());
+    let hlcs = col(&|l| l.hlc.clone());
+    let kinds = col(&|l| l.kind.to_string());
+    let fields = col(&|l| l.fields.clone());
+    let agents = col(&|l| l.agent.clone());
+    let received: Vec<i64> = logs.iter().map(|l| l.received_at).collect();
+    let outcomes = col(&|l| l.outcome.clone());
+    let codes: Vec<Option<String>> = logs.iter().map(|l| l.reject_code.clone()).collect();
+    let reasons: Vec<Option<String>> = logs.iter().map(|l| l.reject_reason.clone()).collect();
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO changes (id, device_id, device_seq, in_log, nik, hlc, kind, fields,
+                                  agent, received_at, outcome, reject_code, reject_reason)
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::bigint[], $4::boolean[],
+                                  $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                                  $10::bigint[], $11::text[], $12::text[], $13::text[])
+             ON CONFLICT DO NOTHING",
+        )
+        .await?;
+    let n = tx
+        .execute(
+            &stmt,
+            &[
+                &ids, &devices, &seqs, &in_log, &niks, &hlcs, &kinds, &fields, &agents, &received,
+                &outcomes, &codes, &reasons,
+            ],
+        )
+        .await?;
+    if usize::try_from(n).ok() != Some(logs.len()) {
+        // Another server logged one of these ids or numbers meanwhile:
+        // the answers worked out here may be wrong, so start again.
+        return Err(StoreError::Retry(
+            "a change was logged by another server at the same time".into(),
+        ));
+    }
+    Ok(())
+}
+
+async fn write_persons(
+    tx: &deadpool_postgres::Transaction<'_>,
+    persons: HashMap<String, PendingPerson>,
+) -> Result<(), StoreError> {
+    if persons.is_empty() {
+        return Ok(());
+    }
+    let mut persons: Vec<PendingPerson> = persons.into_values().collect();
+    persons.sort_by_key(|p| p.order);
+    let n = i64::try_from(persons.len()).map_err(protocol::corrupt)?;
+    // Held until commit: positions become visible in order.
+    let last: i64 = tx
+        .query_one(
+            "UPDATE meta SET value = value + $1 WHERE key = 'feed_seq' RETURNING value",
+            &[&n],
+        )
+        .await?
+        .try_get(0)?;
+    let first = last - n + 1;
+    for existed in [false, true] {
+        let batch: Vec<(i64, &PendingPerson)> = persons
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.existed == existed)
+            .map(|(i, p)| (first + i64::try_from(i).unwrap_or(0), p))
+            .collect();
+        if batch.is_empty() {
+            continue;
+        }
+        let seqs: Vec<i64> = batch.iter().map(|b| b.0).collect();
+        let s = |f: &dyn Fn(&Stored) -> Option<String>| {
+            batch.iter().map(|b| f(&b.1.stored)).collect::<Vec<_>>()
+        };
+        let niks: Vec<String> = batch
+            .iter()
+            .map(|b| b.1.stored.record.nik.as_str().to_string())
+            .collect();
+        let records: Vec<&str> = batch.iter().map(|b| b.1.json.as_str()).collect();
+        let kelurahan = s(&|p| p.record.fields.kelurahan.map(|k| k.to_string()));
+        let participant: Vec<bool> = batch.iter().map(|b| b.1.stored.participant).collect();
+        let reg_by = s(&|p| p.registered_by.clone());
+        let reg_hlc = s(&|p| p.registered_hlc.clone());
+        let reg_at: Vec<Option<i64>> = batch.iter().map(|b| b.1.stored.registered_at).collect();
+        let sole: Vec<Option<Uuid>> = batch.iter().map(|b| b.1.stored.sole_device).collect();
+        let review = s(&|p| p.review.clone());
+        let last_by = s(&|p| p.last_changed_by.clone());
+        let claims = s(&|p| p.claims.clone());
+        let as_of = batch
+            .iter()
+            .map(|b| b.1.stored.roll_as_of_text())
+            .collect::<Result<Vec<_>, _>>()?;
+        let sql = if existed {
+            "UPDATE persons p SET seq = v.seq, record = v.record, kelurahan = v.kelurahan,
+                 participant = v.participant, registered_by = v.registered_by,
+                 registered_hlc = v.registered_hlc, registered_at = v.registered_at,
+                 sole_device = v.sole_device, review = v.review,
+                 last_changed_by = v.last_changed_by, claims = v.claims,
+                 roll_as_of = v.roll_as_of
+             FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::boolean[],
+                         $6::text[], $7::text[], $8::bigint[], $9::uuid[], $10::text[],
+                         $11::text[], $12::text[], $13::text[])
+                  AS v(seq, nik, record, kelurahan, participant, registered_by,
+                       registered_hlc, registered_at, sole_device, review, last_changed_by,
+                       claims, roll_as_of)
+             WHERE p.nik = v.nik"
+        } else {
+            "INSERT INTO persons (seq, nik, record, kelurahan, participant, registered_by,
+                                  registered_hlc, registered_at, sole_device, review,
+                                  last_changed_by, claims, roll_as_of)
+             SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[],
+                                  $5::boolean[], $6::text[], $7::text[], $8::bigint[],
+                                  $9::uuid[], $10::text[], $11::text[], $12::text[],
+                                  $13::text[])"
+        };
+        let stmt = tx.prepare_cached(sql).await?;
+        let n = tx
+            .execute(
+                &stmt,
+                &[
+                    &seqs,
+                    &niks,
+                    &records,
+                    &kelurahan,
+                    &participant,
+                    &reg_by,
+                    &reg_hlc,
+                    &reg_at,
+                    &sole,
+                    &review,
+                    &last_by,
+                    &claims,
+                    &as_of,
+                ],
+            )
+            .await?;
+        if usize::try_from(n).ok() != Some(batch.len()) {
+            return Err(StoreError::Retry(
+                "a person changed under another server at the same time".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl Tx for PgTx<'_> {
+    async fn device_owner(&mut self, device: &Uuid) -> Result<Option<Option<i64>>, StoreError> {
+        let stmt = self
+            .tx
+            .prepare_cached("SELECT token_id FROM devices WHERE device_id = $1")
+            .await?;
+        Ok(match self.tx.query_opt(&stmt, &[device]).await? {
+            Some(r) => Some(r.try_get(0)?),
+            None => None,
+        })
+    }
+
+    async fn token_name(&mut self, token_id: i64) -> Result<Option<String>, StoreError> {
+        let stmt = self
+            .tx
+            .prepare_cached("SELECT name FROM tokens WHERE id = $1")
+            .await?;
+        Ok(match self.tx.query_opt(&stmt, &[&token_id]).await? {
+            Some(r) => Some(r.try_get(0)?),
+            None => None,
+        })
+    }
+
+    async fn bind_device(&mut self, device: &Uuid, token_id: i64) -> Result<(), StoreError> {
+        self.tx
+            .execute(
+                "INSERT INTO devices (device_id, count, highest_seq, max_seq, hash, token_id)
+                 VALUES ($1, 0, 0, 0, $2, $3)
+                 ON CONFLICT (device_id) DO UPDATE SET token_id = excluded.token_id",
+                &[device, &ReceiptHash::default().to_hex(), &token_id],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn load_device(&mut self, device: &Uuid) -> Result<Receipt, StoreError> {
+        // A row to lock, even for a device not seen yet (rolled back with
+        // the transaction if the push is refused).
+        let stmt = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO devices (device_id, count, highest_seq, max_seq, hash)
+                 VALUES ($1, 0, 0, 0, $2) ON CONFLICT (device_id) DO NOTHING",
+            )
+            .await?;
+        self.tx
+            .execute(&stmt, &[device, &ReceiptHash::default().to_hex()])
+            .await?;
+        let stmt = self
+            .tx
+            .prepare_cached(
+                "SELECT count, highest_seq, max_seq, hash FROM devices
+                 WHERE device_id = $1 FOR UPDATE",
+            )
+            .await?;
+        let r = self.tx.query_one(&stmt, &[device]).await?;
+        let n = |i: usize| -> Result<u64, StoreError> {
+            Ok(u64::try_from(r.try_get::<_, i64>(i)?).unwrap_or(0))
+        };
+        Ok(Receipt {
+            device_id: *device,
+            count: n(0)?,
+            highest_seq: n(1)?,
+            max_seq: n(2)?,
+            hash: r.try_get(3)?,
+        })
+    }
+
+    async fn save_device(&mut self, save: &DeviceSave<'_>) -> Result<(), StoreError> {
+        let r = save.receipt;
+        let stmt = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO devices (device_id, count, highest_seq, max_seq, hash, token_id,
+                                      last_push_at, pending)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (device_id) DO UPDATE SET count = excluded.count,
+                    highest_seq = excluded.highest_seq, max_seq = excluded.max_seq,
+                    hash = excluded.hash, last_push_at = excluded.last_push_at,
+                    token_id = COALESCE(devices.token_id, excluded.token_id),
+                    pending = COALESCE(excluded.pending, devices.pending)",
+            )
+            .await?;
+        self.tx
+            .execute(
+                &stmt,
+                &[
+                    &r.device_id,
+                    &protocol::to_i64(r.count)?,
+                    &protocol::to_i64(r.highest_seq)?,
+                    &protocol::to_i64(r.max_seq)?,
+                    &r.hash,
+                    &save.token_id,
+                    &save.last_push_at,
+                    &save.pending,
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn device_agent(&mut self, device: &Uuid) -> Result<Option<String>, StoreError> {
+        let stmt = self
+            .tx
+            .prepare_cached(
+                "SELECT t.name FROM devices d JOIN tokens t ON t.id = d.token_id
+                 WHERE d.device_id = $1",
+            )
+            .await?;
+        Ok(match self.tx.query_opt(&stmt, &[device]).await? {
+            Some(r) => Some(r.try_get(0)?),
+            None => None,
+        })
+    }
+
+    async fn earlier_change(&mut self, id: &Uuid) -> Result<Option<LoggedChange>, StoreError> {
+        if let Some(l) = self.pending_log(|l| l.id == *id) {
+            return Ok(Some(LoggedChange {
+                outcome: l.outcome.clone(),
+                reject_code: l.reject_code.clone(),
+                reject_reason: l.reject_reason.clone(),
+                device_id: l.device_id,
+                device_seq: l.device_seq,
+                nik: l.nik.clone(),
+                hlc: l.hlc.clone(),
+                kind: l.kind.to_string(),
+                fields: l.fields.clone(),
+            }));
+        }
+        if self.ids_prefetched.contains(id) && !self.known_ids.contains(id) {
+            return Ok(None);
+        }
+        let stmt = self
+            .tx
+            .prepare_cached(
+                "SELECT outcome, reject_code, reject_reason, device_id, device_seq, nik, hlc,
+                        kind, fields
+                 FROM changes WHERE id = $1",
+            )
+            .await?;
+        let Some(r) = self.tx.query_opt(&stmt, &[id]).await? else {
+            return Ok(None);
+        };
+        Ok(Some(LoggedChange {
+            outcome: r.try_get(0)?,
+            reject_code: r.try_get(1)?,
+            reject_reason: r.try_get(2)?,
+            device_id: r.try_get(3)?,
+            device_seq: r.try_get(4)?,
+            nik: r.try_get(5)?,
+            hlc: r.try_get(6)?,
+            kind: r.try_get(7)?,
+            fields: r.try_get(8)?,
+        }))
+    }
+
+    async fn logged_at(&mut self, device: &Uuid, seq: i64) -> Result<Option<Uuid>, StoreError> {
+        if let Some(l) =
+            self.pending_log(|l| l.in_log && l.device_id == *device && l.device_seq == seq)
+        {
+            return Ok(Some(l.id));
+        }
+        let stmt = self
+            .tx
+            .prepare_cached(
+                "SELECT id FROM changes WHERE device_id = $1 AND device_seq = $2 AND in_log",
+            )
+            .await?;
+        Ok(match self.tx.query_opt(&stmt, &[device, &seq]).await? {
+            Some(r) => Some(r.try_get(0)?),
+            None => None,
+        })
+    }
+
+    async fn log_change(&mut self, row: &LogRow<'_>) -> Result<bool, StoreError> {
+        if self.log_ids.contains(&row.id) || self.known_ids.contains(&row.id) {
+            return Ok(false);
+        }
+        if row.in_log
+            && self
+                .pending_log(|l| {
+                    l.in_log && l.device_id == row.device_id && l.device_seq == row.device_seq
+                })
+                .is_some()
+        {
+            return Ok(false);
+        }
+        if !self.ids_prefetched.contains(&row.id) && self.earlier_change(&row.id).await?.is_some() {
+            return Ok(false);
+        }
+        // Numbers at or below the device's highest logged one were
+        // checked against the log by the caller; above it none is taken
+        // (the device's row is locked).
+        self.log_ids.insert(row.id);
+        self.logs.push(PendingLog {
+            id: row.id,
+            device_id: row.device_id,
+            device_seq: row.device_seq,
+            in_log: row.in_log,
+            nik: row.nik.to_string(),
+            hlc: row.hlc.to_string(),
+            kind: row.kind,
+            fields: row.fields.to_string(),
+            agent: row.agent.to_string(),
+            received_at: row.received_at,
+            outcome: row.outcome.to_string(),
+            reject_code: row.reject_code.map(str::to_string),
+            reject_reason: row.reject_reason.map(str::to_string),
+        });
+        Ok(true)
+    }
+
+    async fn change_at(
+        &mut self,
+        nik: &Nik,
+        hlc: &str,
+    ) -> Result<Option<(String, Uuid)>, StoreError> {
+        let stmt = self
+            .tx
+            .prepare_cached(
+                "SELECT agent, id FROM changes
+                 WHERE nik = $1 AND hlc = $2 AND outcome <> 'rejected' LIMIT 1",
+            )
+            .await?;
+        if let Some(r) = self.tx.query_opt(&stmt, &[&nik.as_str(), &hlc]).await? {
+            return Ok(Some((r.try_get(0)?, r.try_get(1)?)));
+        }
+        Ok(self
+            .logs
+            .iter()
+            .find(|l| l.nik == nik.as_str() && l.hlc == hlc && l.outcome != "rejected")
+            .map(|l| (l.agent.clone(), l.id)))
+    }
+
+    async fn change_logged(&mut self, id: &Uuid) -> Result<bool, StoreError> {
+        if self.log_ids.contains(id) || self.known_ids.contains(id) {
+            return Ok(true);
+        }
+        if self.ids_prefetched.contains(id) {
+            return Ok(false);
+        }
+        super::history::logged(&self.tx, id).await
+    }
+
+    async fn count_unlogged_rejection(&mut self, agent: &str, now: i64) -> Result<(), StoreError> {
+        super::history::count_unlogged_rejection(&self.tx, agent, now).await
+    }
+
+    async fn load_person(&mut self, nik: &Nik) -> Result<Option<Stored>, StoreError> {
+        if let Some(p) = self.persons.get(nik.as_str()) {
+            return Ok(Some(p.stored.clone()));
+        }
+        if let Some(p) = self.prefetched.get(nik.as_str()) {
+            return Ok(p.clone());
+        }
+        let stmt = self
+            .tx
+            .prepare_cached(&format!(
+                "SELECT {PERSON_COLUMNS} FROM persons WHERE nik = $1 FOR UPDATE"
+            ))
+            .await?;
+        let p = match self.tx.query_opt(&stmt, &[&nik.as_str()]).await? {
+            Some(r) => Some(stored_from_row(&r)?),
+            None => None,
+        };
+        self.prefetched.insert(nik.as_str().to_string(), p.clone());
+        Ok(p)
+    }
+
+    async fn save_person(&mut self, p: &Stored, json: &str) -> Result<i64, StoreError> {
+        self.saves += 1;
+        let order = self.saves;
+        let nik = p.record.nik.as_str().to_string();
+        let existed = match self.persons.get(&nik) {
+            Some(earlier) => earlier.existed,
+            None => p.seq.is_some(),
+        };
+        self.persons.insert(
+            nik,
+            PendingPerson {
+                stored: Stored {
+                    seq: Some(0),
+                    ..p.clone()
+                },
+                json: json.to_string(),
+                existed,
+                order,
+            },
+        );
+        // The position is given when the transaction ends.
+        Ok(0)
+    }
+
+    async fn add_counters(&mut self, deltas: &CounterDeltas) -> Result<(), StoreError> {
+        let stmt = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO counters (area, category, since_year, covered)
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::integer[], $4::bigint[])
+                 ON CONFLICT (area, category, since_year)
+                 DO UPDATE SET covered = counters.covered + excluded.covered",
+            )
+            .await?;
+        let areas: Vec<String> = deltas.iter().map(|d| d.0.to_string()).collect();
+        let cats: Vec<&str> = deltas.iter().map(|d| d.1.as_str()).collect();
+        let years: Vec<i32> = deltas.iter().map(|d| d.2).collect();
+        let ds: Vec<i64> = deltas.iter().map(|d| d.3).collect();
+        self.tx
+            .execute(&stmt, &[&areas, &cats, &years, &ds])
+            .await?;
+        self.counters_changed = true;
+        Ok(())
+    }
+
+    async fn open_conflict(&mut self, nik: &Nik) -> Result<Option<i64>, StoreError> {
+        let stmt = self
+            .tx
+            .prepare_cached("SELECT id FROM conflicts WHERE nik = $1 AND status = 'open'")
+            .await?;
+        Ok(match self.tx.query_opt(&stmt, &[&nik.as_str()]).await? {
+            Some(r) => Some(r.try_get(0)?),
+            None => None,
+        })
+    }
+
+    async fn delete_conflict(&mut self, id: i64) -> Result<(), StoreError> {
+        self.tx
+            .execute("DELETE FROM conflicts WHERE id = $1", &[&id])
+            .await?;
+        Ok(())
+    }
+
+    async fn write_conflict(
+        &mut self,
+        id: Option<i64>,
+        row: &ConflictRow<'_>,
+    ) -> Result<(), StoreError> {
+        match id {
+            Some(id) => {
+                self.tx
+                    .execute(
+                        "UPDATE conflicts SET kelurahan = $1, fields = $2, existing = $3,
+                             incoming = $4, change_id = $5 WHERE id = $6",
+                        &[
+                            &row.kelurahan,
+                            &row.fields,
+                            &row.existing,
+                            &row.incoming,
+                            &row.change_id,
+                            &id,
+                        ],
+                    )
+                    .await?;
+            }
+            None => {
+                self.tx
+                    .execute(
+                        "INSERT INTO conflicts (nik, kelurahan, fields, existing, incoming,
+                                                change_id, status, opened_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, 'open', $7)",
+                        &[
+                            &row.nik,
+                            &row.kelurahan,
+                            &row.fields,
+                            &row.existing,
+                            &row.incoming,
+                            &row.change_id,
+                            &row.opened_at,
+                        ],
+                    )
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn close_conflicts(
+        &mut self,
+        nik: &Nik,
+        closing: &Closing<'_>,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .execute(
+                "UPDATE conflicts SET status = 'resolved', resolved_at = $1, resolved_by = $2,
+                     resolution = $3, note = $4 WHERE nik = $5 AND status = 'open'",
+                &[
+                    &closing.at,
+                    &closing.by,
+                    &closing.resolution,
+                    &closing.note,
+                    &nik.as_str(),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn load_conflict(&mut self, id: i64) -> Result<Option<Conflict>, StoreError> {
+        super::read::load_conflict(&self.tx, id).await
+    }
+
+    async fn next_roll_import(&mut self) -> Result<i64, StoreError> {
+        Ok(self
+            .tx
+            .query_one(
+                "INSERT INTO meta (key, value) VALUES ('roll_imports', 1)
+                 ON CONFLICT (key) DO UPDATE SET value = meta.value + 1 RETURNING value",
+                &[],
+            )
+            .await?
+            .try_get(0)?)
+    }
+}
+
+/// Runs `$body` (which may use `$tx`, the [`PgTx`], and `?`) in a write
+/// transaction, committed when it succeeds, and again from the start
+/// when it lost a race with another server. A macro rather than a
+/// function taking a closure: the body borrows the caller's arguments
+/// across awaits.
+macro_rules! in_write_tx {
+    ($store:expr, $tx:ident => $body:expr) => {{
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let result: Result<_, StoreError> = async {
+                let mut client = $store.client().await?;
+                let mut pg_tx = PgTx::begin(&mut client).await?;
+                let out = {
+                    let $tx = &mut pg_tx;
+                    $body
+                };
+                pg_tx.finish().await?;
+                Ok(out)
+            }
+            .await;
+            match result {
+                Err(StoreError::Retry(why)) if attempt < MAX_ATTEMPTS => {
+                    tracing::debug!(attempt, %why, "write transaction lost a race; running it again");
+                    let jitter = u64::from(rand::random::<u8>() % 20);
+                    tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 5 + jitter))
+                        .await;
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+
+impl PgStore {
+    pub(in crate::store) fn push_impl(
+        &self,
+        by: &store::Pusher<'_>,
+        req: &PushRequest,
+    ) -> Result<PushResponse, StoreError> {
+        // The day's first write closes the day before in the history.
+        self.roll_history(false)?;
+        self.block_on(async {
+            self.wait_for_turn(req, by.gap_wait).await?;
+            let now = self.now();
+            in_write_tx!(self, tx => {
+                let prepared = protocol::prepare(req, by, now)?;
+                tx.prefetch(req).await?;
+                protocol::push(tx, by, req, prepared, now).await?
+            })
+        })
+    }
+
+    /// Returns once the device's changes before this push's first one are
+    /// held, or after `wait` (see the SQLite store's `wait_for_turn`);
+    /// the push itself then runs with the device's row locked.
+    async fn wait_for_turn(&self, req: &PushRequest, wait: Duration) -> Result<(), StoreError> {
+        let Some(first) = req.changes.iter().map(|c| c.device_seq).min() else {
+            return Ok(());
+        };
+        let deadline = tokio::time::Instant::now() + wait;
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT highest_seq FROM devices WHERE device_id = $1")
+            .await?;
+        loop {
+            let held = match client.query_opt(&stmt, &[&req.device_id]).await? {
+                Some(r) => u64::try_from(r.try_get::<_, i64>(0)?).unwrap_or(0),
+                None => 0,
+            };
+            if first <= held + 1 || tokio::time::Instant::now() >= deadline {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub(in crate::store) fn move_person_impl(
+        &self,
+        nik: &Nik,
+        to: &Fields,
+        by: &str,
+    ) -> Result<PersonRecord, StoreError> {
+        self.block_on(async {
+            in_write_tx!(self, tx => {
+                store::sqlite::write::supervisor_write(tx, nik, to, by, None).await?
+            })
+        })
+    }
+
+    pub(in crate::store) fn resolve_at_impl(
+        &self,
+        nik: &Nik,
+        fields: &Fields,
+        hlc: sigap_shared::Hlc,
+        by: &str,
+    ) -> Result<(), StoreError> {
+        self.block_on(async {
+            in_write_tx!(self, tx => {
+                store::sqlite::write::supervisor_write(tx, nik, fields, by, Some(hlc)).await?;
+            })
+        })
+    }
+
+    pub(in crate::store) fn import_participants_impl(
+        &self,
+        rows: &[store::RollRow],
+        as_of: time::Date,
+    ) -> Result<store::ImportSummary, StoreError> {
+        self.block_on(async {
+            in_write_tx!(self, tx => protocol::import_participants(tx, rows, as_of).await?)
+        })
+    }
+
+    pub(in crate::store) fn resolve_conflict_impl(
+        &self,
+        id: i64,
+        fields: &Fields,
+        note: Option<&str>,
+        by: &str,
+    ) -> Result<Conflict, StoreError> {
+        let now = super::super::sqlite::now_millis();
+        self.block_on(async {
+            in_write_tx!(self, tx => {
+                protocol::resolve_conflict(tx, id, fields, note, by, now).await?
+            })
+        })
+    }
+
+    pub(in crate::store) fn erase_person_impl(
+        &self,
+        nik: &Nik,
+        by: &str,
+        reason: &str,
+    ) -> Result<store::Erasure, StoreError> {
+        use store::sqlite::erase::{erase_fields, scrub_text};
+        self.block_on(async {
+            in_write_tx!(self, tx => {
+                erase_fields(tx, nik, by, reason).await?;
+                // The person's claims as this transaction will write them.
+                if let Some(p) = tx.persons.get_mut(nik.as_str())
+                    && let Some(clean) = p.stored.claims.as_deref().and_then(scrub_text)
+                {
+                    p.stored.claims = Some(clean);
+                }
+                let mut changes = 0;
+                for r in tx
+                    .tx
+                    .query("SELECT id, fields FROM changes WHERE nik = $1", &[&nik.as_str()])
+                    .await?
+                {
+                    let id: Uuid = r.try_get(0)?;
+                    let text: String = r.try_get(1)?;
+                    if let Some(clean) = scrub_text(&text) {
+                        tx.tx
+                            .execute("UPDATE changes SET fields = $1 WHERE id = $2", &[&clean, &id])
+                            .await?;
+                        changes += 1;
+                    }
+                }
+                let mut conflicts = 0;
+                for r in tx
+                    .tx
+                    .query(
+                        "SELECT id, existing, incoming, resolution FROM conflicts WHERE nik = $1",
+                        &[&nik.as_str()],
+                    )
+                    .await?
+                {
+                    let id: i64 = r.try_get(0)?;
+                    let existing: String = r.try_get(1)?;
+                    let incoming: String = r.try_get(2)?;
+                    let resolution: Option<String> = r.try_get(3)?;
+                    let e = scrub_text(&existing);
+                    let i = scrub_text(&incoming);
+                    let res = resolution.as_deref().and_then(scrub_text);
+                    if e.is_some() || i.is_some() || res.is_some() {
+                        tx.tx
+                            .execute(
+                                "UPDATE conflicts SET existing = $1, incoming = $2, resolution = $3
+                                 WHERE id = $4",
+                                &[
+                                    &e.unwrap_or(existing),
+                                    &i.unwrap_or(incoming),
+                                    &res.or(resolution),
+                                    &id,
+                                ],
+                            )
+                            .await?;
+                        conflicts += 1;
+                    }
+                }
+                store::Erasure {
+                    changes_scrubbed: changes,
+                    conflicts_scrubbed: conflicts,
+                }
+            })
+        })
+    }
+}
