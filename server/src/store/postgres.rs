@@ -133,7 +133,10 @@ impl PgStore {
             message: format!("cannot read the database URL: {e}"),
         })?;
         let schema = schema.unwrap_or_else(|| "public".to_string());
-        config.options(format!("-c search_path={schema}"));
+        // Notices ("already exists, skipping") are not worth a log line.
+        config.options(format!(
+            "-c search_path={schema} -c client_min_messages=warning"
+        ));
         if config.get_application_name().is_none() {
             config.application_name("sigap-server");
         }
