@@ -99,6 +99,12 @@ impl From<StoreError> for ApiError {
             }
             StoreError::Invalid { code, message } => ApiError::Unprocessable { code, message },
             StoreError::Denied { code, message } => ApiError::Denied { code, message },
+            // Lost races with other servers, again and again: nothing was
+            // written, and the client's retry will find less contention.
+            StoreError::Retry(why) => {
+                tracing::warn!(why = %crate::logging::mask_niks(&why), "write gave up after repeated races with other servers");
+                ApiError::Overloaded
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }

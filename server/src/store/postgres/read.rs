@@ -507,14 +507,12 @@ impl PgStore {
             };
             let mut persons = Vec::new();
             let mut has_more = false;
-            let mut examined = 0usize;
             let mut last_seq = cursor;
-            for r in &rows {
+            for (examined, r) in rows.iter().enumerate() {
                 if persons.len() == limit || examined == examine {
                     has_more = true;
                     break;
                 }
-                examined += 1;
                 let seq = to_u64(r.try_get(5)?);
                 last_seq = seq;
                 let sole: Option<Uuid> = r.try_get(6)?;

@@ -776,7 +776,11 @@ macro_rules! in_write_tx {
             .await;
             match result {
                 Err(StoreError::Retry(why)) if attempt < MAX_ATTEMPTS => {
-                    tracing::debug!(attempt, %why, "write transaction lost a race; running it again");
+                    tracing::debug!(
+                        attempt,
+                        why = %crate::logging::mask_niks(&why),
+                        "write transaction lost a race; running it again"
+                    );
                     let jitter = u64::from(rand::random::<u8>() % 20);
                     tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 5 + jitter))
                         .await;

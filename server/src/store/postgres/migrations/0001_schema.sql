@@ -32,7 +32,8 @@ CREATE TABLE persons (
     claims TEXT,
     roll_as_of TEXT                 -- YYYY-MM-DD
 );
-CREATE INDEX persons_kelurahan ON persons(kelurahan);
+-- One kelurahan's persons in feed order (an agent's pull).
+CREATE INDEX persons_kelurahan ON persons(kelurahan, seq);
 CREATE INDEX persons_review ON persons(kelurahan) WHERE review IS NOT NULL;
 
 CREATE TABLE changes (
