@@ -137,6 +137,11 @@ impl PgStore {
         config.options(format!(
             "-c search_path={schema} -c client_min_messages=warning"
         ));
+        // An unreachable host is said within seconds, not after the OS's
+        // minutes-long TCP time-out.
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(std::time::Duration::from_secs(10));
+        }
         if config.get_application_name().is_none() {
             config.application_name("sigap-server");
         }

@@ -267,7 +267,6 @@ async fn backfill(
 
 /// Counts an unlogged refusal for `agent` on the day of `now` (the push
 /// path's, as `sqlite/activity.rs` has it).
-#[allow(dead_code, reason = "for the push path in postgres/write.rs")]
 pub(in crate::store) async fn count_unlogged_rejection(
     tx: &tokio_postgres::Transaction<'_>,
     agent: &str,
@@ -283,7 +282,6 @@ pub(in crate::store) async fn count_unlogged_rejection(
 }
 
 /// Whether the change log holds a change with this id.
-#[allow(dead_code, reason = "for the push path in postgres/write.rs")]
 pub(in crate::store) async fn logged(
     tx: &tokio_postgres::Transaction<'_>,
     id: &Uuid,
@@ -658,4 +656,73 @@ async fn known_rts(
         out.push((parse_area(r.try_get(0)?)?, to_u64(r.try_get(1)?)));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// The push path's helpers, in a schema of their own on the database
+    /// of `SIGAP_TEST_DATABASE_URL` (skipped when it is not set).
+    #[test]
+    fn unlogged_refusals_add_up_per_agent_and_day_and_logged_changes_are_found() {
+        let Some(base) = std::env::var("SIGAP_TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        else {
+            eprintln!("skipped: SIGAP_TEST_DATABASE_URL is not set");
+            return;
+        };
+        let schema = format!("t_{}", Uuid::new_v4().simple());
+        let store = PgStore::open(&format!("{base}?schema={schema}")).unwrap();
+        let id = Uuid::now_v7();
+        // 2026-12-01 10:00 UTC.
+        let now = 1_796_119_200_000_i64;
+        let (known, unknown, rows) = store
+            .block_on(async {
+                let mut client = store.client().await?;
+                let tx = client.transaction().await?;
+                tx.execute(
+                    "INSERT INTO changes (id, device_id, device_seq, in_log, nik, hlc, kind,
+                                          fields, agent, received_at, outcome)
+                     VALUES ($1, $1, 1, TRUE, 'nik', 'hlc', 'register', '{}', 'ani', $2,
+                             'rejected')",
+                    &[&id, &now],
+                )
+                .await?;
+                for (agent, at) in [("ani", now), ("ani", now + 1000), ("ani", now + 86_400_000)] {
+                    count_unlogged_rejection(&tx, agent, at).await?;
+                }
+                count_unlogged_rejection(&tx, "budi", now).await?;
+                let known = logged(&tx, &id).await?;
+                let unknown = logged(&tx, &Uuid::now_v7()).await?;
+                let rows: Vec<(String, String, i64)> = tx
+                    .query(
+                        "SELECT agent, day, count FROM unlogged_rejections ORDER BY agent, day",
+                        &[],
+                    )
+                    .await?
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1), r.get(2)))
+                    .collect();
+                tx.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+                    .await?;
+                tx.commit().await?;
+                Ok::<_, StoreError>((known, unknown, rows))
+            })
+            .unwrap();
+        assert!(known);
+        assert!(!unknown);
+        let text = |a: &str, d: &str, n: i64| (a.to_string(), d.to_string(), n);
+        assert_eq!(
+            rows,
+            [
+                text("ani", "2026-12-01", 2),
+                text("ani", "2026-12-02", 1),
+                text("budi", "2026-12-01", 1)
+            ]
+        );
+    }
 }
