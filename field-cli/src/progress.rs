@@ -24,17 +24,22 @@ pub struct Progress {
 impl Progress {
     /// A bar of `total` steps, named `what` (e.g. "sending").
     pub fn new(total: u64, what: &str) -> Progress {
-        Progress::styled(total, what, "{msg:12} [{bar:30}] {pos}/{len}")
+        Progress::styled(Some(total), what, "{msg:12} [{bar:30}] {pos}/{len}")
+    }
+
+    /// A count with no known end (e.g. persons pulled), named `what`.
+    pub fn counter(what: &str) -> Progress {
+        Progress::styled(None, what, "{msg:12} {spinner} {pos}")
     }
 
     /// A bar over `total` bytes of a file, with `what` as its message
     /// (updated with [`Progress::set_message`]).
     pub fn bytes(total: u64, what: &str) -> Progress {
-        Progress::styled(total, what, "{msg:24} [{bar:30}] {percent:>3}%")
+        Progress::styled(Some(total), what, "{msg:24} [{bar:30}] {percent:>3}%")
     }
 
-    fn styled(total: u64, what: &str, template: &str) -> Progress {
-        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
+    fn styled(total: Option<u64>, what: &str, template: &str) -> Progress {
+        let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::hidden());
         if let Ok(style) = ProgressStyle::with_template(template) {
             bar.set_style(style.progress_chars("=> "));
         }

@@ -11,8 +11,8 @@ use sigap_shared::wilayah::{Candidate, PlaceError};
 use sigap_shared::{AreaCode, Category, Fields, Nik, Registration, Sex, wilayah};
 
 use crate::error::CliError;
-use crate::fields::{self, RawFields, today};
-use crate::i18n::problems::Problem;
+use crate::fields::{self, RawFields, Typed, today};
+use crate::i18n::problems::{Problem, Worded};
 use crate::i18n::{self, t};
 use crate::store::{Store, records, replica};
 
@@ -138,7 +138,7 @@ pub fn register(store: &Store, raw: &mut RawFields, force: bool) -> anyhow::Resu
     let nik = match raw.nik.as_deref().map(fields::parse_nik) {
         Some(Ok(n)) => n,
         Some(Err(e)) => {
-            eprintln!("{e}");
+            eprintln!("{}", e.local());
             ask_nik()?
         }
         None => ask_nik()?,

@@ -74,9 +74,9 @@ impl Sheet {
             .take(31)
             .collect();
         sheet.set_name(name).map_err(|e| fail(&e))?;
-        // The cells hold the text as the table shows it (Indonesian
-        // numbers such as 100.512 and 44,24%), not numbers Excel would
-        // format again in its own way.
+        // The cells hold the text as the table shows it (numbers in the
+        // chosen language's style: 100.512 and 44,24% in Indonesian), not
+        // numbers Excel would format again in its own way.
         for (c, text) in self.title_line().iter().enumerate() {
             sheet
                 .write_string_with_format(0, col(c), text, &bold)

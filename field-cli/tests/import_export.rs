@@ -29,7 +29,7 @@ fn valid_rows_are_imported_and_each_bad_row_is_reported_with_its_line() {
         .stdout_has("imported 2, rejected 4")
         .stderr_has("line 3: nik: serial 0000 is not allowed")
         .stderr_has("line 5: employer: employer is required for category pu")
-        .stderr_has("line 6: line: malformed CSV line: 6 columns where the header has 12")
+        .stderr_has("line 6: malformed CSV line: 6 columns where the header has 12")
         .stderr_has(
             "line 7: nik: NIK 3372010101600001 appears twice in this file (first on line 2)",
         );
@@ -221,7 +221,7 @@ fn semicolon_files_from_excel_import_like_comma_files() {
         .stdout_has("imported 2, rejected 4")
         .stderr_has("line 3: nik: serial 0000 is not allowed")
         .stderr_has("line 5: employer: employer is required for category pu")
-        .stderr_has("line 6: line: malformed CSV line: 6 columns where the header has 12")
+        .stderr_has("line 6: malformed CSV line: 6 columns where the header has 12")
         .stderr_has(
             "line 7: nik: NIK 3372010101600001 appears twice in this file (first on line 2)",
         );
@@ -289,7 +289,7 @@ fn errors_name_the_line_an_editor_shows_after_quoted_lines_and_blank_ones() {
             .code(1)
             .stdout_has("imported 1, rejected 2")
             .stderr_has("line 5: nik: serial 0000 is not allowed")
-            .stderr_has("line 6: line: malformed CSV line: 11 columns where the header has 12");
+            .stderr_has("line 6: malformed CSV line: 11 columns where the header has 12");
     }
 }
 

@@ -249,3 +249,102 @@ fn json_output_is_the_same_in_both_languages() {
     let id = run(bare(&env, &["--json", "lookup", BUDI]));
     assert_eq!(en.json(), id.json());
 }
+
+/// A fake server for a supervisor: the token is sri's (supervisor of
+/// Laweyan), and the coverage of Laweyan has four-digit figures.
+fn supervisor_server() -> common::fake_server::FakeServer {
+    common::fake_server::FakeServer::start(Box::new(|req| {
+        let path = req.path.split('?').next().unwrap_or("");
+        match path {
+            "/api/v1/me" => (
+                200,
+                r#"{"name":"sri","role":"supervisor","areas":["33.72.01"]}"#.to_string(),
+            ),
+            "/api/v1/coverage" => (
+                200,
+                serde_json::json!({
+                    "area": "33.72.01",
+                    "name": "Laweyan",
+                    "figures": {
+                        "covered": 1234, "working_population": 5000, "uncovered": 3766,
+                        "coverage_bp": 2468, "coverage": "24.68%",
+                        "target_percent": "57.02", "gap_bp": 3234,
+                        "gap_points": "32.34", "additional_needed": 1617
+                    },
+                    "baseline_set": true,
+                    "by_category": {"pu": 0, "bpu": 1234, "jakon": 0, "pmi": 0},
+                    "children": []
+                })
+                .to_string(),
+            ),
+            _ => (
+                404,
+                r#"{"error":"not_found","message":"not found"}"#.to_string(),
+            ),
+        }
+    }))
+}
+
+#[test]
+fn report_numbers_follow_the_language_and_json_stays_raw() {
+    let server = supervisor_server();
+    let env = Env::with_server(&server.url);
+    let row = |r: &Run| {
+        r.stdout
+            .lines()
+            .find(|l| l.contains("33.72.01 "))
+            .unwrap_or_else(|| panic!("no Laweyan row:\n{}", r.stdout))
+            .to_string()
+    };
+    let id = run(bare(&env, &["report"]));
+    id.code(0);
+    let line = row(&id);
+    for cell in ["1.234", "5.000", "24,68%", "57,02%", "32,34", "1.617"] {
+        assert!(line.contains(cell), "{cell:?} not in {line}");
+    }
+    let en = run(bare(&env, &["--lang", "en", "report"]));
+    en.code(0).stdout_has("Coverage by area");
+    let line = row(&en);
+    for cell in ["1,234", "5,000", "24.68%", "57.02%", "32.34", "1,617"] {
+        assert!(line.contains(cell), "{cell:?} not in {line}");
+    }
+    assert!(!line.contains("1.234") && !line.contains("24,68"), "{line}");
+    // The CSV file is written as the table reads, in English style too.
+    let csv = env.path("report.csv");
+    run(bare(
+        &env,
+        &["--lang", "en", "report", "--csv", csv.to_str().unwrap()],
+    ))
+    .code(0);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.contains("\"1,234\",\"5,000\",24.68%"), "{text}");
+    // --json: the server's raw numbers, the same in both languages.
+    let json_en = run(bare(&env, &["--lang", "en", "--json", "report"]));
+    let json_id = run(bare(&env, &["--json", "report"]));
+    assert_eq!(json_en.json(), json_id.json());
+    assert_eq!(json_en.json()["figures"]["covered"], 1234);
+    assert_eq!(json_en.json()["figures"]["coverage"], "24.68%");
+}
+
+#[test]
+fn what_a_request_was_for_is_named_in_the_language() {
+    // A server whose coverage answer is not JSON.
+    let server = common::fake_server::FakeServer::start(Box::new(|req| {
+        match req.path.split('?').next().unwrap_or("") {
+            "/api/v1/me" => (
+                200,
+                r#"{"name":"sri","role":"supervisor","areas":["33.72.01"]}"#.to_string(),
+            ),
+            _ => (200, "<html>portal wifi</html>".to_string()),
+        }
+    }));
+    let env = Env::with_server(&server.url);
+    let id = run(bare(&env, &["report", "--history"]));
+    id.code(5)
+        .stderr_has("untuk riwayat cakupan tidak dapat dibaca")
+        .stderr_has("apakah itu server SIGAP?");
+    assert!(!id.stderr.contains("coverage history"), "{}", id.stderr);
+    run(bare(&env, &["--lang", "en", "report", "--history"]))
+        .code(5)
+        .stderr_has("to coverage history could not be read");
+}

@@ -778,6 +778,49 @@ fn a_page_that_reaches_the_server_before_an_earlier_one_is_sent_again_in_the_sam
 }
 
 #[test]
+fn a_sync_off_a_terminal_prints_its_summary_and_no_line_per_page() {
+    // Two pages to push (10,000 changes and 1) and persons to pull. The
+    // test's stderr is a pipe, not a terminal: no bar, and no line per
+    // page either, in either language; the summary says what was done.
+    let env = Env::new();
+    let csv = env.path("forms.csv");
+    write_csv(&csv, 10_001);
+    env.run(&["import", csv.to_str().unwrap()]).code(0);
+    let server = fake_with_others();
+    env.run(&["init", "--server", &server.url]).code(0);
+    let run = env.run(&["sync"]);
+    run.code(0)
+        .stdout_has("sent 10,001 (applied 10,001,")
+        .stdout_has("received 2");
+    let pushes = server
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/push"))
+        .count();
+    // Two pages at least: the second, reaching the server before the
+    // first, may wait and go again.
+    assert!(pushes >= 2, "{pushes} page(s) pushed");
+    assert!(
+        run.stderr.trim().is_empty(),
+        "per-page lines on stderr:\n{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains("10,000 of"), "{}", run.stdout);
+    // The same in Indonesian, with one change to send.
+    env.run(&with(budi_args(), "--nik", "3372011203850009"))
+        .code(0);
+    let mut id = env.command(&["sync"]);
+    id.env("SIGAP_LANG", "id");
+    let run = Run::of(&mut id);
+    run.code(0).stdout_has("terkirim 1 (diterapkan 1,");
+    assert!(
+        run.stderr.trim().is_empty(),
+        "per-page lines on stderr:\n{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn changes_left_waiting_are_reported_and_the_sync_does_not_loop() {
     // A server that never holds anything (always `pending`).
     let server = FakeServer::start(Box::new(|req: &Request| {

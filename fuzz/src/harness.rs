@@ -1,6 +1,7 @@
 //! What each fuzz target does with its input, shared by the fuzz targets
 //! (`fuzz/fuzz_targets/`) and by `cargo test`, which runs every kept
-//! input under `fuzz/regressions/<target>/` (server/tests/fuzz_regressions.rs).
+//! input under `fuzz/regressions/<target>/` (server/tests/fuzz_regressions.rs;
+//! `field_csv` in field-cli/tests/fuzz_regressions.rs).
 //!
 //! Each function panics only when SIGAP breaks a rule: a parser that
 //! panics, a value that does not survive printing and parsing again, a
@@ -8,6 +9,11 @@
 //! counters that no longer match a full recount.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+// The field tool's CSV import: in a file of its own, which needs no
+// server (the field tool's tests include it too).
+#[path = "field_csv.rs"]
+mod field_csv;
 
 use std::sync::OnceLock;
 
@@ -143,4 +149,10 @@ pub fn server_csv(data: &[u8]) {
     let store = SqliteStore::open(&db).unwrap();
     let report = store.verify_counters().unwrap();
     assert!(report.differences.is_empty(), "{:?}", report.differences);
+}
+
+/// A CSV file given to `sigap import` (the field tool), read and checked
+/// row by row as the import does: see `field_csv.rs`.
+pub fn field_csv(data: &[u8]) {
+    field_csv::field_csv(data);
 }

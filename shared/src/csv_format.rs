@@ -66,6 +66,17 @@ pub fn record_start_line(end_line: u64, fields: &[u8]) -> u64 {
     end_line.saturating_sub(inner + 1).max(1)
 }
 
+/// The line on which a record starts that ran to the end of the input
+/// inside quotes (a quote never closed): no `\n` ended it, so every `\n`
+/// in its fields is one of its lines, where [`record_start_line`] counts
+/// one more. A reader whose input has `\n\n` put after the file tells
+/// such a record by its position: at the very end of the input, where a
+/// record ended by a line break leaves at least one `\n` unread.
+pub fn unclosed_record_start_line(end_line: u64, fields: &[u8]) -> u64 {
+    let inner = fields.iter().filter(|b| **b == b'\n').count() as u64;
+    end_line.saturating_sub(inner).max(1)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -104,5 +115,8 @@ mod tests {
     fn a_record_starts_before_its_quoted_lines() {
         assert_eq!(record_start_line(3, b"12"), 2);
         assert_eq!(record_start_line(5, b"1a\nb\n"), 2);
+        // `1,"x,3\n` then the `\n\n` put after the file: the quote runs
+        // to the end, which the reader reaches on line 5.
+        assert_eq!(unclosed_record_start_line(5, b"1x,3\n\n\n"), 2);
     }
 }

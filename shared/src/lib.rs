@@ -14,6 +14,8 @@
 //! - [`merge`]: per-field last-writer-wins merge of a person's record.
 //! - [`coverage`]: Universal Coverage Jamsostek arithmetic in integers.
 //! - [`csv_format`]: CSV delimiter detection and line numbers for imports.
+//! - [`import_row`]: one typed registration (a CSV row of an import, or
+//!   flags) checked into a registration, or a problem per field.
 //! - [`locale`]: the two languages, and their numbers and dates.
 //! - [`wire`]: the sync protocol's request and response types.
 //! - [`visit_wire`]: the RT visits the field kit syncs.
@@ -24,6 +26,7 @@ pub mod coverage;
 pub mod csv_format;
 mod digits;
 pub mod hlc;
+pub mod import_row;
 pub mod locale;
 pub mod merge;
 pub mod nik;

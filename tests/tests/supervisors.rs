@@ -173,7 +173,7 @@ fn a_supervisor_reports_and_resolves_from_the_field_tool() {
     assert!(table.contains("Laweyan (33.72.01)"), "{table}");
     let pajang_row = table.lines().find(|l| l.contains("33.72.01.1001")).unwrap();
     assert!(pajang_row.contains("Pajang"), "{table}");
-    assert!(pajang_row.contains("1,00%"), "{table}");
+    assert!(pajang_row.contains("1.00%"), "{table}");
 
     // The same cells in CSV and Excel.
     let csv_path = sup.dir().join("report.csv");
@@ -202,7 +202,7 @@ fn a_supervisor_reports_and_resolves_from_the_field_tool() {
         .iter()
         .find(|r| r[0].trim() == "33.72.01.1001")
         .unwrap();
-    assert_eq!(pajang[1..5], ["Pajang", "2", "200", "1,00%"]);
+    assert_eq!(pajang[1..5], ["Pajang", "2", "200", "1.00%"]);
     use calamine::{Reader, Xlsx, open_workbook};
     let mut book: Xlsx<_> = open_workbook(&xlsx_path).unwrap();
     let sheet = book.worksheet_range_at(0).unwrap().unwrap();

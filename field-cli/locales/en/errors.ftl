@@ -51,3 +51,36 @@ usage-conflict = { $arg } cannot be used with { $other }
 usage-missing-command = give a command
 usage-suggest = { "; " }did you mean { $suggestion }?
 usage-see-help = see `sigap --help`, or `sigap COMMAND --help`
+
+# Steps of opening, encrypting or backing up the database, named in
+# "cannot open the database …: { $what }: …".
+step-create = create
+step-open = open
+step-key = key
+step-settings = settings
+step-journal-mode = journal mode
+step-wal-refused = WAL refused ({ $mode })
+step-schema = schema
+step-read = read
+step-attach = attach
+step-copy = copy
+step-detach = detach
+step-sync = sync
+step-rename = rename
+step-sync-folder = sync folder
+
+# Parts of a stored row that may be damaged (damaged-change, damaged-record,
+# damaged-replica, damaged-visit).
+part-id = id
+part-timestamp = timestamp
+part-kind = kind
+part-sequence = sequence
+part-fields = fields
+part-no-fields = no fields
+part-bad-timestamp = a bad timestamp
+part-no-timestamps = no timestamps
+part-category = category
+part-status = status
+part-date = date
+damaged-visit = visit { $row } in the local database has an unreadable { $what }
+damaged-replica-key = the stored replica key is damaged; `sigap sync --full` fetches it again

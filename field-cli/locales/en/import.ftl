@@ -1,7 +1,8 @@
 # `sigap import`, `sigap export`, `sigap init`.
 
 import-columns = malformed CSV line: { $count } columns where the header has { $header }
-import-not-utf8 = the line is not UTF-8 text; save the file as "CSV UTF-8"
+import-open-quote = a quote (") opened on this line is not closed where its field ends, so the line(s) after it were read into this row ({ $count } columns where the header has { $header }) and none of them was imported; fix the quotes and import those lines again
+import-not-utf8 = the file is not UTF-8 text here (saved as Excel's plain "CSV", ANSI or Latin-1?); save it as "CSV UTF-8" and import it again
 import-malformed = malformed CSV line: { $detail }
 import-cannot-encode = cannot encode the row: { $detail }
 import-already-here = NIK { $nik } is already registered on this device
@@ -9,9 +10,11 @@ import-known = NIK { $nik } { $known }
 import-twice = NIK { $nik } appears twice in this file (first on line { $first })
 import-cannot-read = cannot read { $file }: { $detail }
 import-bad-header = { $file }: line 1: cannot read the header: { $detail }
+import-header-not-utf8 = { $file }: line 1: the file is not UTF-8 text (saved as Excel's plain "CSV", ANSI or Latin-1?); save it as "CSV UTF-8" and import it again
 import-unknown-columns = { $file }: line 1: unknown column(s) { $unknown }; the columns are { $known }, separated by ',' or ';' (or say which with --delimiter)
 import-missing-columns = { $file }: line 1: missing column(s) { $missing }; the columns are { $known }
 import-line = line { $line }: { $field }: { $message }
+import-line-whole = line { $line }: { $message }
 import-warned = { " " }({ $count } with warnings: see `sigap show NIK`)
 import-done = imported { $imported }, rejected { $rejected }{ $warnings }
 import-strict = nothing imported (--strict): { $rejected } row(s) rejected; fix them and import again

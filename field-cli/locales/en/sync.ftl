@@ -23,11 +23,10 @@ verify-ok = verified: the server holds { $count } change(s) from this device, ha
 verify-differs = differences found: the server holds { $server } change(s) from this device, this device counts { $local } answered
 
 push-bar = sending
-push-progress = sent { $sent } of { $total } change(s)
 push-thread-failed = the push thread failed
 push-none-answered = the server answered none of the { $count } change(s) sent; nothing was lost, try `sigap sync` later
 pull-stuck = the server says there is more to pull but sent nothing; try `sigap sync` later
-pull-progress = received { $count } person(s)
+pull-bar = receiving
 
 client-no-server = no server is set: run `sigap init --server URL`
 client-no-token = no token is set: ask your supervisor for one and run `sigap init --token TOKEN`
@@ -44,6 +43,24 @@ client-refused-device = the server refused this device ({ $detail }): it is enro
 client-refused-forbidden = the server refused this request ({ $detail }); ask your supervisor to check your areas and role
 client-refused-protocol = the server speaks SIGAP protocol { $server_protocol }, this sigap speaks { $protocol } ({ $detail })
 client-refused = the server refused the request ({ $detail })
+
+# What a request to the server is for, named in its errors
+# ("reading the answer to { $what }").
+request-push = push
+request-pull = pull
+request-visits = visits
+request-device-status = device status
+request-replica-key = replica key
+request-device-changes = device changes
+request-token = token
+request-coverage = coverage
+request-coverage-history = coverage history
+request-agents = agents
+request-conflicts = conflicts
+request-resolve = resolve
+request-health = health
+client-no-endpoint = { $server } has no endpoint for { $what }
+client-bad-replica-key = the server sent a replica key that is not one ({ $detail }); ask its operator to check the server
 
 verify-receipt-shrank = the server holds { $count } change(s) but its receipt of { $at } said { $receipt }
 verify-seq-conflict-sent = change { $seq }: the server holds id { $server_id } but this device sent { $id } (sequence conflict)

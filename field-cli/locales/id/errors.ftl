@@ -51,3 +51,36 @@ usage-conflict = { $arg } tidak dapat dipakai bersama { $other }
 usage-missing-command = berikan sebuah perintah
 usage-suggest = { "; " }mungkin maksud Anda { $suggestion }?
 usage-see-help = lihat `sigap --help`, atau `sigap PERINTAH --help`
+
+# Langkah membuka, mengenkripsi atau mencadangkan basis data, disebut dalam
+# "basis data … tidak dapat dibuka: { $what }: …".
+step-create = membuat berkas
+step-open = membuka
+step-key = memasang kunci
+step-settings = pengaturan
+step-journal-mode = mode jurnal
+step-wal-refused = WAL ditolak ({ $mode })
+step-schema = skema
+step-read = membaca
+step-attach = melampirkan
+step-copy = menyalin
+step-detach = melepas
+step-sync = menyimpan ke disk
+step-rename = mengganti nama
+step-sync-folder = menyimpan folder ke disk
+
+# Bagian baris tersimpan yang bisa rusak (damaged-change, damaged-record,
+# damaged-replica, damaged-visit).
+part-id = id
+part-timestamp = cap waktu
+part-kind = jenis
+part-sequence = nomor urut
+part-fields = isian
+part-no-fields = tanpa isian
+part-bad-timestamp = cap waktu rusak
+part-no-timestamps = tanpa cap waktu
+part-category = kategori
+part-status = status
+part-date = tanggal
+damaged-visit = kunjungan { $row } di basis data lokal punya { $what } yang tidak terbaca
+damaged-replica-key = kunci replika tersimpan rusak; `sigap sync --full` mengambilnya lagi

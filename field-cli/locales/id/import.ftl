@@ -1,7 +1,8 @@
 # `sigap import`, `sigap export`, `sigap init`.
 
 import-columns = baris CSV rusak: { $count } kolom padahal baris judul punya { $header }
-import-not-utf8 = baris ini bukan teks UTF-8; simpan berkasnya sebagai "CSV UTF-8"
+import-open-quote = tanda kutip (") yang dibuka di baris ini tidak ditutup di akhir isiannya, sehingga baris berikutnya ikut terbaca sebagai baris ini ({ $count } kolom padahal baris judul punya { $header }) dan tidak ada yang diimpor; perbaiki tanda kutipnya lalu impor lagi baris-baris itu
+import-not-utf8 = berkas ini bukan teks UTF-8 di sini (disimpan sebagai "CSV" biasa dari Excel, ANSI atau Latin-1?); simpan sebagai "CSV UTF-8" lalu impor lagi
 import-malformed = baris CSV rusak: { $detail }
 import-cannot-encode = baris ini tidak dapat dikodekan: { $detail }
 import-already-here = NIK { $nik } sudah terdaftar di perangkat ini
@@ -9,9 +10,11 @@ import-known = NIK { $nik } { $known }
 import-twice = NIK { $nik } muncul dua kali dalam berkas ini (pertama di baris { $first })
 import-cannot-read = { $file } tidak dapat dibaca: { $detail }
 import-bad-header = { $file }: baris 1: baris judul tidak dapat dibaca: { $detail }
+import-header-not-utf8 = { $file }: baris 1: berkas ini bukan teks UTF-8 (disimpan sebagai "CSV" biasa dari Excel, ANSI atau Latin-1?); simpan sebagai "CSV UTF-8" lalu impor lagi
 import-unknown-columns = { $file }: baris 1: kolom tidak dikenal: { $unknown }; kolomnya adalah { $known }, dipisah ',' atau ';' (atau sebutkan dengan --delimiter)
 import-missing-columns = { $file }: baris 1: kolom tidak ada: { $missing }; kolomnya adalah { $known }
 import-line = baris { $line }: { $field }: { $message }
+import-line-whole = baris { $line }: { $message }
 import-warned = { " " }({ $count } dengan peringatan: lihat `sigap show NIK`)
 import-done = diimpor { $imported }, ditolak { $rejected }{ $warnings }
 import-strict = tidak ada yang diimpor (--strict): { $rejected } baris ditolak; perbaiki lalu impor lagi

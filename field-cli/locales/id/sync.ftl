@@ -23,11 +23,10 @@ verify-ok = terverifikasi: server menyimpan { $count } perubahan dari perangkat 
 verify-differs = ada perbedaan: server menyimpan { $server } perubahan dari perangkat ini, perangkat ini menghitung { $local } yang sudah dijawab
 
 push-bar = mengirim
-push-progress = terkirim { $sent } dari { $total } perubahan
 push-thread-failed = proses pengiriman gagal
 push-none-answered = server tidak menjawab satu pun dari { $count } perubahan yang dikirim; tidak ada yang hilang, coba `sigap sync` nanti
 pull-stuck = server menyebut masih ada data untuk diambil tetapi tidak mengirim apa pun; coba `sigap sync` nanti
-pull-progress = diterima { $count } orang
+pull-bar = menerima
 
 client-no-server = server belum diatur: jalankan `sigap init --server URL`
 client-no-token = token belum diatur: minta token ke supervisor Anda lalu jalankan `sigap init --token TOKEN`
@@ -44,6 +43,24 @@ client-refused-device = server menolak perangkat ini ({ $detail }): perangkat in
 client-refused-forbidden = server menolak permintaan ini ({ $detail }); minta supervisor memeriksa wilayah dan peran Anda
 client-refused-protocol = server memakai protokol SIGAP { $server_protocol }, sigap ini memakai { $protocol } ({ $detail })
 client-refused = server menolak permintaan ({ $detail })
+
+# Untuk apa sebuah permintaan ke server, disebut dalam pesan kesalahannya
+# ("membaca jawaban untuk { $what }").
+request-push = pengiriman perubahan
+request-pull = penarikan data
+request-visits = kunjungan
+request-device-status = status perangkat
+request-replica-key = kunci replika
+request-device-changes = perubahan perangkat
+request-token = token
+request-coverage = cakupan
+request-coverage-history = riwayat cakupan
+request-agents = agen
+request-conflicts = konflik
+request-resolve = penyelesaian konflik
+request-health = kesehatan server
+client-no-endpoint = { $server } tidak punya endpoint untuk { $what }
+client-bad-replica-key = server mengirim kunci replika yang tidak sah ({ $detail }); minta operatornya memeriksa server
 
 verify-receipt-shrank = server menyimpan { $count } perubahan padahal tanda terimanya pada { $at } menyebut { $receipt }
 verify-seq-conflict-sent = perubahan { $seq }: server menyimpan id { $server_id } padahal perangkat ini mengirim { $id } (nomor bentrok)

@@ -14,7 +14,10 @@ use crate::store::Store;
 pub fn run(store: &Store, args: ConflictsArgs, json: bool) -> anyhow::Result<ExitCode> {
     let client = super::server_client(store)?;
     let status = args.status.as_str();
-    let raw: Value = client.get_json("conflicts", &format!("/api/v1/conflicts?status={status}"))?;
+    let raw: Value = client.get_json(
+        &t!("request-conflicts"),
+        &format!("/api/v1/conflicts?status={status}"),
+    )?;
     if json {
         output::json(&raw)?;
         return Ok(super::code(exit::OK));

@@ -123,7 +123,7 @@ fn server_checks(device: &crate::store::Device) -> Vec<Check> {
         &[("server", url.clone())],
     )];
     let answer = Client::quick(device).and_then(|client| {
-        client.get_json::<serde_json::Value>("health", "/healthz")?;
+        client.get_json::<serde_json::Value>(&t!("request-health"), "/healthz")?;
         Ok(client.clock_skew_ms())
     });
     match answer {

@@ -7,7 +7,7 @@ use sigap_shared::{ChangeKind, Fields, Nik, Status};
 
 use crate::cli::{EditArgs, VoidArgs};
 use crate::error::{CliError, exit};
-use crate::fields::{RawFields, today};
+use crate::fields::{RawFields, Typed, today};
 use crate::i18n::t;
 use crate::output;
 use crate::store::writer::Writer;

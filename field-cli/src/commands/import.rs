@@ -10,14 +10,17 @@ use std::sync::mpsc;
 
 use serde::Serialize;
 use serde_json::json;
-use sigap_shared::csv_format::{detect_delimiter, record_start_line, strip_bom};
+use sigap_shared::csv_format::{
+    detect_delimiter, record_start_line, strip_bom, unclosed_record_start_line,
+};
+use sigap_shared::import_row::{CheckedRow, check_row};
 use sigap_shared::registration::Validation;
 use sigap_shared::{Fields, Nik, Registration};
 
 use crate::cli::ImportArgs;
 use crate::error::{CliError, exit};
 use crate::fields::{RawFields, today};
-use crate::i18n::{self, both, n, t};
+use crate::i18n::{self, both, n, problems, t};
 use crate::output;
 use crate::progress::Progress;
 use crate::store::writer::Writer;
@@ -35,6 +38,10 @@ const REQUIRED: [&str; 9] = [
     "category",
     "occupation",
 ];
+
+/// The `field` of a rejection of the whole line (it does not read as a
+/// row), as the JSON output names it; people read just the line.
+const WHOLE_LINE: &str = "line";
 
 #[derive(Debug, Serialize)]
 struct Rejected {
@@ -83,33 +90,63 @@ struct Row {
 // The rows' boxes come back too: they are freed where they were made.
 #[allow(clippy::vec_box)]
 fn read_rows<R: std::io::Read>(
-    mut rdr: csv::Reader<R>,
-    headers: &csv::StringRecord,
+    Input {
+        mut rdr,
+        headers,
+        end,
+    }: Input<R>,
     today: time::Date,
     out: &mpsc::SyncSender<(Vec<Item>, u64)>,
     spent: &mpsc::Receiver<Vec<Box<Row>>>,
 ) {
     let mut batch = Vec::with_capacity(BATCH);
-    let mut record = csv::StringRecord::new();
+    // Read as bytes and made text after: a row that is not UTF-8 keeps
+    // its bytes, so that its line is counted as any other's.
+    let mut bytes = csv::ByteRecord::new();
     loop {
-        let read = rdr.read_record(&mut record);
+        let read = rdr.read_byte_record(&mut bytes);
         // The record's own position is where the previous one ended; the
-        // line is counted back from its end (see `open`).
-        let line = record_start_line(rdr.position().line(), record.as_slice().as_bytes());
+        // line is counted back from its end (see `open`). Only a quote
+        // left open reads to the very end of the input.
+        let at = rdr.position();
+        let line = if at.byte() >= end {
+            unclosed_record_start_line(at.line(), bytes.as_slice())
+        } else {
+            record_start_line(at.line(), bytes.as_slice())
+        };
         // A blank line of a CRLF file is a record of one field, "\r" (with
         // more columns in the header, an error): it is skipped as the csv
         // crate skips blank lines of a LF file.
-        if record.len() == 1 && record.as_slice().trim().is_empty() {
+        if bytes.len() == 1 && bytes.as_slice().trim_ascii().is_empty() {
             if matches!(read, Ok(false)) {
                 break;
             }
             continue;
         }
+        let reject = |(message, local): Reason| {
+            Item::Rejected(Rejected {
+                line,
+                field: WHOLE_LINE.into(),
+                message,
+                local,
+            })
+        };
         match read {
             Ok(false) => break,
-            Ok(true) => record.trim(),
+            Ok(true) => {}
             Err(e) => {
-                let (message, local) = match e.kind() {
+                let reason = match e.kind() {
+                    // A line break inside the record was inside quotes: a
+                    // quote left open ran on into the lines after it.
+                    csv::ErrorKind::UnequalLengths {
+                        expected_len, len, ..
+                    } if bytes.as_slice().contains(&b'\n') => both(
+                        "import-open-quote",
+                        &[
+                            ("count", len.to_string()),
+                            ("header", expected_len.to_string()),
+                        ],
+                    ),
                     csv::ErrorKind::UnequalLengths {
                         expected_len, len, ..
                     } => both(
@@ -122,20 +159,24 @@ fn read_rows<R: std::io::Read>(
                     csv::ErrorKind::Utf8 { .. } => both("import-not-utf8", &[]),
                     _ => both("import-malformed", &[("detail", e.to_string())]),
                 };
-                let fatal = matches!(e.kind(), csv::ErrorKind::Io(_));
-                batch.push(Item::Rejected(Rejected {
-                    line,
-                    field: "line".into(),
-                    message,
-                    local,
-                }));
-                if fatal {
+                batch.push(reject(reason));
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
                     break;
                 }
                 continue;
             }
         }
-        read_row(&record, headers, line, today, &mut batch);
+        match csv::StringRecord::from_byte_record(std::mem::take(&mut bytes)) {
+            Ok(mut record) => {
+                record.trim();
+                read_row(&record, &headers, line, today, &mut batch);
+                bytes = record.into_byte_record();
+            }
+            Err(e) => {
+                batch.push(reject(both("import-not-utf8", &[])));
+                bytes = e.into_byte_record();
+            }
+        }
         if batch.len() >= BATCH {
             // Rows already stored come back to be freed on this thread,
             // which made them: freed on the storing thread, their memory
@@ -154,7 +195,8 @@ fn read_rows<R: std::io::Read>(
     let _ = out.send((batch, rdr.position().byte()));
 }
 
-/// Parses and validates one row into `batch`.
+/// Parses and validates one row into `batch` (the checks themselves are
+/// `sigap_shared::import_row::check_row`).
 fn read_row(
     record: &csv::StringRecord,
     headers: &csv::StringRecord,
@@ -174,20 +216,23 @@ fn read_row(
         Ok(r) => r,
         Err(e) => {
             batch.push(reject(
-                "line",
+                WHOLE_LINE,
                 both("import-malformed", &[("detail", e.to_string())]),
             ));
             return;
         }
     };
-    match raw.drop_blanks().to_registration() {
-        Ok((reg, fields)) => {
-            let validation = reg.validate(today);
+    match check_row(raw, today) {
+        Ok(CheckedRow {
+            reg,
+            fields,
+            validation,
+        }) => {
             // A failed serialisation is reported as the row's error.
             let fields_json = match validation.is_ok().then(|| serde_json::to_string(&fields)) {
                 Some(Err(e)) => {
                     batch.push(reject(
-                        "line",
+                        WHOLE_LINE,
                         both("import-cannot-encode", &[("detail", e.to_string())]),
                     ));
                     return;
@@ -205,7 +250,11 @@ fn read_row(
                 }),
             ));
         }
-        Err(issues) => batch.extend(issues.iter().map(|i| reject(&i.field, reason_of(i)))),
+        Err(problems) => batch.extend(
+            problems::issues(&problems)
+                .iter()
+                .map(|i| reject(&i.field, reason_of(i))),
+        ),
     }
 }
 
@@ -278,24 +327,35 @@ fn store_row(
     }))
 }
 
-/// The file's CSV reader and its trimmed header row. The delimiter is
-/// `delimiter`, or found from the header line; a byte order mark is
-/// dropped. Records end only at `\n`, and the input is given a last `\n`,
-/// so that `record_start_line` finds each record's line; the `\r` of a
-/// CRLF is trimmed off with the rest of the blanks.
-fn open(
-    path: &Path,
-    delimiter: Option<u8>,
-) -> Result<(csv::Reader<impl Read + Send>, csv::StringRecord), CliError> {
+/// A file being imported: its CSV reader, its trimmed header row, and
+/// the length of the reader's input (the file without its byte order
+/// mark, and the `\n\n` put after it).
+struct Input<R> {
+    rdr: csv::Reader<R>,
+    headers: csv::StringRecord,
+    end: u64,
+}
+
+/// Opens the file to import. The delimiter is `delimiter`, or found from
+/// the header line; a byte order mark is dropped. Records end only at
+/// `\n`, and the input is given a last `\n\n`, so that
+/// `record_start_line` finds each record's line (and a record that
+/// reaches the end of the input is one whose quote was never closed); the
+/// `\r` of a CRLF is trimmed off with the rest of the blanks.
+fn open(path: &Path, delimiter: Option<u8>) -> Result<Input<impl Read + Send>, CliError> {
     let cannot = |e: std::io::Error| {
         CliError::Local(t!("import-cannot-read", file = path.display(), detail = e))
     };
-    let mut file = BufReader::with_capacity(1 << 16, std::fs::File::open(path).map_err(cannot)?);
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let size = file.metadata().map_err(cannot)?.len();
+    let mut file = BufReader::with_capacity(1 << 16, file);
     let mut first = Vec::new();
     file.read_until(b'\n', &mut first).map_err(cannot)?;
+    let dropped = (first.len() - strip_bom(&first).len()) as u64;
     let first = strip_bom(&first).to_vec();
+    let end = (size + 2).saturating_sub(dropped);
     let delimiter = delimiter.unwrap_or_else(|| detect_delimiter(&first, &KNOWN));
-    let input = std::io::Cursor::new(first).chain(file).chain(&b"\n"[..]);
+    let input = std::io::Cursor::new(first).chain(file).chain(&b"\n\n"[..]);
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(false)
         .delimiter(delimiter)
@@ -304,15 +364,23 @@ fn open(
         .from_reader(input);
     let mut headers = rdr
         .headers()
-        .map_err(|e| CliError::Input(t!("import-bad-header", file = path.display(), detail = e)))?
+        .map_err(|e| {
+            CliError::Input(match e.kind() {
+                csv::ErrorKind::Utf8 { .. } => {
+                    t!("import-header-not-utf8", file = path.display())
+                }
+                _ => t!("import-bad-header", file = path.display(), detail = e),
+            })
+        })?
         .clone();
     headers.trim();
-    Ok((rdr, headers))
+    Ok(Input { rdr, headers, end })
 }
 
 pub fn run(store: &mut Store, args: ImportArgs, json: bool) -> anyhow::Result<ExitCode> {
     let device = store.device()?;
-    let (rdr, headers) = open(&args.file, args.delimiter)?;
+    let input = open(&args.file, args.delimiter)?;
+    let headers = input.headers.clone();
     let size = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
     let unknown: Vec<&str> = headers.iter().filter(|h| !KNOWN.contains(h)).collect();
     if !unknown.is_empty() {
@@ -359,7 +427,7 @@ pub fn run(store: &mut Store, args: ImportArgs, json: bool) -> anyhow::Result<Ex
     std::thread::scope(|scope| -> anyhow::Result<()> {
         let (tx, rx) = mpsc::sync_channel::<(Vec<Item>, u64)>(AHEAD);
         let (spent_tx, spent_rx) = mpsc::channel::<Vec<Box<Row>>>();
-        scope.spawn(move || read_rows(rdr, &headers, today, &tx, &spent_rx));
+        scope.spawn(move || read_rows(input, today, &tx, &spent_rx));
         for (batch, read_to) in rx {
             progress.set_position(read_to);
             progress.set_message(t!(
@@ -421,15 +489,17 @@ pub fn run(store: &mut Store, args: ImportArgs, json: bool) -> anyhow::Result<Ex
         w.commit()?;
     }
     for r in &rejected {
-        eprintln!(
-            "{}",
+        let text = if r.field == WHOLE_LINE {
+            t!("import-line-whole", line = r.line, message = r.local)
+        } else {
             t!(
                 "import-line",
                 line = r.line,
                 field = r.field,
                 message = r.local
             )
-        );
+        };
+        eprintln!("{text}");
     }
     if json {
         output::json(&json!({

@@ -121,7 +121,7 @@ pub fn run(store: &mut Store, args: InitArgs, json: bool) -> anyhow::Result<Exit
 /// `None` when it cannot be asked now (offline, an older server).
 fn token_role(device: &store::Device) -> Option<(String, String)> {
     let me: super::report::Me = Client::quick(device)
-        .and_then(|c| c.get_json("token", "/api/v1/me"))
+        .and_then(|c| c.get_json(&t!("request-token"), "/api/v1/me"))
         .ok()?;
     Some((me.role, me.name))
 }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use crate::cli::ListArgs;
 use crate::error::{CliError, exit};
 use crate::fields::{parse_kelurahan, parse_number};
+use crate::i18n::problems::Worded;
 use crate::i18n::{self, t};
 use crate::output;
 use crate::store::Store;
@@ -17,7 +18,7 @@ pub fn run(store: &Store, args: ListArgs, json: bool) -> anyhow::Result<ExitCode
             .as_deref()
             .map(parse_kelurahan)
             .transpose()
-            .map_err(|m| CliError::Input(format!("--kelurahan: {m}")))?,
+            .map_err(|m| CliError::Input(format!("--kelurahan: {}", m.local())))?,
         rw: args
             .rw
             .as_deref()

@@ -26,6 +26,7 @@ use std::path::Path;
 use crate::cli::{Cli, Command};
 use crate::error::CliError;
 use crate::fields::parse_nik;
+use crate::i18n::problems::Worded;
 use crate::i18n::t;
 use crate::store::encryption::{self, FileState};
 use crate::store::kdf::{DbKey, KdfHeader};
@@ -198,7 +199,7 @@ fn is_short(command: &Command) -> bool {
 
 /// Parses a NIK given as an argument; a bad one is an input error.
 fn nik_arg(text: &str) -> Result<sigap_shared::Nik, CliError> {
-    parse_nik(text).map_err(|p| CliError::Input(format!("nik: {p}")))
+    parse_nik(text).map_err(|p| CliError::Input(format!("nik: {}", p.local())))
 }
 
 /// The server client for a supervisor's command, from what `sigap init`

@@ -8,7 +8,7 @@ use sigap_shared::{ChangeKind, Nik, Registration, wilayah};
 
 use crate::cli::RegisterArgs;
 use crate::error::{CliError, exit};
-use crate::fields::{RawFields, today};
+use crate::fields::{RawFields, Typed, today};
 use crate::i18n::t;
 use crate::output;
 use crate::prompt;

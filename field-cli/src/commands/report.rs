@@ -10,14 +10,11 @@ use sigap_shared::{AreaCode, Lang, wilayah};
 
 use crate::cli::{ReportArgs, ReportBy};
 use crate::error::{CliError, exit};
-use crate::i18n::t;
+use crate::i18n::{self, t};
 use crate::output;
 use crate::sheet::Sheet;
 use crate::store::Store;
 use crate::sync::client::Client;
-
-/// Numbers in tables and files: Indonesian style, as supervisors read them.
-const LANG: Lang = Lang::Id;
 
 #[derive(Debug, Deserialize)]
 struct Counts {
@@ -63,24 +60,34 @@ pub fn run(store: &Store, args: ReportArgs, json: bool) -> anyhow::Result<ExitCo
         return Err(CliError::Input(t!("report-bad-year", year = y)).into());
     }
     let today = sigap_shared::today();
+    // Numbers and dates in the tables and files are written in the chosen
+    // language's style (1.234,5 / 1,234.5); `--json` keeps the server's
+    // raw numbers.
+    let lang = i18n::lang();
     let (raw, sheet) = if args.history || args.by == Some(ReportBy::Day) {
-        history(&client, &area, args.year, args.by == Some(ReportBy::Day))?
+        let raw = history(&client, &area, args.year)?;
+        let sheet = history_sheet(&raw, args.by == Some(ReportBy::Day), lang);
+        (raw, sheet)
     } else {
         match args.by.unwrap_or(ReportBy::Area) {
-            ReportBy::Agent => agents(&client, &area, args.year)?,
+            ReportBy::Agent => {
+                let raw = agents(&client, &area, args.year)?;
+                let sheet = agents_sheet(&raw, lang);
+                (raw, sheet)
+            }
             ReportBy::Category => {
                 let (raw, node) = coverage(&client, &area, args.year, 0)?;
-                (raw, by_category(&node))
+                (raw, by_category(&node, lang))
             }
             ReportBy::Area | ReportBy::Day => {
                 let (raw, node) = coverage(&client, &area, args.year, args.depth.unwrap_or(1))?;
-                (raw, by_area(&node))
+                (raw, by_area(&node, lang))
             }
         }
     };
     let sheet = Sheet {
         area: label(&area),
-        date: LANG.date(today),
+        date: lang.date(today),
         ..sheet
     };
     if let Some(path) = &args.csv {
@@ -101,7 +108,7 @@ pub fn run(store: &Store, args: ReportArgs, json: bool) -> anyhow::Result<ExitCo
 
 /// The token's first area, when `--area` is not given.
 fn default_area(client: &Client) -> Result<AreaCode, CliError> {
-    let me: Me = client.get_json("token", "/api/v1/me")?;
+    let me: Me = client.get_json(&t!("request-token"), "/api/v1/me")?;
     me.areas.first().copied().ok_or_else(|| {
         CliError::Input(t!(
             "report-token-every-area",
@@ -124,50 +131,46 @@ fn coverage(
     if let Some(y) = year {
         path.push_str(&format!("&year={y}"));
     }
-    let raw: Value = client.get_json("coverage", &path)?;
+    let raw: Value = client.get_json(&t!("request-coverage"), &path)?;
     let node: Node = serde_json::from_value(raw.clone())
         .map_err(|e| CliError::Refused(t!("report-coverage-unreadable", detail = e)))?;
     Ok((raw, node))
 }
 
-fn percent_bp(bp: u32) -> String {
-    LANG.percent(Percent(bp))
-}
-
-fn by_area(root: &Node) -> Sheet {
+fn by_area(root: &Node, lang: Lang) -> Sheet {
     let mut rows = Vec::new();
-    fn walk(n: &Node, depth: usize, rows: &mut Vec<Vec<String>>) {
+    fn walk(n: &Node, depth: usize, lang: Lang, rows: &mut Vec<Vec<String>>) {
         let f = &n.figures;
         let indent = "  ".repeat(depth);
         rows.push(vec![
             format!("{indent}{}", n.area),
             n.name.clone().unwrap_or_default(),
-            LANG.int(f.covered),
+            lang.int(f.covered),
             if n.baseline_set {
-                LANG.int(f.working_population)
+                lang.int(f.working_population)
             } else {
                 "-".into()
             },
             if n.baseline_set {
-                percent_bp(f.coverage_bp)
+                lang.percent(Percent(f.coverage_bp))
             } else {
                 "-".into()
             },
             f.target_percent
-                .map(|p| LANG.percent(p))
+                .map(|p| lang.percent(p))
                 .unwrap_or_else(|| "-".into()),
             f.gap_bp
-                .map(|g| LANG.points(g))
+                .map(|g| lang.points(g))
                 .unwrap_or_else(|| "-".into()),
             f.additional_needed
-                .map(|n| LANG.int(n))
+                .map(|n| lang.int(n))
                 .unwrap_or_else(|| "-".into()),
         ]);
         for c in &n.children {
-            walk(c, depth + 1, rows);
+            walk(c, depth + 1, lang, rows);
         }
     }
-    walk(root, 0, &mut rows);
+    walk(root, 0, lang, &mut rows);
     Sheet {
         title: t!("report-title-area"),
         area: String::new(),
@@ -187,13 +190,13 @@ fn by_area(root: &Node) -> Sheet {
     }
 }
 
-fn by_category(n: &Node) -> Sheet {
+fn by_category(n: &Node, lang: Lang) -> Sheet {
     let c = &n.by_category;
     let total = c.pu + c.bpu + c.jakon + c.pmi;
     let share = |k: u64| {
         // Share of the covered, truncated to basis points like coverage.
         let bp = (k * 10_000).checked_div(total).unwrap_or(0);
-        percent_bp(u32::try_from(bp).unwrap_or(0))
+        lang.percent(Percent(u32::try_from(bp).unwrap_or(0)))
     };
     let rows = [
         ("PU".to_string(), c.pu),
@@ -203,7 +206,7 @@ fn by_category(n: &Node) -> Sheet {
         (t!("report-total"), total),
     ]
     .iter()
-    .map(|(name, k)| vec![name.to_string(), LANG.int(*k), share(*k)])
+    .map(|(name, k)| vec![name.to_string(), lang.int(*k), share(*k)])
     .collect();
     Sheet {
         title: t!("report-title-category"),
@@ -230,24 +233,24 @@ fn year_range(year: Option<i32>) -> String {
     }
 }
 
-fn history(
-    client: &Client,
-    area: &AreaCode,
-    year: Option<i32>,
-    per_day: bool,
-) -> Result<(Value, Sheet), CliError> {
+fn history(client: &Client, area: &AreaCode, year: Option<i32>) -> Result<Value, CliError> {
     let path = format!("/api/v1/coverage/history?area={area}{}", year_range(year));
-    let raw: Value = client.get_json("coverage history", &path)?;
+    client.get_json(&t!("request-coverage-history"), &path)
+}
+
+/// The coverage history (per ISO week, or per day) as a table in `lang`'s
+/// style.
+fn history_sheet(raw: &Value, per_day: bool, lang: Lang) -> Sheet {
     let json_text = |v: &Value| v.as_str().unwrap_or_default().to_string();
     let int = |v: &Value| {
         v.as_u64()
-            .map(|n| LANG.int(n))
+            .map(|n| lang.int(n))
             .unwrap_or_else(|| "-".into())
     };
     let bp = |v: &Value| {
         v.as_u64()
             .and_then(|n| u32::try_from(n).ok())
-            .map(percent_bp)
+            .map(|n| lang.percent(Percent(n)))
             .unwrap_or_else(|| "-".into())
     };
     let list = |key: &str| raw[key].as_array().cloned().unwrap_or_default();
@@ -260,7 +263,7 @@ fn history(
                     int(&d["covered"]),
                     int(&d["working_population"]),
                     bp(&d["coverage_bp"]),
-                    target_of(d),
+                    target_of(d, lang),
                     int(&d["registrations"]),
                 ]
             })
@@ -287,40 +290,41 @@ fn history(
             .collect();
         (t!("report-title-week"), t!("report-col-week"), rows)
     };
-    Ok((
-        raw,
-        Sheet {
-            title,
-            area: String::new(),
-            date: String::new(),
-            header: vec![
-                header,
-                t!("report-col-covered"),
-                t!("report-col-working-population"),
-                t!("report-col-coverage"),
-                t!("report-col-target"),
-                t!("report-col-registrations"),
-            ],
-            rows,
-            first_number_column: 1,
-        },
-    ))
+    Sheet {
+        title,
+        area: String::new(),
+        date: String::new(),
+        header: vec![
+            header,
+            t!("report-col-covered"),
+            t!("report-col-working-population"),
+            t!("report-col-coverage"),
+            t!("report-col-target"),
+            t!("report-col-registrations"),
+        ],
+        rows,
+        first_number_column: 1,
+    }
 }
 
 /// A day's target percent, from the `target_percent` text the server
-/// writes ("57.02"), in Indonesian style.
-fn target_of(d: &Value) -> String {
+/// writes ("57.02"), in `lang`'s style.
+fn target_of(d: &Value, lang: Lang) -> String {
     d["target_percent"]
         .as_str()
         .and_then(|t| Percent::parse(t).ok())
-        .map(|p| LANG.percent(p))
+        .map(|p| lang.percent(p))
         .unwrap_or_else(|| "-".into())
 }
 
-fn agents(client: &Client, area: &AreaCode, year: Option<i32>) -> Result<(Value, Sheet), CliError> {
+fn agents(client: &Client, area: &AreaCode, year: Option<i32>) -> Result<Value, CliError> {
     let path = format!("/api/v1/agents?area={area}{}", year_range(year));
-    let raw: Value = client.get_json("agents", &path)?;
-    let n = |v: &Value| LANG.int(v.as_u64().unwrap_or(0));
+    client.get_json(&t!("request-agents"), &path)
+}
+
+/// The agents' totals as a table in `lang`'s style.
+fn agents_sheet(raw: &Value, lang: Lang) -> Sheet {
+    let n = |v: &Value| lang.int(v.as_u64().unwrap_or(0));
     let rows = raw["agents"]
         .as_array()
         .cloned()
@@ -346,29 +350,97 @@ fn agents(client: &Client, area: &AreaCode, year: Option<i32>) -> Result<(Value,
                 n(&t["rejections"]),
                 n(&t["rts_visited"]),
                 last,
-                LANG.int(pending),
+                lang.int(pending),
             ]
         })
         .collect();
-    Ok((
-        raw,
-        Sheet {
-            title: t!("report-title-agents"),
-            area: String::new(),
-            date: String::new(),
-            header: vec![
-                t!("report-col-agent"),
-                t!("report-col-registrations"),
-                t!("report-col-edits"),
-                t!("report-col-voids"),
-                t!("report-col-merged"),
-                t!("report-col-rejections"),
-                t!("report-col-rt-visits"),
-                t!("report-col-last-sync"),
-                t!("report-col-pending"),
-            ],
-            rows,
-            first_number_column: 1,
-        },
-    ))
+    Sheet {
+        title: t!("report-title-agents"),
+        area: String::new(),
+        date: String::new(),
+        header: vec![
+            t!("report-col-agent"),
+            t!("report-col-registrations"),
+            t!("report-col-edits"),
+            t!("report-col-voids"),
+            t!("report-col-merged"),
+            t!("report-col-rejections"),
+            t!("report-col-rt-visits"),
+            t!("report-col-last-sync"),
+            t!("report-col-pending"),
+        ],
+        rows,
+        first_number_column: 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node() -> Node {
+        serde_json::from_value(serde_json::json!({
+            "area": "33.72.01",
+            "name": "Laweyan",
+            "figures": {
+                "covered": 1234, "working_population": 5000, "uncovered": 3766,
+                "coverage_bp": 2468, "coverage": "24.68%", "target_percent": "57.02",
+                "gap_bp": 3234, "additional_needed": 1617
+            },
+            "baseline_set": true,
+            "by_category": {"pu": 0, "bpu": 1234, "jakon": 0, "pmi": 0}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn numbers_follow_the_chosen_language() {
+        let id = by_area(&node(), Lang::Id);
+        assert_eq!(
+            id.rows[0][2..],
+            ["1.234", "5.000", "24,68%", "57,02%", "32,34", "1.617"]
+        );
+        let en = by_area(&node(), Lang::En);
+        assert_eq!(
+            en.rows[0][2..],
+            ["1,234", "5,000", "24.68%", "57.02%", "32.34", "1,617"]
+        );
+        assert_eq!(
+            by_category(&node(), Lang::En).rows[4][1..],
+            ["1,234", "100.00%"]
+        );
+        assert_eq!(
+            by_category(&node(), Lang::Id).rows[4][1..],
+            ["1.234", "100,00%"]
+        );
+    }
+
+    #[test]
+    fn history_and_agents_follow_the_chosen_language() {
+        let raw = serde_json::json!({
+            "days": [{"date": "2026-11-29", "covered": 1234, "working_population": 5000,
+                "coverage_bp": 2468, "target_percent": "57.02", "registrations": 1001}],
+            "agents": [{"agent": "ani", "totals": {"registrations": 1001, "edits": 0,
+                "voids": 0, "merged": 0, "rejections": 0, "rts_visited": 2},
+                "devices": [{"pending": 1500}]}]
+        });
+        assert_eq!(
+            history_sheet(&raw, true, Lang::En).rows[0][1..],
+            ["1,234", "5,000", "24.68%", "57.02%", "1,001"]
+        );
+        assert_eq!(
+            history_sheet(&raw, true, Lang::Id).rows[0][1..],
+            ["1.234", "5.000", "24,68%", "57,02%", "1.001"]
+        );
+        let en = agents_sheet(&raw, Lang::En);
+        assert_eq!(
+            (en.rows[0][1].as_str(), en.rows[0][8].as_str()),
+            ("1,001", "1,500")
+        );
+        let id = agents_sheet(&raw, Lang::Id);
+        assert_eq!(
+            (id.rows[0][1].as_str(), id.rows[0][8].as_str()),
+            ("1.001", "1.500")
+        );
+    }
 }

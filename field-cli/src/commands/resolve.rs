@@ -38,7 +38,7 @@ pub fn run(store: &Store, args: ResolveArgs, json: bool) -> anyhow::Result<ExitC
     let client = super::server_client(store)?;
     let body = json!({ "fields": fields, "note": args.note });
     let raw: Value = client.post_json(
-        "resolve",
+        &t!("request-resolve"),
         &format!("/api/v1/conflicts/{}/resolve", args.id),
         &body,
     )?;

@@ -8,13 +8,14 @@ use sigap_shared::wilayah;
 use crate::cli::{ProgressArgs, VisitArgs};
 use crate::error::{CliError, exit};
 use crate::fields::{parse_kelurahan, parse_number};
+use crate::i18n::problems::Worded;
 use crate::i18n::{self, t};
 use crate::output;
 use crate::store::{Store, now_text, visits};
 
 pub fn run(store: &Store, args: VisitArgs, json: bool) -> anyhow::Result<ExitCode> {
     let kel = parse_kelurahan(&args.kelurahan)
-        .map_err(|m| CliError::Input(format!("--kelurahan: {m}")))?;
+        .map_err(|m| CliError::Input(format!("--kelurahan: {}", m.local())))?;
     let rw = parse_number("RW", &args.rw).map_err(|p| CliError::Input(p.local()))?;
     let rt = parse_number("RT", &args.rt).map_err(|p| CliError::Input(p.local()))?;
     if args.households == 0 {
@@ -57,7 +58,7 @@ pub fn progress(store: &Store, args: ProgressArgs, json: bool) -> anyhow::Result
         .as_deref()
         .map(parse_kelurahan)
         .transpose()
-        .map_err(|m| CliError::Input(format!("--kelurahan: {m}")))?;
+        .map_err(|m| CliError::Input(format!("--kelurahan: {}", m.local())))?;
     let rows = visits::progress(&store.conn, kel.as_ref())?;
     if json {
         output::json(&rows)?;

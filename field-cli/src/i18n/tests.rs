@@ -192,13 +192,38 @@ fn every_key_the_code_asks_for_is_in_the_catalogue() {
         {
             asked.insert(key);
         }
-        for code in literals_after(source, "Problem::new(").into_iter().chain(
-            literals_after(source, "(\"invalid_nik_")
-                .into_iter()
-                .map(|c| format!("invalid_nik_{c}")),
-        ) {
+    }
+    // The problems of typed values: the CLI's own, and those of the
+    // shared parsers of typed fields (`sigap_shared::import_row`).
+    let mut shared = Vec::new();
+    sources(&Path::new(ROOT).join("../shared/src"), &mut shared);
+    for (path, source) in files.iter().chain(&shared) {
+        if path.ends_with("i18n/tests.rs") {
+            continue;
+        }
+        // The NIK's codes are written whole, `("invalid_nik_length", …)`.
+        let nik_codes = source
+            .match_indices("(\"invalid_nik_")
+            .map(|(at, _)| &source[at + 2..])
+            .filter_map(|rest| rest.split('"').next())
+            .map(str::to_string);
+        for code in literals_after(source, "Problem::new(")
+            .into_iter()
+            .chain(nik_codes)
+        {
             asked.insert(format!("issue-{code}"));
         }
+    }
+    for code in [
+        "required",
+        "invalid_birth_date",
+        "ambiguous_kelurahan",
+        "invalid_nik_serial",
+    ] {
+        assert!(
+            asked.contains(&format!("issue-{code}")),
+            "the scan missed issue-{code}"
+        );
     }
     assert!(
         asked.len() > 50,

@@ -138,21 +138,22 @@ impl Store {
         if !path.exists() {
             // Made private before SQLite opens it: its WAL and
             // shared-memory files take the database file's mode.
-            files::create_private(path).map_err(|e| fail("create", &e))?;
+            files::create_private(path).map_err(|e| fail(&t!("step-create"), &e))?;
         }
-        let mut conn = Connection::open(path).map_err(|e| fail("open", &e))?;
+        let mut conn = Connection::open(path).map_err(|e| fail(&t!("step-open"), &e))?;
         if let Some(key) = key {
-            encryption::apply_key(&conn, key).map_err(|e| fail("key", &e))?;
+            encryption::apply_key(&conn, key).map_err(|e| fail(&t!("step-key"), &e))?;
         }
         if locking == Locking::Exclusive {
             // Set before the first read, which takes the lock. No waiting
             // for it: when another process is in, sharing serves as well.
             conn.execute_batch("PRAGMA locking_mode=EXCLUSIVE")
-                .map_err(|e| fail("settings", &e))?;
+                .map_err(|e| fail(&t!("step-settings"), &e))?;
             conn.busy_timeout(std::time::Duration::ZERO)
-                .map_err(|e| fail("open", &e))?;
+                .map_err(|e| fail(&t!("step-open"), &e))?;
         } else {
-            conn.busy_timeout(wait).map_err(|e| fail("open", &e))?;
+            conn.busy_timeout(wait)
+                .map_err(|e| fail(&t!("step-open"), &e))?;
         }
         let mode: String = match conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)) {
             Ok(mode) => mode,
@@ -173,27 +174,31 @@ impl Store {
         if locking == Locking::Exclusive {
             // It holds the lock from here; should a later statement still
             // have to wait, it waits as long as a shared one would.
-            conn.busy_timeout(wait).map_err(|e| fail("open", &e))?;
+            conn.busy_timeout(wait)
+                .map_err(|e| fail(&t!("step-open"), &e))?;
         }
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(fail("journal mode", &format!("WAL refused ({mode})")));
+            return Err(fail(
+                &t!("step-journal-mode"),
+                &t!("step-wal-refused", mode = mode),
+            ));
         }
         conn.execute_batch(&format!(
             "PRAGMA synchronous=FULL; PRAGMA journal_size_limit={WAL_KEEP};"
         ))
-        .map_err(|e| fail("settings", &e))?;
+        .map_err(|e| fail(&t!("step-settings"), &e))?;
         // Every command is a short process: a checkpoint at each close
         // would cost more than the command. Committed data is durable in
         // the WAL; SQLite checkpoints it as the WAL grows.
         conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
-            .map_err(|e| fail("settings", &e))?;
+            .map_err(|e| fail(&t!("step-settings"), &e))?;
 
-        migrations::bring_up_to_date(&mut conn).map_err(|e| fail("schema", &e))?;
+        migrations::bring_up_to_date(&mut conn).map_err(|e| fail(&t!("step-schema"), &e))?;
         conn.execute_batch("PRAGMA foreign_keys=ON;")
-            .map_err(|e| fail("settings", &e))?;
+            .map_err(|e| fail(&t!("step-settings"), &e))?;
         // By now the WAL file exists (reading the schema version opens it).
         sync_folder_if_new(path, &wal, wal_existed)
-            .map_err(|e| fail("cannot sync its folder", &e))?;
+            .map_err(|e| fail(&t!("store-cannot-sync-folder"), &e))?;
         Ok(Some(Store {
             conn,
             path: path.to_path_buf(),

@@ -101,46 +101,46 @@ pub fn encrypt_plain(path: &Path, header: &KdfHeader, key: &DbKey) -> Result<()>
     let tmp = beside(path, ".encrypting");
     // A copy left by an interrupted run: the old file is whole, start again.
     let _ = std::fs::remove_file(&tmp);
-    super::files::create_private(&tmp).map_err(|e| fail("create", &e))?;
+    super::files::create_private(&tmp).map_err(|e| fail(&t!("step-create"), &e))?;
     {
-        let conn = Connection::open(path).map_err(|e| fail("open", &e))?;
+        let conn = Connection::open(path).map_err(|e| fail(&t!("step-open"), &e))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(|e| fail("open", &e))?;
+            .map_err(|e| fail(&t!("step-open"), &e))?;
         // Everything from the WAL into the file, and no WAL left behind
         // that SQLite would apply to the new file.
         let mode: String = conn
             .query_row("PRAGMA journal_mode=DELETE", [], |r| r.get(0))
             .map_err(|e| fail(&t!("db-in-use-maybe"), &e))?;
         if !mode.eq_ignore_ascii_case("delete") {
-            return Err(fail("journal", &t!("db-in-use-other")));
+            return Err(fail(&t!("step-journal-mode"), &t!("db-in-use-other")));
         }
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| fail("read", &e))?;
+            .map_err(|e| fail(&t!("step-read"), &e))?;
         let raw = zeroize::Zeroizing::new(format!("x'{}'", key.to_hex().as_str()));
         conn.execute(
             "ATTACH DATABASE ?1 AS encrypted KEY ?2",
             rusqlite::params![tmp.to_string_lossy(), raw.as_str()],
         )
-        .map_err(|e| fail("attach", &e))?;
+        .map_err(|e| fail(&t!("step-attach"), &e))?;
         conn.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))
-            .map_err(|e| fail("copy", &e))?;
+            .map_err(|e| fail(&t!("step-copy"), &e))?;
         conn.execute_batch(&format!(
             "PRAGMA encrypted.user_version = {version}; DETACH DATABASE encrypted;"
         ))
-        .map_err(|e| fail("copy", &e))?;
+        .map_err(|e| fail(&t!("step-copy"), &e))?;
     }
     std::fs::OpenOptions::new()
         .write(true)
         .open(&tmp)
         .and_then(|f| f.sync_all())
-        .map_err(|e| fail("sync", &e))?;
+        .map_err(|e| fail(&t!("step-sync"), &e))?;
     header.write(path)?;
     for stale in ["-wal", "-shm"] {
         let _ = std::fs::remove_file(beside(path, stale));
     }
-    std::fs::rename(&tmp, path).map_err(|e| fail("rename", &e))?;
-    super::files::sync_folder_of(path).map_err(|e| fail("sync folder", &e))?;
+    std::fs::rename(&tmp, path).map_err(|e| fail(&t!("step-rename"), &e))?;
+    super::files::sync_folder_of(path).map_err(|e| fail(&t!("step-sync-folder"), &e))?;
     Ok(())
 }
 
@@ -156,27 +156,27 @@ pub fn backup_to(conn: &Connection, key: &DbKey, dest: &Path) -> Result<()> {
             detail = e
         ))
     };
-    super::files::create_private(dest).map_err(|e| fail("create", &e))?;
+    super::files::create_private(dest).map_err(|e| fail(&t!("step-create"), &e))?;
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(|e| fail("read", &e))?;
+        .map_err(|e| fail(&t!("step-read"), &e))?;
     let raw = zeroize::Zeroizing::new(format!("x'{}'", key.to_hex().as_str()));
     conn.execute(
         "ATTACH DATABASE ?1 AS backup KEY ?2",
         rusqlite::params![dest.to_string_lossy(), raw.as_str()],
     )
-    .map_err(|e| fail("attach", &e))?;
+    .map_err(|e| fail(&t!("step-attach"), &e))?;
     let copied = conn
         .query_row("SELECT sqlcipher_export('backup')", [], |_| Ok(()))
         .and_then(|()| conn.execute_batch(&format!("PRAGMA backup.user_version = {version};")));
     let detached = conn.execute_batch("DETACH DATABASE backup");
-    copied.map_err(|e| fail("copy", &e))?;
-    detached.map_err(|e| fail("detach", &e))?;
+    copied.map_err(|e| fail(&t!("step-copy"), &e))?;
+    detached.map_err(|e| fail(&t!("step-detach"), &e))?;
     std::fs::OpenOptions::new()
         .write(true)
         .open(dest)
         .and_then(|f| f.sync_all())
-        .map_err(|e| fail("sync", &e))?;
+        .map_err(|e| fail(&t!("step-sync"), &e))?;
     Ok(())
 }
 

@@ -46,9 +46,7 @@ pub(super) fn bring_up_to_date(conn: &mut Connection) -> Result<(), String> {
         .optional()
         .map_err(|e| e.to_string())?;
     match broken {
-        Some(table) => Err(format!(
-            "table {table} has references to rows that do not exist"
-        )),
+        Some(table) => Err(crate::i18n::t!("store-broken-references", table = table)),
         None => Ok(()),
     }
 }

@@ -251,23 +251,29 @@ pub fn pending_page(
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         let seq: i64 = r.get(0)?;
-        let id = r.get_ref(1)?.as_str().map_err(|_| damaged("id", seq))?;
+        let id = r
+            .get_ref(1)?
+            .as_str()
+            .map_err(|_| damaged(&t!("part-id"), seq))?;
         let nik = r.get_ref(2)?.as_str().map_err(|_| damaged("NIK", seq))?;
         let hlc = r
             .get_ref(3)?
             .as_str()
-            .map_err(|_| damaged("timestamp", seq))?;
-        let kind = r.get_ref(4)?.as_str().map_err(|_| damaged("kind", seq))?;
+            .map_err(|_| damaged(&t!("part-timestamp"), seq))?;
+        let kind = r
+            .get_ref(4)?
+            .as_str()
+            .map_err(|_| damaged(&t!("part-kind"), seq))?;
         let fields: String = r.get(5)?;
         out.push(WireChange {
-            id: Uuid::parse_str(id).map_err(|_| damaged("id", seq))?,
+            id: Uuid::parse_str(id).map_err(|_| damaged(&t!("part-id"), seq))?,
             device_id: device,
-            device_seq: u64::try_from(seq).map_err(|_| damaged("sequence", seq))?,
+            device_seq: u64::try_from(seq).map_err(|_| damaged(&t!("part-sequence"), seq))?,
             nik: Nik::parse(nik).map_err(|_| damaged("NIK", seq))?,
-            hlc: Hlc::from_sortable(hlc).ok_or_else(|| damaged("timestamp", seq))?,
+            hlc: Hlc::from_sortable(hlc).ok_or_else(|| damaged(&t!("part-timestamp"), seq))?,
             kind: parse_kind(kind)?,
             fields: serde_json::value::RawValue::from_string(fields)
-                .map_err(|_| damaged("fields", seq))?,
+                .map_err(|_| damaged(&t!("part-fields"), seq))?,
         });
     }
     Ok(out)

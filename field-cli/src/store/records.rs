@@ -138,8 +138,11 @@ fn decode(raw: RawRow) -> Result<LocalRecord> {
     let nik = Nik::parse(&raw.nik)
         .map_err(|e| CliError::Local(t!("damaged-nik", nik = raw.nik, detail = e)))?;
     let damaged = |what: &str| CliError::Local(t!("damaged-record", nik = nik, what = what));
-    let fields: Fields =
-        serde_json::from_str(raw.fields.as_deref().ok_or_else(|| damaged("no fields"))?)?;
+    let fields: Fields = serde_json::from_str(
+        raw.fields
+            .as_deref()
+            .ok_or_else(|| damaged(&t!("part-no-fields")))?,
+    )?;
     let record = match (raw.stamps, raw.write_hlc) {
         (Some(stamps), _) => PersonRecord {
             nik,
@@ -147,10 +150,10 @@ fn decode(raw: RawRow) -> Result<LocalRecord> {
             stamps: decode_stamps(&stamps)?,
         },
         (None, Some(hlc)) => {
-            let hlc = Hlc::from_sortable(&hlc).ok_or_else(|| damaged("a bad timestamp"))?;
+            let hlc = Hlc::from_sortable(&hlc).ok_or_else(|| damaged(&t!("part-bad-timestamp")))?;
             PersonRecord::from_write(nik, &fields, hlc)
         }
-        (None, None) => return Err(damaged("no timestamps")),
+        (None, None) => return Err(damaged(&t!("part-no-timestamps"))),
     };
     Ok(LocalRecord {
         record,

@@ -55,11 +55,9 @@ pub fn key(conn: &Connection) -> Result<Option<ReplicaKey>> {
     let Some(text) = super::config::get(conn, super::key::REPLICA_KEY)? else {
         return Ok(None);
     };
-    ReplicaKey::from_hex(&text).map(Some).map_err(|_| {
-        CliError::Local(
-            "the stored replica key is damaged; `sigap sync --full` fetches it again".into(),
-        )
-    })
+    ReplicaKey::from_hex(&text)
+        .map(Some)
+        .map_err(|_| CliError::Local(crate::i18n::t!("damaged-replica-key")))
 }
 
 /// Keeps the deployment's replica key the server gave. A key other than
@@ -142,11 +140,11 @@ pub fn get(conn: &Connection, nik: &Nik) -> Result<Option<PersonState>> {
         category: cat
             .map(|c| c.parse())
             .transpose()
-            .map_err(|_| damaged("category"))?,
+            .map_err(|_| damaged(&crate::i18n::t!("part-category")))?,
         status: status
             .map(|s| s.parse())
             .transpose()
-            .map_err(|_| damaged("status"))?,
+            .map_err(|_| damaged(&crate::i18n::t!("part-status")))?,
         participant,
         registered_by: by,
         registered_at: millis(at),

@@ -121,15 +121,12 @@ pub fn unsynced(conn: &Connection, limit: usize) -> Result<Vec<Unsynced>> {
     let mut out = Vec::new();
     for row in rows {
         let (row, uid, kel, rw, rt, households, note, at) = row?;
-        let bad = |what: &str| {
-            CliError::Local(format!(
-                "visit {row} in the local database has an unreadable {what}"
-            ))
-        };
+        let bad =
+            |what: &str| CliError::Local(crate::i18n::t!("damaged-visit", row = row, what = what));
         out.push(Unsynced {
             row,
             visit: Visit {
-                id: uuid::Uuid::parse_str(&uid).map_err(|_| bad("id"))?,
+                id: uuid::Uuid::parse_str(&uid).map_err(|_| bad(&crate::i18n::t!("part-id")))?,
                 kelurahan: AreaCode::parse(&kel).map_err(|_| bad("kelurahan"))?,
                 rw,
                 rt,
@@ -139,7 +136,7 @@ pub fn unsynced(conn: &Connection, limit: usize) -> Result<Vec<Unsynced>> {
                     &at,
                     &time::format_description::well_known::Rfc3339,
                 )
-                .map_err(|_| bad("date"))?,
+                .map_err(|_| bad(&crate::i18n::t!("part-date")))?,
             },
         });
     }

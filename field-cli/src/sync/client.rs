@@ -135,7 +135,7 @@ impl Client {
     /// Pushes a `PushRequest` already serialised (see `push::page_body`).
     pub fn push_body(&self, body: &[u8]) -> Result<PushResponse> {
         let url = format!("{}/api/v1/sync/push", self.base);
-        self.send("push", |h| {
+        self.send(&t!("request-push"), |h| {
             h.post(&url)
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body.to_vec())
@@ -152,7 +152,7 @@ impl Client {
         if let Some(d) = device {
             url.push_str(&format!("&device={d}"));
         }
-        self.send("pull", |h| h.get(&url))
+        self.send(&t!("request-pull"), |h| h.get(&url))
     }
 
     /// Sends a batch of visits (`POST /api/v1/visits`); `None` from an
@@ -161,7 +161,7 @@ impl Client {
         let url = format!("{}/api/v1/visits", self.base);
         let body = serde_json::to_vec(req)?;
         self.send_maybe(
-            "visits",
+            &t!("request-visits"),
             |h| {
                 h.post(&url)
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -196,18 +196,15 @@ impl Client {
 
     pub fn device_status(&self, device: Uuid) -> Result<DeviceStatus> {
         let url = format!("{}/api/v1/sync/device/{device}", self.base);
-        self.send("device status", |h| h.get(&url))
+        self.send(&t!("request-device-status"), |h| h.get(&url))
     }
 
     /// The deployment's replica key, given to this device's own token.
     pub fn replica_key(&self, device: Uuid) -> Result<ReplicaKey> {
         let url = format!("{}/api/v1/sync/device/{device}/key", self.base);
-        let answer: ReplicaKeyResponse = self.send("replica key", |h| h.get(&url))?;
-        ReplicaKey::from_hex(&answer.key).map_err(|e| {
-            CliError::Refused(format!(
-                "the server sent a replica key that is not one ({e}); ask its operator to check the server"
-            ))
-        })
+        let answer: ReplicaKeyResponse = self.send(&t!("request-replica-key"), |h| h.get(&url))?;
+        ReplicaKey::from_hex(&answer.key)
+            .map_err(|e| CliError::Refused(t!("client-bad-replica-key", detail = e)))
     }
 
     pub fn device_changes(&self, device: Uuid, after_seq: u64, limit: usize) -> Result<HeldPage> {
@@ -215,7 +212,7 @@ impl Client {
             "{}/api/v1/sync/device/{device}/changes?after_seq={after_seq}&limit={limit}",
             self.base
         );
-        self.send("device changes", |h| h.get(&url))
+        self.send(&t!("request-device-changes"), |h| h.get(&url))
     }
 
     fn delay(&self, attempt: u32) -> Duration {
@@ -231,8 +228,9 @@ impl Client {
         what: &str,
         build: impl Fn(&Http) -> RequestBuilder,
     ) -> Result<T> {
-        self.send_maybe(what, build, false)?
-            .ok_or_else(|| CliError::Refused(format!("{} has no endpoint for {what}", self.base)))
+        self.send_maybe(what, build, false)?.ok_or_else(|| {
+            CliError::Refused(t!("client-no-endpoint", server = self.base, what = what))
+        })
     }
 
     /// As `send`, but with `missing_ok` a `404` (an older server without

@@ -18,8 +18,10 @@ use crate::i18n;
 
 use crate::progress::{Progress, on_terminal};
 
-/// Progress on a terminal (a bar, once the work takes more than a
-/// moment), plain lines otherwise; both on stderr.
+/// Progress of the pages of a sync, on stderr: on a terminal a bar (once
+/// the work takes more than a moment); anywhere else (a script, a log, a
+/// cron job) nothing, so that only the summary lines the command prints
+/// at the end are seen, not a line per page.
 pub struct Reporter {
     bar: Option<Progress>,
 }
@@ -29,16 +31,25 @@ impl Reporter {
         Reporter { bar: None }
     }
 
+    /// A bar of `total` steps, named `what`.
     pub fn start(&mut self, total: u64, what: &str) {
         if on_terminal() {
             self.bar = Some(Progress::new(total, what));
         }
     }
 
-    pub fn step(&mut self, n: u64, line: &str) {
-        match &mut self.bar {
-            Some(b) => b.inc(n),
-            None => eprintln!("{line}"),
+    /// A count of steps whose total is not known beforehand (the pull),
+    /// named `what`.
+    pub fn start_counting(&mut self, what: &str) {
+        if on_terminal() {
+            self.bar = Some(Progress::counter(what));
+        }
+    }
+
+    /// `n` more steps done.
+    pub fn step(&mut self, n: u64) {
+        if let Some(b) = &mut self.bar {
+            b.inc(n);
         }
     }
 

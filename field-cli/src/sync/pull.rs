@@ -70,6 +70,7 @@ pub fn pull_all(
     summary: &mut Summary,
 ) -> Result<()> {
     let mut rep = Reporter::new();
+    rep.start_counting(&t!("pull-bar"));
     let from = cursor(store)?;
     summary.pull_cursor = from;
     std::thread::scope(|scope| -> Result<()> {
@@ -97,10 +98,7 @@ pub fn pull_all(
             batch.push(page);
             summary.received += n as u64;
             summary.pull_cursor = next;
-            rep.step(
-                n as u64,
-                &t!("pull-progress", count = crate::i18n::n(summary.received)),
-            );
+            rep.step(n as u64);
             if in_batch >= COMMIT_EVERY {
                 write_batch(store, &batch, batch_cursor.take())?;
                 batch.clear();

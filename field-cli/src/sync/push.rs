@@ -108,15 +108,7 @@ pub fn push_all(
     let mut out = Ok(());
     for round in 1..=MAX_ROUNDS {
         summary.rounds = round;
-        let r = match push_round(
-            store,
-            client,
-            device,
-            summary,
-            &mut refused,
-            &mut rep,
-            total,
-        ) {
+        let r = match push_round(store, client, device, summary, &mut refused, &mut rep) {
             Ok(r) => r,
             Err(e) => {
                 out = Err(e);
@@ -150,7 +142,6 @@ fn push_round(
     summary: &mut Summary,
     refused: &mut BTreeMap<u64, RejectedChange>,
     rep: &mut Reporter,
-    total: i64,
 ) -> Result<Round> {
     let mut round = Round::default();
     std::thread::scope(|scope| -> Result<()> {
@@ -182,10 +173,7 @@ fn push_round(
             round.waiting += page.waiting;
             summary.sent += page.held;
             summary.receipt = Some(resp.receipt.clone());
-            rep.step(
-                page.held,
-                &t!("push-progress", sent = n(summary.sent), total = n(total)),
-            );
+            rep.step(page.held);
             if answered == 0 {
                 return Err(CliError::Refused(t!(
                     "push-none-answered",
