@@ -12,7 +12,7 @@ mod common;
 use common::{Device, Server, routes_in_source, start};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sigap_server::store::{NewToken, Role, Store};
+use sigap_server::store::{NewToken, Role};
 use sigap_shared::AreaCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

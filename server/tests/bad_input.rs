@@ -17,7 +17,7 @@ use sigap_shared::wire::PushRequest;
 
 /// A digest of every row of every table.
 fn digest(s: &Server) -> String {
-    s.store
+    s.sqlite()
         .with_writer(|c| {
             let mut tables: Vec<String> = c
                 .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")?

@@ -4,17 +4,16 @@
 
 mod common;
 
-use common::{Device, outcomes, start};
+use common::{Backend, Device, outcomes, start_on};
 use reqwest::StatusCode;
 use serde_json::json;
-use sigap_server::store::{Role, Store};
+use sigap_server::store::Role;
 
 const NIK: &str = "3372011203850001";
 const KEL: &str = "33.72.01.1001";
 
-#[tokio::test]
-async fn two_agents_disagreeing_on_a_name_open_a_conflict_a_supervisor_resolves() {
-    let s = start().await;
+async fn two_agents_disagreeing_on_a_name_open_a_conflict_a_supervisor_resolves(backend: Backend) {
+    let s = start_on(backend).await;
     let a1 = s.token(Role::Agent, "agent-1", &["33.72.01"]);
     let a2 = s.token(Role::Agent, "agent-2", &["33.72.01"]);
     let sup = s.token(Role::Supervisor, "sup", &["33.72.01"]);
@@ -93,9 +92,8 @@ async fn two_agents_disagreeing_on_a_name_open_a_conflict_a_supervisor_resolves(
     }
 }
 
-#[tokio::test]
-async fn a_resolution_that_breaks_a_rule_is_refused() {
-    let s = start().await;
+async fn a_resolution_that_breaks_a_rule_is_refused(backend: Backend) {
+    let s = start_on(backend).await;
     let a1 = s.token(Role::Agent, "agent-1", &["33.72.01"]);
     let a2 = s.token(Role::Agent, "agent-2", &["33.72.01"]);
     let sup = s.token(Role::Supervisor, "sup", &["33.72"]);
@@ -122,9 +120,8 @@ async fn a_resolution_that_breaks_a_rule_is_refused() {
     assert_eq!(body["error"]["code"], "sex_mismatch");
 }
 
-#[tokio::test]
-async fn the_same_device_correcting_itself_opens_no_conflict() {
-    let s = start().await;
+async fn the_same_device_correcting_itself_opens_no_conflict(backend: Backend) {
+    let s = start_on(backend).await;
     let a1 = s.token(Role::Agent, "agent-1", &["33.72.01"]);
     let sup = s.token(Role::Supervisor, "sup", &["33.72"]);
     let mut d1 = Device::new();
@@ -145,3 +142,9 @@ async fn the_same_device_correcting_itself_opens_no_conflict() {
     assert_eq!(p["fields"]["name"], "Budi Santoso");
     assert!(p.get("history").is_none());
 }
+
+on_both_backends!(
+    two_agents_disagreeing_on_a_name_open_a_conflict_a_supervisor_resolves,
+    a_resolution_that_breaks_a_rule_is_refused,
+    the_same_device_correcting_itself_opens_no_conflict,
+);

@@ -9,7 +9,7 @@ mod common;
 use common::{Device, Server, outcomes, start, web_client};
 use reqwest::StatusCode;
 use serde_json::Value;
-use sigap_server::store::{Role, Store};
+use sigap_server::store::Role;
 use sigap_shared::Lang;
 
 const NIK: &str = "3372011203850001";

@@ -28,7 +28,10 @@ fn migrate_says_the_schema_version_of_each_backend() {
     let dir = tempfile::tempdir().unwrap();
     let (code, out, err) = server(&["migrate"], None, dir.path());
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("SQLite sigap-server.db: schema at version 9"), "{out}");
+    assert!(
+        out.contains("SQLite sigap-server.db: schema at version 9"),
+        "{out}"
+    );
     let path = dir.path().join("other.db");
     let url = format!("sqlite:{}", path.display());
     let (code, out, err) = server(&["migrate"], Some(&url), dir.path());
@@ -56,7 +59,10 @@ fn a_wrong_database_url_says_what_is_wrong_and_changes_nothing() {
     );
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("neither postgres://"), "{err}");
-    assert!(!err.contains("rahasia"), "the password is not echoed: {err}");
+    assert!(
+        !err.contains("rahasia"),
+        "the password is not echoed: {err}"
+    );
     let (code, _, err) = server(
         &["token", "list"],
         Some("postgres://127.0.0.1/test?schema=Robert');DROP"),
@@ -74,8 +80,14 @@ fn a_wrong_database_url_says_what_is_wrong_and_changes_nothing() {
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("cannot open the PostgreSQL database"), "{err}");
     assert!(err.contains("SIGAP_DATABASE_URL"), "{err}");
-    assert!(!err.contains("rahasia"), "the password is not echoed: {err}");
+    assert!(
+        !err.contains("rahasia"),
+        "the password is not echoed: {err}"
+    );
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
     let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-    assert!(files.is_empty(), "no SQLite file made on the side: {files:?}");
+    assert!(
+        files.is_empty(),
+        "no SQLite file made on the side: {files:?}"
+    );
 }

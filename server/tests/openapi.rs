@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use common::{Device, Server, routes_in_source, start};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sigap_server::store::{Role, Store};
+use sigap_server::store::Role;
 use sigap_shared::wire::ChangeKind;
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];

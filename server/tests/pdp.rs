@@ -140,11 +140,11 @@ async fn export_then_erase_keeps_the_count_and_nothing_personal() {
     assert_ne!(person["name_masked"], "S*** R*****", "{page}");
 
     // And not in the database file either, once the log is checkpointed.
-    s.store
+    s.sqlite()
         .with_writer(|c| c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())))
         .unwrap();
     let where_left: Vec<String> = s
-        .store
+        .sqlite()
         .with_writer(|c| {
             let tables: Vec<String> = c
                 .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?
@@ -170,7 +170,7 @@ async fn export_then_erase_keeps_the_count_and_nothing_personal() {
         })
         .unwrap();
     assert!(where_left.is_empty(), "still held in {where_left:?}");
-    let db = s.store.path().to_path_buf();
+    let db = s.sqlite().path().to_path_buf();
     let bytes = std::fs::read(&db).unwrap();
     for gone in [
         "Siti Rahayu",

@@ -30,7 +30,7 @@ fn workload() -> Vec<(Device, Vec<Change>)> {
             let mut device = Device::new();
             let mut changes = Vec::new();
             for i in 0..NIKS {
-                if (i as usize + d) % 3 == 0 {
+                if (i as usize + d).is_multiple_of(3) {
                     continue;
                 }
                 let nik = common::nik("337201", i);

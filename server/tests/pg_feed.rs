@@ -32,12 +32,7 @@ fn push_one(store: &PgStore, token: i64, device: &mut Device, nik: &str) -> Outc
         changes: vec![device.register(nik, "Siti Rahayu", KEL, 1, 2)],
         pending: None,
     };
-    store
-        .push(&by, &req)
-        .unwrap()
-        .results
-        .remove(0)
-        .outcome
+    store.push(&by, &req).unwrap().results.remove(0).outcome
 }
 
 #[test]
@@ -56,7 +51,10 @@ fn a_pull_never_passes_a_transaction_that_commits_late() {
         .id;
     let mut device = Device::new();
     let first = common::nik("337201", 1);
-    assert_eq!(push_one(&store, token, &mut device, &first), Outcome::Applied);
+    assert_eq!(
+        push_one(&store, token, &mut device, &first),
+        Outcome::Applied
+    );
     let page = store.pull(None, 0, 100, None).unwrap();
     assert_eq!(page.persons.len(), 1);
     let cursor = page.next_cursor;
@@ -119,7 +117,10 @@ fn a_pull_never_passes_a_transaction_that_commits_late() {
         "a pull during the held transaction returned {} persons",
         during.persons.len()
     );
-    assert_eq!(during.next_cursor, cursor, "the cursor moved past an open position");
+    assert_eq!(
+        during.next_cursor, cursor,
+        "the cursor moved past an open position"
+    );
 
     rt.block_on(client.batch_execute("COMMIT")).unwrap();
     assert_eq!(pusher.join().unwrap(), Outcome::Applied);
@@ -127,7 +128,11 @@ fn a_pull_never_passes_a_transaction_that_commits_late() {
     let after = store.pull(None, cursor, 100, None).unwrap();
     let seqs: Vec<u64> = after.persons.iter().map(|p| p.seq).collect();
     assert_eq!(after.persons.len(), 2, "both the late and the later write");
-    assert_eq!(seqs[0], u64::try_from(held).unwrap(), "the held position first");
+    assert_eq!(
+        seqs[0],
+        u64::try_from(held).unwrap(),
+        "the held position first"
+    );
     assert!(seqs[1] > seqs[0]);
     assert_eq!(after.next_cursor, seqs[1]);
 }

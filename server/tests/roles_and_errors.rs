@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Device, start};
+use common::{Backend, Device, start_on};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sigap_server::store::Role;
@@ -13,9 +13,8 @@ fn code(v: &Value) -> &str {
     v["error"]["code"].as_str().unwrap_or("")
 }
 
-#[tokio::test]
-async fn healthz_needs_no_token_and_every_answer_carries_the_protocol() {
-    let s = start().await;
+async fn healthz_needs_no_token_and_every_answer_carries_the_protocol(backend: Backend) {
+    let s = start_on(backend).await;
     let r = s
         .client
         .get(format!("{}/healthz", s.url))
@@ -38,11 +37,9 @@ async fn healthz_needs_no_token_and_every_answer_carries_the_protocol() {
     assert_eq!(code(&body), "not_found");
 }
 
-#[tokio::test]
-async fn every_endpoint_refuses_a_missing_or_revoked_token() {
-    let s = start().await;
+async fn every_endpoint_refuses_a_missing_or_revoked_token(backend: Backend) {
+    let s = start_on(backend).await;
     let t = s.token(Role::Admin, "admin", &[]);
-    use sigap_server::store::Store;
     s.store.revoke_token("admin").unwrap();
     let dev = uuid::Uuid::now_v7();
     for path in [
@@ -89,9 +86,8 @@ async fn every_endpoint_refuses_a_missing_or_revoked_token() {
     }
 }
 
-#[tokio::test]
-async fn the_wrong_role_is_forbidden() {
-    let s = start().await;
+async fn the_wrong_role_is_forbidden(backend: Backend) {
+    let s = start_on(backend).await;
     let agent = s.token(Role::Agent, "agent", &["33.72"]);
     let sup = s.token(Role::Supervisor, "sup", &["33.72"]);
     let admin = s.token(Role::Admin, "admin", &[]);
@@ -161,9 +157,8 @@ async fn the_wrong_role_is_forbidden() {
     assert_eq!(st, StatusCode::OK);
 }
 
-#[tokio::test]
-async fn an_area_outside_the_token_is_forbidden_with_its_name() {
-    let s = start().await;
+async fn an_area_outside_the_token_is_forbidden_with_its_name(backend: Backend) {
+    let s = start_on(backend).await;
     let sup = s.token(Role::Supervisor, "sup", &["33.72.01"]);
     let (st, body) = s.get(&sup, "/api/v1/coverage?area=33.72").await;
     assert_eq!(st, StatusCode::FORBIDDEN);
@@ -221,9 +216,8 @@ async fn an_area_outside_the_token_is_forbidden_with_its_name() {
 /// Every page of the dashboard that needs a session.
 const DASHBOARD_PAGES: [&str; 4] = ["/", "/area?code=33.72", "/conflicts", "/person"];
 
-#[tokio::test]
-async fn bad_input_is_a_json_4xx_never_a_500() {
-    let s = start().await;
+async fn bad_input_is_a_json_4xx_never_a_500(backend: Backend) {
+    let s = start_on(backend).await;
     let agent = s.token(Role::Agent, "agent", &["33.72"]);
     let sup = s.token(Role::Supervisor, "sup", &["33.72"]);
     let cases: Vec<(&str, &str, StatusCode, &str)> = vec![
@@ -442,9 +436,8 @@ async fn bad_input_is_a_json_4xx_never_a_500() {
     assert_eq!((st, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
 }
 
-#[tokio::test]
-async fn protocol_versions_too_new_or_too_old_are_explained() {
-    let s = start().await;
+async fn protocol_versions_too_new_or_too_old_are_explained(backend: Backend) {
+    let s = start_on(backend).await;
     let agent = s.token(Role::Agent, "agent", &["33.72"]);
     let get = |v: &'static str| {
         s.client
@@ -495,3 +488,12 @@ async fn protocol_versions_too_new_or_too_old_are_explained() {
         (StatusCode::BAD_REQUEST, "protocol_too_new")
     );
 }
+
+on_both_backends!(
+    healthz_needs_no_token_and_every_answer_carries_the_protocol,
+    every_endpoint_refuses_a_missing_or_revoked_token,
+    the_wrong_role_is_forbidden,
+    an_area_outside_the_token_is_forbidden_with_its_name,
+    bad_input_is_a_json_4xx_never_a_500,
+    protocol_versions_too_new_or_too_old_are_explained,
+);

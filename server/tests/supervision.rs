@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use common::{Device, Server, nik, serve};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sigap_server::store::{Baseline, Role, SqliteStore, Store};
+use sigap_server::store::{Baseline, Role, SqliteStore};
 use sigap_shared::AreaCode;
 
 /// 2026-12-01 10:00 UTC, and a day.
@@ -111,7 +111,7 @@ async fn history_grows_as_pushes_arrive_on_different_days() {
     assert_eq!(days(&h)[2], ("2026-12-03".into(), 4, 400, 1));
     // Still one row per area and day.
     let rows: i64 = s
-        .store
+        .sqlite()
         .with_writer(|c| {
             c.query_row(
                 "SELECT COUNT(*) FROM coverage_history WHERE area = '33.72.01.1001' AND day = '2026-12-03'",
@@ -205,7 +205,7 @@ fn visits_body(d: &Device, visits: Vec<Value>) -> Value {
 }
 
 fn stored_visits(s: &Server) -> i64 {
-    s.store
+    s.sqlite()
         .with_writer(|c| c.query_row("SELECT COUNT(*) FROM visits", [], |r| r.get(0)))
         .unwrap()
 }

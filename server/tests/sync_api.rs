@@ -3,19 +3,18 @@
 
 mod common;
 
-use common::{Device, Server, outcomes, start};
+use common::{Backend, Device, Server, outcomes, start_on};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sigap_server::store::{Role, Store};
+use sigap_server::store::Role;
 use sigap_shared::merge::Fields;
 use sigap_shared::wire::ChangeKind;
 use sigap_shared::{Nik, nik_lookup_hash};
 
 const LAWEYAN_KEL: &str = "33.72.01.1001";
 
-#[tokio::test]
-async fn replayed_batch_applies_nothing_twice() {
-    let s = start().await;
+async fn replayed_batch_applies_nothing_twice(backend: Backend) {
+    let s = start_on(backend).await;
     let agent = s.token(Role::Agent, "agent-1", &["33.72.01"]);
     let sup = s.token(Role::Supervisor, "sup", &["33.72"]);
     let mut d = Device::new();
@@ -42,9 +41,8 @@ async fn replayed_batch_applies_nothing_twice() {
     assert_eq!(page["persons"].as_array().unwrap().len(), 2);
 }
 
-#[tokio::test]
-async fn reused_sequence_number_is_a_seq_conflict() {
-    let s = start().await;
+async fn reused_sequence_number_is_a_seq_conflict(backend: Backend) {
+    let s = start_on(backend).await;
     let agent = s.token(Role::Agent, "agent-1", &["33.72.01"]);
     let mut d = Device::new();
     let a = d.register("3372011203850001", "Budi", LAWEYAN_KEL, 1, 1);
@@ -58,9 +56,8 @@ async fn reused_sequence_number_is_a_seq_conflict() {
     assert_eq!(r["receipt"]["count"], 1);
 }
 
-#[tokio::test]
-async fn a_change_id_sent_again_with_other_content_is_id_reused() {
-    let s = start().await;
+async fn a_change_id_sent_again_with_other_content_is_id_reused(backend: Backend) {
+    let s = start_on(backend).await;
     let agent = s.token(Role::Agent, "agent-1", &["33.72.01"]);
     let sup = s.token(Role::Supervisor, "sup", &["33.72"]);
     let mut d = Device::new();
@@ -87,9 +84,8 @@ async fn a_change_id_sent_again_with_other_content_is_id_reused() {
     assert_eq!(cov["figures"]["covered"], 1);
 }
 
-#[tokio::test]
-async fn pages_arriving_out_of_order_take_effect_in_the_devices_order() {
-    let s = start().await;
+async fn pages_arriving_out_of_order_take_effect_in_the_devices_order(backend: Backend) {
+    let s = start_on(backend).await;
     let agent = s.token(Role::Agent, "agent-1", &["33.72.01"]);
     let sup = s.token(Role::Supervisor, "sup", &["33.72"]);
     let mut d = Device::new();
@@ -135,9 +131,8 @@ async fn pages_arriving_out_of_order_take_effect_in_the_devices_order() {
     assert_eq!(cov["figures"]["covered"], 1);
 }
 
-#[tokio::test]
-async fn an_edit_that_arrives_before_its_registration_waits_in_a_partial_record() {
-    let s = start().await;
+async fn an_edit_that_arrives_before_its_registration_waits_in_a_partial_record(backend: Backend) {
+    let s = start_on(backend).await;
     let agent = s.token(Role::Agent, "agent-1", &["33.72.01"]);
     let other = s.token(Role::Agent, "agent-2", &["33.72.01"]);
     let sup = s.token(Role::Supervisor, "sup", &["33.72"]);
@@ -182,9 +177,8 @@ async fn an_edit_that_arrives_before_its_registration_waits_in_a_partial_record(
     assert_eq!(all["persons"], json!([]));
 }
 
-#[tokio::test]
-async fn registration_outside_the_agents_areas_is_area_not_assigned() {
-    let s = start().await;
+async fn registration_outside_the_agents_areas_is_area_not_assigned(backend: Backend) {
+    let s = start_on(backend).await;
     let agent = s.token(Role::Agent, "agent-1", &["33.72.02"]);
     let mut d = Device::new();
     let c = d.register("3372011203850001", "Budi", LAWEYAN_KEL, 1, 1);
@@ -199,9 +193,8 @@ async fn registration_outside_the_agents_areas_is_area_not_assigned() {
     );
 }
 
-#[tokio::test]
-async fn invalid_registration_is_rejected_with_the_domain_code() {
-    let s = start().await;
+async fn invalid_registration_is_rejected_with_the_domain_code(backend: Backend) {
+    let s = start_on(backend).await;
     let agent = s.token(Role::Agent, "agent-1", &["33.72"]);
     let mut d = Device::new();
     let mut c = d.register("3372011203850001", "Budi", LAWEYAN_KEL, 1, 1);
@@ -210,9 +203,8 @@ async fn invalid_registration_is_rejected_with_the_domain_code() {
     assert_eq!(r["results"][0]["code"], "birth_date_mismatch");
 }
 
-#[tokio::test]
-async fn a_change_from_another_device_in_the_batch_is_device_mismatch() {
-    let s = start().await;
+async fn a_change_from_another_device_in_the_batch_is_device_mismatch(backend: Backend) {
+    let s = start_on(backend).await;
     let agent = s.token(Role::Agent, "agent-1", &["33.72"]);
     let mut d = Device::new();
     let mut other = Device::new();
@@ -224,9 +216,8 @@ async fn a_change_from_another_device_in_the_batch_is_device_mismatch() {
     assert_eq!(outcomes(&r), ["applied"]);
 }
 
-#[tokio::test]
-async fn pull_pages_through_the_agents_areas_only() {
-    let s = start().await;
+async fn pull_pages_through_the_agents_areas_only(backend: Backend) {
+    let s = start_on(backend).await;
     let agent = s.token(Role::Agent, "laweyan", &["33.72.01"]);
     let all = s.token(Role::Agent, "kota", &["33.72"]);
     let mut d = Device::new();
@@ -264,9 +255,8 @@ async fn pull_pages_through_the_agents_areas_only() {
     assert_eq!(p["persons"][0]["registered_by"], "kota");
 }
 
-#[tokio::test]
-async fn device_status_reports_the_receipt() {
-    let s = start().await;
+async fn device_status_reports_the_receipt(backend: Backend) {
+    let s = start_on(backend).await;
     let agent = s.token(Role::Agent, "agent-1", &["33.72"]);
     let mut d = Device::new();
     let c = d.register("3372011203850001", "Budi", LAWEYAN_KEL, 1, 1);
@@ -285,8 +275,7 @@ async fn device_status_reports_the_receipt() {
     assert_eq!(err["error"]["code"], "invalid_device_id");
 }
 
-#[tokio::test]
-async fn the_same_changes_in_any_order_give_the_same_persons_and_coverage() {
+async fn the_same_changes_in_any_order_give_the_same_persons_and_coverage(backend: Backend) {
     let mut a = Device::new();
     let mut b = Device::new();
     let nik1 = "3372011203850001";
@@ -320,7 +309,7 @@ async fn the_same_changes_in_any_order_give_the_same_persons_and_coverage() {
         vec![1, 4, 0, 2, 3],
         vec![1, 0, 4, 2, 3],
     ] {
-        let s = start().await;
+        let s = start_on(backend).await;
         let agent = s.token(Role::Agent, "agent", &["33.72"]);
         let sup = s.token(Role::Supervisor, "sup", &["33.72"]);
         for i in order {
@@ -375,10 +364,9 @@ async fn the_same_changes_in_any_order_give_the_same_persons_and_coverage() {
     assert_eq!(results[0].2["occupation"], "ojek");
 }
 
-#[tokio::test]
-async fn pull_sends_masked_persons_without_niks_or_names() {
-    use sigap_server::store::{RollRow, Store};
-    let s = start().await;
+async fn pull_sends_masked_persons_without_niks_or_names(backend: Backend) {
+    use sigap_server::store::RollRow;
+    let s = start_on(backend).await;
     let budi_agent = s.token(Role::Agent, "agent-budi", &["33.72.01"]);
     let other_agent = s.token(Role::Agent, "agent-siti", &["33.72.01"]);
     let sup = s.token(Role::Supervisor, "sup", &["33.72.01"]);
@@ -466,10 +454,9 @@ async fn pull_sends_masked_persons_without_niks_or_names() {
     assert_eq!(p["fields"]["phone"], "081234567890");
 }
 
-#[tokio::test]
-async fn a_roll_participant_registered_in_the_field_is_counted_once() {
-    use sigap_server::store::{RollRow, Store};
-    let s = start().await;
+async fn a_roll_participant_registered_in_the_field_is_counted_once(backend: Backend) {
+    use sigap_server::store::RollRow;
+    let s = start_on(backend).await;
     let agent = s.token(Role::Agent, "agent-1", &["33.72.01"]);
     let sup = s.token(Role::Supervisor, "sup", &["33.72.01"]);
     let nik = "3372011203850001";
@@ -502,13 +489,9 @@ async fn a_roll_participant_registered_in_the_field_is_counted_once() {
     assert!(report.differences.is_empty(), "{report:?}");
 }
 
-#[tokio::test]
-async fn coverage_answers_follow_every_write_even_from_another_process() {
-    use sigap_server::store::{Baseline, SqliteStore, Store};
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("shared.db");
-    let store = std::sync::Arc::new(SqliteStore::open(&path).unwrap());
-    let s = common::serve(store).await;
+async fn coverage_answers_follow_every_write_even_from_another_process(backend: Backend) {
+    use sigap_server::store::Baseline;
+    let s = start_on(backend).await;
     let agent = s.token(Role::Agent, "agent-1", &["33.72.01"]);
     let sup = s.token(Role::Supervisor, "sup", &["33.72"]);
     let ask = "/api/v1/coverage?area=33.72&year=2025&depth=4";
@@ -524,8 +507,9 @@ async fn coverage_answers_follow_every_write_even_from_another_process() {
     let (_, after_push) = s.get(&sup, ask).await;
     assert_eq!(after_push["figures"]["covered"], 1);
 
-    // `sigap-server baseline set` runs as another process on the same file.
-    let admin = SqliteStore::open(&path).unwrap();
+    // `sigap-server baseline set` runs as another process on the same
+    // database.
+    let admin = s.another_store();
     admin
         .set_baselines(&[Baseline {
             area: sigap_shared::AreaCode::parse("33.72").unwrap(),
@@ -552,10 +536,9 @@ fn hash_of(s: &Server, nik: &str) -> String {
     nik_lookup_hash(&s.store.replica_key().unwrap(), &Nik::parse(nik).unwrap())
 }
 
-#[tokio::test]
-async fn a_device_is_not_sent_back_the_persons_only_it_has_written() {
-    use sigap_server::store::{RollRow, Store};
-    let s = start().await;
+async fn a_device_is_not_sent_back_the_persons_only_it_has_written(backend: Backend) {
+    use sigap_server::store::RollRow;
+    let s = start_on(backend).await;
     let agent = s.token(Role::Agent, "agent-1", &["33.72.01"]);
     let other_agent = s.token(Role::Agent, "agent-2", &["33.72.01"]);
     let mut mine = Device::new();
@@ -670,9 +653,8 @@ async fn a_device_is_not_sent_back_the_persons_only_it_has_written() {
 /// `sigap sync` keeps two pages in flight: when the later one reaches the
 /// server first, it waits for the earlier one instead of coming back
 /// `pending` (and being sent again).
-#[tokio::test]
-async fn a_later_page_that_arrives_first_waits_for_the_earlier_one() {
-    let s = start().await;
+async fn a_later_page_that_arrives_first_waits_for_the_earlier_one(backend: Backend) {
+    let s = start_on(backend).await;
     let agent = s.token(Role::Agent, "agent-1", &["33.72.01"]);
     let mut d = Device::new();
     let nik = "3372011203850001";
@@ -696,3 +678,22 @@ async fn a_later_page_that_arrives_first_waits_for_the_earlier_one() {
     assert_eq!(outcomes(&r2), ["applied"], "{r2}");
     assert_eq!(r2["receipt"]["highest_seq"], 2);
 }
+
+on_both_backends!(
+    replayed_batch_applies_nothing_twice,
+    reused_sequence_number_is_a_seq_conflict,
+    a_change_id_sent_again_with_other_content_is_id_reused,
+    pages_arriving_out_of_order_take_effect_in_the_devices_order,
+    an_edit_that_arrives_before_its_registration_waits_in_a_partial_record,
+    registration_outside_the_agents_areas_is_area_not_assigned,
+    invalid_registration_is_rejected_with_the_domain_code,
+    a_change_from_another_device_in_the_batch_is_device_mismatch,
+    pull_pages_through_the_agents_areas_only,
+    device_status_reports_the_receipt,
+    the_same_changes_in_any_order_give_the_same_persons_and_coverage,
+    pull_sends_masked_persons_without_niks_or_names,
+    a_roll_participant_registered_in_the_field_is_counted_once,
+    coverage_answers_follow_every_write_even_from_another_process,
+    a_device_is_not_sent_back_the_persons_only_it_has_written,
+    a_later_page_that_arrives_first_waits_for_the_earlier_one,
+);

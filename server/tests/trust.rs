@@ -5,12 +5,10 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use common::{Device, outcomes, registration_fields, start};
+use common::{Backend, Device, outcomes, registration_fields, start_on};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sigap_server::store::{Role, SqliteStore, Store};
+use sigap_server::store::Role;
 use sigap_shared::merge::Fields;
 use sigap_shared::wire::ChangeKind;
 use sigap_shared::{AreaCode, Category, Status};
@@ -22,9 +20,8 @@ fn code(v: &Value) -> &str {
     v["error"]["code"].as_str().unwrap_or("")
 }
 
-#[tokio::test]
-async fn a_device_belongs_to_the_token_that_first_pushed_for_it() {
-    let s = start().await;
+async fn a_device_belongs_to_the_token_that_first_pushed_for_it(backend: Backend) {
+    let s = start_on(backend).await;
     let budi = s.token(Role::Agent, "budi", &["33.72"]);
     let rina = s.token(Role::Agent, "rina", &["33.72"]);
     let mut d = Device::new();
@@ -107,9 +104,8 @@ async fn a_device_belongs_to_the_token_that_first_pushed_for_it() {
     }
 }
 
-#[tokio::test]
-async fn a_change_may_not_pose_as_another_device_nor_number_itself_out_of_range() {
-    let s = start().await;
+async fn a_change_may_not_pose_as_another_device_nor_number_itself_out_of_range(backend: Backend) {
+    let s = start_on(backend).await;
     let agent = s.token(Role::Agent, "budi", &["33.72"]);
     let sup = s.token(Role::Supervisor, "sari", &["33.72"]);
     let mut d = Device::new();
@@ -134,11 +130,10 @@ async fn a_change_may_not_pose_as_another_device_nor_number_itself_out_of_range(
     assert_eq!(cov["figures"]["covered"], 1);
 }
 
-#[tokio::test]
-async fn a_clock_far_ahead_is_refused_kept_out_of_the_log_and_taken_once_restamped() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("s.db")).unwrap());
-    let s = common::serve_with(store, |st| st.max_clock_skew_millis = 3_600_000).await;
+async fn a_clock_far_ahead_is_refused_kept_out_of_the_log_and_taken_once_restamped(
+    backend: Backend,
+) {
+    let s = common::start_on_with(backend, |st| st.max_clock_skew_millis = 3_600_000).await;
     let agent = s.token(Role::Agent, "budi", &["33.72"]);
     let sup = s.token(Role::Supervisor, "sari", &["33.72"]);
     let now = sigap_shared::hlc::wall_millis();
@@ -188,9 +183,8 @@ async fn a_clock_far_ahead_is_refused_kept_out_of_the_log_and_taken_once_restamp
     assert_eq!(r["results"][0]["code"], "invalid_timestamp");
 }
 
-#[tokio::test]
-async fn an_agent_cannot_move_or_void_a_person_of_another_area() {
-    let s = start().await;
+async fn an_agent_cannot_move_or_void_a_person_of_another_area(backend: Backend) {
+    let s = start_on(backend).await;
     let laweyan = s.token(Role::Agent, "budi", &["33.72.01"]);
     let banjarsari = s.token(Role::Agent, "rina", &["33.72.05"]);
     let sup = s.token(Role::Supervisor, "sari", &["33.72"]);
@@ -252,8 +246,7 @@ async fn an_agent_cannot_move_or_void_a_person_of_another_area() {
 /// The case: one server took a PU registration with an employer
 /// then another device's edit; another server the other way round. Both
 /// now hold the same person, reviewed for the same rule.
-#[tokio::test]
-async fn acceptance_does_not_depend_on_what_arrived_before() {
+async fn acceptance_does_not_depend_on_what_arrived_before(backend: Backend) {
     let mut a = Device::new();
     let mut b = Device::new();
     let mut reg = registration_fields(NIK, "Budi", PAJANG, 1, 1);
@@ -273,7 +266,7 @@ async fn acceptance_does_not_depend_on_what_arrived_before() {
     );
     let mut states = Vec::new();
     for order in [[0, 1], [1, 0]] {
-        let s = start().await;
+        let s = start_on(backend).await;
         let ta = s.token(Role::Agent, "budi", &["33.72"]);
         let tb = s.token(Role::Agent, "rina", &["33.72"]);
         let sup = s.token(Role::Supervisor, "sari", &["33.72"]);
@@ -303,9 +296,8 @@ async fn acceptance_does_not_depend_on_what_arrived_before() {
     assert_eq!(states[0].2["covered"], 1);
 }
 
-#[tokio::test]
-async fn the_review_list_is_scoped_to_the_supervisors_areas() {
-    let s = start().await;
+async fn the_review_list_is_scoped_to_the_supervisors_areas(backend: Backend) {
+    let s = start_on(backend).await;
     let agent = s.token(Role::Agent, "budi", &["33.72"]);
     let laweyan = s.token(Role::Supervisor, "sari", &["33.72.01"]);
     let serengan = s.token(Role::Supervisor, "dewi", &["33.72.02"]);
@@ -330,9 +322,8 @@ async fn the_review_list_is_scoped_to_the_supervisors_areas() {
     assert_eq!((st, code(&body)), (StatusCode::BAD_REQUEST, "invalid_area"));
 }
 
-#[tokio::test]
-async fn the_feed_says_when_and_why_a_person_was_voided_and_who_wrote_last() {
-    let s = start().await;
+async fn the_feed_says_when_and_why_a_person_was_voided_and_who_wrote_last(backend: Backend) {
+    let s = start_on(backend).await;
     let budi = s.token(Role::Agent, "budi", &["33.72"]);
     let rina = s.token(Role::Agent, "rina", &["33.72"]);
     let mut a = Device::new();
@@ -362,9 +353,8 @@ async fn the_feed_says_when_and_why_a_person_was_voided_and_who_wrote_last() {
     assert_eq!(p["last_changed_by"], "rina");
 }
 
-#[tokio::test]
-async fn a_supervisor_of_both_areas_moves_a_person_between_kecamatan() {
-    let s = start().await;
+async fn a_supervisor_of_both_areas_moves_a_person_between_kecamatan(backend: Backend) {
+    let s = start_on(backend).await;
     let agent = s.token(Role::Agent, "budi", &["33.72.01"]);
     let kota = s.token(Role::Supervisor, "sari", &["33.72"]);
     let laweyan = s.token(Role::Supervisor, "dewi", &["33.72.01"]);
@@ -427,3 +417,14 @@ async fn a_supervisor_of_both_areas_moves_a_person_between_kecamatan() {
     let (_, r) = s.push(&agent, &d, &[edit]).await;
     assert_eq!(r["results"][0]["code"], "area_not_assigned");
 }
+
+on_both_backends!(
+    a_device_belongs_to_the_token_that_first_pushed_for_it,
+    a_change_may_not_pose_as_another_device_nor_number_itself_out_of_range,
+    a_clock_far_ahead_is_refused_kept_out_of_the_log_and_taken_once_restamped,
+    an_agent_cannot_move_or_void_a_person_of_another_area,
+    acceptance_does_not_depend_on_what_arrived_before,
+    the_review_list_is_scoped_to_the_supervisors_areas,
+    the_feed_says_when_and_why_a_person_was_voided_and_who_wrote_last,
+    a_supervisor_of_both_areas_moves_a_person_between_kecamatan,
+);

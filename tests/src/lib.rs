@@ -8,10 +8,12 @@
 pub mod bench;
 pub mod measure;
 pub mod people;
+pub mod pg;
 pub mod procs;
 pub mod proxy;
 
 pub use people::{Person, registrations_csv, roll_csv};
+pub use pg::Backend;
 pub use procs::{Agent, Server, bin, free_port};
 pub use proxy::FaultProxy;
 

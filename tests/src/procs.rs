@@ -53,6 +53,11 @@ pub struct Server {
     pub port: u16,
     /// `RUST_LOG` for a server whose log goes to [`Server::log_file`].
     log_level: Option<String>,
+    /// The database as `--database-url` (PostgreSQL) instead of the file
+    /// [`Server::db`].
+    database_url: Option<String>,
+    /// The PostgreSQL schema to drop once the server is stopped.
+    _schema: Option<crate::pg::Schema>,
 }
 
 impl Server {
@@ -68,14 +73,66 @@ impl Server {
     }
 
     fn start_with_log(log_level: Option<String>) -> Server {
+        Server::start_with(log_level, None, None)
+    }
+
+    fn start_with(
+        log_level: Option<String>,
+        database_url: Option<String>,
+        schema: Option<crate::pg::Schema>,
+    ) -> Server {
         let mut s = Server {
             dir: TempDir::new().unwrap(),
             child: None,
             port: free_port(),
             log_level,
+            database_url,
+            _schema: schema,
         };
         s.restart();
         s
+    }
+
+    /// Starts a server on a new database of `backend`: for PostgreSQL, a
+    /// schema of its own on `SIGAP_TEST_DATABASE_URL` (which must be set;
+    /// see [`crate::pg::postgres_available`]), dropped with the server.
+    pub fn start_on(backend: crate::Backend) -> Server {
+        match backend {
+            crate::Backend::Sqlite => Server::start(),
+            crate::Backend::Postgres => {
+                let schema = crate::pg::Schema::new().expect("SIGAP_TEST_DATABASE_URL is set");
+                Server::start_with(None, Some(schema.url()), Some(schema))
+            }
+        }
+    }
+
+    /// Starts a server on the database at `url` (`--database-url`, e.g.
+    /// `postgres://…?schema=NAME`), which the caller keeps and clears.
+    pub fn start_on_database_url(url: &str) -> Server {
+        Server::start_with(None, Some(url.to_string()), None)
+    }
+
+    /// The backend the server runs on.
+    pub fn backend(&self) -> crate::Backend {
+        match &self.database_url {
+            Some(url) if url.starts_with("postgres") => crate::Backend::Postgres,
+            _ => crate::Backend::Sqlite,
+        }
+    }
+
+    /// `--database-url` of a server not on [`Server::db`].
+    pub fn database_url(&self) -> Option<&str> {
+        self.database_url.as_deref()
+    }
+
+    /// `sigap-server` on this server's database.
+    fn command(&self) -> Command {
+        let mut c = Command::new(bin("sigap-server"));
+        c.arg("--db").arg(self.db());
+        if let Some(url) = &self.database_url {
+            c.arg("--database-url").arg(url);
+        }
+        c
     }
 
     /// Where a server started with [`Server::start_logging`] logs.
@@ -129,9 +186,8 @@ impl Server {
                 ),
                 None => Stdio::inherit(),
             };
-            let mut child = Command::new(bin("sigap-server"))
-                .arg("--db")
-                .arg(self.db())
+            let mut child = self
+                .command()
                 .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
                 .env("RUST_LOG", self.log_level.as_deref().unwrap_or("warn"))
                 .stdout(Stdio::piped())
@@ -162,12 +218,7 @@ impl Server {
 
     /// Runs an admin command on the server's database.
     pub fn admin(&self, args: &[&str]) -> Output {
-        Command::new(bin("sigap-server"))
-            .arg("--db")
-            .arg(self.db())
-            .args(args)
-            .output()
-            .unwrap()
+        self.command().args(args).output().unwrap()
     }
 
     /// Runs an admin command that must succeed and returns its stdout.

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use sigap_e2e::{Agent, FaultProxy, Server, registrations_csv};
+use sigap_e2e::{Agent, Backend, FaultProxy, Server, on_both_backends, registrations_csv};
 
 fn device_id(agent: &Agent) -> String {
     let s = agent.status();
@@ -36,9 +36,8 @@ fn sync_until_clean(agent: &Agent, tries: usize) -> Value {
     panic!("sync never completed: {last}");
 }
 
-#[test]
-fn lost_push_answer_is_retried_and_applied_once() {
-    let server = Server::start();
+fn lost_push_answer_is_retried_and_applied_once(backend: Backend) {
+    let server = Server::start_on(backend);
     let proxy = FaultProxy::start(server.port);
     let token = server.token("agent", "agent-1", &["33.72"]);
     let sup = server.token("supervisor", "spv", &["33.72"]);
@@ -64,9 +63,8 @@ fn lost_push_answer_is_retried_and_applied_once() {
     );
 }
 
-#[test]
-fn server_killed_mid_push_loses_nothing_and_doubles_nothing() {
-    let mut server = Server::start();
+fn server_killed_mid_push_loses_nothing_and_doubles_nothing(backend: Backend) {
+    let mut server = Server::start_on(backend);
     let token = server.token("agent", "agent-1", &["33.72"]);
     let sup = server.token("supervisor", "spv", &["33.72"]);
     let agent = Agent::new();
@@ -96,9 +94,8 @@ fn server_killed_mid_push_loses_nothing_and_doubles_nothing() {
     );
 }
 
-#[test]
-fn client_killed_mid_sync_then_next_sync_completes() {
-    let server = Server::start();
+fn client_killed_mid_sync_then_next_sync_completes(backend: Backend) {
+    let server = Server::start_on(backend);
     let token = server.token("agent", "agent-1", &["33.72"]);
     let sup = server.token("supervisor", "spv", &["33.72"]);
     let agent = Agent::new();
@@ -122,9 +119,8 @@ fn client_killed_mid_sync_then_next_sync_completes() {
     assert_eq!(cov["figures"]["covered"], total, "{cov}");
 }
 
-#[test]
-fn pages_arriving_in_reverse_order_all_take_effect() {
-    let server = Server::start();
+fn pages_arriving_in_reverse_order_all_take_effect(backend: Backend) {
+    let server = Server::start_on(backend);
     let proxy = FaultProxy::start(server.port);
     let token = server.token("agent", "agent-1", &["33.72"]);
     let sup = server.token("supervisor", "spv", &["33.72"]);
@@ -162,3 +158,10 @@ fn pages_arriving_in_reverse_order_all_take_effect() {
         assert_eq!(p["fields"]["occupation"], "ojek", "{p}");
     }
 }
+
+on_both_backends!(
+    lost_push_answer_is_retried_and_applied_once,
+    server_killed_mid_push_loses_nothing_and_doubles_nothing,
+    client_killed_mid_sync_then_next_sync_completes,
+    pages_arriving_in_reverse_order_all_take_effect,
+);

@@ -4,12 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::Value;
-use sigap_e2e::{Agent, Server, people::person, registrations_csv};
+use sigap_e2e::{Agent, Backend, Server, on_both_backends, people::person, registrations_csv};
 
 /// Runs the scenario with the agents syncing in `order`; returns the
 /// coverage tree and the conflicts the supervisor sees.
-fn scenario(order: [usize; 2]) -> (Value, Value, Vec<Value>) {
-    let server = Server::start();
+fn scenario(backend: Backend, order: [usize; 2]) -> (Value, Value, Vec<Value>) {
+    let server = Server::start_on(backend);
     let sup = server.token("supervisor", "spv", &["33.72"]);
     let agents: Vec<Agent> = (0..2).map(|_| Agent::new()).collect();
     for (i, a) in agents.iter().enumerate() {
@@ -60,10 +60,9 @@ fn conflict_list(v: &Value) -> Vec<Value> {
     v["conflicts"].as_array().cloned().unwrap_or_default()
 }
 
-#[test]
-fn overlapping_agents_give_one_person_per_nik_in_either_order() {
-    let (cov_a, conf_a, persons_a) = scenario([0, 1]);
-    let (cov_b, conf_b, persons_b) = scenario([1, 0]);
+fn overlapping_agents_give_one_person_per_nik_in_either_order(backend: Backend) {
+    let (cov_a, conf_a, persons_a) = scenario(backend, [0, 1]);
+    let (cov_b, conf_b, persons_b) = scenario(backend, [1, 0]);
 
     assert_eq!(cov_a["figures"]["covered"], 50, "{cov_a}");
     assert_eq!(cov_a, cov_b, "coverage differs with the order of syncs");
@@ -88,3 +87,5 @@ fn overlapping_agents_give_one_person_per_nik_in_either_order() {
         assert_eq!(a["fields"], b["fields"]);
     }
 }
+
+on_both_backends!(overlapping_agents_give_one_person_per_nik_in_either_order);

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use sigap_e2e::{Agent, Server, registrations_csv};
+use sigap_e2e::{Agent, Backend, Server, on_both_backends, registrations_csv};
 
 /// Copies the device's database files (the database and its WAL, if
 /// any) from one folder to another, while no `sigap` runs.
@@ -26,9 +26,8 @@ fn copy_db(agent: &Agent, from: &Path, to: &Path) {
     }
 }
 
-#[test]
-fn a_laptop_restored_from_an_old_backup_syncs_without_rejections() {
-    let server = Server::start();
+fn a_laptop_restored_from_an_old_backup_syncs_without_rejections(backend: Backend) {
+    let server = Server::start_on(backend);
     let token = server.token("agent", "agent-1", &["33.72"]);
     let sup = server.token("supervisor", "spv", &["33.72"]);
     let agent = Agent::new();
@@ -77,10 +76,13 @@ fn a_laptop_restored_from_an_old_backup_syncs_without_rejections() {
     assert_eq!(summary["sent"], 0, "{summary}");
 }
 
+on_both_backends!(a_laptop_restored_from_an_old_backup_syncs_without_rejections);
+
 /// The office's server restored from a backup older than what laptops
 /// sent it: the next `sigap sync` sees from the device receipt that the
 /// server lost changes it had acknowledged, sends them again, and the
-/// agent's new work is not held up behind the gap.
+/// agent's new work is not held up behind the gap. (SQLite: the backup
+/// is `sigap-server backup` and a copy of the file.)
 #[test]
 fn a_server_restored_from_a_backup_gets_the_lost_changes_again() {
     let mut server = Server::start();

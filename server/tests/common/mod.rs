@@ -18,15 +18,61 @@ use uuid::Uuid;
 
 pub struct Server {
     pub url: String,
-    pub store: Arc<SqliteStore>,
+    /// The store the server serves, whichever the backend.
+    pub store: Arc<dyn Store>,
+    /// The same store when it is SQLite (see [`Server::sqlite`]).
+    sqlite: Option<Arc<SqliteStore>>,
+    pub backend: Backend,
     pub client: reqwest::Client,
     _dir: tempfile::TempDir,
+    /// The PostgreSQL schema of a server on PostgreSQL, dropped with the
+    /// server when the test is done.
+    pg: Option<PgSchema>,
+}
+
+/// The storage backend a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
 }
 
 pub async fn start() -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&dir.path().join("test.db")).unwrap());
     serve_in(store, dir).await
+}
+
+/// A server on a fresh database of `backend` (for PostgreSQL, a schema of
+/// its own under `SIGAP_TEST_DATABASE_URL`, which must be set: see
+/// [`postgres_available`]).
+pub async fn start_on(backend: Backend) -> Server {
+    start_on_with(backend, |_| {}).await
+}
+
+/// [`start_on`] with settings changed by `set`.
+pub async fn start_on_with(backend: Backend, set: impl FnOnce(&mut AppState)) -> Server {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Arc::new(SqliteStore::open(&dir.path().join("test.db")).unwrap());
+            serve_state(store, dir, set).await
+        }
+        Backend::Postgres => {
+            let schema = PgSchema::new().expect("SIGAP_TEST_DATABASE_URL is set");
+            let store: Arc<dyn Store> =
+                Arc::new(sigap_server::store::PgStore::open(&schema.url()).unwrap());
+            serve_dyn(
+                store,
+                None,
+                Backend::Postgres,
+                tempfile::tempdir().unwrap(),
+                Some(schema),
+                set,
+            )
+            .await
+        }
+    }
 }
 
 /// Serves an existing store.
@@ -48,6 +94,17 @@ async fn serve_state(
     dir: tempfile::TempDir,
     set: impl FnOnce(&mut AppState),
 ) -> Server {
+    serve_dyn(store.clone(), Some(store), Backend::Sqlite, dir, None, set).await
+}
+
+async fn serve_dyn(
+    store: Arc<dyn Store>,
+    sqlite: Option<Arc<SqliteStore>>,
+    backend: Backend,
+    dir: tempfile::TempDir,
+    pg: Option<PgSchema>,
+    set: impl FnOnce(&mut AppState),
+) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mut state = AppState::new(store.clone());
@@ -58,8 +115,31 @@ async fn serve_state(
     Server {
         url: format!("http://{addr}"),
         store,
+        sqlite,
+        backend,
         client: reqwest::Client::new(),
         _dir: dir,
+        pg,
+    }
+}
+
+impl Server {
+    /// The SQLite store of a server started on SQLite, for what only
+    /// SQLite has (`with_writer`, `path`, …).
+    pub fn sqlite(&self) -> &Arc<SqliteStore> {
+        self.sqlite
+            .as_ref()
+            .expect("this test reads SQLite's own tables: run it on SQLite only")
+    }
+
+    /// The server's database opened again, as another process (an admin
+    /// command, another server) would.
+    pub fn another_store(&self) -> Box<dyn Store> {
+        match (&self.sqlite, &self.pg) {
+            (Some(s), _) => Box::new(SqliteStore::open(s.path()).unwrap()),
+            (None, Some(pg)) => Box::new(sigap_server::store::PgStore::open(&pg.url()).unwrap()),
+            (None, None) => unreachable!("a server has a database"),
+        }
     }
 }
 
@@ -309,15 +389,13 @@ pub fn routes_in_source() -> BTreeSet<(String, String)> {
     routes
 }
 
-/// A fresh PostgreSQL schema's URL under `SIGAP_TEST_DATABASE_URL`, or
-/// `None` when it is not set (then the PostgreSQL runs are skipped, but
-/// never in CI: there `.ci/run` sets it, and its absence fails the test).
-pub fn pg_url() -> Option<String> {
+/// The PostgreSQL database the tests may use (`SIGAP_TEST_DATABASE_URL`),
+/// or `None` when it is not set (then the PostgreSQL runs are skipped,
+/// with a notice, but never in CI: there `.ci/run` sets it, and its
+/// absence fails the test).
+pub fn pg_base_url() -> Option<String> {
     match std::env::var("SIGAP_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => {
-            let sep = if url.contains('?') { '&' } else { '?' };
-            Some(format!("{url}{sep}schema=t_{}", Uuid::new_v4().simple()))
-        }
+        Ok(url) if !url.is_empty() => Some(url),
         _ => {
             assert!(
                 std::env::var_os("CI").is_none(),
@@ -329,7 +407,121 @@ pub fn pg_url() -> Option<String> {
     }
 }
 
+/// Whether the PostgreSQL runs can go ahead (see [`pg_base_url`]).
+pub fn postgres_available() -> bool {
+    pg_base_url().is_some()
+}
+
+/// A fresh PostgreSQL schema's URL under `SIGAP_TEST_DATABASE_URL`, or
+/// `None` when it is not set (see [`pg_base_url`]). The schema is kept;
+/// [`PgSchema`] drops its own.
+pub fn pg_url() -> Option<String> {
+    pg_base_url().map(|url| schema_url(&url, &format!("t_{}", Uuid::new_v4().simple())))
+}
+
+fn schema_url(base: &str, schema: &str) -> String {
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}schema={schema}")
+}
+
 /// A fresh PostgreSQL store (see [`pg_url`]).
 pub fn pg_store() -> Option<sigap_server::store::PgStore> {
     pg_url().map(|url| sigap_server::store::PgStore::open(&url).unwrap())
+}
+
+/// A schema of its own on the test database (`SIGAP_TEST_DATABASE_URL`),
+/// dropped when the test is done; kept for a look when the test failed.
+pub struct PgSchema {
+    base: String,
+    pub name: String,
+}
+
+impl PgSchema {
+    /// `None` when `SIGAP_TEST_DATABASE_URL` is not set (see
+    /// [`pg_base_url`]).
+    pub fn new() -> Option<PgSchema> {
+        pg_base_url().map(|base| PgSchema {
+            base,
+            name: format!("t_{}", Uuid::new_v4().simple()),
+        })
+    }
+
+    /// The database URL of the schema (`PgStore` creates it).
+    pub fn url(&self) -> String {
+        schema_url(&self.base, &self.name)
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "PostgreSQL schema {} kept for a look at the failed test",
+                self.name
+            );
+            return;
+        }
+        // On a thread of its own: the test may be inside a runtime.
+        let (base, name) = (self.base.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || -> Result<(), String> {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            rt.block_on(async {
+                let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                tokio::spawn(conn);
+                client
+                    .batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        })
+        .join();
+        if let Ok(Err(e)) = dropped {
+            eprintln!("could not drop PostgreSQL schema {}: {e}", self.name);
+        }
+    }
+}
+
+/// A PostgreSQL store in a schema of its own, dropped with it.
+pub struct PgTestStore {
+    /// Dropped before the schema.
+    pub store: sigap_server::store::PgStore,
+    pub schema: PgSchema,
+}
+
+impl PgTestStore {
+    /// `None` when `SIGAP_TEST_DATABASE_URL` is not set (see
+    /// [`pg_base_url`]).
+    pub fn new() -> Option<PgTestStore> {
+        let schema = PgSchema::new()?;
+        let store = sigap_server::store::PgStore::open(&schema.url()).unwrap();
+        Some(PgTestStore { store, schema })
+    }
+}
+
+/// Runs each of the named `async fn NAME(backend: Backend)` tests on
+/// both backends, as `NAME::sqlite` (always) and `NAME::postgres`
+/// (skipped with a notice when `SIGAP_TEST_DATABASE_URL` is not set;
+/// failing in CI then).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                if $crate::common::postgres_available() {
+                    super::$name($crate::common::Backend::Postgres).await;
+                }
+            }
+        }
+    )*};
 }
