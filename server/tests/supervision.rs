@@ -240,6 +240,24 @@ async fn visits_are_stored_once_and_only_inside_the_agents_areas() {
     assert_eq!(r["results"][0]["code"], "area_not_allowed");
     assert_eq!(stored_visits(&s), 1);
 
+    // No household, or more than any RT has: refused, nothing kept.
+    for households in [0, 10_001, u32::MAX] {
+        let mut v = visit(
+            uuid::Uuid::now_v7(),
+            "33.72.01.1001",
+            1,
+            2,
+            "2026-11-28T03:00:00Z",
+        );
+        v["households"] = json!(households);
+        let (st, r) = s
+            .post(&agent, "/api/v1/visits", &visits_body(&d, vec![v]))
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(r["results"][0]["code"], "invalid_households", "{r}");
+    }
+    assert_eq!(stored_visits(&s), 1);
+
     // Another agent's device: refused like a push.
     let (st, r) = s
         .post(&other, "/api/v1/visits", &visits_body(&d, vec![]))

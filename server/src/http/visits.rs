@@ -23,6 +23,9 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Why a visit is refused, or `None` when it may be stored.
+/// The most households one visit may count.
+const MAX_HOUSEHOLDS: u32 = 10_000;
+
 fn refusal(auth: &Auth, v: &Visit, now_millis: i64, max_skew: u64) -> Option<(String, String)> {
     if v.kelurahan.level() != Level::Kelurahan {
         return Some((
@@ -42,6 +45,16 @@ fn refusal(auth: &Auth, v: &Visit, now_millis: i64, max_skew: u64) -> Option<(St
         return Some((
             "invalid_households".into(),
             "a visit counts at least 1 household".into(),
+        ));
+    }
+    // Far above any RT: a typing slip, which would also not fit the
+    // PostgreSQL column.
+    if v.households > MAX_HOUSEHOLDS {
+        return Some((
+            "invalid_households".into(),
+            format!(
+                "a visit counts at most {MAX_HOUSEHOLDS} households (an RT has far fewer); check the number"
+            ),
         ));
     }
     if !auth.0.covers(&v.kelurahan) {
