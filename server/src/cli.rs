@@ -77,6 +77,42 @@ pub enum Command {
     /// Field laptops and the tokens they belong to.
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// Move a branch office's SQLite database into a PostgreSQL database
+    /// ("moving up"), without loss; run it again to finish an interrupted
+    /// copy.
+    #[command(after_long_help = crate::commands::copy::LONG_HELP)]
+    Copy(CopyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// The office's database: `sqlite:PATH` (or just PATH). It is only
+    /// read; stop the office's server first.
+    #[arg(long, value_name = "sqlite:PATH")]
+    pub from: String,
+    /// The PostgreSQL database to copy into: `postgres://user@host/db`,
+    /// with `?schema=NAME` if its servers use one. Default: the global
+    /// --database-url / SIGAP_DATABASE_URL.
+    #[arg(long, value_name = "postgres://…")]
+    pub to: Option<String>,
+    /// Copy the office's tokens whose names the target already gives to
+    /// other tokens under NAME plus this suffix (e.g. `-solo`: budi
+    /// becomes budi-solo). Without it such a copy is refused.
+    #[arg(long, value_name = "SUFFIX", value_parser = parse_token_suffix)]
+    pub token_suffix: Option<String>,
+    /// Rows written per transaction.
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub batch_size: u32,
+}
+
+/// `--token-suffix`: what a token name may hold, and not empty.
+fn parse_token_suffix(text: &str) -> Result<String, String> {
+    if text.is_empty() || text.len() > 40 || text.chars().any(|c| c.is_control() || c == ',') {
+        return Err(format!(
+            "--token-suffix {text:?}: give 1 to 40 printable characters without commas, e.g. -solo"
+        ));
+    }
+    Ok(text.to_string())
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ use crate::store::{PgStore, SqliteStore, Store, StoreError, postgres::is_postgre
 
 mod backup;
 mod baseline;
+pub mod copy;
 mod coverage;
 mod device;
 mod migrate;
@@ -98,20 +99,27 @@ pub fn open_database(url: Option<&str>, db: &std::path::Path) -> Result<Opened, 
     }
 }
 
-/// Runs a parsed command line; the exit code says how it went.
+/// Runs a parsed command line; the exit code says how it went. Every
+/// command but `copy` (which names both of its databases) works on the
+/// database of the global options.
 pub fn run(cli: Cli) -> Result<ExitCode, CommandError> {
-    let opened = open_database(cli.database_url.as_deref(), &cli.db)?;
-    let store = opened.store();
-    match cli.command {
-        Command::Serve(args) => serve::run(opened, args),
-        Command::Backup { file } => backup::run(&opened, &file),
-        Command::Migrate => migrate::run(&opened),
-        Command::Token(c) => token::run(store, c),
-        Command::Baseline(c) => baseline::run(store, c),
-        Command::Target(c) => baseline::run_target(store, c),
-        Command::Participants(c) => participants::run(store, c),
-        Command::Coverage(c) => coverage::run(store, c),
-        Command::Device(c) => device::run(store, c),
+    let Cli {
+        db,
+        database_url,
+        command,
+    } = cli;
+    let open = || open_database(database_url.as_deref(), &db);
+    match command {
+        Command::Copy(args) => copy::run(&args, database_url.as_deref()),
+        Command::Serve(args) => serve::run(open()?, args),
+        Command::Backup { file } => backup::run(&open()?, &file),
+        Command::Migrate => migrate::run(&open()?),
+        Command::Token(c) => token::run(open()?.store(), c),
+        Command::Baseline(c) => baseline::run(open()?.store(), c),
+        Command::Target(c) => baseline::run_target(open()?.store(), c),
+        Command::Participants(c) => participants::run(open()?.store(), c),
+        Command::Coverage(c) => coverage::run(open()?.store(), c),
+        Command::Device(c) => device::run(open()?.store(), c),
     }
 }
 
