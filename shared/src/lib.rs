@@ -13,6 +13,8 @@
 //! - [`hlc`]: the hybrid logical clock that orders writes.
 //! - [`merge`]: per-field last-writer-wins merge of a person's record.
 //! - [`coverage`]: Universal Coverage Jamsostek arithmetic in integers.
+//! - [`erasure`]: which fields an erasure of personal data overwrites,
+//!   and with what.
 //! - [`csv_format`]: CSV delimiter detection and line numbers for imports.
 //! - [`import_row`]: one typed registration (a CSV row of an import, or
 //!   flags) checked into a registration, or a problem per field.
@@ -25,6 +27,7 @@ pub mod area;
 pub mod coverage;
 pub mod csv_format;
 mod digits;
+pub mod erasure;
 pub mod hlc;
 pub mod import_row;
 pub mod locale;

@@ -264,13 +264,22 @@ pub struct PersonState {
     /// with its own record to show what others changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_changed_by: Option<String>,
+    /// When (Unix milliseconds, the erasure's clock) an admin erased the
+    /// person's personal data on the server (name, phone, occupation,
+    /// employer and void reason, see [`crate::erasure`]). A device that
+    /// holds its own record of the person overwrites those fields in it
+    /// and in the changes it has sent, for writes up to this time. Absent
+    /// for a person never erased, and from servers older than this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased_at: Option<u64>,
     /// The server's change-feed sequence of this person's latest change.
     pub seq: u64,
 }
 
 impl PersonState {
     /// The masked state of a person's merged fields, with `participant`
-    /// false, no `registered_by`/`registered_at`/`voided_at` and `seq` 0: fill
+    /// false, no `registered_by`/`registered_at`/`voided_at`/`erased_at`
+    /// and `seq` 0: fill
     /// those in with struct update syntax.
     pub fn masked(key: &ReplicaKey, nik: &Nik, fields: &Fields) -> PersonState {
         PersonState {
@@ -287,6 +296,7 @@ impl PersonState {
             registered_at: None,
             voided_at: None,
             last_changed_by: None,
+            erased_at: None,
             void_reason: (fields.status == Some(Status::Void))
                 .then(|| fields.void_reason.clone())
                 .flatten()
@@ -572,6 +582,27 @@ mod tests {
                 details: None,
             },
         });
+    }
+
+    #[test]
+    fn erased_at_is_optional_both_ways() {
+        let c = change();
+        let plain = PersonState {
+            seq: 4,
+            ..PersonState::masked(&KEY, &c.nik, &c.fields)
+        };
+        let text = serde_json::to_string(&plain).unwrap();
+        assert!(!text.contains("erased_at"), "{text}");
+        // What an older server sends (no such field) reads as not erased.
+        let back: PersonState = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.erased_at, None);
+        let erased = PersonState {
+            erased_at: Some(1_764_200_000_000),
+            ..plain
+        };
+        round_trip(&erased);
+        let json = serde_json::to_value(&erased).unwrap();
+        assert_eq!(json["erased_at"], 1_764_200_000_000u64);
     }
 
     #[test]

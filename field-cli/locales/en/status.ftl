@@ -26,6 +26,7 @@ show-latest-change = { " " }(the person's latest change: { $by })
 show-held-differently = held differently on the server
 show-held-differently-as = held differently on the server: { $values }
 show-server-keeps = the server keeps what others wrote later for these fields; ask your supervisor if this record is wrong
+show-erased = personal data erased on the server on { $date } (a personal data request): name, phone, occupation, employer and void reason were overwritten on this laptop too; changes not yet sent are kept
 
 change-rejected = rejected: { $reason } ({ $code })
 change-corrected-by = { $state }; corrected by #{ $seq }

@@ -4,6 +4,7 @@ sync-report = sync with { $server }: sent { $sent } (applied { $applied }, merge
 sync-superseded-count = , superseded { $count }
 sync-restamped = { $count } change(s) stamped again by the corrected clock (same ids and numbers)
 sync-new-ids = { $count } change(s) sent again under a new id (the server held their old id elsewhere)
+sync-erased = { $count } person(s) registered on this laptop had their personal data erased on the server (at a personal data request): their name, phone, occupation, employer and void reason were overwritten here too; see `sigap show NIK`
 sync-rejected-line = rejected #{ $seq } { $nik }: { $reason } ({ $code })
 sync-superseded-line = #{ $seq } { $nik }: { $fields } held differently on the server (changed by { $by }); see `sigap show { $nik }`
 sync-not-taken-line = not taken #{ $seq } { $nik }: { $reason } ({ $code })

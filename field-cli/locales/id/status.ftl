@@ -26,6 +26,7 @@ show-latest-change = { " " }(perubahan terakhir orang ini: { $by })
 show-held-differently = tercatat berbeda di server
 show-held-differently-as = tercatat berbeda di server: { $values }
 show-server-keeps = server menyimpan isian ini sebagaimana ditulis pihak lain sesudahnya; tanyakan ke supervisor Anda jika catatan ini salah
+show-erased = data pribadi dihapus di server pada { $date } (permintaan data pribadi): nama, telepon, pekerjaan, pemberi kerja, dan alasan pembatalan juga ditimpa di laptop ini; perubahan yang belum terkirim tetap disimpan
 
 change-rejected = ditolak: { $reason } ({ $code })
 change-corrected-by = { $state }; diperbaiki oleh #{ $seq }

@@ -4,6 +4,7 @@ sync-report = sinkronisasi dengan { $server }: terkirim { $sent } (diterapkan { 
 sync-superseded-count = , tertimpa { $count }
 sync-restamped = { $count } perubahan diberi waktu ulang menurut jam yang sudah dibetulkan (id dan nomor tetap)
 sync-new-ids = { $count } perubahan dikirim lagi dengan id baru (server menyimpan id lamanya untuk hal lain)
+sync-erased = data pribadi { $count } orang yang didaftarkan di laptop ini dihapus di server (atas permintaan data pribadi): nama, telepon, pekerjaan, pemberi kerja, dan alasan pembatalannya juga ditimpa di sini; lihat `sigap show NIK`
 sync-rejected-line = ditolak #{ $seq } { $nik }: { $reason } ({ $code })
 sync-superseded-line = #{ $seq } { $nik }: { $fields } tercatat berbeda di server (diubah oleh { $by }); lihat `sigap show { $nik }`
 sync-not-taken-line = tidak diambil #{ $seq } { $nik }: { $reason } ({ $code })

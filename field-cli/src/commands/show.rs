@@ -37,9 +37,15 @@ pub fn run(store: &Store, args: ShowArgs, json: bool) -> anyhow::Result<ExitCode
     let remote = replica::get(&store.conn, &nik)?;
     let marks = held_differently(&rec, &history, remote.as_ref());
     let v = RecordView::of(&rec);
+    // Set when an admin erased the person's personal data on the server
+    // (this device's copy was overwritten by the pull that said so).
+    let erased_at = remote.as_ref().and_then(|p| p.erased_at);
     if json {
         let mut value = serde_json::to_value(&v)?;
         value["held_differently"] = json!(marks);
+        if let Some(at) = erased_at {
+            value["erased_on_server_at"] = json!(millis_text(at));
+        }
         if args.history {
             value["history"] = json!(history);
         }
@@ -134,6 +140,10 @@ pub fn run(store: &Store, args: ShowArgs, json: bool) -> anyhow::Result<ExitCode
     if !marks.is_empty() {
         output::line(&format!("! {}", t!("show-server-keeps")))?;
     }
+    if let Some(at) = erased_at {
+        let date = output::date_of_millis_in(i18n::lang(), at);
+        output::line(&format!("! {}", t!("show-erased", date = date)))?;
+    }
     for w in &rec.warnings {
         output::line(&output::warning(&i18n::issues::line(i18n::lang(), w)))?;
     }
@@ -157,6 +167,19 @@ pub fn run(store: &Store, args: ShowArgs, json: bool) -> anyhow::Result<ExitCode
         output::print_table(&h)?;
     }
     Ok(super::code(exit::OK))
+}
+
+/// Unix milliseconds as an RFC 3339 time (UTC, to the second), as the
+/// JSON output writes times.
+fn millis_text(millis: u64) -> String {
+    let secs = i64::try_from(millis / 1000).unwrap_or(i64::MAX);
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
 }
 
 fn written(c: &ChangeRow) -> String {

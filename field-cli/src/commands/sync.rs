@@ -6,7 +6,7 @@ use crate::cli::SyncArgs;
 use crate::error::exit;
 use crate::i18n::{self, n, t};
 use crate::output;
-use crate::store::{self, Store, key, now_text, outbox, repair, replica};
+use crate::store::{self, Store, erasure, key, now_text, outbox, repair, replica};
 use crate::sync::client::Client;
 use crate::sync::{ClockCheck, RejectedChange, Summary, lost, pull, push, restore, verify, visits};
 
@@ -88,6 +88,12 @@ pub fn run(store: &mut Store, args: SyncArgs, json: bool) -> anyhow::Result<Exit
     } else {
         pull::pull_all(store, &client, Some(device.id), &mut summary)?;
     }
+    // A change written before an erasure pulled earlier, sent only now:
+    // the erasure won over it on the server; it goes here too.
+    summary.erased += erasure::reapply(
+        &mut store.conn,
+        summary.superseded.iter().map(|s| s.nik.as_str()),
+    )?;
     store::set(&store.conn, key::LAST_SYNC_AT, &now_text())?;
     summary.pending_left = outbox::count_state(&store.conn, outbox::State::Pending)?;
     summary.waiting = outbox::count_waiting(&store.conn)?;
@@ -141,6 +147,12 @@ fn report(summary: &Summary, refused_left: &[outbox::ChangeRow]) -> String {
         more(format!(
             "  {}",
             t!("sync-visits-sent", count = n(summary.visits.synced))
+        ));
+    }
+    if summary.erased > 0 {
+        more(format!(
+            "  {}",
+            t!("sync-erased", count = n(summary.erased))
         ));
     }
     if summary.visits.kept_for_newer_server > 0 {

@@ -19,6 +19,7 @@ pub(super) const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/08_protocol_2.sql")),
     M::up(include_str!("migrations/09_keyed_replica.sql")),
     M::up(include_str!("migrations/10_visits_sync.sql")),
+    M::up(include_str!("migrations/11_erased_persons.sql")),
 ];
 
 /// Brings the schema of `conn` up to date.
@@ -77,13 +78,19 @@ pub(crate) mod tests {
     pub(crate) const KEY: sigap_shared::ReplicaKey = sigap_shared::ReplicaKey::from_bytes([5; 32]);
 
     /// The database at `path` brought up to migration `n` (before the
-    /// keyed replica emptied the replica), with the test key kept.
+    /// keyed replica emptied the replica), with the test key kept, and
+    /// the replica's columns of later steps that this code reads
+    /// (migration 11's `erased_at`) added empty.
     fn upgrade_to(path: &std::path::Path, n: usize) -> Connection {
         let mut conn = Connection::open(path).unwrap();
         Migrations::from_slice(&MIGRATIONS[..n])
             .to_latest(&mut conn)
             .unwrap();
         crate::store::set(&conn, key::REPLICA_KEY, &KEY.to_hex()).unwrap();
+        if n < 11 {
+            conn.execute_batch("ALTER TABLE replica ADD COLUMN erased_at INTEGER")
+                .unwrap();
+        }
         conn
     }
 
@@ -297,6 +304,43 @@ pub(crate) mod tests {
             )
             .unwrap();
         assert_eq!(old, 0);
+    }
+
+    #[test]
+    fn the_replica_learns_erasures_and_pulls_again_after_the_upgrade() {
+        let (nik, fields) = budi();
+        // A replica row and cursor as migration 10 left them.
+        let (_dir, path, conn) = db_at(10);
+        crate::store::set(&conn, key::REPLICA_KEY, &KEY.to_hex()).unwrap();
+        let before = sigap_shared::wire::PersonState {
+            seq: 9,
+            ..sigap_shared::wire::PersonState::masked(&KEY, &nik, &fields)
+        };
+        conn.execute(
+            "INSERT INTO replica(nik_hash, nik_masked, name_masked, participant,
+                kelurahan, rw, rt, category, status, seq)
+             VALUES (?1, ?2, ?3, 0, '33.72.01.1001', 3, 5, 'bpu', 'registered', 9)",
+            rusqlite::params![before.nik_hash, before.nik_masked, before.name_masked],
+        )
+        .unwrap();
+        conn.execute("INSERT INTO config VALUES ('pull_cursor', '9')", [])
+            .unwrap();
+        drop(conn);
+        let store = Store::open(&path, None).unwrap();
+        // Kept, not erased, and pulled again: an erasure made before
+        // this version reaches the device at the next sync.
+        assert_eq!(
+            replica::get(&store.conn, &nik).unwrap(),
+            Some(before.clone())
+        );
+        assert_eq!(store.get(key::PULL_CURSOR).unwrap(), None);
+        let erased = sigap_shared::wire::PersonState {
+            erased_at: Some(1_764_300_000_000),
+            seq: 14,
+            ..before
+        };
+        replica::upsert(&store.conn, &erased).unwrap();
+        assert_eq!(replica::get(&store.conn, &nik).unwrap(), Some(erased));
     }
 
     #[test]

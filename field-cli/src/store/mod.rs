@@ -3,12 +3,14 @@
 //! history), the receipts of the server, the replica of the agent's areas
 //! and the visit log, encrypted with SQLCipher (`encryption`, with the key
 //! of `kdf`). `connection` opens the file, `migrations/` holds
-//! its schema one step a file, `config` the device's settings; the other
-//! modules each hold one kind of row.
+//! its schema one step a file, `config` the device's settings; `erasure`
+//! overwrites the device's copy of a person erased on the server; the
+//! other modules each hold one kind of row.
 
 pub mod config;
 pub mod connection;
 pub mod encryption;
+pub mod erasure;
 mod files;
 pub mod kdf;
 mod migrations;

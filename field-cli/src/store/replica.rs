@@ -19,15 +19,15 @@ pub fn upsert(conn: &Connection, p: &PersonState) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO replica(nik_hash, nik_masked, name_masked, participant, registered_by,
             registered_at, kelurahan, rw, rt, category, status, seq, voided_at, void_reason,
-            last_changed_by)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+            last_changed_by, erased_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
          ON CONFLICT(nik_hash) DO UPDATE SET nik_masked = excluded.nik_masked,
             name_masked = excluded.name_masked, participant = excluded.participant,
             registered_by = excluded.registered_by, registered_at = excluded.registered_at,
             kelurahan = excluded.kelurahan, rw = excluded.rw, rt = excluded.rt,
             category = excluded.category, status = excluded.status, seq = excluded.seq,
             voided_at = excluded.voided_at, void_reason = excluded.void_reason,
-            last_changed_by = excluded.last_changed_by",
+            last_changed_by = excluded.last_changed_by, erased_at = excluded.erased_at",
     )?
     .execute(params![
         p.nik_hash,
@@ -45,6 +45,7 @@ pub fn upsert(conn: &Connection, p: &PersonState) -> Result<()> {
         millis(p.voided_at),
         p.void_reason,
         p.last_changed_by,
+        millis(p.erased_at),
     ])?;
     Ok(())
 }
@@ -89,7 +90,8 @@ pub fn get(conn: &Connection, nik: &Nik) -> Result<Option<PersonState>> {
     let raw = conn
         .prepare_cached(
             "SELECT nik_masked, name_masked, participant, registered_by, registered_at,
-                kelurahan, rw, rt, category, status, seq, voided_at, void_reason, last_changed_by
+                kelurahan, rw, rt, category, status, seq, voided_at, void_reason, last_changed_by,
+                erased_at
              FROM replica WHERE nik_hash = ?1",
         )?
         .query_row([&hash], |r| {
@@ -113,6 +115,7 @@ pub fn get(conn: &Connection, nik: &Nik) -> Result<Option<PersonState>> {
                     r.get::<_, Option<i64>>(11)?,
                     r.get::<_, Option<String>>(12)?,
                     r.get::<_, Option<String>>(13)?,
+                    r.get::<_, Option<i64>>(14)?,
                 ),
             ))
         })
@@ -120,7 +123,7 @@ pub fn get(conn: &Connection, nik: &Nik) -> Result<Option<PersonState>> {
     let Some((
         (nik_masked, name_masked, participant, by, at),
         (kel, rw, rt, cat, status, seq),
-        (voided_at, void_reason, last_changed_by),
+        (voided_at, void_reason, last_changed_by, erased_at),
     )) = raw
     else {
         return Ok(None);
@@ -151,6 +154,7 @@ pub fn get(conn: &Connection, nik: &Nik) -> Result<Option<PersonState>> {
         voided_at: millis(voided_at),
         void_reason,
         last_changed_by,
+        erased_at: millis(erased_at),
         seq: u64::try_from(seq).unwrap_or(0),
     }))
 }

@@ -100,6 +100,10 @@ pub struct Summary {
     /// Rounds of pages sent (a round re-sends what waited).
     pub rounds: u32,
     pub received: u64,
+    /// This device's own persons whose personal data an admin erased on
+    /// the server, overwritten here too by this sync (the record and the
+    /// changes the server has answered; pending changes are kept).
+    pub erased: u64,
     pub pending_left: i64,
     pub rejected_outstanding: i64,
     pub pull_cursor: u64,

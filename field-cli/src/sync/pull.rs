@@ -2,8 +2,10 @@
 //! page by page. A fetching thread asks for the next page while this one
 //! writes the last into the replica; pages are committed together with the
 //! cursor they lead to, in batches, so a cut pull resumes where the last
-//! commit left it.
+//! commit left it. A pulled person the server erased is erased in this
+//! device's own records and sent changes in the same commit.
 
+use std::collections::HashMap;
 use std::sync::mpsc;
 
 use sigap_shared::wire::{MAX_PULL_LIMIT, PullPage};
@@ -13,7 +15,7 @@ use super::client::Client;
 use super::{Reporter, Summary};
 use crate::error::{CliError, Result};
 use crate::i18n::t;
-use crate::store::{self, Store, key, now_text, replica};
+use crate::store::{self, Store, erasure, key, now_text, replica};
 
 /// Persons written per local transaction.
 const COMMIT_EVERY: usize = 20_000;
@@ -88,7 +90,7 @@ pub fn pull_all(
                 Ok(v) => v,
                 Err(e) => {
                     // What was pulled so far is kept.
-                    write_batch(store, &batch, batch_cursor)?;
+                    summary.erased += write_batch(store, &batch, batch_cursor)?;
                     return Err(e);
                 }
             };
@@ -100,30 +102,48 @@ pub fn pull_all(
             summary.pull_cursor = next;
             rep.step(n as u64);
             if in_batch >= COMMIT_EVERY {
-                write_batch(store, &batch, batch_cursor.take())?;
+                summary.erased += write_batch(store, &batch, batch_cursor.take())?;
                 batch.clear();
                 in_batch = 0;
             }
         }
-        write_batch(store, &batch, batch_cursor)
+        summary.erased += write_batch(store, &batch, batch_cursor)?;
+        Ok(())
     })
 }
 
 /// Writes pages into the replica with the cursor they lead to, in one
 /// transaction, then copies the WAL into the database while the next
-/// pages are on their way.
-fn write_batch(store: &mut Store, pages: &[PullPage], cursor: Option<u64>) -> Result<()> {
+/// pages are on their way. A person the server says was erased
+/// (`erased_at`) who is also one of this device's own has their personal
+/// data overwritten here too, in the same transaction (see
+/// [`erasure`]); returns how many of this device's persons were.
+fn write_batch(store: &mut Store, pages: &[PullPage], cursor: Option<u64>) -> Result<u64> {
     let Some(next) = cursor else {
-        return Ok(());
+        return Ok(0);
     };
     let tx = store
         .conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut erased: HashMap<String, u64> = HashMap::new();
     for p in pages.iter().flat_map(|page| &page.persons) {
         replica::upsert(&tx, p)?;
+        if let Some(at) = p.erased_at {
+            // The latest, should a batch hold the person twice.
+            let e = erased.entry(p.nik_hash.clone()).or_insert(at);
+            *e = (*e).max(at);
+        }
+    }
+    let mut overwritten = 0;
+    if !erased.is_empty()
+        && let Some(replica_key) = replica::key(&tx)?
+    {
+        // Pending changes are left alone: the agent's unsent work.
+        overwritten = erasure::apply(&tx, &replica_key, &erased)?;
     }
     store::set(&tx, key::PULL_CURSOR, &next.to_string())?;
     store::set(&tx, key::LAST_PULL_AT, &now_text())?;
     tx.commit()?;
-    store.checkpoint()
+    store.checkpoint()?;
+    Ok(overwritten)
 }

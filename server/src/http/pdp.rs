@@ -110,7 +110,9 @@ struct Erased {
 }
 
 /// Erases a person's personal fields (name, phone, ...) from the merged
-/// record, the changes and the conflicts. Admins only.
+/// record, the changes and the conflicts. Admins only. The agents' feed
+/// then sends the person with `erased_at`, and each laptop that holds its
+/// own record of the person overwrites it at its next sync.
 #[utoipa::path(
     post,
     path = "/api/v1/persons/{nik}/erase",

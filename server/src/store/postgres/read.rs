@@ -29,7 +29,8 @@ use crate::store::{
 #[derive(serde::Deserialize)]
 struct PullRecord<'a> {
     fields: sigap_shared::Fields,
-    /// Read only for a void (its date is sent).
+    /// Read only for a void (its date is sent) and an erased person (the
+    /// erasure's date is sent).
     #[serde(borrow)]
     stamps: &'a serde_json::value::RawValue,
 }
@@ -531,6 +532,10 @@ impl PgStore {
                     registered_by: r.try_get(3)?,
                     registered_at: at.map(to_u64),
                     voided_at: voided_at(&rec)?,
+                    erased_at: crate::store::sqlite::erase::erased_at(
+                        &rec.fields,
+                        rec.stamps.get(),
+                    )?,
                     last_changed_by: r.try_get(7)?,
                     seq,
                     ..PersonState::masked(&self.replica_key, &nik, &rec.fields)

@@ -17,19 +17,10 @@ use crate::engine;
 use crate::protocol::{self, Tx, ready};
 use crate::store::{Erasure, StoreError};
 
-/// What an erased text field reads afterwards. Not empty: name and
-/// occupation are required, and a record that lost them would stop
-/// counting as covered.
-pub const ERASED: &str = "[dihapus]";
-
-/// The text fields that hold personal data, and what each becomes.
-const PERSONAL: [(&str, &str); 5] = [
-    ("name", ERASED),
-    ("phone", ""),
-    ("occupation", ERASED),
-    ("employer", ERASED),
-    ("void_reason", ERASED),
-];
+// The personal fields and what each becomes ("[dihapus]", an empty
+// phone) are shared with the field tool, which overwrites its own copy
+// of an erased person with the same values.
+use sigap_shared::erasure::PERSONAL;
 
 impl SqliteStore {
     pub(in crate::store) fn erase_person_impl(
@@ -110,15 +101,39 @@ pub(in crate::store) async fn erase_fields<T: Tx>(
 /// The write that overwrites what `current` holds of each personal field
 /// (fields it does not hold, it leaves unwritten).
 fn erasure_of(current: &Fields) -> Fields {
-    let held = |v: &Option<String>| v.as_deref().is_some_and(|t| !t.trim().is_empty());
-    Fields {
-        name: held(&current.name).then(|| ERASED.to_string()),
-        phone: held(&current.phone).then(String::new),
-        occupation: held(&current.occupation).then(|| ERASED.to_string()),
-        employer: held(&current.employer).then(|| ERASED.to_string()),
-        void_reason: held(&current.void_reason).then(|| ERASED.to_string()),
-        ..Fields::default()
+    sigap_shared::erasure::erasure_of(current)
+}
+
+/// When the person whose merged record holds `fields` (and the per-field
+/// clocks `stamps`, their stored JSON) was erased, for the feed's
+/// `erased_at`: the latest clock of a personal field that reads
+/// `"[dihapus]"` ([`sigap_shared::erasure::ERASED`]) and was written by
+/// the server itself ([`engine::SERVER_DEVICE`], as [`erase_fields`]
+/// writes). `None` for a person never erased, and for one whose erased
+/// fields have all been written again since by others: the record then
+/// carries no mark of the erasure, so a device that did not pull the
+/// person in between is not told (docs/sync-api.md says so). An erasure
+/// of a record that held only a phone leaves no mark either (an empty
+/// phone is not one: anyone may clear a phone).
+///
+/// The stamps are read only when a field reads `"[dihapus]"`, so the feed
+/// of persons never erased costs nothing more. Both backends' pulls call
+/// this one rule.
+pub(in crate::store) fn erased_at(
+    fields: &Fields,
+    stamps: &str,
+) -> Result<Option<u64>, StoreError> {
+    let mut marks = sigap_shared::erasure::erased_marks(fields).peekable();
+    if marks.peek().is_none() {
+        return Ok(None);
     }
+    let stamps: sigap_shared::merge::Stamps = serde_json::from_str(stamps)
+        .map_err(|e| StoreError::Corrupt(format!("person record stamps: {e}")))?;
+    Ok(marks
+        .filter_map(|f| stamps.0.get(&f))
+        .filter(|h| h.device == engine::SERVER_DEVICE)
+        .map(|h| h.millis)
+        .max())
 }
 
 /// Rewrites the JSON column read by `select` (key, json) for every row of
@@ -194,7 +209,7 @@ fn scrub(value: &mut Value) -> bool {
         Value::Object(map) => {
             let mut changed = false;
             for (key, v) in map.iter_mut() {
-                if let Some((_, erased)) = PERSONAL.iter().find(|(k, _)| k == key) {
+                if let Some((_, erased)) = PERSONAL.iter().find(|(f, _)| f.as_str() == key) {
                     // A plain value, or a stamped one (`{"value", "hlc"}`,
                     // as identity claims keep them).
                     let text = match v {
@@ -223,6 +238,7 @@ fn scrub(value: &mut Value) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+    use sigap_shared::erasure::ERASED;
 
     #[test]
     fn personal_fields_are_overwritten_wherever_they_are() {
@@ -247,5 +263,69 @@ mod tests {
             })
         );
         assert!(!scrub(&mut v), "a second pass finds nothing left");
+    }
+
+    fn at(millis: u64, device: uuid::Uuid) -> sigap_shared::Hlc {
+        sigap_shared::Hlc {
+            millis,
+            counter: 0,
+            device,
+        }
+    }
+
+    #[test]
+    fn the_feed_says_when_the_server_erased_a_person() {
+        let nik = Nik::parse("3372015505900002").unwrap();
+        let agent = uuid::Uuid::from_u128(7);
+        let fields = Fields {
+            name: Some("Siti Rahayu".into()),
+            phone: Some("0812345678".into()),
+            occupation: Some("pedagang".into()),
+            rw: Some(1),
+            ..Fields::default()
+        };
+        let mut record = sigap_shared::PersonRecord::from_write(nik, &fields, at(1_000, agent));
+        let stamps = |r: &sigap_shared::PersonRecord| serde_json::to_string(&r.stamps).unwrap();
+        // Never erased: the stamps are not even read.
+        assert_eq!(erased_at(&record.fields, "not json").unwrap(), None);
+        // An agent who types the marker as a name erases nothing.
+        let mut typed = record.clone();
+        typed.apply(
+            &Fields {
+                name: Some(ERASED.into()),
+                ..Fields::default()
+            },
+            at(2_000, agent),
+        );
+        assert_eq!(erased_at(&typed.fields, &stamps(&typed)).unwrap(), None);
+        // The server's erasure: its clock.
+        let erasure = erasure_of(&record.fields);
+        record.apply(&erasure, at(5_000, engine::SERVER_DEVICE));
+        assert_eq!(
+            erased_at(&record.fields, &stamps(&record)).unwrap(),
+            Some(5_000)
+        );
+        // The name written again later by an agent: the occupation still
+        // carries the erasure.
+        record.apply(
+            &Fields {
+                name: Some("Siti R".into()),
+                ..Fields::default()
+            },
+            at(6_000, agent),
+        );
+        assert_eq!(
+            erased_at(&record.fields, &stamps(&record)).unwrap(),
+            Some(5_000)
+        );
+        // Every erased field written again: nothing left to announce.
+        record.apply(
+            &Fields {
+                occupation: Some("penjahit".into()),
+                ..Fields::default()
+            },
+            at(7_000, agent),
+        );
+        assert_eq!(erased_at(&record.fields, &stamps(&record)).unwrap(), None);
     }
 }

@@ -23,7 +23,8 @@ use crate::store::{
 #[derive(serde::Deserialize)]
 struct PullRecord<'a> {
     fields: sigap_shared::Fields,
-    /// Read only for a void (its date is sent).
+    /// Read only for a void (its date is sent) and an erased person (the
+    /// erasure's date is sent).
     #[serde(borrow)]
     stamps: &'a serde_json::value::RawValue,
 }
@@ -254,6 +255,10 @@ impl SqliteStore {
                     registered_by: r.get(3)?,
                     registered_at: at.map(to_u64),
                     voided_at: voided_at(&rec)?,
+                    erased_at: crate::store::sqlite::erase::erased_at(
+                        &rec.fields,
+                        rec.stamps.get(),
+                    )?,
                     last_changed_by: r.get(7)?,
                     seq: to_u64(r.get(5)?),
                     ..PersonState::masked(&self.replica_key, &nik, &rec.fields)
