@@ -15,6 +15,9 @@ use crate::measure::{mib, ms, percentile, secs, time_command, wait_with_peak};
 use crate::people::{change, person, registrations_csv, roll_csv};
 use crate::procs::{Agent, Server, bin};
 
+pub mod postgres;
+pub use postgres::PgOptions;
+
 /// How big each scenario is.
 #[derive(Debug, Clone, Copy)]
 pub struct Scale {
@@ -84,15 +87,28 @@ fn row(
     }
 }
 
-/// The scenarios, by the names `--only` takes.
-pub const SCENARIOS: [&str; 4] = ["sync", "merge", "register", "big"];
+/// The scenarios, by the names `--only` takes. `postgres` runs only with
+/// a PostgreSQL database to measure on ([`run_with`]).
+pub const SCENARIOS: [&str; 5] = ["sync", "merge", "register", "big", "postgres"];
 
 /// How many times the floor is measured; its median is the baseline.
 const FLOOR_RUNS: usize = 3;
 
-/// Runs the scenarios named in `only` (all when empty); `log` receives
-/// progress lines.
+/// Runs the SQLite scenarios named in `only` (all when empty); `log`
+/// receives progress lines.
 pub fn run(scale: Scale, only: &[String], log: &mut dyn FnMut(&str)) -> Vec<Row> {
+    run_with(scale, only, None, log)
+}
+
+/// Runs the scenarios named in `only` (all when empty), the PostgreSQL
+/// group too when `pg` names a database (`postgres` in `only` without one
+/// runs nothing of it).
+pub fn run_with(
+    scale: Scale,
+    only: &[String],
+    pg: Option<&PgOptions>,
+    log: &mut dyn FnMut(&str),
+) -> Vec<Row> {
     let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     let mut rows = Vec::new();
     log(&format!(
@@ -127,6 +143,12 @@ pub fn run(scale: Scale, only: &[String], log: &mut dyn FnMut(&str)) -> Vec<Row>
     if wanted("big") {
         log("coverage query vs recompute, lookup, memory");
         rows.extend(big_scenarios(scale));
+    }
+    if let Some(pg) = pg
+        && wanted("postgres")
+    {
+        log("PostgreSQL (each scenario beside its SQLite row, measured again here)");
+        rows.extend(postgres::rows(scale, pg, floor, log));
     }
     rows
 }
@@ -736,6 +758,14 @@ pub fn document(table: &str, command: &str, scale: Scale) -> String {
         .map(|kb| format!("{:.0} GiB", kb as f64 / 1024.0 / 1024.0))
         .unwrap_or_default();
     let date = time::OffsetDateTime::now_utc().date();
+    let pg_note = if table.contains("PostgreSQL") {
+        "\nPostgreSQL rows (`--postgres URL`) run each scenario again on\n\
+         `sigap-server --database-url`, beside its SQLite row measured again in the same\n\
+         run and a PostgreSQL floor: the same rows sent by binary `COPY` in one\n\
+         transaction into a table made `LIKE persons INCLUDING ALL`.\n"
+    } else {
+        ""
+    };
     format!(
         "# SIGAP benchmarks\n\n{RESULTS_START}\n\
          - date: {date}\n- machine: {cpu}, {cores} cores, {mem} memory\n\
@@ -743,7 +773,7 @@ pub fn document(table: &str, command: &str, scale: Scale) -> String {
          Every figure is measured by the harness in `tests/src/bench.rs` on the real\n\
          `sigap` and `sigap-server` binaries, beside a baseline measured in the same run.\n\
          The floor is the same rows inserted through rusqlite in one transaction into a\n\
-         table with the server's own `persons` schema and indexes.\n\n{table}{RESULTS_END}\n"
+         table with the server's own `persons` schema and indexes.\n{pg_note}\n{table}{RESULTS_END}\n"
     )
 }
 

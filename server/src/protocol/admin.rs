@@ -31,46 +31,51 @@ pub async fn import_participants<T: Tx>(
     };
     let mut summary = ImportSummary::default();
     let mut w = Writer::new(tx);
-    for row in rows {
-        let fields = Fields {
-            kelurahan: Some(row.kelurahan),
-            rw: Some(row.rw),
-            rt: Some(row.rt),
-            category: Some(row.category),
-            ..Default::default()
-        };
-        match w.load(&row.nik).await? {
-            Some(mut p) => {
-                let before = p.record.fields.clone();
-                p.record.apply(&fields, hlc);
-                // The earliest date the roll listed the person: a
-                // participant since always (`None`) stays so.
-                let roll_as_of = if p.participant {
-                    p.roll_as_of.map(|d| d.min(as_of))
-                } else {
-                    Some(as_of)
-                };
-                if p.participant && before == p.record.fields && roll_as_of == p.roll_as_of {
-                    summary.unchanged += 1;
-                    continue;
+    for chunk in rows.chunks(super::IMPORT_CHUNK) {
+        let niks: Vec<&Nik> = chunk.iter().map(|r| &r.nik).collect();
+        w.tx.prefetch_persons(&niks).await?;
+        for row in chunk {
+            let fields = Fields {
+                kelurahan: Some(row.kelurahan),
+                rw: Some(row.rw),
+                rt: Some(row.rt),
+                category: Some(row.category),
+                ..Default::default()
+            };
+            match w.load(&row.nik).await? {
+                Some(mut p) => {
+                    let before = p.record.fields.clone();
+                    p.record.apply(&fields, hlc);
+                    // The earliest date the roll listed the person: a
+                    // participant since always (`None`) stays so.
+                    let roll_as_of = if p.participant {
+                        p.roll_as_of.map(|d| d.min(as_of))
+                    } else {
+                        Some(as_of)
+                    };
+                    if p.participant && before == p.record.fields && roll_as_of == p.roll_as_of {
+                        summary.unchanged += 1;
+                        continue;
+                    }
+                    p.participant = true;
+                    p.roll_as_of = roll_as_of;
+                    p.review = engine::review_json(&p.record);
+                    w.save(&mut p, Known::Nothing, ROLL_DEVICE, None).await?;
+                    summary.joined += 1;
                 }
-                p.participant = true;
-                p.roll_as_of = roll_as_of;
-                p.review = engine::review_json(&p.record);
-                w.save(&mut p, Known::Nothing, ROLL_DEVICE, None).await?;
-                summary.joined += 1;
-            }
-            None => {
-                let mut p = Stored {
-                    participant: true,
-                    roll_as_of: Some(as_of),
-                    ..Stored::new(PersonRecord::from_write(row.nik.clone(), &fields, hlc))
-                };
-                w.save(&mut p, Known::Nothing, ROLL_DEVICE, Some(ROLL_NAME))
-                    .await?;
-                summary.created += 1;
+                None => {
+                    let mut p = Stored {
+                        participant: true,
+                        roll_as_of: Some(as_of),
+                        ..Stored::new(PersonRecord::from_write(row.nik.clone(), &fields, hlc))
+                    };
+                    w.save(&mut p, Known::Nothing, ROLL_DEVICE, Some(ROLL_NAME))
+                        .await?;
+                    summary.created += 1;
+                }
             }
         }
+        w.tx.write_so_far().await?;
     }
     w.flush().await?;
     Ok(summary)

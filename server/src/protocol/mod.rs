@@ -157,7 +157,24 @@ pub trait Tx {
     async fn load_conflict(&mut self, id: i64) -> Result<Option<Conflict>, StoreError>;
     /// The number of this roll import (1, 2, …).
     async fn next_roll_import(&mut self) -> Result<i64, StoreError>;
+
+    /// A long write (a roll import) is about to load these persons: a
+    /// backend across a network reads them in one round trip. SQLite
+    /// reads each as asked.
+    async fn prefetch_persons(&mut self, niks: &[&Nik]) -> Result<(), StoreError> {
+        let _ = niks;
+        Ok(())
+    }
+    /// A long write has done a part: a backend that keeps its writes
+    /// until the end may write them now (still uncommitted), so that what
+    /// it keeps stays bounded.
+    async fn write_so_far(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
+
+/// How many roll rows a backend reads ahead and keeps at a time.
+pub const IMPORT_CHUNK: usize = 10_000;
 
 /// Runs a future that never waits (SQLite's transactions answer at once)
 /// to its end on this thread.

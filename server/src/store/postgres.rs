@@ -68,6 +68,9 @@ pub struct PgStore {
     /// The last coverage snapshot this process took.
     taken: Mutex<super::snapshots::Taken>,
     replica_key: ReplicaKey,
+    /// Notified after every push of this process commits, for a push
+    /// that waits for its device's earlier page.
+    pushed: tokio::sync::Notify,
 }
 
 impl Drop for PgStore {
@@ -173,6 +176,7 @@ impl PgStore {
             schema,
             taken: Mutex::default(),
             replica_key: ReplicaKey::from_bytes([0; 32]),
+            pushed: tokio::sync::Notify::new(),
         };
         store.replica_key = store.block_on(migrate::to_latest(&store.pool, &store.schema))?;
         store.backfill_history()?;

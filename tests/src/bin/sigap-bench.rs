@@ -11,6 +11,13 @@
 //! writes elsewhere than BENCHMARKS.md; `--stdout` only prints; `--only
 //! sync,merge` runs some scenarios and prints their rows (BENCHMARKS.md is
 //! left alone unless `--out` is given).
+//!
+//! `--postgres URL` (or `SIGAP_BENCH_DATABASE_URL`) adds the PostgreSQL
+//! rows: each scenario again on `sigap-server --database-url URL?schema=…`
+//! (a schema of its own per scenario, dropped after), beside its SQLite
+//! row and a `COPY` floor measured in the same run. `--only postgres`
+//! runs only those (and the SQLite rows they are compared with);
+//! `--pg-sample` also logs what the servers' backends waited for.
 
 use std::process::ExitCode;
 
@@ -21,8 +28,12 @@ fn main() -> ExitCode {
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!(
             "sigap-bench: measure SIGAP against its performance targets\n\n\
-             usage: sigap-bench [--smoke] [--only NAME,...] [--out FILE | --stdout]\n\n\
+             usage: sigap-bench [--smoke] [--only NAME,...] [--postgres URL [--pg-sample]]\n\
+             \x20                  [--out FILE | --stdout]\n\n\
              --only runs some scenarios: {}\n\
+             --postgres URL (or SIGAP_BENCH_DATABASE_URL) adds the PostgreSQL rows\n\
+             (postgres://user@host/db; each scenario in a schema of its own, dropped after);\n\
+             --pg-sample logs what the servers' PostgreSQL backends waited for\n\
              --write-registrations N FILE / --write-roll N FILE write generated CSV\n\n\
              Needs the sigap and sigap-server binaries beside it:\n  \
              cargo build --release --workspace --bins && target/release/sigap-bench",
@@ -55,20 +66,46 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    let pg_url = args
+        .iter()
+        .position(|a| a == "--postgres")
+        .and_then(|i| args.get(i + 1).cloned())
+        .or_else(|| std::env::var("SIGAP_BENCH_DATABASE_URL").ok())
+        .filter(|u| !u.is_empty());
+    let pg = pg_url.map(|url| bench::PgOptions {
+        url,
+        sample: args.iter().any(|a| a == "--pg-sample"),
+    });
+    if let Some(pg) = &pg
+        && !(pg.url.starts_with("postgres://") || pg.url.starts_with("postgresql://"))
+    {
+        eprintln!("error: --postgres takes a postgres://… URL");
+        return ExitCode::from(2);
+    }
+    if pg.is_none() && only.iter().any(|o| o == "postgres") {
+        eprintln!(
+            "error: --only postgres needs a database: --postgres postgres://user@host/db \
+             (or SIGAP_BENCH_DATABASE_URL)"
+        );
+        return ExitCode::from(2);
+    }
     let scale = if smoke { Scale::smoke() } else { Scale::full() };
-    let rows = bench::run(scale, &only, &mut |line| eprintln!("{line}"));
+    let rows = bench::run_with(scale, &only, pg.as_ref(), &mut |line| eprintln!("{line}"));
     let table = bench::markdown(&rows);
     if !only.is_empty() && !args.iter().any(|a| a == "--out") {
         // A partial run never replaces the full table in BENCHMARKS.md.
         print!("{table}");
         return ExitCode::SUCCESS;
     }
-    let command = if smoke {
-        "target/release/sigap-bench --smoke"
+    let mut command = if smoke {
+        "target/release/sigap-bench --smoke".to_string()
     } else {
-        "cargo build --release --workspace --bins && target/release/sigap-bench"
+        "cargo build --release --workspace --bins && target/release/sigap-bench".to_string()
     };
-    let fresh = bench::document(&table, command, scale);
+    if pg.is_some() {
+        command.push_str(" --postgres postgres://…");
+    }
+    let fresh = bench::document(&table, &command, scale);
     // Keep the notes written around the results (profiles, before/after):
     // only the part between the markers is replaced.
     let doc = match std::fs::read_to_string(&out) {

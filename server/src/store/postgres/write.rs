@@ -107,7 +107,9 @@ pub(super) struct PgTx<'c> {
     log_ids: HashSet<Uuid>,
     persons: HashMap<String, PendingPerson>,
     saves: u64,
-    counters_changed: bool,
+    /// Covered-count changes, written at the end: a counter row is shared
+    /// by every push in its area, and its lock is held to commit.
+    counters: CounterDeltas,
 }
 
 impl<'c> PgTx<'c> {
@@ -121,7 +123,7 @@ impl<'c> PgTx<'c> {
             log_ids: HashSet::new(),
             persons: HashMap::new(),
             saves: 0,
-            counters_changed: false,
+            counters: Vec::new(),
         })
     }
 
@@ -131,20 +133,7 @@ impl<'c> PgTx<'c> {
         let mut niks: Vec<&str> = req.changes.iter().map(|c| c.nik.as_str()).collect();
         niks.sort_unstable();
         niks.dedup();
-        let stmt = self
-            .tx
-            .prepare_cached(&format!(
-                "SELECT {PERSON_COLUMNS} FROM persons WHERE nik = ANY($1) ORDER BY nik FOR UPDATE"
-            ))
-            .await?;
-        let rows = self.tx.query(&stmt, &[&niks]).await?;
-        for nik in &niks {
-            self.prefetched.insert((*nik).to_string(), None);
-        }
-        for r in &rows {
-            let nik: String = r.try_get(11)?;
-            self.prefetched.insert(nik, Some(stored_from_row(r)?));
-        }
+        self.lock_persons(&niks).await?;
         let ids: Vec<Uuid> = req.changes.iter().map(|c| c.id).collect();
         let stmt = self
             .tx
@@ -157,32 +146,89 @@ impl<'c> PgTx<'c> {
         Ok(())
     }
 
+    /// Reads and locks the persons of `niks` (sorted: two transactions
+    /// lock shared persons in the same order).
+    async fn lock_persons(&mut self, niks: &[&str]) -> Result<(), StoreError> {
+        let stmt = self
+            .tx
+            .prepare_cached(&format!(
+                "SELECT {PERSON_COLUMNS} FROM persons WHERE nik = ANY($1) ORDER BY nik FOR UPDATE"
+            ))
+            .await?;
+        let rows = self.tx.query(&stmt, &[&niks]).await?;
+        for nik in niks {
+            if !self.persons.contains_key(*nik) {
+                self.prefetched.insert((*nik).to_string(), None);
+            }
+        }
+        for r in &rows {
+            let nik: String = r.try_get(11)?;
+            self.prefetched.insert(nik, Some(stored_from_row(r)?));
+        }
+        Ok(())
+    }
+
     /// Writes what was kept, gives the saved persons their feed positions
     /// and commits.
-    async fn finish(self) -> Result<(), StoreError> {
-        let PgTx {
-            tx,
-            logs,
-            persons,
-            counters_changed,
-            ..
-        } = self;
-        write_logs(&tx, &logs).await?;
-        if counters_changed {
-            tx.execute(
-                "UPDATE meta SET value = value + 1 WHERE key = 'generation'",
-                &[],
-            )
-            .await?;
+    async fn finish(mut self) -> Result<(), StoreError> {
+        self.write_pending().await?;
+        if !self.counters.is_empty() {
+            write_counters(&self.tx, &self.counters).await?;
+            self.tx
+                .execute(
+                    "UPDATE meta SET value = value + 1 WHERE key = 'generation'",
+                    &[],
+                )
+                .await?;
         }
-        write_persons(&tx, persons).await?;
-        tx.commit().await?;
+        self.tx.commit().await?;
         Ok(())
+    }
+
+    /// Writes the kept change log rows and persons (the persons under the
+    /// feed lock, held from then until commit).
+    async fn write_pending(&mut self) -> Result<(), StoreError> {
+        write_logs(&self.tx, &self.logs).await?;
+        self.logs.clear();
+        write_persons(&self.tx, std::mem::take(&mut self.persons)).await
     }
 
     fn pending_log(&self, f: impl Fn(&PendingLog) -> bool) -> Option<&PendingLog> {
         self.logs.iter().rev().find(|l| f(l))
     }
+}
+
+/// Adds to the covered counters, in a fixed order (so that concurrent
+/// writers lock counter rows in the same order).
+async fn write_counters(
+    tx: &deadpool_postgres::Transaction<'_>,
+    deltas: &CounterDeltas,
+) -> Result<(), StoreError> {
+    let mut sums: HashMap<(String, &'static str, i32), i64> = HashMap::new();
+    for (area, cat, year, d) in deltas {
+        *sums
+            .entry((area.to_string(), cat.as_str(), *year))
+            .or_default() += d;
+    }
+    let mut rows: Vec<_> = sums.into_iter().filter(|(_, d)| *d != 0).collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    rows.sort();
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO counters (area, category, since_year, covered)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::integer[], $4::bigint[])
+             ON CONFLICT (area, category, since_year)
+             DO UPDATE SET covered = counters.covered + excluded.covered",
+        )
+        .await?;
+    let areas: Vec<&str> = rows.iter().map(|r| r.0.0.as_str()).collect();
+    let cats: Vec<&str> = rows.iter().map(|r| r.0.1).collect();
+    let years: Vec<i32> = rows.iter().map(|r| r.0.2).collect();
+    let ds: Vec<i64> = rows.iter().map(|r| r.1).collect();
+    tx.execute(&stmt, &[&areas, &cats, &years, &ds]).await?;
+    Ok(())
 }
 
 async fn write_logs(
@@ -633,23 +679,7 @@ impl Tx for PgTx<'_> {
     }
 
     async fn add_counters(&mut self, deltas: &CounterDeltas) -> Result<(), StoreError> {
-        let stmt = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO counters (area, category, since_year, covered)
-                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::integer[], $4::bigint[])
-                 ON CONFLICT (area, category, since_year)
-                 DO UPDATE SET covered = counters.covered + excluded.covered",
-            )
-            .await?;
-        let areas: Vec<String> = deltas.iter().map(|d| d.0.to_string()).collect();
-        let cats: Vec<&str> = deltas.iter().map(|d| d.1.as_str()).collect();
-        let years: Vec<i32> = deltas.iter().map(|d| d.2).collect();
-        let ds: Vec<i64> = deltas.iter().map(|d| d.3).collect();
-        self.tx
-            .execute(&stmt, &[&areas, &cats, &years, &ds])
-            .await?;
-        self.counters_changed = true;
+        self.counters.extend(deltas.iter().cloned());
         Ok(())
     }
 
@@ -740,6 +770,19 @@ impl Tx for PgTx<'_> {
         super::read::load_conflict(&self.tx, id).await
     }
 
+    async fn prefetch_persons(&mut self, niks: &[&Nik]) -> Result<(), StoreError> {
+        // What an earlier part read is written or kept in `persons` by now.
+        self.prefetched.clear();
+        let mut niks: Vec<&str> = niks.iter().map(|n| n.as_str()).collect();
+        niks.sort_unstable();
+        niks.dedup();
+        self.lock_persons(&niks).await
+    }
+
+    async fn write_so_far(&mut self) -> Result<(), StoreError> {
+        self.write_pending().await
+    }
+
     async fn next_roll_import(&mut self) -> Result<i64, StoreError> {
         Ok(self
             .tx
@@ -799,14 +842,23 @@ impl PgStore {
     ) -> Result<PushResponse, StoreError> {
         // The day's first write closes the day before in the history.
         self.roll_history(false)?;
+        let now = self.now();
+        // Worked out before waiting for the device's earlier page, as on
+        // SQLite; again only if the transaction has to start over.
+        let mut prepared = Some(protocol::prepare(req, by, now)?);
         self.block_on(async {
             self.wait_for_turn(req, by.gap_wait).await?;
-            let now = self.now();
-            in_write_tx!(self, tx => {
-                let prepared = protocol::prepare(req, by, now)?;
+            let response = in_write_tx!(self, tx => {
+                let prepared = match prepared.take() {
+                    Some(p) => p,
+                    None => protocol::prepare(req, by, now)?,
+                };
                 tx.prefetch(req).await?;
                 protocol::push(tx, by, req, prepared, now).await?
-            })
+            });
+            // Pages of devices waiting for this one go on at once.
+            self.pushed.notify_waiters();
+            response
         })
     }
 
@@ -827,10 +879,17 @@ impl PgStore {
                 Some(r) => u64::try_from(r.try_get::<_, i64>(0)?).unwrap_or(0),
                 None => 0,
             };
-            if first <= held + 1 || tokio::time::Instant::now() >= deadline {
+            let now = tokio::time::Instant::now();
+            if first <= held + 1 || now >= deadline {
                 return Ok(());
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            // Woken by a push of this process; a push through another
+            // server is seen at the next look.
+            let _ = tokio::time::timeout(
+                (deadline - now).min(Duration::from_millis(20)),
+                self.pushed.notified(),
+            )
+            .await;
         }
     }
 
