@@ -55,6 +55,8 @@ url=$(sed -n 's/.*listening on //p' "$dir/serve.out")
 # A registration pushed by each of two agents for the same NIK under two
 # names: one person, and an identity conflict for a supervisor.
 uuid() { python3 -c 'import uuid; print(uuid.uuid4())'; }
+# The protocol this build speaks (a push of another is refused with 426).
+protocol=$(sed -n 's/^pub const PROTOCOL_VERSION: u32 = \([0-9]*\);/\1/p' shared/src/wire.rs)
 push() { # token name
   local device change millis
   device=$(uuid)
@@ -62,7 +64,7 @@ push() { # token name
   millis=$(($(date +%s) * 1000))
   curl -sf -X POST "$url/api/v1/sync/push" \
     -H "Authorization: Bearer $1" -H 'Content-Type: application/json' \
-    -d '{"protocol":2,"device_id":"'"$device"'","changes":[{"id":"'"$change"'",
+    -d '{"protocol":'"$protocol"',"device_id":"'"$device"'","changes":[{"id":"'"$change"'",
       "device_id":"'"$device"'","device_seq":1,"nik":"3372011203850001",
       "hlc":{"millis":'"$millis"',"counter":0,"device":"'"$device"'"},"kind":"register",
       "fields":{"name":"'"$2"'","birth_date":"1985-03-12","sex":"L",

@@ -21,6 +21,7 @@ use super::sqlite::Clock;
 mod history;
 mod migrate;
 mod read;
+mod rows;
 mod write;
 
 /// The most connections one server process holds.

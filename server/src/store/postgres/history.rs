@@ -21,12 +21,13 @@
 
 use deadpool_postgres::GenericClient;
 use sigap_shared::coverage::{Percent, Target};
-use sigap_shared::{AreaCode, Category, PersonRecord};
+use sigap_shared::{AreaCode, Category};
 use time::Date;
 use tokio_postgres::IsolationLevel;
 use uuid::Uuid;
 
 use super::PgStore;
+use super::rows::{corrupt, parse_area, parse_record, to_u64};
 use crate::engine::{ROLL_DEVICE, SERVER_DEVICE};
 use crate::store::snapshots::{
     self, ActivityDays, Counts, Due, Plans, Starts, Taken, day_of_millis, kept,
@@ -42,21 +43,6 @@ const HISTORY_LOCK: i32 = 0x68_69_73_74;
 /// How many persons a backfill reads at a time.
 const BACKFILL_PAGE: i32 = 10_000;
 
-fn corrupt(what: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(what.to_string())
-}
-
-fn parse_area(text: &str) -> Result<AreaCode, StoreError> {
-    AreaCode::parse(text).map_err(corrupt)
-}
-
-fn parse_record(text: &str) -> Result<PersonRecord, StoreError> {
-    serde_json::from_str(text).map_err(|e| corrupt(format!("person record: {e}")))
-}
-
-fn to_u64(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or(0)
-}
 
 /// A stored small number (RW, RT, basis points) that must fit its type.
 fn narrow<T: TryFrom<i32>>(n: i32, what: &str) -> Result<T, StoreError> {

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use sigap_shared::coverage::{Percent, Target};
-use sigap_shared::merge::{Field, PersonRecord};
+use sigap_shared::merge::Field;
 use sigap_shared::wire::{PROTOCOL_VERSION, PersonState, PullPage, Receipt, ReceiptHash};
 use sigap_shared::{AreaCode, Level, Nik};
 use tokio_postgres::IsolationLevel;
@@ -17,6 +17,7 @@ use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
 use super::PgStore;
+use super::rows::{corrupt, parse_area, parse_record, to_u64};
 use crate::engine;
 use crate::store::sqlite::counters::{parse_date_text, roll_since};
 use crate::store::{
@@ -45,21 +46,6 @@ fn voided_at(rec: &PullRecord<'_>) -> Result<Option<u64>, StoreError> {
     Ok(stamps.0.get(&Field::Status).map(|h| h.millis))
 }
 
-fn corrupt(what: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(what.to_string())
-}
-
-fn parse_area(text: &str) -> Result<AreaCode, StoreError> {
-    AreaCode::parse(text).map_err(corrupt)
-}
-
-fn parse_record(text: &str) -> Result<PersonRecord, StoreError> {
-    serde_json::from_str(text).map_err(|e| corrupt(format!("person record: {e}")))
-}
-
-fn to_u64(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or(0)
-}
 
 fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
