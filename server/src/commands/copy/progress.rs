@@ -10,6 +10,9 @@ use tokio_postgres::Transaction;
 use super::{Copier, len_i64, now_millis};
 use crate::commands::{CommandError, usage};
 
+/// How often the office's lock is tried, 200 ms apart.
+const LOCK_TRIES: u32 = 25;
+
 /// The steps, in the order they run.
 const STEPS: &[&str] = &[
     "tokens",
@@ -83,11 +86,21 @@ impl Copier {
         let id = self.ctx.src.id.clone();
         // One copy of an office into a database at a time.
         let lock_key = i64::from_str_radix(&id[..15], 16).unwrap_or(0);
-        let locked: bool = self
-            .client
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&lock_key])
-            .await?
-            .get(0);
+        // A copy that just stopped may still hold the lock for a moment,
+        // until the database notices its connection closed: wait a little
+        // before telling the admin another copy runs.
+        let mut locked = false;
+        for _ in 0..LOCK_TRIES {
+            locked = self
+                .client
+                .query_one("SELECT pg_try_advisory_lock($1)", &[&lock_key])
+                .await?
+                .get(0);
+            if locked {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
         if !locked {
             return Err(usage(
                 "another copy of this office into this database is running; wait for it to end",
