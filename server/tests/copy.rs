@@ -782,6 +782,9 @@ fn a_copy_into_a_serving_database_is_seen_whole_by_a_pull_that_runs_meanwhile() 
                 let out = push(&pg, &live, d.id, &batch);
                 assert!(out.iter().all(|o| o == "applied"), "{out:?}");
                 n += 3;
+                // An agent's pace, not a flood: on a busy machine the copy
+                // takes minutes, and the reader must catch up after it.
+                std::thread::sleep(std::time::Duration::from_millis(10));
             }
             n
         });
@@ -798,6 +801,7 @@ fn a_copy_into_a_serving_database_is_seen_whole_by_a_pull_that_runs_meanwhile() 
                     if last_round {
                         return seen;
                     }
+                    std::thread::sleep(std::time::Duration::from_millis(2));
                     // One more round once every writer has stopped.
                     if stopped.load(Ordering::SeqCst) {
                         last_round = true;
