@@ -43,7 +43,6 @@ const HISTORY_LOCK: i32 = 0x68_69_73_74;
 /// How many persons a backfill reads at a time.
 const BACKFILL_PAGE: i32 = 10_000;
 
-
 /// A stored small number (RW, RT, basis points) that must fit its type.
 fn narrow<T: TryFrom<i32>>(n: i32, what: &str) -> Result<T, StoreError> {
     T::try_from(n).map_err(|_| corrupt(format!("{what} {n} out of range")))

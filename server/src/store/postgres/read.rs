@@ -46,7 +46,6 @@ fn voided_at(rec: &PullRecord<'_>) -> Result<Option<u64>, StoreError> {
     Ok(stamps.0.get(&Field::Status).map(|h| h.millis))
 }
 
-
 fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
