@@ -635,6 +635,56 @@ fn errors_name_the_line_an_editor_shows_after_quoted_lines_and_blank_ones() {
 }
 
 #[test]
+fn a_quote_never_closed_is_named_on_its_own_line_and_nothing_is_imported() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.db");
+    // Line 3 opens a quote that nothing closes: the rest of the file is
+    // read into that one value.
+    let roll = "nik,kelurahan,rw,rt,category\n\
+                3372011203850001,33.72.01.1001,3,5,pu\n\
+                3372011203850002,\"33.72.01.1001,3,5,pu\n\
+                3372011203850003,33.72.01.1001,3,5,pu\n";
+    let base = "area,year,working_population\n\
+                33.72,2024,227164\n\
+                33.72.01,2024,\"5000\n\
+                33.72.02,2024,6000\n";
+    for (crlf, bom) in [(false, ""), (true, "\u{feff}")] {
+        let (r, b) = (dir.path().join("roll.csv"), dir.path().join("base.csv"));
+        let eol = |t: &str| {
+            if crlf {
+                t.replace('\n', "\r\n")
+            } else {
+                t.to_string()
+            }
+        };
+        std::fs::write(&r, format!("{bom}{}", eol(roll))).unwrap();
+        std::fs::write(&b, format!("{bom}{}", eol(base).replace(',', ";"))).unwrap();
+        for (file, args) in [
+            ("roll.csv", ["participants", "import", r.to_str().unwrap()]),
+            ("base.csv", ["baseline", "import", b.to_str().unwrap()]),
+        ] {
+            let (code, _, err) = cli(&db, &args);
+            assert_eq!(code, 2, "{err}");
+            assert!(
+                err.contains(&format!("{file}: line 3: a quote")) && err.contains("never closed"),
+                "CRLF {crlf}: {err}"
+            );
+        }
+    }
+    let store = sigap_server::store::SqliteStore::open(&db).unwrap();
+    let counts: (i64, i64) = store
+        .with_writer(|c| {
+            c.query_row(
+                "SELECT (SELECT COUNT(*) FROM persons), (SELECT COUNT(*) FROM baselines)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+        })
+        .unwrap();
+    assert_eq!(counts, (0, 0), "nothing imported");
+}
+
+#[test]
 fn a_header_of_neither_delimiter_names_the_columns() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("h.db");

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use sigap_shared::AreaCode;
 use sigap_shared::coverage::{Percent, Target};
-use sigap_shared::csv_format::{detect_delimiter, record_start_line, strip_bom};
+use sigap_shared::csv_format::{
+    detect_delimiter, record_start_line, strip_bom, unclosed_record_start_line,
+};
 
 use super::{CommandError, report_rejects, usage};
 use crate::cli::{BaselineCommand, ImportArgs, TargetCommand};
@@ -53,12 +55,15 @@ pub fn run(store: &dyn Store, cmd: BaselineCommand) -> Result<ExitCode, CommandE
 
 /// A CSV file's reader, its delimiter `delimiter` or found from a header
 /// line naming the `expected` columns, its byte order mark dropped.
-/// Records end only at `\n`, and the input is given a last `\n`, so that
-/// `read_row` can tell each record's line; the `\r` of a CRLF is trimmed
-/// off with the rest of the blanks.
+/// Records end only at `\n`, and the input is given a last `\n\n`, so
+/// that `read_row` can tell each record's line, and a record that reads
+/// to the very end of the input as one whose quote was never closed; the
+/// `\r` of a CRLF is trimmed off with the rest of the blanks.
 pub(crate) struct CsvFile {
     reader: csv::Reader<Box<dyn Read>>,
     path: PathBuf,
+    /// The input's length, the last `\n\n` included.
+    end: u64,
 }
 
 pub(crate) fn open_csv(
@@ -67,12 +72,16 @@ pub(crate) fn open_csv(
     expected: &[&str],
 ) -> Result<CsvFile, CommandError> {
     let cannot = |e: std::io::Error| usage(format!("cannot read {}: {e}", path.display()));
-    let mut file = BufReader::new(std::fs::File::open(path).map_err(cannot)?);
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let size = file.metadata().map_err(cannot)?.len();
+    let mut file = BufReader::new(file);
     let mut first = Vec::new();
     file.read_until(b'\n', &mut first).map_err(cannot)?;
+    let bom = (first.len() - strip_bom(&first).len()) as u64;
     let first = strip_bom(&first).to_vec();
     let delimiter = delimiter.unwrap_or_else(|| detect_delimiter(&first, expected));
-    let input: Box<dyn Read> = Box::new(std::io::Cursor::new(first).chain(file).chain(&b"\n"[..]));
+    let input: Box<dyn Read> =
+        Box::new(std::io::Cursor::new(first).chain(file).chain(&b"\n\n"[..]));
     let reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::None)
         .flexible(true)
@@ -82,6 +91,7 @@ pub(crate) fn open_csv(
     Ok(CsvFile {
         reader,
         path: path.to_path_buf(),
+        end: size - bom + 2,
     })
 }
 
@@ -135,7 +145,15 @@ impl CsvFile {
         while matches!(read, Ok(true)) && is_blank(rec) {
             read = self.reader.read_record(rec);
         }
-        let line = record_start_line(self.reader.position().line(), rec.as_slice().as_bytes());
+        let at = self.reader.position();
+        if matches!(read, Ok(true)) && at.byte() >= self.end {
+            let line = unclosed_record_start_line(at.line(), rec.as_slice().as_bytes());
+            return Err(usage(format!(
+                "{}: line {line}: a quote (\") opened on this line is never closed, so every line after it was read into one value; close the quote (or remove it) and import again (nothing was imported)",
+                self.path.display()
+            )));
+        }
+        let line = record_start_line(at.line(), rec.as_slice().as_bytes());
         let more = read.map_err(|e| {
             let what = match e.kind() {
                 csv::ErrorKind::Utf8 { .. } => {
