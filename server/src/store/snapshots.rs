@@ -298,12 +298,6 @@ pub(in crate::store) fn history_rows(
     out.into_values().collect()
 }
 
-/// The `LIKE` pattern of every area inside `area` (its code then a dot;
-/// codes hold only digits and dots, so nothing needs escaping).
-pub(in crate::store) fn inside_pattern(area: &AreaCode) -> String {
-    format!("{area}.%")
-}
-
 /// Whether two areas overlap (one holds the other).
 fn overlaps(a: &AreaCode, b: &AreaCode) -> bool {
     a.contains(b) || b.contains(a)
@@ -501,9 +495,5 @@ mod tests {
         let d = date!(2026 - 12 - 01);
         assert_eq!(day_of_number(millis_of(d) / DAY_MILLIS), d);
         assert_eq!(millis_range(d, d).1 - millis_range(d, d).0, DAY_MILLIS);
-        assert_eq!(
-            inside_pattern(&AreaCode::parse("33.72.01").unwrap()),
-            "33.72.01.%"
-        );
     }
 }

@@ -23,11 +23,10 @@ use deadpool_postgres::GenericClient;
 use sigap_shared::coverage::{Percent, Target};
 use sigap_shared::{AreaCode, Category};
 use time::Date;
-use tokio_postgres::IsolationLevel;
 use uuid::Uuid;
 
 use super::PgStore;
-use super::rows::{corrupt, parse_area, parse_record, to_u64};
+use super::rows::{corrupt, inside_pattern, parse_area, parse_record, snapshot, to_u64};
 use crate::engine::{ROLL_DEVICE, SERVER_DEVICE};
 use crate::store::snapshots::{
     self, ActivityDays, Counts, Due, Plans, Starts, Taken, day_of_millis, kept,
@@ -345,12 +344,7 @@ impl PgStore {
         let (start, end) = snapshots::millis_range(from, to);
         self.block_on(async {
             let mut client = self.client().await?;
-            let tx = client
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .await?;
+            let tx = snapshot(&mut client).await?;
             // The last snapshot before `from` too: it gives the figures of
             // the first days when they have none of their own.
             let stmt = tx
@@ -400,7 +394,7 @@ impl PgStore {
                      GROUP BY 1 ORDER BY 1",
                 )
                 .await?;
-            let pattern = snapshots::inside_pattern(area);
+            let pattern = inside_pattern(area);
             let mut registrations = Vec::new();
             for r in tx.query(&stmt, &[&start, &end, &code, &pattern]).await? {
                 registrations.push((
@@ -497,15 +491,10 @@ impl PgStore {
         let (start, end) = snapshots::millis_range(from, to);
         let (from_text, to_text) = (date_text(from)?, date_text(to)?);
         let code = area.to_string();
-        let pattern = snapshots::inside_pattern(area);
+        let pattern = inside_pattern(area);
         self.block_on(async {
             let mut client = self.client().await?;
-            let tx = client
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .await?;
+            let tx = snapshot(&mut client).await?;
             let mut days = ActivityDays::default();
             // A change counts where its person lives, or for a refused
             // registration of a person the server never stored, where

@@ -11,13 +11,14 @@ use sigap_shared::coverage::{Percent, Target};
 use sigap_shared::merge::Field;
 use sigap_shared::wire::{PROTOCOL_VERSION, PersonState, PullPage, Receipt, ReceiptHash};
 use sigap_shared::{AreaCode, Level, Nik};
-use tokio_postgres::IsolationLevel;
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
 use super::PgStore;
-use super::rows::{corrupt, parse_area, parse_record, to_u64};
+use super::rows::{
+    corrupt, inside_pattern, like_literal, parse_area, parse_record, snapshot, to_u64,
+};
 use crate::engine;
 use crate::store::sqlite::counters::{parse_date_text, roll_since};
 use crate::store::{
@@ -54,18 +55,6 @@ fn to_i64(n: u64) -> i64 {
 /// follow.
 fn limit_plus_one(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX - 1).saturating_add(1)
-}
-
-/// `text` as a `LIKE` pattern that matches only itself.
-fn like_literal(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// How many persons a pull page that skips the device's own may examine,
@@ -280,18 +269,6 @@ async fn bump_generation(client: &impl deadpool_postgres::GenericClient) -> Resu
         .await?;
     client.execute(&stmt, &[]).await?;
     Ok(())
-}
-
-/// The `LIKE` pattern of what lies inside `area` in the counters,
-/// baselines and targets (whose keys are areas of every level), besides
-/// `area` itself: `GLOB` on SQLite.
-fn inside_pattern(area: &AreaCode) -> String {
-    let code = like_literal(&area.to_string());
-    match area.level() {
-        Level::Province | Level::Kota | Level::Kecamatan => format!("{code}.%"),
-        Level::Kelurahan | Level::Rw => format!("{code}/%"),
-        Level::Rt => code,
-    }
 }
 
 impl PgStore {
@@ -746,12 +723,7 @@ impl PgStore {
         self.block_on(async {
             let mut client = self.client().await?;
             // The three reads see one state of the database.
-            let tx = client
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .await?;
+            let tx = snapshot(&mut client).await?;
             let mut data = AreaData::default();
             // Everyone whose coverage started by the end of the year.
             let stmt = tx
@@ -831,12 +803,7 @@ impl PgStore {
         type Key = (String, String, i32);
         self.block_on(async {
             let mut client = self.client().await?;
-            let tx = client
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .await?;
+            let tx = snapshot(&mut client).await?;
             let mut report = VerifyReport::default();
             let mut buckets: HashMap<(AreaCode, sigap_shared::Category, i32), i64> = HashMap::new();
             let stmt = tx
@@ -936,12 +903,7 @@ impl PgStore {
         self.block_on(async {
             let mut client = self.client().await?;
             // The person and their history as of one moment.
-            let tx = client
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .await?;
+            let tx = snapshot(&mut client).await?;
             let stmt = tx
                 .prepare_cached(
                     "SELECT record, participant, registered_by, registered_at, seq, roll_as_of
