@@ -14,6 +14,7 @@ pub mod erasure;
 mod files;
 pub mod kdf;
 mod migrations;
+mod openssl_init;
 pub mod outbox;
 pub mod records;
 pub mod repair;
