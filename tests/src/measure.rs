@@ -36,6 +36,24 @@ pub fn wait_with_peak(mut child: Child) -> (Duration, ExitStatus, u64) {
     }
 }
 
+/// Waits for a child whose stdout is piped, sampling its peak memory
+/// until it exits. Returns the wall time, the exit status, the highest
+/// peak seen and everything it wrote to stdout.
+pub fn wait_output_with_peak(mut child: Child) -> (Duration, ExitStatus, u64, Vec<u8>) {
+    let reader = child.stdout.take().map(|mut out| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut out, &mut buf);
+            buf
+        })
+    });
+    let (took, status, peak) = wait_with_peak(child);
+    let out = reader
+        .map(|r| r.join().unwrap_or_default())
+        .unwrap_or_default();
+    (took, status, peak, out)
+}
+
 /// The `p`-th percentile (0–100) of samples, nearest rank.
 pub fn percentile(samples: &[Duration], p: f64) -> Duration {
     if samples.is_empty() {

@@ -12,6 +12,28 @@
 //! sync,merge` runs some scenarios and prints their rows (BENCHMARKS.md is
 //! left alone unless `--out` is given).
 //!
+//! Scenarios (`--only` names; every row beside a baseline taken in the same
+//! run, every server checked with `sigap-server coverage verify` after):
+//!
+//! - `sync`: `sigap import`, then the end-to-end `sigap sync`, against the
+//!   floor (rows inserted through rusqlite in one transaction);
+//! - `mix`: merge throughput of a realistic mix (new persons, edits of the
+//!   device's own, registrations of persons another device holds, some
+//!   conflicting, voids, edits after a supervisor's resolution), beside new
+//!   persons only pushed the same way;
+//! - `agents`: 200 agents × 500 changes at once, beside one agent pushing
+//!   the same (new persons only);
+//! - `merge`: `mix` and `agents` together;
+//! - `register`: one `sigap register` against `sigap --version`;
+//! - `coverage`: coverage to RT depth on the big population, cached, and
+//!   built while an agent pushes 100 changes/s;
+//! - `pull`: an agent's pull of the big population into a fresh replica
+//!   (beside a pull a tenth the size), and `sigap lookup` in it;
+//! - `memory`: server peak memory while the big population is pushed as
+//!   `sigap sync` pushes, client peak memory syncing;
+//! - `big`: `coverage`, `pull` and `memory` together;
+//! - `postgres`: the PostgreSQL rows (needs `--postgres`).
+//!
 //! `--postgres URL` (or `SIGAP_BENCH_DATABASE_URL`) adds the PostgreSQL
 //! rows: each scenario again on `sigap-server --database-url URL?schema=…`
 //! (a schema of its own per scenario, dropped after), beside its SQLite
@@ -31,6 +53,16 @@ fn main() -> ExitCode {
              usage: sigap-bench [--smoke] [--only NAME,...] [--postgres URL [--pg-sample]]\n\
              \x20                  [--out FILE | --stdout]\n\n\
              --only runs some scenarios: {}\n\
+             \x20 sync: sigap import and end-to-end sigap sync, against the floor\n\
+             \x20 mix: merge throughput, realistic mix, beside new persons only\n\
+             \x20 agents: 200 agents x 500 changes at once, beside one agent\n\
+             \x20 merge: mix and agents\n\
+             \x20 register: one sigap register against process start\n\
+             \x20 coverage: coverage to RT depth, cached and built while an agent pushes\n\
+             \x20 pull: an agent's pull into a fresh replica, and sigap lookup\n\
+             \x20 memory: server and client peak memory\n\
+             \x20 big: coverage, pull and memory\n\
+             \x20 postgres: the PostgreSQL rows (needs --postgres)\n\
              --postgres URL (or SIGAP_BENCH_DATABASE_URL) adds the PostgreSQL rows\n\
              (postgres://user@host/db; each scenario in a schema of its own, dropped after);\n\
              --pg-sample logs what the servers' PostgreSQL backends waited for\n\

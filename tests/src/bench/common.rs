@@ -1,0 +1,251 @@
+//! What the SQLite scenarios share: pushing over HTTP as `sigap sync`
+//! does (pages of [`MAX_PUSH_CHANGES`], two in flight) with every answer
+//! kept for the checks after the clock stops, and the checks every
+//! scenario ends with (`coverage verify`, counts read from the server).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sigap_shared::Change;
+use sigap_shared::wire::{
+    ChangeResult, Outcome, PROTOCOL_HEADER, PROTOCOL_VERSION, PushRequest, PushResponse, Receipt,
+};
+
+use crate::procs::{Server, bin};
+
+/// Everything the server answered to a run of pushes.
+#[derive(Debug, Default)]
+pub struct Pushed {
+    /// Each push's latency, request to decoded answer.
+    pub latencies: Vec<Duration>,
+    /// Every change's answer (in no particular order when pages were in
+    /// flight together).
+    pub results: Vec<ChangeResult>,
+    /// Each push's receipt.
+    pub receipts: Vec<Receipt>,
+}
+
+impl Pushed {
+    fn absorb(&mut self, mut other: Pushed) {
+        self.latencies.append(&mut other.latencies);
+        self.results.append(&mut other.results);
+        self.receipts.append(&mut other.receipts);
+    }
+
+    /// How many answers of each kind: `applied`, `merged`, …, and
+    /// `rejected:CODE` per rejection code.
+    pub fn outcomes(&self) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        for r in &self.results {
+            *out.entry(outcome_name(&r.outcome)).or_insert(0) += 1;
+        }
+        out
+    }
+
+    /// The receipt that counts the most changes (the last one committed).
+    pub fn last_receipt(&self) -> Option<&Receipt> {
+        self.receipts.iter().max_by_key(|r| r.count)
+    }
+}
+
+/// An answer as one word (`rejected:CODE` for a rejection).
+pub fn outcome_name(o: &Outcome) -> String {
+    match o {
+        Outcome::Applied => "applied".into(),
+        Outcome::Merged => "merged".into(),
+        Outcome::Duplicate => "duplicate".into(),
+        Outcome::Superseded { .. } => "superseded".into(),
+        Outcome::Pending => "pending".into(),
+        Outcome::Rejected { code, .. } => format!("rejected:{code}"),
+    }
+}
+
+/// One push of `changes` (one device's, in order); its latency and answer.
+pub fn push_page(
+    client: &reqwest::blocking::Client,
+    url: &str,
+    token: &str,
+    changes: Vec<Change>,
+) -> (Duration, PushResponse) {
+    let sent = changes.len();
+    let req = PushRequest {
+        protocol: PROTOCOL_VERSION,
+        device_id: changes[0].device_id,
+        changes,
+        pending: None,
+    };
+    let start = Instant::now();
+    let resp = client
+        .post(format!("{url}/api/v1/sync/push"))
+        .bearer_auth(token)
+        .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+        .json(&req)
+        .send()
+        .expect("push");
+    assert!(
+        resp.status().is_success(),
+        "push answered {}",
+        resp.status()
+    );
+    let body: PushResponse = resp.json().expect("push response");
+    let took = start.elapsed();
+    assert_eq!(body.results.len(), sent, "one answer per change");
+    (took, body)
+}
+
+/// Pushes `pages` pages, page `i` made by `make(i)` when a connection is
+/// free to send it, `in_flight` connections each sending its next page
+/// when its last is answered, as `sigap sync` does. Pages are made on the
+/// pushing threads (the harness never holds more than `in_flight` of
+/// them), outside the push's latency.
+pub fn push_pages(
+    url: &str,
+    token: &str,
+    pages: usize,
+    make: &(dyn Fn(usize) -> Vec<Change> + Sync),
+    in_flight: usize,
+) -> Pushed {
+    let next = Mutex::new(0usize);
+    let all = Mutex::new(Pushed::default());
+    std::thread::scope(|scope| {
+        for _ in 0..in_flight.max(1) {
+            scope.spawn(|| {
+                // One connection per worker, kept for all its pages.
+                let client = reqwest::blocking::Client::new();
+                loop {
+                    // The page is made while its number is held, so
+                    // pages leave in order.
+                    let page = {
+                        let mut n = next.lock().expect("next page");
+                        if *n >= pages {
+                            break;
+                        }
+                        *n += 1;
+                        make(*n - 1)
+                    };
+                    let (took, body) = push_page(&client, url, token, page);
+                    let mut a = all.lock().expect("answers");
+                    a.latencies.push(took);
+                    a.results.extend(body.results);
+                    a.receipts.push(body.receipt);
+                }
+            });
+        }
+    });
+    all.into_inner().expect("answers")
+}
+
+/// Pushes `changes` (one device's, built beforehand) in pages of `page`,
+/// `in_flight` at a time.
+pub fn push_changes(
+    url: &str,
+    token: &str,
+    changes: Vec<Change>,
+    page: usize,
+    in_flight: usize,
+) -> Pushed {
+    // Split by moving, not copying: the caller's clock is running.
+    let mut pages: Vec<Mutex<Option<Vec<Change>>>> = Vec::new();
+    let mut rest = changes.into_iter();
+    loop {
+        let next: Vec<Change> = rest.by_ref().take(page.max(1)).collect();
+        if next.is_empty() {
+            break;
+        }
+        pages.push(Mutex::new(Some(next)));
+    }
+    push_pages(
+        url,
+        token,
+        pages.len(),
+        &|i| {
+            pages[i]
+                .lock()
+                .expect("page")
+                .take()
+                .expect("each page is sent once")
+        },
+        in_flight,
+    )
+}
+
+/// Pushes each device's changes in one push, all devices at once (one
+/// thread each, released together by a barrier).
+pub fn push_at_once(url: &str, batches: Vec<(String, Vec<Change>)>) -> Pushed {
+    let barrier = std::sync::Barrier::new(batches.len());
+    let all = Mutex::new(Pushed::default());
+    std::thread::scope(|scope| {
+        for (token, changes) in batches {
+            let (barrier, all) = (&barrier, &all);
+            scope.spawn(move || {
+                let client = reqwest::blocking::Client::new();
+                barrier.wait();
+                let (took, body) = push_page(&client, url, &token, changes);
+                let mut one = Pushed::default();
+                one.latencies.push(took);
+                one.results = body.results;
+                one.receipts.push(body.receipt);
+                all.lock().expect("answers").absorb(one);
+            });
+        }
+    });
+    all.into_inner().expect("answers")
+}
+
+/// `sigap-server coverage verify` (a full recount of every person
+/// against the counters) on `server`'s database, which must come out
+/// clean; returns how long it took.
+pub fn verify_clean(server: &Server) -> Duration {
+    let start = Instant::now();
+    let out = std::process::Command::new(bin("sigap-server"))
+        .arg("--db")
+        .arg(server.db())
+        .args(["coverage", "verify", "--json"])
+        .stderr(Stdio::piped())
+        .output()
+        .expect("coverage verify");
+    let took = start.elapsed();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    assert!(
+        out.status.success() && report["ok"] == Value::Bool(true),
+        "coverage verify found differences: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    took
+}
+
+/// A count read from the server's SQLite database (read-only, beside the
+/// running server).
+pub fn db_count(db: &Path, sql: &str) -> u64 {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("server database");
+    let n: i64 = conn
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// Persons covered in Kota Surakarta this year, as a supervisor asks.
+pub fn covered(server: &Server, sup: &str) -> u64 {
+    server.coverage(sup, "33.72", crate::this_year(), 0)["figures"]["covered"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// Checks that every change was answered as `expected` says, and nothing
+/// else was answered.
+pub fn assert_outcomes(what: &str, pushed: &Pushed, expected: &[(&str, u64)]) {
+    let got = pushed.outcomes();
+    let want: BTreeMap<String, u64> = expected
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| (k.to_string(), *n))
+        .collect();
+    assert_eq!(got, want, "{what}: the answers differ from what was sent");
+}
