@@ -18,7 +18,7 @@ use super::auth::Auth;
 use super::error::ApiError;
 use super::extract::ApiQuery;
 use super::{AppState, blocking};
-use crate::coverage::{CoverageReport, MAX_DEPTH, build, counted_through};
+use crate::coverage::{MAX_DEPTH, counted_through, write_report};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/coverage", get(coverage))
@@ -141,12 +141,8 @@ async fn coverage(
             return Ok(answer);
         }
         let data = store.area_data(&area, year, through)?;
-        let report = CoverageReport {
-            protocol: PROTOCOL_VERSION,
-            root: build(&area, year, depth, &data),
-        };
         let answer = Bytes::from(
-            serde_json::to_vec(&report)
+            write_report(PROTOCOL_VERSION, &area, year, depth, &data)
                 .map_err(|e| crate::store::StoreError::Task(format!("coverage answer: {e}")))?,
         );
         cache.put(generation, key, answer.clone());
