@@ -44,6 +44,10 @@ struct State {
     owner: Option<String>,
     /// Another replica key than [`KEY`] (another deployment).
     key: Option<ReplicaKey>,
+    /// Pull pages of at most this many persons (all of them without).
+    page_size: Option<usize>,
+    /// Pulls from this cursor on fail with 503 (a connection lost halfway).
+    cut_pull_at: Option<u64>,
 }
 
 /// The answer to `GET /api/v1/sync/device/{id}/key`.
@@ -186,18 +190,28 @@ fn fake(state: Arc<Mutex<State>>) -> FakeServer {
         }
         if req.path.starts_with("/api/v1/sync/pull") {
             let cursor = query(&req.path, "cursor").unwrap();
-            let persons: Vec<PersonState> = st
+            if st.cut_pull_at.is_some_and(|c| cursor >= c) {
+                return (
+                    503,
+                    r#"{"error":{"code":"unavailable","message":"gone"}}"#.into(),
+                );
+            }
+            let mut persons: Vec<PersonState> = st
                 .persons
                 .iter()
                 .filter(|p| p.seq > cursor)
                 .cloned()
                 .collect();
+            persons.sort_by_key(|p| p.seq);
+            let size = st.page_size.unwrap_or(persons.len());
+            let has_more = persons.len() > size;
+            persons.truncate(size);
             let next = persons.iter().map(|p| p.seq).max().unwrap_or(cursor);
             let page = PullPage {
                 protocol: sigap_shared::PROTOCOL_VERSION,
                 persons,
                 next_cursor: next,
-                has_more: false,
+                has_more,
             };
             return (200, serde_json::to_string(&page).unwrap());
         }
@@ -388,6 +402,56 @@ fn sync_pushes_pulls_and_reports_then_lookup_answers_offline() {
         (Some(0), Some(0))
     );
     assert!(server.requests().last().unwrap().path.contains("cursor=2"));
+}
+
+#[test]
+fn a_pull_cut_between_pages_keeps_what_came_and_resumes_without_doubling_anyone() {
+    // Pages of two; Agus is written again (voided) during the pull, so the
+    // feed holds him twice.
+    let state = Arc::new(Mutex::new(State {
+        page_size: Some(2),
+        cut_pull_at: Some(4),
+        ..State::default()
+    }));
+    state.lock().unwrap().persons = vec![
+        person("3372011505800003", false, 1),
+        person("3372012006700004", true, 2),
+        person("3372012006700005", true, 3),
+        person("3372012006700006", true, 4),
+        person("3372012006700007", true, 5),
+        voided("3372011505800003", false, 6),
+    ];
+    let server = fake(state.clone());
+    let env = Env::with_server(&server.url);
+    // The connection is lost after the second page: the sync fails, but
+    // the two pages it received are kept, with their cursor.
+    env.run(&["sync"]).code(4);
+    assert_eq!(env.count("SELECT COUNT(*) FROM replica"), 4);
+    env.run(&["lookup", "3372012006700006"])
+        .code(0)
+        .stdout_has("participant");
+    env.run(&["lookup", "3372012006700007"])
+        .code(0)
+        .stdout_has("is not registered");
+    state.lock().unwrap().cut_pull_at = None;
+    let before = server.requests().len();
+    let s = env.run(&["sync", "--json"]).code(0).json();
+    assert_eq!(s["received"], 2);
+    let first_pull = server.requests()[before..]
+        .iter()
+        .find(|r| r.path.starts_with("/api/v1/sync/pull"))
+        .map(|r| r.path.clone())
+        .unwrap();
+    assert!(first_pull.contains("cursor=4"), "{first_pull}");
+    // Each person once, Agus as he was last written.
+    assert_eq!(env.count("SELECT COUNT(*) FROM replica"), 5);
+    assert_eq!(env.count("SELECT COUNT(*) FROM replica_collisions"), 0);
+    let agus = env
+        .run(&["lookup", "3372011505800003", "--json"])
+        .code(0)
+        .json();
+    assert_eq!(agus["replica"]["status"], "void", "{agus}");
+    assert_eq!(agus["replica"]["seq"], 6, "{agus}");
 }
 
 /// `person` voided by a supervisor.

@@ -20,6 +20,7 @@ pub(super) const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/09_keyed_replica.sql")),
     M::up(include_str!("migrations/10_visits_sync.sql")),
     M::up(include_str!("migrations/11_erased_persons.sql")),
+    M::up(include_str!("migrations/12_replica_appended.sql")),
 ];
 
 /// Brings the schema of `conn` up to date.
@@ -91,6 +92,9 @@ pub(crate) mod tests {
             conn.execute_batch("ALTER TABLE replica ADD COLUMN erased_at INTEGER")
                 .unwrap();
         }
+        // The replica as this code reads it (migration 12 moves its rows).
+        conn.execute_batch(include_str!("migrations/12_replica_appended.sql"))
+            .unwrap();
         conn
     }
 
@@ -386,5 +390,105 @@ pub(crate) mod tests {
         assert!(replica::set_key(&store.conn, &other).unwrap());
         assert_eq!(replica::count(&store.conn).unwrap(), 0);
         assert_eq!(store.get(key::PULL_CURSOR).unwrap(), None);
+    }
+
+    #[test]
+    fn replica_rows_keep_their_answers_in_the_appended_table() {
+        let (nik, fields) = budi();
+        // A replica row as migration 11 left it: keyed by the hex hash.
+        let (_dir, path, conn) = db_at(11);
+        crate::store::set(&conn, key::REPLICA_KEY, &KEY.to_hex()).unwrap();
+        let before = sigap_shared::wire::PersonState {
+            registered_by: Some("rina".into()),
+            registered_at: Some(1_764_000_000_000),
+            erased_at: Some(1_764_300_000_000),
+            seq: 9,
+            ..sigap_shared::wire::PersonState::masked(&KEY, &nik, &fields)
+        };
+        conn.execute(
+            "INSERT INTO replica(nik_hash, nik_masked, name_masked, participant, registered_by,
+                registered_at, kelurahan, rw, rt, category, status, seq, erased_at)
+             VALUES (?1, ?2, ?3, 0, 'rina', 1764000000000, '33.72.01.1001', 3, 5, 'bpu',
+                'registered', 9, 1764300000000)",
+            rusqlite::params![before.nik_hash, before.nik_masked, before.name_masked],
+        )
+        .unwrap();
+        conn.execute("INSERT INTO config VALUES ('pull_cursor', '9')", [])
+            .unwrap();
+        drop(conn);
+        let store = Store::open(&path, None).unwrap();
+        assert_eq!(
+            replica::get(&store.conn, &nik).unwrap(),
+            Some(before.clone())
+        );
+        // The key SQL worked out is the one the code computes, and the
+        // pull carries on from where it was.
+        let stored: i64 = store
+            .conn
+            .query_row("SELECT hash_key FROM replica", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(
+            stored,
+            replica::StoredHash::parse(&before.nik_hash).unwrap().key
+        );
+        assert_eq!(store.get(key::PULL_CURSOR).unwrap().as_deref(), Some("9"));
+        assert_eq!(replica::count(&store.conn).unwrap(), 1);
+    }
+
+    #[test]
+    fn two_persons_whose_hashes_begin_alike_are_both_kept_and_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db"), None).unwrap();
+        let (nik, fields) = budi();
+        let base = sigap_shared::wire::PersonState {
+            seq: 1,
+            ..sigap_shared::wire::PersonState::masked(&KEY, &nik, &fields)
+        };
+        // The same first 15 hex digits (60 bits), then different.
+        let a = format!("0123456789abcde{}", "0".repeat(49));
+        let b = format!("0123456789abcde{}", "1".repeat(49));
+        assert_eq!(
+            replica::StoredHash::parse(&a).unwrap().key,
+            replica::StoredHash::parse(&b).unwrap().key
+        );
+        let first = sigap_shared::wire::PersonState {
+            nik_hash: a.clone(),
+            ..base.clone()
+        };
+        let second = sigap_shared::wire::PersonState {
+            nik_hash: b.clone(),
+            participant: true,
+            seq: 2,
+            ..base.clone()
+        };
+        replica::upsert(&store.conn, &first).unwrap();
+        replica::upsert(&store.conn, &second).unwrap();
+        assert_eq!(replica::count(&store.conn).unwrap(), 2);
+        assert_eq!(
+            replica::get_by_hash(&store.conn, a.clone()).unwrap(),
+            Some(first.clone())
+        );
+        assert_eq!(
+            replica::get_by_hash(&store.conn, b.clone()).unwrap(),
+            Some(second.clone())
+        );
+        // Each written again replaces itself, never the other.
+        let second_again = sigap_shared::wire::PersonState { seq: 4, ..second };
+        let first_again = sigap_shared::wire::PersonState { seq: 3, ..first };
+        replica::upsert(&store.conn, &second_again).unwrap();
+        replica::upsert(&store.conn, &first_again).unwrap();
+        assert_eq!(replica::count(&store.conn).unwrap(), 2);
+        assert_eq!(
+            replica::get_by_hash(&store.conn, a).unwrap(),
+            Some(first_again)
+        );
+        assert_eq!(
+            replica::get_by_hash(&store.conn, b).unwrap(),
+            Some(second_again)
+        );
+        assert!(!replica::is_empty(&store.conn).unwrap());
+        // A new deployment's key empties both.
+        assert!(replica::set_key(&store.conn, &KEY).unwrap());
+        assert!(replica::is_empty(&store.conn).unwrap());
     }
 }

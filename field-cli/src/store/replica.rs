@@ -14,29 +14,140 @@ use sigap_shared::{AreaCode, Nik, ReplicaKey, Status, nik_lookup_hash};
 
 use crate::error::{CliError, Result};
 
+/// The columns of a person after its hash, in the order [`upsert`] binds
+/// them and [`get`] reads them.
+const COLUMNS: &str = "nik_masked, name_masked, participant, registered_by, registered_at,
+    kelurahan, rw, rt, category, status, seq, voided_at, void_reason, last_changed_by, erased_at";
+
+/// A lookup hash as stored: its 32 bytes, and `hash_key`, the number of
+/// its first 60 bits, which the replica's small unique index holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredHash {
+    pub bytes: [u8; 32],
+    pub key: i64,
+}
+
+impl StoredHash {
+    /// The hash of [`nik_lookup_hash`] (64 hex digits); `None` for
+    /// anything else.
+    pub fn parse(hex_text: &str) -> Option<StoredHash> {
+        // By table: a pull parses a million of them.
+        const fn digit_values() -> [u8; 256] {
+            let mut t = [0xff; 256];
+            let mut i = 0;
+            while i < 10 {
+                t[b'0' as usize + i] = i as u8;
+                i += 1;
+            }
+            let mut i = 0;
+            while i < 6 {
+                t[b'a' as usize + i] = 10 + i as u8;
+                t[b'A' as usize + i] = 10 + i as u8;
+                i += 1;
+            }
+            t
+        }
+        const DIGIT: [u8; 256] = digit_values();
+        let text = hex_text.as_bytes();
+        if text.len() != 64 {
+            return None;
+        }
+        let mut bytes = [0u8; 32];
+        for (b, pair) in bytes.iter_mut().zip(text.chunks_exact(2)) {
+            let (hi, lo) = (DIGIT[usize::from(pair[0])], DIGIT[usize::from(pair[1])]);
+            if hi > 15 || lo > 15 {
+                return None;
+            }
+            *b = (hi << 4) | lo;
+        }
+        Some(StoredHash::of(bytes))
+    }
+
+    pub fn of(bytes: [u8; 32]) -> StoredHash {
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&bytes[..8]);
+        // 60 bits: always a positive SQLite integer.
+        let key = i64::try_from(u64::from_be_bytes(first) >> 4).unwrap_or(i64::MAX);
+        StoredHash { bytes, key }
+    }
+}
+
+/// Writes a pulled person, replacing the one with the same hash.
+///
+/// Rows go to the end of the `replica` table, found through the unique
+/// index of `hash_key`: a pull of a whole kota touches the table only
+/// at its end and the index (8 bytes a person) stays in the page cache,
+/// where a table keyed by the hash itself had every person written to
+/// a random page of a tree larger than the cache. Two persons whose
+/// hashes share their first 60 bits (about one chance in 10^6 in a
+/// replica of a million) cannot both be in `replica`: the later one goes
+/// to `replica_collisions`, keyed by the whole hash. (The pull parses
+/// each hash itself and calls [`upsert_hashed`].)
+#[cfg(test)]
 pub fn upsert(conn: &Connection, p: &PersonState) -> Result<()> {
+    let hash = StoredHash::parse(&p.nik_hash).ok_or_else(|| {
+        CliError::Refused(crate::i18n::t!(
+            "damaged-replica",
+            what = format!(
+                "nik_hash {:?}",
+                p.nik_hash.chars().take(70).collect::<String>()
+            )
+        ))
+    })?;
+    Writer::new(conn)?.upsert(&hash, p)
+}
+
+/// Writes pulled persons with its statements prepared once (a pull
+/// writes a million of them).
+pub struct Writer<'c> {
+    conn: &'c Connection,
+    insert: rusqlite::CachedStatement<'c>,
+}
+
+impl<'c> Writer<'c> {
+    pub fn new(conn: &'c Connection) -> Result<Writer<'c>> {
+        Ok(Writer {
+            conn,
+            insert: conn.prepare_cached(INSERT)?,
+        })
+    }
+
+    /// [`upsert`] of a person whose hash is already parsed.
+    pub fn upsert(&mut self, hash: &StoredHash, p: &PersonState) -> Result<()> {
+        upsert_with(self.conn, &mut self.insert, hash, p)
+    }
+}
+
+const INSERT: &str = "INSERT INTO replica(hash_key, nik_hash, nik_masked, name_masked, participant,
+        registered_by, registered_at, kelurahan, rw, rt, category, status, seq,
+        voided_at, void_reason, last_changed_by, erased_at)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+     ON CONFLICT(hash_key) DO UPDATE SET nik_masked = excluded.nik_masked,
+        name_masked = excluded.name_masked, participant = excluded.participant,
+        registered_by = excluded.registered_by, registered_at = excluded.registered_at,
+        kelurahan = excluded.kelurahan, rw = excluded.rw, rt = excluded.rt,
+        category = excluded.category, status = excluded.status, seq = excluded.seq,
+        voided_at = excluded.voided_at, void_reason = excluded.void_reason,
+        last_changed_by = excluded.last_changed_by, erased_at = excluded.erased_at
+     WHERE replica.nik_hash = excluded.nik_hash";
+
+fn upsert_with(
+    conn: &Connection,
+    insert: &mut rusqlite::Statement<'_>,
+    hash: &StoredHash,
+    p: &PersonState,
+) -> Result<()> {
     let millis = |v: Option<u64>| v.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
-    conn.prepare_cached(
-        "INSERT INTO replica(nik_hash, nik_masked, name_masked, participant, registered_by,
-            registered_at, kelurahan, rw, rt, category, status, seq, voided_at, void_reason,
-            last_changed_by, erased_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-         ON CONFLICT(nik_hash) DO UPDATE SET nik_masked = excluded.nik_masked,
-            name_masked = excluded.name_masked, participant = excluded.participant,
-            registered_by = excluded.registered_by, registered_at = excluded.registered_at,
-            kelurahan = excluded.kelurahan, rw = excluded.rw, rt = excluded.rt,
-            category = excluded.category, status = excluded.status, seq = excluded.seq,
-            voided_at = excluded.voided_at, void_reason = excluded.void_reason,
-            last_changed_by = excluded.last_changed_by, erased_at = excluded.erased_at",
-    )?
-    .execute(params![
-        p.nik_hash,
+    let kelurahan = p.kelurahan.map(|k| k.to_string());
+    let values = params![
+        hash.key,
+        &hash.bytes[..],
         p.nik_masked,
         p.name_masked,
         p.participant,
         p.registered_by,
         millis(p.registered_at),
-        p.kelurahan.map(|k| k.to_string()),
+        kelurahan,
         p.rw,
         p.rt,
         p.category.map(|c| c.as_str()),
@@ -46,7 +157,27 @@ pub fn upsert(conn: &Connection, p: &PersonState) -> Result<()> {
         p.void_reason,
         p.last_changed_by,
         millis(p.erased_at),
-    ])?;
+    ];
+    // The same person again (same whole hash) is overwritten in place; a
+    // row of another person under the same `hash_key` is left alone, and
+    // nothing is written: SQLite counts no change.
+    let written = insert.execute(values)?;
+    if written == 0 {
+        conn.prepare_cached(
+            "INSERT INTO replica_collisions(nik_hash, nik_masked, name_masked, participant,
+                registered_by, registered_at, kelurahan, rw, rt, category, status, seq,
+                voided_at, void_reason, last_changed_by, erased_at)
+             VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+             ON CONFLICT(nik_hash) DO UPDATE SET nik_masked = excluded.nik_masked,
+                name_masked = excluded.name_masked, participant = excluded.participant,
+                registered_by = excluded.registered_by, registered_at = excluded.registered_at,
+                kelurahan = excluded.kelurahan, rw = excluded.rw, rt = excluded.rt,
+                category = excluded.category, status = excluded.status, seq = excluded.seq,
+                voided_at = excluded.voided_at, void_reason = excluded.void_reason,
+                last_changed_by = excluded.last_changed_by, erased_at = excluded.erased_at",
+        )?
+        .execute(values)?;
+    }
     Ok(())
 }
 
@@ -71,6 +202,7 @@ pub fn set_key(conn: &Connection, new: &ReplicaKey) -> Result<bool> {
     }
     let tx = conn.unchecked_transaction()?;
     tx.execute("DELETE FROM replica", [])?;
+    tx.execute("DELETE FROM replica_collisions", [])?;
     tx.execute(
         "DELETE FROM config WHERE key IN (?1, ?2)",
         [super::key::PULL_CURSOR, super::key::LAST_PULL_AT],
@@ -86,40 +218,53 @@ pub fn get(conn: &Connection, nik: &Nik) -> Result<Option<PersonState>> {
     let Some(key) = key(conn)? else {
         return Ok(None);
     };
-    let hash = nik_lookup_hash(&key, nik);
-    let raw = conn
-        .prepare_cached(
-            "SELECT nik_masked, name_masked, participant, registered_by, registered_at,
-                kelurahan, rw, rt, category, status, seq, voided_at, void_reason, last_changed_by,
-                erased_at
-             FROM replica WHERE nik_hash = ?1",
-        )?
-        .query_row([&hash], |r| {
-            Ok((
-                (
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, bool>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, Option<i64>>(4)?,
-                ),
-                (
-                    r.get::<_, Option<String>>(5)?,
-                    r.get::<_, Option<u16>>(6)?,
-                    r.get::<_, Option<u16>>(7)?,
-                    r.get::<_, Option<String>>(8)?,
-                    r.get::<_, Option<String>>(9)?,
-                    r.get::<_, i64>(10)?,
-                ),
-                (
-                    r.get::<_, Option<i64>>(11)?,
-                    r.get::<_, Option<String>>(12)?,
-                    r.get::<_, Option<String>>(13)?,
-                    r.get::<_, Option<i64>>(14)?,
-                ),
-            ))
-        })
+    get_by_hash(conn, nik_lookup_hash(&key, nik))
+}
+
+/// The replica's person with this lookup hash (64 hex digits).
+pub fn get_by_hash(conn: &Connection, hash: String) -> Result<Option<PersonState>> {
+    let Some(stored) = StoredHash::parse(&hash) else {
+        return Ok(None);
+    };
+    let read = |r: &rusqlite::Row<'_>| {
+        Ok((
+            (
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, bool>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<i64>>(4)?,
+            ),
+            (
+                r.get::<_, Option<String>>(5)?,
+                r.get::<_, Option<u16>>(6)?,
+                r.get::<_, Option<u16>>(7)?,
+                r.get::<_, Option<String>>(8)?,
+                r.get::<_, Option<String>>(9)?,
+                r.get::<_, i64>(10)?,
+            ),
+            (
+                r.get::<_, Option<i64>>(11)?,
+                r.get::<_, Option<String>>(12)?,
+                r.get::<_, Option<String>>(13)?,
+                r.get::<_, Option<i64>>(14)?,
+            ),
+        ))
+    };
+    let mut raw = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM replica WHERE hash_key = ?1 AND nik_hash = ?2"
+        ))?
+        .query_row(params![stored.key, &stored.bytes[..]], read)
         .optional()?;
+    if raw.is_none() {
+        raw = conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM replica_collisions WHERE nik_hash = ?1"
+            ))?
+            .query_row(params![&stored.bytes[..]], read)
+            .optional()?;
+    }
     let Some((
         (nik_masked, name_masked, participant, by, at),
         (kel, rw, rt, cat, status, seq),
@@ -169,15 +314,20 @@ pub fn blocks_registration(p: &PersonState) -> bool {
 }
 
 pub fn is_empty(conn: &Connection) -> Result<bool> {
-    Ok(
-        conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM replica)", [], |r| {
-            r.get(0)
-        })?,
-    )
+    Ok(conn.query_row(
+        "SELECT NOT EXISTS (SELECT 1 FROM replica)
+            AND NOT EXISTS (SELECT 1 FROM replica_collisions)",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 pub fn count(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row("SELECT COUNT(*) FROM replica", [], |r| r.get(0))?)
+    Ok(conn.query_row(
+        "SELECT (SELECT COUNT(*) FROM replica) + (SELECT COUNT(*) FROM replica_collisions)",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 /// A sentence saying who already holds this person, for messages, to

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use sigap_shared::wire::{MAX_PULL_LIMIT, PullPage};
 use uuid::Uuid;
@@ -17,8 +18,16 @@ use crate::error::{CliError, Result};
 use crate::i18n::t;
 use crate::store::{self, Store, erasure, key, now_text, replica};
 
-/// Persons written per local transaction.
-const COMMIT_EVERY: usize = 20_000;
+/// Persons written per local transaction: each commit writes the pages
+/// of the replica's hash index that changed, which for a large pull is
+/// most of them, so commits are few.
+const COMMIT_EVERY: usize = 200_000;
+/// Longest a transaction of the pull stays open (a `sigap register` in
+/// another terminal waits for it), however few persons it holds.
+const HOLD_AT_MOST: Duration = Duration::from_secs(2);
+/// The page cache while pulling (KiB): room for the replica's index of
+/// hashes of a kota of a million, and bounded whatever the feed holds.
+const PULL_CACHE_KIB: i64 = 32_768;
 /// Pages fetched ahead of the writer.
 const AHEAD: usize = 2;
 
@@ -75,75 +84,145 @@ pub fn pull_all(
     rep.start_counting(&t!("pull-bar"));
     let from = cursor(store)?;
     summary.pull_cursor = from;
-    std::thread::scope(|scope| -> Result<()> {
+    // The replica's index of hashes stays in the cache (see
+    // `replica::upsert`); the cache only grows as far as pages are used.
+    let cache: i64 = store
+        .conn
+        .query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+    store
+        .conn
+        .execute_batch(&format!("PRAGMA cache_size=-{PULL_CACHE_KIB}"))?;
+    let pulled = std::thread::scope(|scope| -> Result<()> {
         let (tx, rx) = mpsc::sync_channel(AHEAD);
         scope.spawn(move || fetch(client, device, from, &tx));
-        // Pages are gathered in memory and written in one short
-        // transaction, so the write lock (which `sigap register` in
-        // another terminal also needs) is never held while waiting for
-        // the network.
-        let mut batch: Vec<PullPage> = Vec::new();
-        let mut in_batch = 0usize;
-        let mut batch_cursor = None;
+        let mut batch = Batch::default();
         for got in rx {
             let (page, next) = match got {
                 Ok(v) => v,
                 Err(e) => {
                     // What was pulled so far is kept.
-                    summary.erased += write_batch(store, &batch, batch_cursor)?;
+                    summary.erased += batch.commit(store)?;
                     return Err(e);
                 }
             };
             let n = page.persons.len();
-            in_batch += n;
-            batch_cursor = Some(next);
-            batch.push(page);
+            batch.write(store, client, &page, next)?;
             summary.received += n as u64;
             summary.pull_cursor = next;
             rep.step(n as u64);
-            if in_batch >= COMMIT_EVERY {
-                summary.erased += write_batch(store, &batch, batch_cursor.take())?;
-                batch.clear();
-                in_batch = 0;
+            if batch.full() {
+                summary.erased += batch.commit(store)?;
             }
         }
-        summary.erased += write_batch(store, &batch, batch_cursor)?;
+        summary.erased += batch.commit(store)?;
         Ok(())
-    })
+    });
+    store
+        .conn
+        .execute_batch(&format!("PRAGMA cache_size={cache}"))?;
+    pulled
 }
 
-/// Writes pages into the replica with the cursor they lead to, in one
-/// transaction, then copies the WAL into the database while the next
-/// pages are on their way. A person the server says was erased
-/// (`erased_at`) who is also one of this device's own has their personal
-/// data overwritten here too, in the same transaction (see
-/// [`erasure`]); returns how many of this device's persons were.
-fn write_batch(store: &mut Store, pages: &[PullPage], cursor: Option<u64>) -> Result<u64> {
-    let Some(next) = cursor else {
-        return Ok(0);
-    };
-    let tx = store
-        .conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let mut erased: HashMap<String, u64> = HashMap::new();
-    for p in pages.iter().flat_map(|page| &page.persons) {
-        replica::upsert(&tx, p)?;
-        if let Some(at) = p.erased_at {
-            // The latest, should a batch hold the person twice.
-            let e = erased.entry(p.nik_hash.clone()).or_insert(at);
-            *e = (*e).max(at);
+/// Pages written into the replica in one open transaction, to be
+/// committed with the cursor they lead to.
+#[derive(Default)]
+struct Batch {
+    /// When the transaction began; none is open without it.
+    began: Option<Instant>,
+    persons: usize,
+    cursor: Option<u64>,
+    /// Persons the server says were erased (`erased_at`), the latest
+    /// date should the batch hold one twice.
+    erased: HashMap<String, u64>,
+}
+
+impl Batch {
+    fn full(&self) -> bool {
+        self.persons >= COMMIT_EVERY || self.began.is_some_and(|t| t.elapsed() >= HOLD_AT_MOST)
+    }
+
+    fn write(&mut self, store: &Store, client: &Client, page: &PullPage, next: u64) -> Result<()> {
+        if self.began.is_none() {
+            store.conn.execute_batch("BEGIN IMMEDIATE")?;
+            self.began = Some(Instant::now());
+        }
+        let written = Self::write_persons(&store.conn, client, page, &mut self.erased);
+        if written.is_err() {
+            // Nothing of the batch is kept: its cursor was never stored.
+            self.began = None;
+            store.conn.execute_batch("ROLLBACK")?;
+            return written;
+        }
+        self.persons += page.persons.len();
+        self.cursor = Some(next);
+        Ok(())
+    }
+
+    fn write_persons(
+        conn: &rusqlite::Connection,
+        client: &Client,
+        page: &PullPage,
+        erased: &mut HashMap<String, u64>,
+    ) -> Result<()> {
+        let mut writer = replica::Writer::new(conn)?;
+        for p in &page.persons {
+            let hash = replica::StoredHash::parse(&p.nik_hash).ok_or_else(|| {
+                CliError::Refused(t!(
+                    "client-unreadable-answer",
+                    server = client.base(),
+                    what = t!("request-pull"),
+                    detail = "nik_hash is not 64 hexadecimal digits"
+                ))
+            })?;
+            writer.upsert(&hash, p)?;
+            if let Some(at) = p.erased_at {
+                let e = erased.entry(p.nik_hash.clone()).or_insert(at);
+                *e = (*e).max(at);
+            }
+        }
+        Ok(())
+    }
+
+    /// Commits the open transaction with the cursor its pages lead to,
+    /// then copies the WAL into the database while the next pages are on
+    /// their way. A person the server erased who is also one of this
+    /// device's own has their personal data overwritten here too, in the
+    /// same transaction (see [`erasure`]); returns how many of this
+    /// device's persons were.
+    fn commit(&mut self, store: &mut Store) -> Result<u64> {
+        let (Some(_), Some(next)) = (self.began.take(), self.cursor.take()) else {
+            return Ok(0);
+        };
+        self.persons = 0;
+        let erased = std::mem::take(&mut self.erased);
+        let finished = Self::finish(&store.conn, &erased, next);
+        match finished {
+            Ok(overwritten) => {
+                store.conn.execute_batch("COMMIT")?;
+                store.checkpoint()?;
+                Ok(overwritten)
+            }
+            Err(e) => {
+                store.conn.execute_batch("ROLLBACK")?;
+                Err(e)
+            }
         }
     }
-    let mut overwritten = 0;
-    if !erased.is_empty()
-        && let Some(replica_key) = replica::key(&tx)?
-    {
-        // Pending changes are left alone: the agent's unsent work.
-        overwritten = erasure::apply(&tx, &replica_key, &erased)?;
+
+    fn finish(
+        conn: &rusqlite::Connection,
+        erased: &HashMap<String, u64>,
+        next: u64,
+    ) -> Result<u64> {
+        let mut overwritten = 0;
+        if !erased.is_empty()
+            && let Some(replica_key) = replica::key(conn)?
+        {
+            // Pending changes are left alone: the agent's unsent work.
+            overwritten = erasure::apply(conn, &replica_key, erased)?;
+        }
+        store::set(conn, key::PULL_CURSOR, &next.to_string())?;
+        store::set(conn, key::LAST_PULL_AT, &now_text())?;
+        Ok(overwritten)
     }
-    store::set(&tx, key::PULL_CURSOR, &next.to_string())?;
-    store::set(&tx, key::LAST_PULL_AT, &now_text())?;
-    tx.commit()?;
-    store.checkpoint()?;
-    Ok(overwritten)
 }
