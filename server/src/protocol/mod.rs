@@ -24,8 +24,10 @@ mod push;
 mod writer;
 
 pub use admin::{import_participants, resolve_conflict, write_as};
-pub use push::{Prepared, claim, prepare, push};
-pub use writer::{Known, Stored, Writer, record_json};
+pub use push::{Prepared, claim, prepare, push, push_deferred};
+pub use writer::{
+    Known, RtDeltas, Stored, Writer, counter_rows, flush_deltas, merge_deltas, record_json,
+};
 
 /// A change as the audit trail keeps it.
 #[derive(Debug, Clone)]

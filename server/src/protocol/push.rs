@@ -10,7 +10,7 @@ use sigap_shared::wire::{
 use sigap_shared::{AreaCode, Hlc, Nik};
 use uuid::Uuid;
 
-use super::writer::{Known, Stored, Writer, record_json};
+use super::writer::{Known, RtDeltas, Stored, Writer, flush_deltas, record_json};
 use super::{ConflictRow, DeviceSave, LogRow, Tx, corrupt, to_i64};
 use crate::claims::{self, Claims};
 use crate::engine::{self, Decision, ROLL_DEVICE, SERVER_DEVICE};
@@ -93,6 +93,22 @@ pub async fn push<T: Tx>(
     prepared: Vec<Prepared>,
     now: i64,
 ) -> Result<PushResponse, StoreError> {
+    let (response, deltas) = push_deferred(tx, by, req, prepared, now).await?;
+    flush_deltas(tx, deltas).await?;
+    Ok(response)
+}
+
+/// [`push`] without writing its counter changes, which it returns: the
+/// caller writes them ([`super::flush_deltas`]) in the same transaction
+/// before it commits (a group of pushes sharing a commit writes theirs
+/// once, summed).
+pub async fn push_deferred<T: Tx>(
+    tx: &mut T,
+    by: &Pusher<'_>,
+    req: &PushRequest,
+    prepared: Vec<Prepared>,
+    now: i64,
+) -> Result<(PushResponse, RtDeltas), StoreError> {
     // Loaded first: a backend with several writers locks the device's
     // row here, so the claim below cannot race another server's.
     let receipt = tx.load_device(&req.device_id).await?;
@@ -114,7 +130,7 @@ pub async fn push<T: Tx>(
             outcome,
         });
     }
-    w.flush().await?;
+    let deltas = w.into_deltas();
     for r in &results {
         if matches!(r.outcome, Outcome::Rejected { .. }) && !tx.change_logged(&r.id).await? {
             tx.count_unlogged_rejection(by.token_name, now).await?;
@@ -134,11 +150,14 @@ pub async fn push<T: Tx>(
         pending: req.pending.map(to_i64).transpose()?,
     })
     .await?;
-    Ok(PushResponse {
-        protocol: PROTOCOL_VERSION,
-        results,
-        receipt,
-    })
+    Ok((
+        PushResponse {
+            protocol: PROTOCOL_VERSION,
+            results,
+            receipt,
+        },
+        deltas,
+    ))
 }
 
 /// What the server holds from one device, kept up to date per push.

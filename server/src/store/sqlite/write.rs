@@ -1,6 +1,9 @@
 //! The write paths on SQLite: the rows [`crate::protocol`] reads and
 //! writes, on the single writer connection, one transaction per call.
 
+use std::collections::HashMap;
+use std::sync::{Condvar, Mutex, MutexGuard};
+
 use rusqlite::{CachedStatement, Connection, OptionalExtension, TransactionBehavior, params};
 use sigap_shared::merge::{Fields, PersonRecord};
 use sigap_shared::wire::{PushRequest, PushResponse, Receipt, ReceiptHash};
@@ -11,7 +14,8 @@ use uuid::Uuid;
 use super::{SqliteStore, corrupt, counters, now_millis, parse_record};
 use crate::engine;
 use crate::protocol::{
-    self, Closing, ConflictRow, CounterDeltas, DeviceSave, LogRow, LoggedChange, Stored, Tx, ready,
+    self, Closing, ConflictRow, CounterDeltas, DeviceSave, LogRow, LoggedChange, Prepared,
+    RtDeltas, Stored, Tx, ready,
 };
 use crate::store::{Conflict, ImportSummary, Pusher, RollRow, StoreError};
 
@@ -127,6 +131,19 @@ pub(super) fn bind_device(
 /// Refuses when another token holds `device`.
 pub(super) fn claim(conn: &Connection, device: &Uuid, token_id: i64) -> Result<(), StoreError> {
     ready(protocol::claim(&mut SqliteTx::new(conn)?, device, token_id))?
+}
+
+/// Adds to the covered counters and marks the coverage data changed.
+fn add_counters(conn: &Connection, deltas: &CounterDeltas) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO counters (area, category, since_year, covered) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(area, category, since_year)
+         DO UPDATE SET covered = covered + excluded.covered",
+    )?;
+    for (area, cat, year, d) in deltas {
+        stmt.execute(params![area.to_string(), cat.as_str(), year, d])?;
+    }
+    super::bump_generation(conn)
 }
 
 fn uuid_of(bytes: &[u8]) -> Result<Uuid, StoreError> {
@@ -363,15 +380,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     async fn add_counters(&mut self, deltas: &CounterDeltas) -> Result<(), StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "INSERT INTO counters (area, category, since_year, covered) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(area, category, since_year)
-             DO UPDATE SET covered = covered + excluded.covered",
-        )?;
-        for (area, cat, year, d) in deltas {
-            stmt.execute(params![area.to_string(), cat.as_str(), year, d])?;
-        }
-        super::bump_generation(self.conn)
+        add_counters(self.conn, deltas)
     }
 
     async fn open_conflict(&mut self, nik: &Nik) -> Result<Option<i64>, StoreError> {
@@ -464,6 +473,84 @@ impl Tx for SqliteTx<'_> {
     }
 }
 
+/// Most changes a group of pushes gathers before it commits. A full page
+/// of `sigap sync` (10,000 changes) commits alone, so the device's next
+/// page is answered without waiting for others; small pushes that arrive
+/// together share one transaction and one fsync.
+pub(super) const GROUP_CHANGES: usize = sigap_shared::wire::MAX_PUSH_CHANGES;
+
+/// Group commit of pushes. A push that finds others waiting for the
+/// writer when it is done leaves the transaction open for them instead of
+/// committing it; the last one (or any other write that wants the
+/// writer) commits it. Each push runs in a savepoint of its own, so one
+/// that fails is undone alone; each is answered only once the group's
+/// commit is durable.
+#[derive(Default)]
+pub(super) struct Groups {
+    state: Mutex<GroupState>,
+    /// Notified when a group is settled (committed or failed).
+    settled: Condvar,
+}
+
+#[derive(Default)]
+struct GroupState {
+    /// Pushes prepared and waiting for the writer.
+    waiting: usize,
+    /// The group whose transaction is open on the writer.
+    open: Option<OpenGroup>,
+    next_id: u64,
+    /// How settled groups ended, kept until each member has read it.
+    outcomes: HashMap<u64, GroupOutcome>,
+    /// Groups committed (for tests).
+    commits: u64,
+}
+
+struct OpenGroup {
+    id: u64,
+    changes: usize,
+    members: usize,
+    /// The members' counter changes, written once before the commit.
+    deltas: RtDeltas,
+}
+
+struct GroupOutcome {
+    /// Why the group's transaction did not commit.
+    error: Option<String>,
+    /// Members that have not read this yet.
+    left: usize,
+}
+
+fn poisoned<T>(_: T) -> StoreError {
+    StoreError::Task("the push group lock is poisoned".into())
+}
+
+impl Groups {
+    fn lock(&self) -> Result<MutexGuard<'_, GroupState>, StoreError> {
+        self.state.lock().map_err(poisoned)
+    }
+
+    /// Pushes waiting for the writer now (for tests).
+    pub(super) fn waiting(&self) -> usize {
+        self.state.lock().map_or(0, |s| s.waiting)
+    }
+
+    /// Groups committed so far (for tests).
+    pub(super) fn commits(&self) -> u64 {
+        self.state.lock().map_or(0, |s| s.commits)
+    }
+}
+
+/// Leaves the count of waiting pushes when dropped.
+struct Waiting<'a>(&'a Groups);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.0.state.lock() {
+            s.waiting = s.waiting.saturating_sub(1);
+        }
+    }
+}
+
 impl SqliteStore {
     pub(in crate::store) fn push_impl(
         &self,
@@ -474,45 +561,229 @@ impl SqliteStore {
         self.roll_history(false)?;
         let now = self.now();
         let prepared = protocol::prepare(req, by, now)?;
-        let mut conn = self.wait_for_turn(req, by.gap_wait)?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let response = {
-            let mut t = SqliteTx::new(&tx)?;
-            ready(protocol::push(&mut t, by, req, prepared, now))??
+        let waiting = {
+            self.groups.lock()?.waiting += 1;
+            Waiting(&self.groups)
         };
-        tx.commit()?;
+        let conn = self.writer_unsettled();
+        drop(waiting);
+        let conn = conn?;
+        let (conn, applied) = self.apply_in_group(conn, by, req, prepared, now);
+        // Commit now, unless another push is about to join the group.
+        let settle = {
+            let s = self.groups.lock()?;
+            s.open
+                .as_ref()
+                .is_some_and(|g| s.waiting == 0 || g.changes >= GROUP_CHANGES)
+        };
+        if settle {
+            // A failed commit reaches every member through its outcome.
+            let _ = self.settle(&conn);
+        }
         drop(conn);
-        self.pushed.notify_all();
+        let (response, group) = applied?;
+        self.await_group(group)?;
         Ok(response)
     }
 
-    /// The writer, once the device's changes before this push's first one
-    /// are held, or after `wait`. `sigap sync` keeps two pages in
-    /// flight and the later (often smaller) one may reach the writer
-    /// first: waiting a moment for the earlier page lets the device's
-    /// changes apply in its order without answering the later page
-    /// `pending` and having it sent again.
-    fn wait_for_turn(
+    /// Applies one push in the open group's transaction (opening one when
+    /// there is none), in a savepoint of its own: the response and the
+    /// group it waits for, or its error with nothing of it written.
+    fn apply_in_group<'s>(
+        &'s self,
+        conn: MutexGuard<'s, Connection>,
+        by: &Pusher<'_>,
+        req: &PushRequest,
+        prepared: Vec<Prepared>,
+        now: i64,
+    ) -> (
+        MutexGuard<'s, Connection>,
+        Result<(PushResponse, u64), StoreError>,
+    ) {
+        let conn = self.wait_for_turn(conn, req, by.gap_wait);
+        let result = self.apply_in_savepoint(&conn, by, req, prepared, now);
+        (conn, result)
+    }
+
+    fn apply_in_savepoint(
         &self,
+        conn: &Connection,
+        by: &Pusher<'_>,
+        req: &PushRequest,
+        prepared: Vec<Prepared>,
+        now: i64,
+    ) -> Result<(PushResponse, u64), StoreError> {
+        let id = {
+            let open = self.groups.lock()?.open.as_ref().map(|g| g.id);
+            match open {
+                Some(id) => id,
+                None => {
+                    conn.execute_batch("BEGIN IMMEDIATE")?;
+                    let mut s = self.groups.lock()?;
+                    s.next_id += 1;
+                    let id = s.next_id;
+                    s.open = Some(OpenGroup {
+                        id,
+                        changes: 0,
+                        members: 0,
+                        deltas: RtDeltas::new(),
+                    });
+                    id
+                }
+            }
+        };
+        if let Err(e) = conn.execute_batch("SAVEPOINT push") {
+            self.abort_group(conn, &e.to_string());
+            return Err(e.into());
+        }
+        let out = SqliteTx::new(conn)
+            .and_then(|mut t| ready(protocol::push_deferred(&mut t, by, req, prepared, now))?);
+        match out {
+            Ok((response, deltas)) => {
+                if let Err(e) = conn.execute_batch("RELEASE push") {
+                    self.abort_group(conn, &e.to_string());
+                    return Err(e.into());
+                }
+                let mut s = self.groups.lock()?;
+                let Some(g) = s.open.as_mut() else {
+                    return Err(StoreError::Task(
+                        "a push group closed under its member".into(),
+                    ));
+                };
+                g.changes += req.changes.len();
+                g.members += 1;
+                protocol::merge_deltas(&mut g.deltas, deltas);
+                Ok((response, id))
+            }
+            Err(e) => {
+                // Undo this push alone; when SQLite has rolled the whole
+                // transaction back (some I/O errors do), the group fails.
+                if conn.is_autocommit()
+                    || conn
+                        .execute_batch("ROLLBACK TO push; RELEASE push")
+                        .is_err()
+                {
+                    self.abort_group(conn, &e.to_string());
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Commits the open group, if any: its counters, then its transaction
+    /// (one fsync); then tells its members. Called with the writer held.
+    pub(super) fn settle(&self, conn: &Connection) -> Result<(), StoreError> {
+        let Some(g) = self.groups.lock()?.open.take() else {
+            return Ok(());
+        };
+        let rows = protocol::counter_rows(g.deltas);
+        let result = (|| {
+            if !rows.is_empty() {
+                add_counters(conn, &rows)?;
+            }
+            conn.execute_batch("COMMIT")?;
+            Ok::<_, StoreError>(())
+        })();
+        if result.is_err() && !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        self.close_group(
+            g.id,
+            g.members,
+            result.as_ref().err().map(|e| e.to_string()),
+        );
+        result
+    }
+
+    /// Rolls the open group back after a failure its savepoints cannot
+    /// undo; its members are told `error`.
+    fn abort_group(&self, conn: &Connection, error: &str) {
+        let open = self
+            .groups
+            .state
+            .lock()
+            .ok()
+            .and_then(|mut s| s.open.take());
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        if let Some(g) = open {
+            self.close_group(g.id, g.members, Some(error.to_string()));
+        }
+    }
+
+    fn close_group(&self, id: u64, members: usize, error: Option<String>) {
+        if let Ok(mut s) = self.groups.state.lock() {
+            if error.is_none() {
+                s.commits += 1;
+            }
+            if members > 0 {
+                s.outcomes.insert(
+                    id,
+                    GroupOutcome {
+                        error,
+                        left: members,
+                    },
+                );
+            }
+        }
+        self.groups.settled.notify_all();
+        self.pushed.notify_all();
+    }
+
+    /// Waits until group `id` is settled: `Ok` once it is committed.
+    fn await_group(&self, id: u64) -> Result<(), StoreError> {
+        let mut s = self.groups.lock()?;
+        loop {
+            if let Some(o) = s.outcomes.get_mut(&id) {
+                o.left = o.left.saturating_sub(1);
+                let error = o.error.clone();
+                if o.left == 0 {
+                    s.outcomes.remove(&id);
+                }
+                return match error {
+                    None => Ok(()),
+                    Some(e) => Err(StoreError::Database(format!(
+                        "the push was not saved (its transaction failed): {e}"
+                    ))),
+                };
+            }
+            s = self.groups.settled.wait(s).map_err(poisoned)?;
+        }
+    }
+
+    /// The writer, once the device's changes before this push's first one
+    /// are held (in the open group too), or after `wait`. `sigap sync`
+    /// keeps two pages in flight and the later (often smaller) one may
+    /// reach the writer first: waiting a moment for the earlier page lets
+    /// the device's changes apply in its order without answering the
+    /// later page `pending` and having it sent again. A push that waits
+    /// commits the open group first, so that its members are answered.
+    fn wait_for_turn<'s>(
+        &'s self,
+        mut conn: MutexGuard<'s, Connection>,
         req: &PushRequest,
         wait: std::time::Duration,
-    ) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
-        let mut conn = self.writer()?;
+    ) -> MutexGuard<'s, Connection> {
         let Some(first) = req.changes.iter().map(|c| c.device_seq).min() else {
-            return Ok(conn);
+            return conn;
         };
         let deadline = std::time::Instant::now() + wait;
         loop {
-            let held = load_device(&conn, &req.device_id)?.highest_seq;
+            // A read that fails here fails again in the push, which
+            // answers it.
+            let Ok(held) = load_device(&conn, &req.device_id).map(|r| r.highest_seq) else {
+                return conn;
+            };
             let now = std::time::Instant::now();
             if first <= held + 1 || now >= deadline {
-                return Ok(conn);
+                return conn;
             }
-            conn = self
-                .pushed
-                .wait_timeout(conn, deadline - now)
-                .map_err(|_| StoreError::Task("the writer lock is poisoned".into()))?
-                .0;
+            let _ = self.settle(&conn);
+            conn = match self.pushed.wait_timeout(conn, deadline - now) {
+                Ok((c, _)) => c,
+                Err(e) => e.into_inner().0,
+            };
         }
     }
 
