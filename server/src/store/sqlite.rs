@@ -164,9 +164,12 @@ impl SqliteStore {
         configure(&conn)?;
         // The writer walks the persons and changes indexes for every
         // change; a larger page cache keeps them in memory instead of
-        // re-reading pages from the OS. Checkpoints run on their own
-        // thread instead of inside the writer's commits.
-        conn.pragma_update(None, "cache_size", -131_072)?;
+        // re-reading pages from the OS. 64 MiB, not the 128 MiB it was:
+        // with sync-size pages a 1,000,000-change ingest peaked at 280–288
+        // MiB against the 300 MB target, and at 201 MiB with this, for no
+        // measurable loss at 100,000 changes (BENCHMARKS.md). Checkpoints
+        // run on their own thread instead of inside the writer's commits.
+        conn.pragma_update(None, "cache_size", -65_536)?;
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         // What a write frees on a page it rewrites anyway is zeroed (no
         // extra I/O), so overwritten personal data does not linger there.
