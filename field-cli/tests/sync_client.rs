@@ -48,6 +48,9 @@ struct State {
     page_size: Option<usize>,
     /// Pulls from this cursor on fail with 503 (a connection lost halfway).
     cut_pull_at: Option<u64>,
+    /// The first pull from this cursor on is answered this late (a
+    /// connection that stalls).
+    slow_pull_at: Option<(u64, std::time::Duration)>,
 }
 
 /// The answer to `GET /api/v1/sync/device/{id}/key`.
@@ -190,6 +193,12 @@ fn fake(state: Arc<Mutex<State>>) -> FakeServer {
         }
         if req.path.starts_with("/api/v1/sync/pull") {
             let cursor = query(&req.path, "cursor").unwrap();
+            if let Some((from, late)) = st.slow_pull_at
+                && cursor >= from
+            {
+                st.slow_pull_at = None;
+                std::thread::sleep(late);
+            }
             if st.cut_pull_at.is_some_and(|c| cursor >= c) {
                 return (
                     503,
@@ -402,6 +411,54 @@ fn sync_pushes_pulls_and_reports_then_lookup_answers_offline() {
         (Some(0), Some(0))
     );
     assert!(server.requests().last().unwrap().path.contains("cursor=2"));
+}
+
+#[test]
+fn a_stalled_pull_does_not_keep_a_registration_waiting() {
+    // Pages of two; the second comes 8 s late. What came before the stall
+    // is committed within two seconds, and the write lock is free while
+    // the pull waits: a registration in another terminal goes through.
+    let state = Arc::new(Mutex::new(State {
+        page_size: Some(2),
+        slow_pull_at: Some((2, std::time::Duration::from_secs(8))),
+        ..State::default()
+    }));
+    state.lock().unwrap().persons = vec![
+        person("3372012006700004", true, 1),
+        person("3372012006700005", true, 2),
+        person("3372012006700006", true, 3),
+    ];
+    let server = fake(state);
+    let env = Env::with_server(&server.url);
+    let mut sync = env
+        .command(&["sync"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let start = std::time::Instant::now();
+    env.register_budi().code(0);
+    let waited = start.elapsed();
+    assert!(
+        sync.try_wait().unwrap().is_none(),
+        "the pull should still be waiting for its second page"
+    );
+    assert!(
+        waited < std::time::Duration::from_secs(3),
+        "the registration waited {waited:?} for the pull's lock"
+    );
+    assert_eq!(env.count("SELECT COUNT(*) FROM replica"), 2);
+    // The pull finishes; the registration made meanwhile waits for the
+    // next sync, as the sync says (exit 1: changes still pending).
+    let out = sync.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("received 3") && said.contains("1 change(s) still pending"),
+        "{said}"
+    );
+    assert_eq!(env.count("SELECT COUNT(*) FROM replica"), 3);
 }
 
 #[test]

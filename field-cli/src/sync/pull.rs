@@ -96,7 +96,25 @@ pub fn pull_all(
         let (tx, rx) = mpsc::sync_channel(AHEAD);
         scope.spawn(move || fetch(client, device, from, &tx));
         let mut batch = Batch::default();
-        for got in rx {
+        loop {
+            // Waiting for the network with the batch open would keep the
+            // write lock from `sigap register` in another terminal for
+            // as long as the connection stalls: past `HOLD_AT_MOST`, the
+            // batch is committed and the wait goes on without it.
+            let got = match batch.time_left() {
+                Some(left) => match rx.recv_timeout(left) {
+                    Ok(got) => got,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        summary.erased += batch.commit(store)?;
+                        continue;
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                },
+                None => match rx.recv() {
+                    Ok(got) => got,
+                    Err(mpsc::RecvError) => break,
+                },
+            };
             let (page, next) = match got {
                 Ok(v) => v,
                 Err(e) => {
@@ -139,6 +157,12 @@ struct Batch {
 impl Batch {
     fn full(&self) -> bool {
         self.persons >= COMMIT_EVERY || self.began.is_some_and(|t| t.elapsed() >= HOLD_AT_MOST)
+    }
+
+    /// How much longer the open transaction may stay open; `None` when
+    /// there is none.
+    fn time_left(&self) -> Option<Duration> {
+        self.began.map(|t| HOLD_AT_MOST.saturating_sub(t.elapsed()))
     }
 
     fn write(&mut self, store: &Store, client: &Client, page: &PullPage, next: u64) -> Result<()> {
