@@ -86,12 +86,10 @@ pub fn area_display_name(code: &AreaCode) -> Option<String> {
     }
 }
 
-/// Every area's direct children, sorted: the area table for kota and
-/// kecamatan, plus every area that has counters, a baseline or a target.
-/// Built in one pass: a tree down to RT has thousands of nodes, and
-/// scanning all areas for each node's children would be quadratic.
-fn children_index(data: &AreaData) -> HashMap<AreaCode, Vec<AreaCode>> {
-    let mut index: HashMap<AreaCode, Vec<AreaCode>> = HashMap::new();
+/// Every area a report may show, with repeats: the area table for kota
+/// and kecamatan, plus every area that has counters, a baseline or a
+/// target.
+fn area_codes(data: &AreaData) -> impl Iterator<Item = AreaCode> + '_ {
     let table = wilayah::surakarta().iter().map(|a| a.code);
     let known = data
         .counters
@@ -99,7 +97,16 @@ fn children_index(data: &AreaData) -> HashMap<AreaCode, Vec<AreaCode>> {
         .chain(data.baselines.keys())
         .chain(data.targets.keys())
         .copied();
-    for code in table.chain(known) {
+    table.chain(known)
+}
+
+/// Every area's direct children, sorted: the area table for kota and
+/// kecamatan, plus every area that has counters, a baseline or a target.
+/// Built in one pass: a tree down to RT has thousands of nodes, and
+/// scanning all areas for each node's children would be quadratic.
+fn children_index(data: &AreaData) -> HashMap<AreaCode, Vec<AreaCode>> {
+    let mut index: HashMap<AreaCode, Vec<AreaCode>> = HashMap::new();
+    for code in area_codes(data) {
         if let Some(parent) = code.parent() {
             index.entry(parent).or_default().push(code);
         }
@@ -203,15 +210,7 @@ pub fn inside(outer: &AreaCode, code: &AreaCode) -> bool {
 /// [`build`] leaves them out (it reaches children through parents).
 fn tree_order(area: &AreaCode, depth: u8, data: &AreaData) -> Vec<AreaCode> {
     let deepest = rank(area.level()) + usize::from(depth);
-    let table = wilayah::surakarta().iter().map(|a| a.code);
-    let known = data
-        .counters
-        .keys()
-        .chain(data.baselines.keys())
-        .chain(data.targets.keys())
-        .copied();
-    let mut codes: Vec<AreaCode> = table
-        .chain(known)
+    let mut codes: Vec<AreaCode> = area_codes(data)
         .filter(|c| c != area && rank(c.level()) <= deepest && inside(area, c))
         .collect();
     codes.sort_unstable();
