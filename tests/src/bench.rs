@@ -5,9 +5,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, params_from_iter, types::Value as SqlValue};
-use sigap_shared::wire::{
-    MAX_PUSH_CHANGES, PROTOCOL_HEADER, PROTOCOL_VERSION, PushRequest, PushResponse,
-};
+use sigap_shared::wire::MAX_PUSH_CHANGES;
 
 use crate::measure::{ms, percentile, secs, time_command};
 use crate::people::{change, person, registrations_csv};
@@ -398,32 +396,10 @@ fn push_with(
     changes: Vec<sigap_shared::Change>,
     batch: usize,
 ) -> Vec<Duration> {
-    let mut latencies = Vec::new();
-    for chunk in changes.chunks(batch) {
-        let req = PushRequest {
-            protocol: PROTOCOL_VERSION,
-            device_id: chunk[0].device_id,
-            changes: chunk.to_vec(),
-            pending: None,
-        };
-        let start = Instant::now();
-        let resp = client
-            .post(format!("{url}/api/v1/sync/push"))
-            .bearer_auth(token)
-            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
-            .json(&req)
-            .send()
-            .expect("push");
-        assert!(
-            resp.status().is_success(),
-            "push answered {}",
-            resp.status()
-        );
-        let body: PushResponse = resp.json().expect("push response");
-        latencies.push(start.elapsed());
-        assert_eq!(body.results.len(), chunk.len());
-    }
-    latencies
+    changes
+        .chunks(batch)
+        .map(|chunk| common::push_page(client, url, token, chunk.to_vec()).0)
+        .collect::<Vec<Duration>>()
 }
 
 fn device_changes(device: uuid::Uuid, people: std::ops::Range<u64>) -> Vec<sigap_shared::Change> {
