@@ -485,6 +485,10 @@ pub(super) const GROUP_CHANGES: usize = sigap_shared::wire::MAX_PUSH_CHANGES;
 /// writer) commits it. Each push runs in a savepoint of its own, so one
 /// that fails is undone alone; each is answered only once the group's
 /// commit is durable.
+/// How often a push waiting for its group looks for a writer that
+/// panicked (a settled group wakes it at once).
+const PANIC_CHECK: std::time::Duration = std::time::Duration::from_millis(250);
+
 #[derive(Default)]
 pub(super) struct Groups {
     state: Mutex<GroupState>,
@@ -731,7 +735,8 @@ impl SqliteStore {
         self.pushed.notify_all();
     }
 
-    /// Waits until group `id` is settled: `Ok` once it is committed.
+    /// Waits until group `id` is settled: `Ok` once it is committed, an
+    /// error once it failed or can no longer commit.
     fn await_group(&self, id: u64) -> Result<(), StoreError> {
         let mut s = self.groups.lock()?;
         loop {
@@ -748,7 +753,21 @@ impl SqliteStore {
                     ))),
                 };
             }
-            s = self.groups.settled.wait(s).map_err(poisoned)?;
+            // A holder of the writer that panicked with the group's
+            // transaction open leaves it poisoned: that transaction can
+            // never commit, and nobody else will settle the group.
+            if self.writer.is_poisoned() {
+                return Err(StoreError::Task(
+                    "the push was not saved: the server's writer failed while its transaction was open"
+                        .into(),
+                ));
+            }
+            s = self
+                .groups
+                .settled
+                .wait_timeout(s, PANIC_CHECK)
+                .map_err(poisoned)?
+                .0;
         }
     }
 
@@ -906,6 +925,90 @@ mod tests {
     use sigap_shared::merge::{Fields, PersonRecord};
     use sigap_shared::{AreaCode, Category, Hlc, Nik};
     use uuid::Uuid;
+
+    #[test]
+    fn a_writer_that_panics_with_a_group_open_fails_the_group_s_members_instead_of_leaving_them_waiting()
+     {
+        use crate::store::{NewToken, Pusher, Role, SqliteStore, Store};
+        use sigap_shared::wire::{Change, ChangeKind, PushRequest};
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(SqliteStore::open(&dir.path().join("panic.db")).unwrap());
+        let t = store
+            .create_token(&NewToken {
+                name: "agent".into(),
+                role: Role::Agent,
+                areas: vec![AreaCode::parse("33.72").unwrap()],
+                hash: crate::token::hash(&crate::token::generate()),
+                expires_at: None,
+            })
+            .unwrap();
+        let by = Pusher {
+            token_id: t.id,
+            token_name: &t.name,
+            areas: Some(&t.areas),
+            max_skew_millis: u64::MAX / 4,
+            gap_wait: std::time::Duration::ZERO,
+        };
+        let device = Uuid::now_v7();
+        let nik = Nik::parse("3372015204900002").unwrap();
+        let fields = Fields {
+            name: Some("Warga".into()),
+            kelurahan: Some(AreaCode::parse("33.72.01.1001").unwrap()),
+            rw: Some(1),
+            rt: Some(1),
+            category: Some(Category::Bpu),
+            ..Fields::default()
+        };
+        let req = PushRequest {
+            protocol: sigap_shared::PROTOCOL_VERSION,
+            device_id: device,
+            changes: vec![Change {
+                id: Uuid::now_v7(),
+                device_id: device,
+                device_seq: 1,
+                nik,
+                hlc: Hlc {
+                    millis: 1_764_000_000_000,
+                    counter: 0,
+                    device,
+                },
+                kind: ChangeKind::Register,
+                fields,
+            }],
+            pending: None,
+        };
+        // A push applied in a group that is left open for the next one.
+        let now = store.now();
+        let prepared = crate::protocol::prepare(&req, &by, now).unwrap();
+        let group = {
+            let conn = store.writer_unsettled().unwrap();
+            let (_, group) = store
+                .apply_in_savepoint(&conn, &by, &req, prepared, now)
+                .unwrap();
+            group
+        };
+        // The next holder of the writer panics (a bug) before settling.
+        std::thread::scope(|s| {
+            let holder = s.spawn(|| {
+                let _conn = store.writer_unsettled().unwrap();
+                panic!("a bug while the group's transaction is open");
+            });
+            assert!(holder.join().is_err());
+        });
+        // On its own thread, left behind should it wait forever.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let member = std::sync::Arc::clone(&store);
+        std::thread::spawn(move || {
+            let _ = tx.send(member.await_group(group).is_err());
+        });
+        let failed = rx.recv_timeout(std::time::Duration::from_secs(10));
+        assert_eq!(failed, Ok(true), "the member must be told its push failed");
+        let persons: i64 = store
+            .read(|c| Ok(c.query_row("SELECT COUNT(*) FROM persons", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(persons, 0, "nothing of the failed group is stored");
+    }
 
     #[test]
     fn a_record_built_around_its_fields_json_is_the_record_serde_writes() {
