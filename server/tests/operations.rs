@@ -297,6 +297,67 @@ async fn failed_sign_ins_are_limited_per_address_with_retry_after() {
     assert_eq!(r.status(), StatusCode::OK);
 }
 
+/// The coverage route checks its token on the blocking thread that
+/// answers it, not through the shared extractor: it must count guesses
+/// and hold an address off all the same.
+#[tokio::test]
+async fn guesses_at_coverage_count_against_the_address_like_any_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    let good = token(&db, "supervisor", "spv", "33.72");
+    let agent = token(&db, "agent", "budi", "33.72");
+    let server = serve(&db, &["--auth-failures-per-minute", "2"]);
+    let c = client();
+    let coverage = |t: Option<String>| {
+        let c = c.clone();
+        let url = format!("{}/api/v1/coverage?area=33.72&depth=1", server.url);
+        async move {
+            let req = c.get(url);
+            let req = match t {
+                Some(t) => req.bearer_auth(t),
+                None => req,
+            };
+            req.send().await.unwrap()
+        }
+    };
+    // Without a token: refused, never counted.
+    for _ in 0..3 {
+        assert_eq!(coverage(None).await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let ok = coverage(Some(good.clone())).await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    let body: Value = ok.json().await.unwrap();
+    assert_eq!(body["area"], "33.72", "{body}");
+    // A valid agent token is forbidden, not a failed sign-in.
+    assert_eq!(coverage(Some(agent)).await.status(), StatusCode::FORBIDDEN);
+    // A bad query with a bad token is refused for the token first.
+    let r = c
+        .get(format!("{}/api/v1/coverage?depth=x", server.url))
+        .bearer_auth("guess-0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = coverage(Some("guess-1".into())).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // Two failures used the minute's allowance: held off, on this route
+    // and on the others, good token or not.
+    let r = coverage(Some("guess-2".into())).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(
+        coverage(Some(good.clone())).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let r = c
+        .get(format!("{}/api/v1/conflicts", server.url))
+        .bearer_auth(&good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
 #[tokio::test]
 async fn a_request_past_the_time_limit_gets_503_and_the_server_keeps_serving() {
     let dir = tempfile::tempdir().unwrap();
