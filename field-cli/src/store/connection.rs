@@ -140,7 +140,7 @@ impl Store {
             // shared-memory files take the database file's mode.
             files::create_private(path).map_err(|e| fail(&t!("step-create"), &e))?;
         }
-        super::openssl_init::prepare();
+        super::cipher_provider::prepare();
         let mut conn = Connection::open(path).map_err(|e| fail(&t!("step-open"), &e))?;
         if let Some(key) = key {
             encryption::apply_key(&conn, key).map_err(|e| fail(&t!("step-key"), &e))?;

@@ -103,7 +103,7 @@ pub fn encrypt_plain(path: &Path, header: &KdfHeader, key: &DbKey) -> Result<()>
     let _ = std::fs::remove_file(&tmp);
     super::files::create_private(&tmp).map_err(|e| fail(&t!("step-create"), &e))?;
     {
-        super::openssl_init::prepare();
+        super::cipher_provider::prepare();
         let conn = Connection::open(path).map_err(|e| fail(&t!("step-open"), &e))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(|e| fail(&t!("step-open"), &e))?;

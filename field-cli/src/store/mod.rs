@@ -7,6 +7,7 @@
 //! overwrites the device's copy of a person erased on the server; the
 //! other modules each hold one kind of row.
 
+mod cipher_provider;
 pub mod config;
 pub mod connection;
 pub mod encryption;
@@ -14,7 +15,6 @@ pub mod erasure;
 mod files;
 pub mod kdf;
 mod migrations;
-mod openssl_init;
 pub mod outbox;
 pub mod records;
 pub mod repair;
