@@ -419,12 +419,28 @@ mod ffi {
     pub(super) unsafe fn register(p: *mut Provider) -> bool {
         // SAFETY: see the function's contract. Before SQLite initialises,
         // SQLCipher's provider mutex does not exist yet and the call runs
-        // unlocked, which is safe here: `prepare` runs once, under `Once`.
+        // unlocked: `install` holds SQLite's main mutex instead.
         unsafe { sqlcipher_register_provider(p) == SQLITE_OK }
     }
 
-    /// Allocates, fills and registers this module's provider.
+    /// Allocates, fills and registers this module's provider, holding
+    /// SQLite's main mutex: SQLite sets up its allocator, and SQLCipher
+    /// picks its default provider, under that mutex, so another thread
+    /// opening a database meanwhile sees either no provider (and waits)
+    /// or this one. Taking a static mutex does not initialise SQLite.
     pub(super) fn install() -> bool {
+        use rusqlite::ffi;
+        // SAFETY: a static mutex of SQLite's; `enter`/`leave` accept the
+        // null a failed allocation gives (then nothing is locked).
+        let main = unsafe { ffi::sqlite3_mutex_alloc(ffi::SQLITE_MUTEX_STATIC_MAIN) };
+        unsafe { ffi::sqlite3_mutex_enter(main) };
+        let done = install_locked();
+        // SAFETY: as above.
+        unsafe { ffi::sqlite3_mutex_leave(main) };
+        done
+    }
+
+    fn install_locked() -> bool {
         let p = allocate();
         if p.is_null() {
             return false;

@@ -264,6 +264,23 @@ fn what_sqlcipher_must_not_be_given_is_an_error_not_a_crash() {
     }
 }
 
+/// Held while a test makes SQLCipher's OpenSSL provider the default, so
+/// that a test of which provider the stores use never runs meanwhile.
+static SWITCHING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+#[test]
+fn the_field_database_is_opened_through_this_provider() {
+    let _alone = SWITCHING.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let key = crate::store::kdf::DbKey::from_hex(&"5a".repeat(32)).unwrap();
+    let store = crate::store::Store::open(&dir.path().join("f.db"), Some(&key)).unwrap();
+    let provider: String = store
+        .conn
+        .query_row("PRAGMA cipher_provider", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(provider, NAME.to_str().unwrap());
+}
+
 /// Makes `p` SQLCipher's default provider for the connections opened next.
 fn use_provider(p: *mut Provider) {
     assert!(unsafe { ffi::register(p) });
@@ -324,6 +341,7 @@ fn add(conn: &Connection, from: i64) {
 
 #[test]
 fn a_database_written_through_either_provider_opens_through_the_other() {
+    let _alone = SWITCHING.lock().unwrap_or_else(|e| e.into_inner());
     let (mine, theirs) = (ours(), openssl());
     let _restore = Restore(mine);
     let dir = tempfile::tempdir().unwrap();
@@ -364,6 +382,8 @@ fn a_database_written_through_either_provider_opens_through_the_other() {
     // A wrong key is refused as OpenSSL's provider refuses it.
     use_provider(mine);
     let conn = Connection::open(&path).unwrap();
+    conn.execute_batch("PRAGMA cipher_log_level = NONE;")
+        .unwrap();
     conn.execute_batch(&KEY.replace("2b7e", "0000")).unwrap();
     let err = conn
         .query_row("SELECT COUNT(*) FROM t", [], |r| r.get::<_, i64>(0))
