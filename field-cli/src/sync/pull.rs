@@ -18,10 +18,12 @@ use crate::error::{CliError, Result};
 use crate::i18n::t;
 use crate::store::{self, Store, erasure, key, now_text, replica};
 
-/// Persons written per local transaction: each commit writes the pages
-/// of the replica's hash index that changed, which for a large pull is
-/// most of them, so commits are few.
-const COMMIT_EVERY: usize = 200_000;
+/// Persons written per local transaction at most. Each commit writes the
+/// pages of the replica's hash index that changed, which for a large pull
+/// is most of them, so commits are few: in practice [`HOLD_AT_MOST`]
+/// decides (a commit every 200,000 persons instead made the pull of a
+/// million ~7 % slower: BENCHMARKS.md, session 10).
+const COMMIT_EVERY: usize = 1_000_000;
 /// Longest a transaction of the pull stays open (a `sigap register` in
 /// another terminal waits for it), however few persons it holds.
 const HOLD_AT_MOST: Duration = Duration::from_secs(2);
