@@ -212,25 +212,26 @@ pub fn mask_nik(text: &str) -> String {
 /// apostrophes, hyphens) stay. Runs of whitespace become one space.
 /// `"Budi Santoso"` → `"B*** S******"`.
 pub fn mask_name(name: &str) -> String {
-    let mut words = Vec::new();
+    // Written into one string: the feed masks a name for every person it
+    // sends (a million in a large pull).
+    let mut out = String::with_capacity(name.len());
     for word in name.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
         let mut first = true;
-        let masked: String = word
-            .chars()
-            .map(|c| {
-                if !c.is_alphabetic() {
-                    c
-                } else if first {
-                    first = false;
-                    c
-                } else {
-                    '*'
-                }
-            })
-            .collect();
-        words.push(masked);
+        for c in word.chars() {
+            if !c.is_alphabetic() {
+                out.push(c);
+            } else if first {
+                first = false;
+                out.push(c);
+            } else {
+                out.push('*');
+            }
+        }
     }
-    words.join(" ")
+    out
 }
 
 /// What [`nik_lookup_hash`] puts before the 16 digits; the version names
@@ -282,14 +283,38 @@ impl fmt::Debug for ReplicaKey {
 /// agent typed. Without the key a copied replica cannot be checked against
 /// guessed NIKs; with it (an unlocked device, the server) it can.
 pub fn nik_lookup_hash(key: &ReplicaKey, nik: &Nik) -> String {
+    // The HMAC keyed with the prefix already in, kept per thread for the
+    // last key: keying is two of the four SHA-256 blocks of a hash, and the
+    // feed hashes every person it sends with the same key.
+    thread_local! {
+        static KEYED: std::cell::RefCell<Option<(ReplicaKey, Hmac<Sha256>)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let mut mac = KEYED.with_borrow_mut(|kept| match kept {
+        Some((k, mac)) if k == key => mac.clone(),
+        _ => {
+            let mac = keyed_lookup_mac(key);
+            *kept = Some((key.clone(), mac.clone()));
+            mac
+        }
+    });
+    mac.update(nik.as_str().as_bytes());
+    let mut text = [0u8; 64];
+    // 32 bytes always fill 64 hex digits, which are ASCII.
+    match hex::encode_to_slice(mac.finalize().into_bytes(), &mut text) {
+        Ok(()) => String::from_utf8_lossy(&text).into_owned(),
+        Err(_) => unreachable!("32 bytes are 64 hex digits"),
+    }
+}
+
+fn keyed_lookup_mac(key: &ReplicaKey) -> Hmac<Sha256> {
     // HMAC accepts a key of any length: this cannot fail.
     let mut mac = match Hmac::<Sha256>::new_from_slice(key.as_bytes()) {
         Ok(mac) => mac,
         Err(_) => unreachable!("HMAC takes keys of any length"),
     };
     mac.update(NIK_LOOKUP_PREFIX.as_bytes());
-    mac.update(nik.as_str().as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    mac
 }
 
 impl fmt::Display for Nik {
@@ -473,7 +498,69 @@ mod tests {
         assert!(serde_json::from_str::<Nik>("\"3372011203850000\"").is_err());
     }
 
+    /// `mask_name` as first written (a string a word, then joined): the
+    /// one-string version must give the same for any text.
+    fn mask_name_by_words(name: &str) -> String {
+        let mut words = Vec::new();
+        for word in name.split_whitespace() {
+            let mut first = true;
+            let masked: String = word
+                .chars()
+                .map(|c| {
+                    if !c.is_alphabetic() {
+                        c
+                    } else if first {
+                        first = false;
+                        c
+                    } else {
+                        '*'
+                    }
+                })
+                .collect();
+            words.push(masked);
+        }
+        words.join(" ")
+    }
+
+    #[test]
+    fn lookup_hashes_under_two_keys_in_turn_are_each_key_s_own() {
+        // The kept keyed state must follow the key, in any order.
+        let nik = Nik::parse("3372011203850001").unwrap();
+        let direct = |k: u8| {
+            let mut mac = Hmac::<Sha256>::new_from_slice(&[k; 32]).unwrap();
+            mac.update(b"sigap-nik-v2:3372011203850001");
+            hex::encode(mac.finalize().into_bytes())
+        };
+        for k in [1u8, 2, 2, 1, 3, 1] {
+            assert_eq!(
+                nik_lookup_hash(&ReplicaKey::from_bytes([k; 32]), &nik),
+                direct(k)
+            );
+        }
+    }
+
     proptest! {
+        #[test]
+        fn mask_name_is_the_same_as_word_by_word(name in "[\\PC\t\n\u{3000}]{0,40}") {
+            prop_assert_eq!(mask_name(&name), mask_name_by_words(&name));
+        }
+
+        #[test]
+        fn lookup_hash_is_the_plain_hmac_for_any_key_and_nik(
+            key in any::<[u8; 32]>(), other in any::<[u8; 32]>(), serial in 1u32..=9999,
+        ) {
+            let nik = Nik::parse(&format!("33720112038{serial:05}")).unwrap();
+            for k in [key, other, key] {
+                let mut mac = Hmac::<Sha256>::new_from_slice(&k).unwrap();
+                mac.update(NIK_LOOKUP_PREFIX.as_bytes());
+                mac.update(nik.as_str().as_bytes());
+                prop_assert_eq!(
+                    nik_lookup_hash(&ReplicaKey::from_bytes(k), &nik),
+                    hex::encode(mac.finalize().into_bytes())
+                );
+            }
+        }
+
         #[test]
         fn any_valid_nik_round_trips(
             prov in 11u32..=99, reg in 1u32..=99, dist in 1u32..=99,
