@@ -128,6 +128,7 @@ conformance!(
     baselines_targets_and_counters_are_kept,
     the_review_list_follows_the_merged_records,
     history_visits_and_activity_follow_the_days,
+    the_database_size_grows_with_what_it_holds,
 );
 
 /// What a scenario saw, step by step.
@@ -874,6 +875,26 @@ fn a_later_page_waits_and_an_early_edit_is_superseded(x: &Subject<'_>) -> Log {
     assert_eq!(outcomes(&r_late), ["applied"]);
     assert_eq!(r_late.receipt.highest_seq, 2);
     log.add("waited", (outcomes(&r_early), outcomes(&r_late)));
+    log
+}
+
+/// `database_bytes` (the `sigap_database_bytes` metric) counts what the
+/// server holds, on PostgreSQL as on SQLite.
+fn the_database_size_grows_with_what_it_holds(x: &Subject<'_>) -> Log {
+    let s = x.s;
+    let mut log = Log::default();
+    let agent = token(s, "sizes", Role::Agent, &["33.72"]);
+    let before = s.database_bytes().unwrap();
+    let mut dev = Dev::new(1);
+    let batch: Vec<Change> = (0..2000)
+        .map(|i| dev.register(&nik("337201", i), "Budi Santoso Wibowo", PAJANG, 1, 1))
+        .collect();
+    let r = push(s, &agent, dev.id(), &batch);
+    assert!(outcomes(&r).iter().all(|o| o == "applied"), "{r:?}");
+    let after = s.database_bytes().unwrap();
+    assert!(before > 0 && after > before, "{before} → {after} bytes");
+    log.add("held something before", before > 0);
+    log.add("grew with 2,000 persons", after > before);
     log
 }
 

@@ -28,12 +28,6 @@ pub fn run(opened: Opened, args: ServeArgs) -> Result<ExitCode, CommandError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     // Today's figures start the day's history (see store::sqlite::history).
     opened.store().snapshot_coverage(true)?;
-    // The database's files, for the size metric (PostgreSQL reports its
-    // own).
-    let files = match &opened {
-        Opened::Sqlite(s) => database_files(s.path()),
-        Opened::Postgres(_) => Vec::new(),
-    };
     let store: Arc<dyn Store> = match opened {
         Opened::Sqlite(s) => Arc::new(s),
         Opened::Postgres(s) => Arc::new(s),
@@ -41,14 +35,10 @@ pub fn run(opened: Opened, args: ServeArgs) -> Result<ExitCode, CommandError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(serve(store, files, args))
+    runtime.block_on(serve(store, args))
 }
 
-async fn serve(
-    store: Arc<dyn Store>,
-    files: Vec<PathBuf>,
-    args: ServeArgs,
-) -> Result<ExitCode, CommandError> {
+async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<ExitCode, CommandError> {
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(load_tls(cert, key).await?),
         _ => None,
@@ -62,7 +52,7 @@ async fn serve(
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
 
-    let metrics = Arc::new(Metrics::new(files));
+    let metrics = Arc::new(Metrics::new());
     let metrics_addr = match args.metrics_listen {
         Some(at) => Some(serve_metrics(at, metrics.clone(), store.clone()).await?),
         None => None,
@@ -114,12 +104,6 @@ async fn serve(
 }
 
 /// The SQLite file and its write-ahead log, for the size metric.
-fn database_files(db: &Path) -> Vec<PathBuf> {
-    let mut wal = db.as_os_str().to_owned();
-    wal.push("-wal");
-    vec![db.to_path_buf(), PathBuf::from(wal)]
-}
-
 async fn load_tls(cert: &Path, key: &Path) -> Result<RustlsConfig, CommandError> {
     RustlsConfig::from_pem_file(cert, key).await.map_err(|e| {
         super::usage(format!(

@@ -5,7 +5,6 @@
 //! figures are never exposed on the agents' port by accident. Labels hold
 //! route templates (`/api/v1/persons/{nik}`), never a path with a NIK in it.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -60,8 +59,6 @@ pub struct Metrics {
     changes: Family<OutcomeLabels, Counter>,
     open_conflicts: Gauge,
     database_bytes: Gauge,
-    /// The database's files (main file, WAL), summed for `database_bytes`.
-    pub database_files: Vec<PathBuf>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -72,12 +69,12 @@ impl std::fmt::Debug for Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
-        Metrics::new(Vec::new())
+        Metrics::new()
     }
 }
 
 impl Metrics {
-    pub fn new(database_files: Vec<PathBuf>) -> Metrics {
+    pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("sigap");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -123,7 +120,6 @@ impl Metrics {
             changes,
             open_conflicts,
             database_bytes,
-            database_files,
         }
     }
 
@@ -158,18 +154,16 @@ impl Metrics {
         }
     }
 
-    /// The text exposition, with the gauges read now.
-    fn render(&self, open_conflicts: usize) -> Result<String, std::fmt::Error> {
+    /// The text exposition, with the gauges set to what the store says now.
+    fn render(
+        &self,
+        open_conflicts: usize,
+        database_bytes: u64,
+    ) -> Result<String, std::fmt::Error> {
         self.open_conflicts
             .set(i64::try_from(open_conflicts).unwrap_or(i64::MAX));
-        let bytes: u64 = self
-            .database_files
-            .iter()
-            .filter_map(|p| std::fs::metadata(p).ok())
-            .map(|m| m.len())
-            .sum();
         self.database_bytes
-            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+            .set(i64::try_from(database_bytes).unwrap_or(i64::MAX));
         let mut out = String::new();
         encode(&mut out, &self.registry)?;
         Ok(out)
@@ -209,10 +203,13 @@ pub fn router(metrics: Arc<Metrics>, store: Arc<dyn Store>) -> Router {
 
 async fn scrape(State(s): State<MetricsState>) -> Result<Response, ApiError> {
     let store = s.store.clone();
-    let open = super::blocking(move || store.conflicts(Some("open"))).await?;
+    let (open, bytes) = super::blocking(move || {
+        Ok::<_, crate::store::StoreError>((store.conflicts(Some("open"))?, store.database_bytes()?))
+    })
+    .await?;
     let text = s
         .metrics
-        .render(open.len())
+        .render(open.len(), bytes)
         .map_err(|e| ApiError::Internal(format!("encoding metrics: {e}")))?;
     Ok((
         [(

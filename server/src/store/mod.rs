@@ -353,6 +353,12 @@ pub trait Store: Send + Sync + 'static {
     fn data_generation(&self) -> Result<u64, StoreError>;
     fn verify_counters(&self) -> Result<VerifyReport, StoreError>;
 
+    /// Bytes the server's data takes where it is kept: the SQLite file and
+    /// its write-ahead log; on PostgreSQL, the tables of the server's
+    /// schema with their indexes and TOAST (not other schemas sharing the
+    /// database). For the `sigap_database_bytes` metric.
+    fn database_bytes(&self) -> Result<u64, StoreError>;
+
     /// Conflicts, optionally only those with `status`, newest first.
     fn conflicts(&self, status: Option<&str>) -> Result<Vec<Conflict>, StoreError>;
     fn conflict(&self, id: i64) -> Result<Option<Conflict>, StoreError>;

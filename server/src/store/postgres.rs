@@ -356,6 +356,9 @@ impl super::Store for PgStore {
     fn verify_counters(&self) -> Result<super::VerifyReport, StoreError> {
         self.verify_counters_impl()
     }
+    fn database_bytes(&self) -> Result<u64, StoreError> {
+        self.database_bytes_impl()
+    }
     fn conflicts(&self, status: Option<&str>) -> Result<Vec<super::Conflict>, StoreError> {
         self.conflicts_impl(status)
     }

@@ -730,6 +730,15 @@ impl super::Store for SqliteStore {
     fn verify_counters(&self) -> Result<super::VerifyReport, StoreError> {
         self.verify_counters_impl()
     }
+    fn database_bytes(&self) -> Result<u64, StoreError> {
+        let mut wal = self.path().as_os_str().to_owned();
+        wal.push("-wal");
+        Ok([self.path().to_path_buf(), std::path::PathBuf::from(wal)]
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum())
+    }
     fn conflicts(&self, status: Option<&str>) -> Result<Vec<super::Conflict>, StoreError> {
         self.conflicts_impl(status)
     }

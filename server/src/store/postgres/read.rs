@@ -868,6 +868,23 @@ impl PgStore {
         })
     }
 
+    pub(in crate::store) fn database_bytes_impl(&self) -> Result<u64, StoreError> {
+        self.block_on(async {
+            let client = self.client().await?;
+            // The schema the connection writes to (the server's own):
+            // tables with their indexes and TOAST.
+            let stmt = client
+                .prepare_cached(
+                    "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::BIGINT
+                     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'm')",
+                )
+                .await?;
+            let bytes: i64 = client.query_one(&stmt, &[]).await?.get(0);
+            Ok(u64::try_from(bytes).unwrap_or(0))
+        })
+    }
+
     pub(in crate::store) fn conflicts_impl(
         &self,
         status: Option<&str>,
