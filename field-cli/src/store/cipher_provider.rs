@@ -190,14 +190,18 @@ mod ffi {
         pub fn sqlcipher_register_provider(p: *mut Provider) -> c_int;
     }
 
-    /// A slice over `len` bytes at `ptr`; empty for a null pointer or a
-    /// length of zero, `None` for a negative length.
+    /// A slice over `len` bytes at `ptr`; empty for a length of zero (any
+    /// pointer), `None` for a negative length or a null pointer with a
+    /// length (never read as empty: a missing key must not HMAC as "").
     ///
     /// SAFETY (callers): SQLCipher passes buffers of the stated length.
     unsafe fn bytes<'a>(ptr: *const u8, len: c_int) -> Option<&'a [u8]> {
         let len = usize::try_from(len).ok()?;
-        if ptr.is_null() || len == 0 {
+        if len == 0 {
             return Some(&[]);
+        }
+        if ptr.is_null() {
+            return None;
         }
         // SAFETY: see the function's contract.
         Some(unsafe { std::slice::from_raw_parts(ptr, len) })

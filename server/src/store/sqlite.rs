@@ -143,15 +143,18 @@ fn sync_folder_if_new(db: &Path, wal: &Path, existed: bool) -> std::io::Result<(
     Ok(())
 }
 
+/// The write-ahead log beside the database at `db`.
+fn wal_path(db: &Path) -> PathBuf {
+    let mut p = db.as_os_str().to_owned();
+    p.push("-wal");
+    PathBuf::from(p)
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its
     /// schema up to date.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let wal = {
-            let mut p = path.as_os_str().to_owned();
-            p.push("-wal");
-            PathBuf::from(p)
-        };
+        let wal = wal_path(path);
         let wal_existed = wal.exists();
         let mut conn = Connection::open(path)?;
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
@@ -731,9 +734,7 @@ impl super::Store for SqliteStore {
         self.verify_counters_impl()
     }
     fn database_bytes(&self) -> Result<u64, StoreError> {
-        let mut wal = self.path().as_os_str().to_owned();
-        wal.push("-wal");
-        Ok([self.path().to_path_buf(), std::path::PathBuf::from(wal)]
+        Ok([self.path().to_path_buf(), wal_path(self.path())]
             .iter()
             .filter_map(|p| std::fs::metadata(p).ok())
             .map(|m| m.len())

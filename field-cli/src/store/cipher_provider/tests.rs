@@ -208,7 +208,7 @@ fn what_sqlcipher_must_not_be_given_is_an_error_not_a_crash() {
     let key = [7u8; 32];
     let iv = [1u8; 16];
     let data = [0u8; 24];
-    let mut out = [0u8; 24];
+    let mut out = [0u8; 64];
     unsafe {
         // Not whole blocks.
         let rc = p.cipher.unwrap()(
@@ -244,6 +244,31 @@ fn what_sqlcipher_must_not_be_given_is_an_error_not_a_crash() {
             0,
             std::ptr::null(),
             0,
+            out.as_mut_ptr(),
+        );
+        assert_eq!(rc, SQLITE_ERROR);
+        // A missing key or salt with a length is refused, not read as empty.
+        let rc = p.hmac.unwrap()(
+            none,
+            HMAC_SHA512,
+            std::ptr::null(),
+            32,
+            data.as_ptr(),
+            16,
+            std::ptr::null(),
+            0,
+            out.as_mut_ptr(),
+        );
+        assert_eq!(rc, SQLITE_ERROR);
+        let rc = p.kdf.unwrap()(
+            none,
+            HMAC_SHA512,
+            key.as_ptr(),
+            32,
+            std::ptr::null(),
+            16,
+            2,
+            32,
             out.as_mut_ptr(),
         );
         assert_eq!(rc, SQLITE_ERROR);
