@@ -21,6 +21,7 @@ pub(super) const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/10_visits_sync.sql")),
     M::up(include_str!("migrations/11_erased_persons.sql")),
     M::up(include_str!("migrations/12_replica_appended.sql")),
+    M::up(include_str!("migrations/13_replica_keys.sql")),
 ];
 
 /// Brings the schema of `conn` up to date.
@@ -94,6 +95,8 @@ pub(crate) mod tests {
         }
         // The replica as this code reads it (migration 12 moves its rows).
         conn.execute_batch(include_str!("migrations/12_replica_appended.sql"))
+            .unwrap();
+        conn.execute_batch(include_str!("migrations/13_replica_keys.sql"))
             .unwrap();
         conn
     }
@@ -425,7 +428,7 @@ pub(crate) mod tests {
         // pull carries on from where it was.
         let stored: i64 = store
             .conn
-            .query_row("SELECT hash_key FROM replica", [], |r| r.get(0))
+            .query_row("SELECT hash_key FROM replica_keys", [], |r| r.get(0))
             .unwrap();
         assert_eq!(
             stored,
@@ -433,6 +436,175 @@ pub(crate) mod tests {
         );
         assert_eq!(store.get(key::PULL_CURSOR).unwrap().as_deref(), Some("9"));
         assert_eq!(replica::count(&store.conn).unwrap(), 1);
+    }
+
+    #[test]
+    fn replica_rows_of_migration_12_are_found_through_the_key_table() {
+        let (nik, fields) = budi();
+        let (_dir, path, conn) = db_at(12);
+        crate::store::set(&conn, key::REPLICA_KEY, &KEY.to_hex()).unwrap();
+        let budi = sigap_shared::wire::PersonState {
+            registered_by: Some("rina".into()),
+            seq: 7,
+            ..sigap_shared::wire::PersonState::masked(&KEY, &nik, &fields)
+        };
+        let hash = replica::StoredHash::parse(&budi.nik_hash).unwrap();
+        // Two rows before Budi's, one of them deleted, so that his row
+        // number is not his place in the table.
+        for (n, masked) in [(1, "x1"), (2, "x2")] {
+            conn.execute(
+                "INSERT INTO replica(hash_key, nik_hash, nik_masked, participant, seq)
+                 VALUES (?1, ?2, ?3, 1, ?1)",
+                rusqlite::params![n, vec![n as u8; 32], masked],
+            )
+            .unwrap();
+        }
+        conn.execute("DELETE FROM replica WHERE hash_key = 1", [])
+            .unwrap();
+        conn.execute(
+            "INSERT INTO replica(hash_key, nik_hash, nik_masked, name_masked, participant,
+                registered_by, kelurahan, rw, rt, category, status, seq)
+             VALUES (?1, ?2, ?3, ?4, 0, 'rina', '33.72.01.1001', 3, 5, 'bpu', 'registered', 7)",
+            rusqlite::params![hash.key, &hash.bytes[..], budi.nik_masked, budi.name_masked],
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::open(&path, None).unwrap();
+        assert_eq!(replica::get(&store.conn, &nik).unwrap(), Some(budi.clone()));
+        assert_eq!(replica::count(&store.conn).unwrap(), 2);
+        // Pulled again, the moved row is replaced, not doubled.
+        let again = sigap_shared::wire::PersonState { seq: 8, ..budi };
+        replica::upsert(&store.conn, &again).unwrap();
+        assert_eq!(replica::get(&store.conn, &nik).unwrap(), Some(again));
+        assert_eq!(replica::count(&store.conn).unwrap(), 2);
+        let rows: i64 = store
+            .conn
+            .query_row("SELECT COUNT(*) FROM replica", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 2, "the replaced row is gone from the table");
+    }
+
+    #[test]
+    fn a_batch_keeps_the_last_write_of_each_person_and_both_of_a_collision() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db"), None).unwrap();
+        let (nik, fields) = budi();
+        let base = sigap_shared::wire::PersonState {
+            seq: 1,
+            ..sigap_shared::wire::PersonState::masked(&KEY, &nik, &fields)
+        };
+        let a = format!("0123456789abcde{}", "0".repeat(49));
+        let b = format!("0123456789abcde{}", "1".repeat(49));
+        let c = format!("fedcba9876543210{}", "2".repeat(48));
+        let person = |hash: &str, seq: u64| sigap_shared::wire::PersonState {
+            nik_hash: hash.to_string(),
+            seq,
+            ..base.clone()
+        };
+        // One batch, as a pull writes it: each of a, b and c twice, the
+        // later write last; b collides with a.
+        let order = [(&b, 1), (&a, 2), (&c, 3), (&a, 4), (&b, 5), (&c, 6)];
+        let tx = store.conn.unchecked_transaction().unwrap();
+        let mut unindexed = replica::Unindexed::default();
+        {
+            let mut w = replica::Writer::new(&tx, &mut unindexed).unwrap();
+            for (hash, seq) in order {
+                let h = replica::StoredHash::parse(hash).unwrap();
+                w.upsert(&h, &person(hash, seq)).unwrap();
+            }
+        }
+        replica::index(&tx, &mut unindexed).unwrap();
+        tx.commit().unwrap();
+        for (hash, seq) in [(&a, 4), (&b, 5), (&c, 6)] {
+            assert_eq!(
+                replica::get_by_hash(&store.conn, hash.clone()).unwrap(),
+                Some(person(hash, seq)),
+                "{hash}"
+            );
+        }
+        assert_eq!(replica::count(&store.conn).unwrap(), 3);
+        // A second batch writes a again: still three, a replaced.
+        replica::upsert(&store.conn, &person(&a, 7)).unwrap();
+        assert_eq!(
+            replica::get_by_hash(&store.conn, a.clone()).unwrap(),
+            Some(person(&a, 7))
+        );
+        assert_eq!(replica::count(&store.conn).unwrap(), 3);
+        let rows: i64 = store
+            .conn
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM replica) + (SELECT COUNT(*) FROM replica_collisions)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(rows, 3, "no row is left behind unindexed");
+    }
+
+    #[test]
+    fn pages_written_while_the_keys_are_indexed_go_into_the_next_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db"), None).unwrap();
+        let (nik, fields) = budi();
+        let base = sigap_shared::wire::PersonState {
+            seq: 1,
+            ..sigap_shared::wire::PersonState::masked(&KEY, &nik, &fields)
+        };
+        // Hashes spread over the keys, as real ones are.
+        let person = |n: usize, seq: u64| sigap_shared::wire::PersonState {
+            nik_hash: format!(
+                "{:016x}{}",
+                (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                "0".repeat(48)
+            ),
+            seq,
+            ..base.clone()
+        };
+        let write = |conn: &rusqlite::Connection, into: &mut replica::Unindexed, n, seq| {
+            let p = person(n, seq);
+            let h = replica::StoredHash::parse(&p.nik_hash).unwrap();
+            replica::Writer::new(conn, into)
+                .unwrap()
+                .upsert(&h, &p)
+                .unwrap();
+        };
+        let tx = store.conn.unchecked_transaction().unwrap();
+        // More than one step of the pass, so that pages arrive between
+        // steps: each brings a newer write of a person of the pass and a
+        // person not seen before.
+        let first: Vec<usize> = (1..=20_000).collect();
+        let mut pass = replica::Unindexed::default();
+        for &n in &first {
+            write(&tx, &mut pass, n, 1);
+        }
+        let mut next = replica::Unindexed::default();
+        let mut arrivals = 0;
+        replica::index_keys(&tx, pass.take(), || {
+            arrivals += 1;
+            write(&tx, &mut next, arrivals * 7, 2);
+            write(&tx, &mut next, 100_000 + arrivals, 2);
+            Ok(())
+        })
+        .unwrap();
+        assert!(arrivals >= 3, "called between steps: {arrivals}");
+        replica::index(&tx, &mut next).unwrap();
+        tx.commit().unwrap();
+        let held = i64::try_from(20_000 + arrivals).unwrap();
+        assert_eq!(replica::count(&store.conn).unwrap(), held);
+        let rows: i64 = store
+            .conn
+            .query_row("SELECT COUNT(*) FROM replica", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, held, "no row is left behind unindexed");
+        for n in [7, 8, 14, 100_001, 20_000] {
+            let newer = n % 7 == 0 || n > 100_000;
+            let want = person(n, if newer { 2 } else { 1 });
+            assert_eq!(
+                replica::get_by_hash(&store.conn, want.nik_hash.clone()).unwrap(),
+                Some(want),
+                "person {n}"
+            );
+        }
     }
 
     #[test]

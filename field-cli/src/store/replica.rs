@@ -74,15 +74,15 @@ impl StoredHash {
 
 /// Writes a pulled person, replacing the one with the same hash.
 ///
-/// Rows go to the end of the `replica` table, found through the unique
-/// index of `hash_key`: a pull of a whole kota touches the table only
-/// at its end and the index (8 bytes a person) stays in the page cache,
-/// where a table keyed by the hash itself had every person written to
-/// a random page of a tree larger than the cache. Two persons whose
+/// Rows go to the end of the `replica` table as they arrive, and their
+/// keys (the first 60 bits of the hash) into `replica_keys` in key order
+/// when the writer is [`Writer::index`]ed: a pull of a whole kota touches
+/// the table only at its end, and each page of the keys once per commit,
+/// so the page cache need not hold them (migration 13). Two persons whose
 /// hashes share their first 60 bits (about one chance in 10^6 in a
 /// replica of a million) cannot both be in `replica`: the later one goes
 /// to `replica_collisions`, keyed by the whole hash. (The pull parses
-/// each hash itself and calls [`upsert_hashed`].)
+/// each hash itself and calls [`Writer::upsert`].)
 #[cfg(test)]
 pub fn upsert(conn: &Connection, p: &PersonState) -> Result<()> {
     let hash = StoredHash::parse(&p.nik_hash).ok_or_else(|| {
@@ -94,90 +94,144 @@ pub fn upsert(conn: &Connection, p: &PersonState) -> Result<()> {
             )
         ))
     })?;
-    Writer::new(conn)?.upsert(&hash, p)
+    let mut keys = Unindexed::default();
+    Writer::new(conn, &mut keys)?.upsert(&hash, p)?;
+    index(conn, &mut keys)
 }
 
-/// Writes pulled persons with its statements prepared once (a pull
+/// Rows appended to `replica` whose keys are not in `replica_keys` yet:
+/// (key, row id). They must be [`index`]ed in the same transaction.
+#[derive(Debug, Default)]
+pub struct Unindexed(Vec<(i64, i64)>);
+
+impl Unindexed {
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    pub fn take(&mut self) -> Vec<(i64, i64)> {
+        std::mem::take(&mut self.0)
+    }
+}
+
+/// Writes pulled persons with their statement prepared once (a pull
 /// writes a million of them).
-pub struct Writer<'c> {
+pub struct Writer<'c, 'k> {
     conn: &'c Connection,
     insert: rusqlite::CachedStatement<'c>,
+    unindexed: &'k mut Unindexed,
 }
 
-impl<'c> Writer<'c> {
-    pub fn new(conn: &'c Connection) -> Result<Writer<'c>> {
+impl<'c, 'k> Writer<'c, 'k> {
+    pub fn new(conn: &'c Connection, unindexed: &'k mut Unindexed) -> Result<Writer<'c, 'k>> {
         Ok(Writer {
             conn,
             insert: conn.prepare_cached(INSERT)?,
+            unindexed,
         })
     }
 
-    /// [`upsert`] of a person whose hash is already parsed.
+    /// Appends a person whose hash is already parsed; it replaces the
+    /// one with the same hash once [`index`]ed.
     pub fn upsert(&mut self, hash: &StoredHash, p: &PersonState) -> Result<()> {
-        upsert_with(self.conn, &mut self.insert, hash, p)
+        let millis = |v: Option<u64>| v.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
+        let kelurahan = p.kelurahan.map(|k| k.to_string());
+        self.insert.execute(params![
+            &hash.bytes[..],
+            p.nik_masked,
+            p.name_masked,
+            p.participant,
+            p.registered_by,
+            millis(p.registered_at),
+            kelurahan,
+            p.rw,
+            p.rt,
+            p.category.map(|c| c.as_str()),
+            p.status.map(|s| s.as_str()),
+            i64::try_from(p.seq).unwrap_or(i64::MAX),
+            millis(p.voided_at),
+            p.void_reason,
+            p.last_changed_by,
+            millis(p.erased_at),
+        ])?;
+        // Not `RETURNING id`: SQLite gathers those in a temporary table
+        // per statement, a tenth of the pull's time.
+        self.unindexed
+            .0
+            .push((hash.key, self.conn.last_insert_rowid()));
+        Ok(())
     }
 }
 
-const INSERT: &str = "INSERT INTO replica(hash_key, nik_hash, nik_masked, name_masked, participant,
+const INSERT: &str = "INSERT INTO replica(nik_hash, nik_masked, name_masked, participant,
         registered_by, registered_at, kelurahan, rw, rt, category, status, seq,
         voided_at, void_reason, last_changed_by, erased_at)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
-     ON CONFLICT(hash_key) DO UPDATE SET nik_masked = excluded.nik_masked,
-        name_masked = excluded.name_masked, participant = excluded.participant,
-        registered_by = excluded.registered_by, registered_at = excluded.registered_at,
-        kelurahan = excluded.kelurahan, rw = excluded.rw, rt = excluded.rt,
-        category = excluded.category, status = excluded.status, seq = excluded.seq,
-        voided_at = excluded.voided_at, void_reason = excluded.void_reason,
-        last_changed_by = excluded.last_changed_by, erased_at = excluded.erased_at
-     WHERE replica.nik_hash = excluded.nik_hash";
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
 
-fn upsert_with(
+/// Adds the keys of the rows appended since the last call, in key order,
+/// to `replica_keys` (see [`index_keys`]).
+pub fn index(conn: &Connection, unindexed: &mut Unindexed) -> Result<()> {
+    index_keys(conn, unindexed.take(), || Ok(()))
+}
+
+/// Keys indexed between two calls of `between`.
+const INDEX_STEP: usize = 8192;
+
+/// Adds `keys` (key, row id) to `replica_keys` in key order, calling
+/// `between` every few thousand. A key already held is the same person
+/// pulled again (the older row goes) or, rarely, another whose hash
+/// begins alike (the new row moves to `replica_collisions`). Rows are
+/// numbered in the order they arrived, so the later of two writes of a
+/// person is the one kept.
+pub fn index_keys(
     conn: &Connection,
-    insert: &mut rusqlite::Statement<'_>,
-    hash: &StoredHash,
-    p: &PersonState,
+    mut keys: Vec<(i64, i64)>,
+    mut between: impl FnMut() -> Result<()>,
 ) -> Result<()> {
-    let millis = |v: Option<u64>| v.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
-    let kelurahan = p.kelurahan.map(|k| k.to_string());
-    let values = params![
-        hash.key,
-        &hash.bytes[..],
-        p.nik_masked,
-        p.name_masked,
-        p.participant,
-        p.registered_by,
-        millis(p.registered_at),
-        kelurahan,
-        p.rw,
-        p.rt,
-        p.category.map(|c| c.as_str()),
-        p.status.map(|s| s.as_str()),
-        i64::try_from(p.seq).unwrap_or(i64::MAX),
-        millis(p.voided_at),
-        p.void_reason,
-        p.last_changed_by,
-        millis(p.erased_at),
-    ];
-    // The same person again (same whole hash) is overwritten in place; a
-    // row of another person under the same `hash_key` is left alone, and
-    // nothing is written: SQLite counts no change.
-    let written = insert.execute(values)?;
-    if written == 0 {
-        conn.prepare_cached(
-            "INSERT INTO replica_collisions(nik_hash, nik_masked, name_masked, participant,
-                registered_by, registered_at, kelurahan, rw, rt, category, status, seq,
-                voided_at, void_reason, last_changed_by, erased_at)
-             VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
-             ON CONFLICT(nik_hash) DO UPDATE SET nik_masked = excluded.nik_masked,
-                name_masked = excluded.name_masked, participant = excluded.participant,
-                registered_by = excluded.registered_by, registered_at = excluded.registered_at,
-                kelurahan = excluded.kelurahan, rw = excluded.rw, rt = excluded.rt,
-                category = excluded.category, status = excluded.status, seq = excluded.seq,
-                voided_at = excluded.voided_at, void_reason = excluded.void_reason,
-                last_changed_by = excluded.last_changed_by, erased_at = excluded.erased_at",
-        )?
-        .execute(values)?;
+    keys.sort_unstable();
+    let mut add = conn.prepare_cached(
+        "INSERT INTO replica_keys(hash_key, person) VALUES (?1, ?2)
+         ON CONFLICT(hash_key) DO NOTHING",
+    )?;
+    for step in keys.chunks(INDEX_STEP) {
+        for &(key, row) in step {
+            if add.execute(params![key, row])? == 0 {
+                settle_held_key(conn, key, row)?;
+            }
+        }
+        between()?;
     }
+    Ok(())
+}
+
+/// Row `row` has a key another row already holds.
+fn settle_held_key(conn: &Connection, key: i64, row: i64) -> Result<()> {
+    let (held, same): (i64, bool) = conn
+        .prepare_cached(
+            "SELECT k.person, held.nik_hash = new.nik_hash
+             FROM replica_keys k JOIN replica held ON held.id = k.person, replica new
+             WHERE k.hash_key = ?1 AND new.id = ?2",
+        )?
+        .query_row(params![key, row], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let gone = if same {
+        conn.prepare_cached("UPDATE replica_keys SET person = ?2 WHERE hash_key = ?1")?
+            .execute(params![key, row])?;
+        held
+    } else {
+        conn.prepare_cached(
+            "INSERT OR REPLACE INTO replica_collisions(nik_hash, nik_masked, name_masked,
+                participant, registered_by, registered_at, kelurahan, rw, rt, category, status,
+                seq, voided_at, void_reason, last_changed_by, erased_at)
+             SELECT nik_hash, nik_masked, name_masked, participant, registered_by,
+                registered_at, kelurahan, rw, rt, category, status, seq, voided_at,
+                void_reason, last_changed_by, erased_at
+             FROM replica WHERE id = ?1",
+        )?
+        .execute([row])?;
+        row
+    };
+    conn.prepare_cached("DELETE FROM replica WHERE id = ?1")?
+        .execute([gone])?;
     Ok(())
 }
 
@@ -202,6 +256,7 @@ pub fn set_key(conn: &Connection, new: &ReplicaKey) -> Result<bool> {
     }
     let tx = conn.unchecked_transaction()?;
     tx.execute("DELETE FROM replica", [])?;
+    tx.execute("DELETE FROM replica_keys", [])?;
     tx.execute("DELETE FROM replica_collisions", [])?;
     tx.execute(
         "DELETE FROM config WHERE key IN (?1, ?2)",
@@ -253,7 +308,8 @@ pub fn get_by_hash(conn: &Connection, hash: String) -> Result<Option<PersonState
     };
     let mut raw = conn
         .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM replica WHERE hash_key = ?1 AND nik_hash = ?2"
+            "SELECT {COLUMNS} FROM replica_keys k JOIN replica r ON r.id = k.person
+             WHERE k.hash_key = ?1 AND r.nik_hash = ?2"
         ))?
         .query_row(params![stored.key, &stored.bytes[..]], read)
         .optional()?;
@@ -315,7 +371,7 @@ pub fn blocks_registration(p: &PersonState) -> bool {
 
 pub fn is_empty(conn: &Connection) -> Result<bool> {
     Ok(conn.query_row(
-        "SELECT NOT EXISTS (SELECT 1 FROM replica)
+        "SELECT NOT EXISTS (SELECT 1 FROM replica_keys)
             AND NOT EXISTS (SELECT 1 FROM replica_collisions)",
         [],
         |r| r.get(0),
@@ -324,7 +380,8 @@ pub fn is_empty(conn: &Connection) -> Result<bool> {
 
 pub fn count(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row(
-        "SELECT (SELECT COUNT(*) FROM replica) + (SELECT COUNT(*) FROM replica_collisions)",
+        "SELECT (SELECT COUNT(*) FROM replica_keys)
+            + (SELECT COUNT(*) FROM replica_collisions)",
         [],
         |r| r.get(0),
     )?)

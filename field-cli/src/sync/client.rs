@@ -279,7 +279,10 @@ impl Client {
                 .get(PROTOCOL_HEADER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u32>().ok());
-            let body = match resp.text() {
+            // Bytes, not text: a pulled page is megabytes of JSON, which
+            // serde_json checks as it reads (reading it as text first
+            // cost a twentieth of a pull's CPU).
+            let body = match resp.bytes() {
                 Ok(b) => b,
                 Err(e) => {
                     last = t!(
@@ -291,13 +294,14 @@ impl Client {
                 }
             };
             if status.is_success() {
-                return serde_json::from_str(&body)
+                return serde_json::from_slice(&body)
                     .map(Some)
                     .map_err(|e| self.undecodable(what, proto, &e));
             }
             if missing_ok && status == StatusCode::NOT_FOUND {
                 return Ok(None);
             }
+            let body = String::from_utf8_lossy(&body);
             if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
                 last = describe(status, &body);
                 continue;

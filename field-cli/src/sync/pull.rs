@@ -18,18 +18,18 @@ use crate::error::{CliError, Result};
 use crate::i18n::t;
 use crate::store::{self, Store, erasure, key, now_text, replica};
 
-/// Persons written per local transaction at most. Each commit writes the
-/// pages of the replica's hash index that changed, which for a large pull
-/// is most of them, so commits are few: in practice [`HOLD_AT_MOST`]
-/// decides (a commit every 200,000 persons instead made the pull of a
-/// million ~7 % slower: BENCHMARKS.md, session 10).
-const COMMIT_EVERY: usize = 1_000_000;
+/// Persons written per local transaction at most. Each commit adds the
+/// keys of the persons it wrote to the replica's index of hashes in one
+/// pass over it (`replica::index`), kept in memory until then (16 bytes
+/// a person), so commits are few: [`HOLD_AT_MOST`] usually decides.
+const COMMIT_EVERY: usize = 500_000;
 /// Longest a transaction of the pull stays open (a `sigap register` in
 /// another terminal waits for it), however few persons it holds.
 const HOLD_AT_MOST: Duration = Duration::from_secs(2);
-/// The page cache while pulling (KiB): room for the replica's index of
-/// hashes of a kota of a million, and bounded whatever the feed holds.
-const PULL_CACHE_KIB: i64 = 32_768;
+/// The page cache while pulling (KiB). Rows go to the end of the table
+/// and the index is walked in key order once per commit, so the cache
+/// need not hold either, whatever the feed holds.
+const PULL_CACHE_KIB: i64 = 8_192;
 /// Pages fetched ahead of the writer.
 const AHEAD: usize = 2;
 
@@ -86,8 +86,8 @@ pub fn pull_all(
     rep.start_counting(&t!("pull-bar"));
     let from = cursor(store)?;
     summary.pull_cursor = from;
-    // The replica's index of hashes stays in the cache (see
-    // `replica::upsert`); the cache only grows as far as pages are used.
+    // Bounded for the pull (see `PULL_CACHE_KIB`); the cache only grows
+    // as far as pages are used.
     let cache: i64 = store
         .conn
         .query_row("PRAGMA cache_size", [], |r| r.get(0))?;
@@ -97,50 +97,137 @@ pub fn pull_all(
     let pulled = std::thread::scope(|scope| -> Result<()> {
         let (tx, rx) = mpsc::sync_channel(AHEAD);
         scope.spawn(move || fetch(client, device, from, &tx));
-        let mut batch = Batch::default();
-        loop {
-            // Waiting for the network with the batch open would keep the
-            // write lock from `sigap register` in another terminal for
-            // as long as the connection stalls: past `HOLD_AT_MOST`, the
-            // batch is committed and the wait goes on without it.
-            let got = match batch.time_left() {
-                Some(left) => match rx.recv_timeout(left) {
-                    Ok(got) => got,
-                    Err(mpsc::RecvTimeoutError::Timeout) => {
-                        summary.erased += batch.commit(store)?;
-                        continue;
-                    }
-                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                },
-                None => match rx.recv() {
-                    Ok(got) => got,
-                    Err(mpsc::RecvError) => break,
-                },
-            };
-            let (page, next) = match got {
-                Ok(v) => v,
-                Err(e) => {
-                    // What was pulled so far is kept.
-                    summary.erased += batch.commit(store)?;
-                    return Err(e);
-                }
-            };
-            let n = page.persons.len();
-            batch.write(store, client, &page, next)?;
-            summary.received += n as u64;
-            summary.pull_cursor = next;
-            rep.step(n as u64);
-            if batch.full() {
-                summary.erased += batch.commit(store)?;
-            }
-        }
-        summary.erased += batch.commit(store)?;
-        Ok(())
+        let mut pull = Pull {
+            store,
+            client,
+            rx,
+            summary,
+            rep: &mut rep,
+            batch: Batch::default(),
+            ended: false,
+            failed: None,
+        };
+        pull.run()
     });
     store
         .conn
         .execute_batch(&format!("PRAGMA cache_size={cache}"))?;
     pulled
+}
+
+/// Index passes of a commit during which pages that arrive meanwhile are
+/// written too (their keys go into the next pass); the last pass takes
+/// none, so the commit ends.
+const PASSES_TAKING_PAGES: usize = 2;
+
+/// A pull under way: the pages coming from the fetching thread and the
+/// batch they are written into.
+struct Pull<'a> {
+    store: &'a Store,
+    client: &'a Client,
+    rx: mpsc::Receiver<Result<(PullPage, u64)>>,
+    summary: &'a mut Summary,
+    rep: &'a mut Reporter,
+    batch: Batch,
+    /// The fetching thread has sent everything it will.
+    ended: bool,
+    /// Why it stopped early, returned once what came before is committed.
+    failed: Option<CliError>,
+}
+
+impl Pull<'_> {
+    fn run(&mut self) -> Result<()> {
+        while !self.ended && self.failed.is_none() {
+            // Waiting for the network with the batch open would keep the
+            // write lock from `sigap register` in another terminal for
+            // as long as the connection stalls: past `HOLD_AT_MOST`, the
+            // batch is committed and the wait goes on without it.
+            let got = match self.batch.time_left() {
+                Some(left) => match self.rx.recv_timeout(left) {
+                    Ok(got) => got,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        self.commit()?;
+                        continue;
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                },
+                None => match self.rx.recv() {
+                    Ok(got) => got,
+                    Err(mpsc::RecvError) => break,
+                },
+            };
+            self.take(got)?;
+            if self.batch.full() {
+                self.commit()?;
+            }
+        }
+        // What was pulled before a failure is kept.
+        self.commit()?;
+        match self.failed.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes a page the fetching thread sent, or keeps its error.
+    fn take(&mut self, got: Result<(PullPage, u64)>) -> Result<()> {
+        let (page, next) = match got {
+            Ok(v) => v,
+            Err(e) => {
+                self.failed = Some(e);
+                return Ok(());
+            }
+        };
+        let n = page.persons.len();
+        self.batch.write(self.store, self.client, &page, next)?;
+        self.summary.received += n as u64;
+        self.summary.pull_cursor = next;
+        self.rep.step(n as u64);
+        Ok(())
+    }
+
+    /// Writes the pages that have arrived, without waiting for more.
+    fn take_arrived(&mut self) -> Result<()> {
+        while !self.ended && self.failed.is_none() {
+            match self.rx.try_recv() {
+                Ok(got) => self.take(got)?,
+                Err(mpsc::TryRecvError::Empty) => break,
+                Err(mpsc::TryRecvError::Disconnected) => self.ended = true,
+            }
+        }
+        Ok(())
+    }
+
+    /// Indexes the batch's keys and commits it. While a pass over the
+    /// index runs, the server goes on sending: pages that arrive are
+    /// written into the same transaction (so the fetching thread is not
+    /// held up) and their keys indexed by the next pass.
+    fn commit(&mut self) -> Result<()> {
+        if !self.batch.is_open() {
+            return Ok(());
+        }
+        for _ in 0..PASSES_TAKING_PAGES {
+            let keys = self.batch.unindexed.take();
+            if keys.is_empty() {
+                break;
+            }
+            let conn = &self.store.conn;
+            let indexed = replica::index_keys(conn, keys, || self.take_arrived());
+            if let Err(e) = indexed {
+                // A page that failed has rolled the batch back already.
+                if self.batch.is_open() {
+                    self.batch.abandon(self.store)?;
+                }
+                return Err(e);
+            }
+            if !self.batch.is_open() {
+                // A page taken meanwhile failed and rolled the batch back.
+                return Ok(());
+            }
+        }
+        self.summary.erased += self.batch.commit(self.store)?;
+        Ok(())
+    }
 }
 
 /// Pages written into the replica in one open transaction, to be
@@ -154,9 +241,27 @@ struct Batch {
     /// Persons the server says were erased (`erased_at`), the latest
     /// date should the batch hold one twice.
     erased: HashMap<String, u64>,
+    /// Rows written whose keys go into the replica's index at commit.
+    unindexed: replica::Unindexed,
 }
 
 impl Batch {
+    fn is_open(&self) -> bool {
+        self.began.is_some()
+    }
+
+    /// Rolls the open transaction back: nothing of the batch is kept, as
+    /// its cursor was never stored.
+    fn abandon(&mut self, store: &Store) -> Result<()> {
+        self.began = None;
+        self.cursor = None;
+        self.persons = 0;
+        self.erased.clear();
+        self.unindexed.clear();
+        store.conn.execute_batch("ROLLBACK")?;
+        Ok(())
+    }
+
     fn full(&self) -> bool {
         self.persons >= COMMIT_EVERY || self.began.is_some_and(|t| t.elapsed() >= HOLD_AT_MOST)
     }
@@ -172,11 +277,15 @@ impl Batch {
             store.conn.execute_batch("BEGIN IMMEDIATE")?;
             self.began = Some(Instant::now());
         }
-        let written = Self::write_persons(&store.conn, client, page, &mut self.erased);
+        let written = Self::write_persons(
+            &store.conn,
+            client,
+            page,
+            &mut self.erased,
+            &mut self.unindexed,
+        );
         if written.is_err() {
-            // Nothing of the batch is kept: its cursor was never stored.
-            self.began = None;
-            store.conn.execute_batch("ROLLBACK")?;
+            self.abandon(store)?;
             return written;
         }
         self.persons += page.persons.len();
@@ -189,8 +298,9 @@ impl Batch {
         client: &Client,
         page: &PullPage,
         erased: &mut HashMap<String, u64>,
+        unindexed: &mut replica::Unindexed,
     ) -> Result<()> {
-        let mut writer = replica::Writer::new(conn)?;
+        let mut writer = replica::Writer::new(conn, unindexed)?;
         for p in &page.persons {
             let hash = replica::StoredHash::parse(&p.nik_hash).ok_or_else(|| {
                 CliError::Refused(t!(
@@ -215,13 +325,15 @@ impl Batch {
     /// device's own has their personal data overwritten here too, in the
     /// same transaction (see [`erasure`]); returns how many of this
     /// device's persons were.
-    fn commit(&mut self, store: &mut Store) -> Result<u64> {
+    fn commit(&mut self, store: &Store) -> Result<u64> {
         let (Some(_), Some(next)) = (self.began.take(), self.cursor.take()) else {
             return Ok(0);
         };
         self.persons = 0;
         let erased = std::mem::take(&mut self.erased);
-        let finished = Self::finish(&store.conn, &erased, next);
+        // The keys first: the erasures below look persons up by them.
+        let finished = replica::index(&store.conn, &mut self.unindexed)
+            .and_then(|()| Self::finish(&store.conn, &erased, next));
         match finished {
             Ok(overwritten) => {
                 store.conn.execute_batch("COMMIT")?;

@@ -1,6 +1,8 @@
 //! `/api/v1/sync/*`: push, pull and the device log (agents).
 
 use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -15,7 +17,7 @@ use super::auth::Auth;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery};
 use super::{AppState, blocking};
-use crate::store::DeviceChange;
+use crate::store::{DeviceChange, StoreError};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -142,15 +144,31 @@ async fn pull(
     State(state): State<AppState>,
     auth: Auth,
     ApiQuery(q): ApiQuery<PullQuery>,
-) -> Result<Json<PullPage>, ApiError> {
+) -> Result<Response, ApiError> {
     auth.require_agent()?;
     let limit = check_limit(q.limit)?;
     let areas = auth.area_filter();
     let skip = q.device.as_deref().map(parse_device).transpose()?;
     let store = state.store.clone();
     let cursor = q.cursor.unwrap_or(0);
-    let page = blocking(move || store.pull(areas.as_deref(), cursor, limit, skip)).await?;
-    Ok(Json(page))
+    let body = blocking(move || {
+        let page = store.pull(areas.as_deref(), cursor, limit, skip)?;
+        page_json(&page)
+    })
+    .await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// A pull page's JSON, written off the async threads into a buffer of
+/// about its size: `Json` grew one from 128 bytes to the page's
+/// megabytes, copying it a dozen times (a twelfth of the feed's CPU).
+fn page_json(page: &PullPage) -> Result<Vec<u8>, StoreError> {
+    /// About what one masked person takes as JSON.
+    const PERSON_BYTES: usize = 320;
+    let mut body = Vec::with_capacity(256 + page.persons.len() * PERSON_BYTES);
+    serde_json::to_writer(&mut body, page)
+        .map_err(|e| StoreError::Task(format!("writing a pull page: {e}")))?;
+    Ok(body)
 }
 
 fn parse_device(text: &str) -> Result<Uuid, ApiError> {
