@@ -494,6 +494,36 @@ pub(super) struct Groups {
     state: Mutex<GroupState>,
     /// Notified when a group is settled (committed or failed).
     settled: Condvar,
+    /// Pushes preparing their changes now (see [`Groups::preparing`]).
+    preparing: Mutex<usize>,
+    /// Notified when a push is done preparing.
+    prepared: Condvar,
+}
+
+/// How many pushes prepare their changes at once: one core fewer than
+/// the machine has, so that the writer keeps one. When 200 pushes
+/// arrived together, all 200 prepared at once and the writer, which
+/// every one of them then waits for, got a two-hundredth of the CPU
+/// until they were done.
+fn prepare_slots() -> usize {
+    static SLOTS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *SLOTS.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get().saturating_sub(1))
+            .max(1)
+    })
+}
+
+/// A push's turn to prepare; the next waiting one gets it when dropped.
+pub(super) struct PrepareTurn<'a>(&'a Groups);
+
+impl Drop for PrepareTurn<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut n) = self.0.preparing.lock() {
+            *n = n.saturating_sub(1);
+        }
+        self.0.prepared.notify_one();
+    }
 }
 
 #[derive(Default)]
@@ -533,6 +563,16 @@ impl Groups {
         self.state.lock().map_err(poisoned)
     }
 
+    /// Waits until fewer than [`prepare_slots`] pushes are preparing.
+    pub(super) fn preparing(&self) -> Result<PrepareTurn<'_>, StoreError> {
+        let mut n = self.preparing.lock().map_err(poisoned)?;
+        while *n >= prepare_slots() {
+            n = self.prepared.wait(n).map_err(poisoned)?;
+        }
+        *n += 1;
+        Ok(PrepareTurn(self))
+    }
+
     /// Pushes waiting for the writer now (for tests).
     pub(super) fn waiting(&self) -> usize {
         self.state.lock().map_or(0, |s| s.waiting)
@@ -564,7 +604,10 @@ impl SqliteStore {
         // The day's first write closes the day before in the history.
         self.roll_history(false)?;
         let now = self.now();
-        let prepared = protocol::prepare(req, by, now)?;
+        let prepared = {
+            let _turn = self.groups.preparing()?;
+            protocol::prepare(req, by, now)?
+        };
         let waiting = {
             self.groups.lock()?.waiting += 1;
             Waiting(&self.groups)
@@ -925,6 +968,36 @@ mod tests {
     use sigap_shared::merge::{Fields, PersonRecord};
     use sigap_shared::{AreaCode, Category, Hlc, Nik};
     use uuid::Uuid;
+
+    #[test]
+    fn pushes_prepare_a_few_at_a_time_and_a_turn_ends_even_when_its_push_panics() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let groups = super::Groups::default();
+        let slots = super::prepare_slots();
+        let (now, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        std::thread::scope(|scope| {
+            for i in 0..16 {
+                let (groups, now, most) = (&groups, &now, &most);
+                scope.spawn(move || {
+                    let preparing = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        let _turn = groups.preparing().unwrap();
+                        let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(n, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                        now.fetch_sub(1, Ordering::SeqCst);
+                        assert!(i % 5 != 0, "a push that fails while preparing");
+                    }));
+                    assert_eq!(preparing.is_err(), i % 5 == 0);
+                });
+            }
+        });
+        assert!(
+            most.load(Ordering::SeqCst) <= slots,
+            "at most {slots} at once"
+        );
+        // Every turn, the failed ones' too, was given back.
+        assert_eq!(*groups.preparing.lock().unwrap(), 0);
+    }
 
     #[test]
     fn a_writer_that_panics_with_a_group_open_fails_the_group_s_members_instead_of_leaving_them_waiting()
