@@ -579,7 +579,9 @@ pub(crate) mod tests {
         }
         let mut next = replica::Unindexed::default();
         let mut arrivals = 0;
-        replica::index_keys(&tx, pass.take(), || {
+        let mut keys = Vec::new();
+        pass.exchange(&mut keys);
+        replica::index_keys(&tx, &mut keys, || {
             arrivals += 1;
             write(&tx, &mut next, arrivals * 7, 2);
             write(&tx, &mut next, 100_000 + arrivals, 2);

@@ -109,8 +109,17 @@ impl Unindexed {
         self.0.clear();
     }
 
-    pub fn take(&mut self) -> Vec<(i64, i64)> {
-        std::mem::take(&mut self.0)
+    /// Room for `n` keys, taken once so that the buffer is not copied
+    /// as it grows (memory the system gives only as it is written).
+    pub fn reserve(&mut self, n: usize) {
+        self.0.reserve(n);
+    }
+
+    /// Hands the keys over in `other`, taking its (empty) buffer in
+    /// their place.
+    pub fn exchange(&mut self, other: &mut Vec<(i64, i64)>) {
+        other.clear();
+        std::mem::swap(&mut self.0, other);
     }
 }
 
@@ -171,13 +180,19 @@ const INSERT: &str = "INSERT INTO replica(nik_hash, nik_masked, name_masked, par
 /// Adds the keys of the rows appended since the last call, in key order,
 /// to `replica_keys` (see [`index_keys`]).
 pub fn index(conn: &Connection, unindexed: &mut Unindexed) -> Result<()> {
-    index_keys(conn, unindexed.take(), || Ok(()))
+    let mut keys = Vec::new();
+    unindexed.exchange(&mut keys);
+    let indexed = index_keys(conn, &mut keys, || Ok(()));
+    // The buffer is used again.
+    unindexed.exchange(&mut keys);
+    indexed
 }
 
 /// Keys indexed between two calls of `between`.
 const INDEX_STEP: usize = 8192;
 
-/// Adds `keys` (key, row id) to `replica_keys` in key order, calling
+/// Adds `keys` (key, row id) to `replica_keys` in key order (sorting
+/// them where they are), calling
 /// `between` every few thousand. A key already held is the same person
 /// pulled again (the older row goes) or, rarely, another whose hash
 /// begins alike (the new row moves to `replica_collisions`). Rows are
@@ -185,7 +200,7 @@ const INDEX_STEP: usize = 8192;
 /// person is the one kept.
 pub fn index_keys(
     conn: &Connection,
-    mut keys: Vec<(i64, i64)>,
+    keys: &mut [(i64, i64)],
     mut between: impl FnMut() -> Result<()>,
 ) -> Result<()> {
     keys.sort_unstable();

@@ -22,7 +22,7 @@ use crate::store::{self, Store, erasure, key, now_text, replica};
 /// keys of the persons it wrote to the replica's index of hashes in one
 /// pass over it (`replica::index`), kept in memory until then (16 bytes
 /// a person), so commits are few: [`HOLD_AT_MOST`] usually decides.
-const COMMIT_EVERY: usize = 500_000;
+const COMMIT_EVERY: usize = 250_000;
 /// Longest a transaction of the pull stays open (a `sigap register` in
 /// another terminal waits for it), however few persons it holds.
 const HOLD_AT_MOST: Duration = Duration::from_secs(2);
@@ -106,7 +106,9 @@ pub fn pull_all(
             batch: Batch::default(),
             ended: false,
             failed: None,
+            spare: Vec::new(),
         };
+        pull.batch.unindexed.reserve(COMMIT_EVERY);
         pull.run()
     });
     store
@@ -133,6 +135,9 @@ struct Pull<'a> {
     ended: bool,
     /// Why it stopped early, returned once what came before is committed.
     failed: Option<CliError>,
+    /// The keys' other buffer: one is indexed while pages that arrive
+    /// meanwhile add theirs to the other.
+    spare: Vec<(i64, i64)>,
 }
 
 impl Pull<'_> {
@@ -207,12 +212,15 @@ impl Pull<'_> {
             return Ok(());
         }
         for _ in 0..PASSES_TAKING_PAGES {
-            let keys = self.batch.unindexed.take();
+            let mut keys = std::mem::take(&mut self.spare);
+            self.batch.unindexed.exchange(&mut keys);
             if keys.is_empty() {
+                self.spare = keys;
                 break;
             }
             let conn = &self.store.conn;
-            let indexed = replica::index_keys(conn, keys, || self.take_arrived());
+            let indexed = replica::index_keys(conn, &mut keys, || self.take_arrived());
+            self.spare = keys;
             if let Err(e) = indexed {
                 // A page that failed has rolled the batch back already.
                 if self.batch.is_open() {
