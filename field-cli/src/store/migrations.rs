@@ -438,6 +438,18 @@ pub(crate) mod tests {
         assert_eq!(replica::count(&store.conn).unwrap(), 1);
     }
 
+    /// A new store, and Budi as the replica holds him (seq 1).
+    fn store_and_budi() -> (tempfile::TempDir, Store, sigap_shared::wire::PersonState) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db"), None).unwrap();
+        let (nik, fields) = budi();
+        let base = sigap_shared::wire::PersonState {
+            seq: 1,
+            ..sigap_shared::wire::PersonState::masked(&KEY, &nik, &fields)
+        };
+        (dir, store, base)
+    }
+
     #[test]
     fn replica_rows_of_migration_12_are_found_through_the_key_table() {
         let (nik, fields) = budi();
@@ -486,13 +498,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_batch_keeps_the_last_write_of_each_person_and_both_of_a_collision() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("s.db"), None).unwrap();
-        let (nik, fields) = budi();
-        let base = sigap_shared::wire::PersonState {
-            seq: 1,
-            ..sigap_shared::wire::PersonState::masked(&KEY, &nik, &fields)
-        };
+        let (_dir, store, base) = store_and_budi();
         let a = format!("0123456789abcde{}", "0".repeat(49));
         let b = format!("0123456789abcde{}", "1".repeat(49));
         let c = format!("fedcba9876543210{}", "2".repeat(48));
@@ -543,13 +549,7 @@ pub(crate) mod tests {
 
     #[test]
     fn pages_written_while_the_keys_are_indexed_go_into_the_next_pass() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("s.db"), None).unwrap();
-        let (nik, fields) = budi();
-        let base = sigap_shared::wire::PersonState {
-            seq: 1,
-            ..sigap_shared::wire::PersonState::masked(&KEY, &nik, &fields)
-        };
+        let (_dir, store, base) = store_and_budi();
         // Hashes spread over the keys, as real ones are.
         let person = |n: usize, seq: u64| sigap_shared::wire::PersonState {
             nik_hash: format!(
@@ -611,13 +611,7 @@ pub(crate) mod tests {
 
     #[test]
     fn two_persons_whose_hashes_begin_alike_are_both_kept_and_found() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("s.db"), None).unwrap();
-        let (nik, fields) = budi();
-        let base = sigap_shared::wire::PersonState {
-            seq: 1,
-            ..sigap_shared::wire::PersonState::masked(&KEY, &nik, &fields)
-        };
+        let (_dir, store, base) = store_and_budi();
         // The same first 15 hex digits (60 bits), then different.
         let a = format!("0123456789abcde{}", "0".repeat(49));
         let b = format!("0123456789abcde{}", "1".repeat(49));
