@@ -76,7 +76,7 @@ impl StoredHash {
 ///
 /// Rows go to the end of the `replica` table as they arrive, and their
 /// keys (the first 60 bits of the hash) into `replica_keys` in key order
-/// when the writer is [`Writer::index`]ed: a pull of a whole kota touches
+/// once they are [`index`]ed: a pull of a whole kota touches
 /// the table only at its end, and each page of the keys once per commit,
 /// so the page cache need not hold them (migration 13). Two persons whose
 /// hashes share their first 60 bits (about one chance in 10^6 in a
