@@ -770,12 +770,17 @@ fn a_copy_into_a_serving_database_is_seen_whole_by_a_pull_that_runs_meanwhile() 
     let live = token(&pg, "live", Role::Agent, &["33.72.05"]);
     let done = AtomicBool::new(false);
     let stopped = AtomicBool::new(false);
+    // Set when the copy or a thread failed: the others stop, so the test
+    // fails with the first panic's message instead of waiting forever.
+    let failed = AtomicBool::new(false);
     let (seen, pushed) = std::thread::scope(|s| {
+        let _stop = StopOnPanic(&failed);
         let pusher = s.spawn(|| {
             let mut d = Device::new();
             pg.claim_device(d.id, live.id).unwrap();
+            let _stop = StopOnPanic(&failed);
             let mut n = 0u32;
-            while !done.load(Ordering::SeqCst) {
+            while !done.load(Ordering::SeqCst) && !failed.load(Ordering::SeqCst) {
                 let batch: Vec<Change> = (n..n + 3)
                     .map(|i| d.register(&nik("337205", i), "Warga Hidup", "33.72.05.1001", 1, 1))
                     .collect();
@@ -789,10 +794,11 @@ fn a_copy_into_a_serving_database_is_seen_whole_by_a_pull_that_runs_meanwhile() 
             n
         });
         let reader = s.spawn(|| {
+            let _stop = StopOnPanic(&failed);
             let mut seen = HashSet::new();
             let mut cursor = 0;
             let mut last_round = false;
-            loop {
+            while !failed.load(Ordering::SeqCst) {
                 let page = pg.pull(None, cursor, 7, None).unwrap();
                 seen.extend(page.persons.iter().map(|p| p.nik_hash.clone()));
                 assert!(page.next_cursor >= cursor);
@@ -808,6 +814,7 @@ fn a_copy_into_a_serving_database_is_seen_whole_by_a_pull_that_runs_meanwhile() 
                     }
                 }
             }
+            seen
         });
         let out = copy_ok(&office.from(), &url, &["--batch-size", "2"]);
         assert!(out.contains("target: ok"), "{out}");
@@ -824,4 +831,15 @@ fn a_copy_into_a_serving_database_is_seen_whole_by_a_pull_that_runs_meanwhile() 
     eprintln!("{pushed} persons pushed while the copy ran");
     verified(&pg);
     same_as_office(&office, &pg, &|x| x.to_string());
+}
+
+/// Raises its flag when dropped by a panicking thread.
+struct StopOnPanic<'a>(&'a std::sync::atomic::AtomicBool);
+
+impl Drop for StopOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
 }
