@@ -22,6 +22,7 @@ mod history;
 mod migrate;
 mod read;
 mod rows;
+mod stripes;
 mod write;
 
 /// The most connections one server process holds.
@@ -72,6 +73,8 @@ pub struct PgStore {
     /// Notified after every push of this process commits, for a push
     /// that waits for its device's earlier page.
     pushed: tokio::sync::Notify,
+    /// The counters' stripes this process's write transactions add to.
+    stripes: stripes::Stripes,
 }
 
 impl Drop for PgStore {
@@ -178,6 +181,7 @@ impl PgStore {
             taken: Mutex::default(),
             replica_key: ReplicaKey::from_bytes([0; 32]),
             pushed: tokio::sync::Notify::new(),
+            stripes: stripes::Stripes::new(POOL_SIZE),
         };
         store.replica_key = store.block_on(migrate::to_latest(&store.pool, &store.schema))?;
         store.backfill_history()?;

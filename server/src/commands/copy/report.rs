@@ -201,8 +201,10 @@ impl Copier {
             .query_one(
                 "SELECT COUNT(*) FROM UNNEST($1::text[], $2::text[], $3::integer[], $4::bigint[])
                       AS v(area, category, since_year, n)
-                 LEFT JOIN counters c ON c.area = v.area AND c.category = v.category
-                                     AND c.since_year = v.since_year
+                 LEFT JOIN (SELECT area, category, since_year, SUM(covered) AS covered
+                            FROM counters GROUP BY area, category, since_year) c
+                        ON c.area = v.area AND c.category = v.category
+                       AND c.since_year = v.since_year
                  WHERE COALESCE(c.covered, 0) >= v.n",
                 &[&areas, &cats, &years, &n],
             )

@@ -187,7 +187,7 @@ impl Batched for Persons {
             tx.execute(
                 "INSERT INTO counters (area, category, since_year, covered)
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::integer[], $4::bigint[])
-                 ON CONFLICT (area, category, since_year)
+                 ON CONFLICT (area, category, since_year, stripe)
                  DO UPDATE SET covered = counters.covered + excluded.covered",
                 &[&areas, &cats, &years, &ds],
             )

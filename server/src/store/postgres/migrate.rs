@@ -8,7 +8,10 @@ use sigap_shared::ReplicaKey;
 use crate::store::StoreError;
 
 /// The schema's versions, oldest first: (version, SQL).
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("migrations/0001_schema.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("migrations/0001_schema.sql")),
+    (2, include_str!("migrations/0002_counter_stripes.sql")),
+];
 
 /// The advisory lock key of migrations ("sigap" in ASCII).
 const MIGRATION_LOCK: i64 = 0x73_69_67_61_70;

@@ -840,7 +840,11 @@ impl PgStore {
                 })
                 .collect();
             let stmt = tx
-                .prepare_cached("SELECT area, category, since_year, covered FROM counters")
+                .prepare_cached(
+                    // A count is the sum of its stripes.
+                    "SELECT area, category, since_year, SUM(covered)::BIGINT FROM counters
+                     GROUP BY area, category, since_year",
+                )
                 .await?;
             let mut stored: HashMap<Key, i64> = HashMap::new();
             for r in tx.query(&stmt, &[]).await? {

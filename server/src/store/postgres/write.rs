@@ -110,10 +110,15 @@ pub(super) struct PgTx<'c> {
     /// Covered-count changes, written at the end: a counter row is shared
     /// by every push in its area, and its lock is held to commit.
     counters: CounterDeltas,
+    /// The counters' stripe this transaction adds to (see [`super::stripes`]).
+    stripe: i16,
 }
 
 impl<'c> PgTx<'c> {
-    pub async fn begin(client: &'c mut deadpool_postgres::Object) -> Result<PgTx<'c>, StoreError> {
+    pub async fn begin(
+        client: &'c mut deadpool_postgres::Object,
+        stripe: i16,
+    ) -> Result<PgTx<'c>, StoreError> {
         Ok(PgTx {
             tx: client.transaction().await?,
             prefetched: HashMap::new(),
@@ -124,6 +129,7 @@ impl<'c> PgTx<'c> {
             persons: HashMap::new(),
             saves: 0,
             counters: Vec::new(),
+            stripe,
         })
     }
 
@@ -169,11 +175,19 @@ impl<'c> PgTx<'c> {
     }
 
     /// Writes what was kept, gives the saved persons their feed positions
-    /// and commits.
+    /// and commits. The counters go in before the feed's lock is taken:
+    /// their rows are this transaction's stripe, so adding to them waits
+    /// for no one, and what runs under the feed's lock (which every write
+    /// queues for) stays short.
     async fn finish(mut self) -> Result<(), StoreError> {
-        self.write_pending().await?;
-        if !self.counters.is_empty() {
-            write_counters(&self.tx, &self.counters).await?;
+        write_logs(&self.tx, &self.logs).await?;
+        self.logs.clear();
+        let counted = !self.counters.is_empty();
+        if counted {
+            write_counters(&self.tx, &self.counters, self.stripe).await?;
+        }
+        write_persons(&self.tx, std::mem::take(&mut self.persons)).await?;
+        if counted {
             self.tx
                 .execute(
                     "UPDATE meta SET value = value + 1 WHERE key = 'generation'",
@@ -198,11 +212,13 @@ impl<'c> PgTx<'c> {
     }
 }
 
-/// Adds to the covered counters, in a fixed order (so that concurrent
-/// writers lock counter rows in the same order).
+/// Adds to the covered counters of `stripe`, in a fixed order (so that
+/// writers sharing a stripe, from two servers, lock its rows in the same
+/// order).
 async fn write_counters(
     tx: &deadpool_postgres::Transaction<'_>,
     deltas: &CounterDeltas,
+    stripe: i16,
 ) -> Result<(), StoreError> {
     let mut sums: HashMap<(String, &'static str, i32), i64> = HashMap::new();
     for (area, cat, year, d) in deltas {
@@ -217,9 +233,9 @@ async fn write_counters(
     rows.sort();
     let stmt = tx
         .prepare_cached(
-            "INSERT INTO counters (area, category, since_year, covered)
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::integer[], $4::bigint[])
-             ON CONFLICT (area, category, since_year)
+            "INSERT INTO counters (area, category, since_year, covered, stripe)
+             SELECT *, $5 FROM UNNEST($1::text[], $2::text[], $3::integer[], $4::bigint[])
+             ON CONFLICT (area, category, since_year, stripe)
              DO UPDATE SET covered = counters.covered + excluded.covered",
         )
         .await?;
@@ -227,7 +243,8 @@ async fn write_counters(
     let cats: Vec<&str> = rows.iter().map(|r| r.0.1).collect();
     let years: Vec<i32> = rows.iter().map(|r| r.0.2).collect();
     let ds: Vec<i64> = rows.iter().map(|r| r.1).collect();
-    tx.execute(&stmt, &[&areas, &cats, &years, &ds]).await?;
+    tx.execute(&stmt, &[&areas, &cats, &years, &ds, &stripe])
+        .await?;
     Ok(())
 }
 
@@ -808,7 +825,8 @@ macro_rules! in_write_tx {
             attempt += 1;
             let result: Result<_, StoreError> = async {
                 let mut client = $store.client().await?;
-                let mut pg_tx = PgTx::begin(&mut client).await?;
+                let stripe = $store.stripes.take();
+                let mut pg_tx = PgTx::begin(&mut client, stripe.id()).await?;
                 let out = {
                     let $tx = &mut pg_tx;
                     $body
