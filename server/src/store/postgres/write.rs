@@ -10,7 +10,9 @@
 //!   order (so two pushes lock shared persons in the same order); a
 //!   person first written by two servers at once makes one of them fail
 //!   on the primary key and start again, now seeing the other's row.
-//! - Counter rows are added to in a fixed order.
+//! - Counts are added to in the transaction's own stripe of `counters`
+//!   (see [`super::stripes`]), before the feed's lock, in a fixed order
+//!   (two servers hand out the same stripe numbers).
 //! - Feed positions are given out at the very end, under the row lock of
 //!   `meta('feed_seq')`, held until commit: a transaction with a higher
 //!   position cannot commit before one with a lower position has, so a
