@@ -372,3 +372,94 @@ impl Batch {
         Ok(overwritten)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use sigap_shared::wire::PersonState;
+
+    use super::*;
+    use crate::store::config::Device;
+    use crate::store::tests::budi;
+
+    const KEY: sigap_shared::ReplicaKey = sigap_shared::ReplicaKey::from_bytes([9; 32]);
+
+    /// Persons `ns` as the feed sends them, at positions `ns`.
+    fn page(ns: std::ops::RangeInclusive<u64>) -> (PullPage, u64) {
+        let (_, fields) = budi();
+        let next = *ns.end();
+        let persons = ns
+            .map(|n| {
+                let nik = sigap_shared::Nik::parse(&format!("3372011203850{n:03}")).unwrap();
+                PersonState {
+                    seq: n,
+                    ..PersonState::masked(&KEY, &nik, &fields)
+                }
+            })
+            .collect();
+        let page = PullPage {
+            protocol: sigap_shared::PROTOCOL_VERSION,
+            persons,
+            next_cursor: next,
+            has_more: true,
+        };
+        (page, next)
+    }
+
+    /// The connection fails while a commit's index pass runs: the pages
+    /// that arrived before the failure are committed with their cursor,
+    /// findable, and the pull then says why it stopped.
+    #[test]
+    fn a_failure_that_arrives_during_an_index_pass_keeps_what_came_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db"), None).unwrap();
+        let device = Device {
+            id: Uuid::nil(),
+            name: "laptop".into(),
+            server_url: Some("http://127.0.0.1:9".into()),
+            token: Some("token".into()),
+            ca_cert: None,
+            insecure: false,
+        };
+        let client = Client::new(&device).unwrap();
+        let (tx, rx) = mpsc::sync_channel(AHEAD + 2);
+        let mut summary = Summary::default();
+        let mut rep = Reporter::new();
+        let mut pull = Pull {
+            store: &store,
+            client: &client,
+            rx,
+            summary: &mut summary,
+            rep: &mut rep,
+            batch: Batch::default(),
+            ended: false,
+            failed: None,
+            spare: Vec::new(),
+        };
+        let (first, _) = page(1..=600);
+        pull.take(Ok(page(1..=600))).unwrap();
+        // On their way while the commit indexes the first page's keys.
+        let (second, _) = page(601..=900);
+        tx.send(Ok(page(601..=900))).unwrap();
+        tx.send(Err(CliError::Network("connection reset by peer".into())))
+            .unwrap();
+        tx.send(Ok(page(901..=950))).unwrap();
+        pull.commit().unwrap();
+        assert!(pull.failed.is_some(), "the failure was taken mid-pass");
+        assert!(!pull.batch.is_open(), "the batch was committed");
+        let err = pull.run().unwrap_err();
+        assert!(err.to_string().contains("connection reset"), "{err}");
+        drop(tx);
+        // Everything before the failure, nothing after it.
+        assert_eq!(replica::count(&store.conn).unwrap(), 900);
+        for p in [&first.persons[0], &first.persons[599], &second.persons[299]] {
+            assert_eq!(
+                replica::get_by_hash(&store.conn, p.nik_hash.clone()).unwrap(),
+                Some(p.clone())
+            );
+        }
+        assert_eq!(cursor(&store).unwrap(), 900);
+        assert_eq!(summary.received, 900);
+    }
+}
