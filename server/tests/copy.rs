@@ -298,25 +298,12 @@ fn copy_ok(from: &str, to: &str, extra: &[&str]) -> String {
 
 /// A plain connection into the test's schema.
 fn raw(url: &str) -> (tokio::runtime::Runtime, tokio_postgres::Client) {
-    let (base, query) = url.split_once('?').unwrap();
+    let (_, query) = url.split_once('?').unwrap();
     let schema = query
         .split('&')
         .find_map(|p| p.strip_prefix("schema="))
         .unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let mut config: tokio_postgres::Config = base.parse().unwrap();
-    config.options(format!("-c search_path={schema}"));
-    let client = rt.block_on(async {
-        let (client, conn) = config.connect(tokio_postgres::NoTls).await.unwrap();
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        client
-    });
-    (rt, client)
+    common::pg_raw(schema)
 }
 
 fn pg_count(url: &str, sql: &str) -> i64 {

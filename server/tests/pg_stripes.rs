@@ -26,20 +26,7 @@ struct Raw {
 
 impl Raw {
     fn connect(schema: &str) -> Raw {
-        let base = std::env::var("SIGAP_TEST_DATABASE_URL").unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let mut config: tokio_postgres::Config = base.parse().unwrap();
-        config.options(format!("-c search_path={schema}"));
-        let client = rt.block_on(async {
-            let (client, conn) = config.connect(tokio_postgres::NoTls).await.unwrap();
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
-            client
-        });
+        let (rt, client) = common::pg_raw(schema);
         Raw { rt, client }
     }
 

@@ -424,6 +424,27 @@ fn schema_url(base: &str, schema: &str) -> String {
     format!("{base}{sep}schema={schema}")
 }
 
+/// A plain connection to the test database with `schema` first on its
+/// search path, for reading and writing rows by hand; with the runtime
+/// that drives it.
+pub fn pg_raw(schema: &str) -> (tokio::runtime::Runtime, tokio_postgres::Client) {
+    let base = pg_base_url().expect("SIGAP_TEST_DATABASE_URL is set");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut config: tokio_postgres::Config = base.parse().unwrap();
+    config.options(format!("-c search_path={schema}"));
+    let client = rt.block_on(async {
+        let (client, conn) = config.connect(tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        client
+    });
+    (rt, client)
+}
+
 /// A fresh PostgreSQL store (see [`pg_url`]).
 pub fn pg_store() -> Option<sigap_server::store::PgStore> {
     pg_url().map(|url| sigap_server::store::PgStore::open(&url).unwrap())
