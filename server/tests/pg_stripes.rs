@@ -200,3 +200,47 @@ fn a_version_1_database_keeps_its_counts_in_stripe_0() {
     assert!(twice.is_err(), "a second row for one count and stripe");
     drop(store);
 }
+
+#[test]
+fn servers_on_one_schema_add_to_stripes_of_their_own() {
+    let Some(pg) = common::PgTestStore::new() else {
+        return;
+    };
+    let token = agent(&pg.store);
+    // Two more servers on the same schema, while the first runs.
+    let second = PgStore::open(&pg.schema.url()).unwrap();
+    let third = PgStore::open(&pg.schema.url()).unwrap();
+    let mut device = Device::new();
+    for (i, store) in [&pg.store, &second, &third].into_iter().enumerate() {
+        let nik = common::nik("337201", 100 + i as u32);
+        let by = Pusher {
+            token_id: token.id,
+            token_name: &token.name,
+            areas: Some(&token.areas),
+            max_skew_millis: DEFAULT_MAX_CLOCK_SKEW_MILLIS * 10_000,
+            gap_wait: Duration::ZERO,
+        };
+        let req = PushRequest {
+            protocol: sigap_shared::PROTOCOL_VERSION,
+            device_id: device.id,
+            changes: vec![device.register(&nik, "Siti Rahayu", KELS[0], 1, 1)],
+            pending: None,
+        };
+        let outcome = &store.push(&by, &req).unwrap().results[0].outcome;
+        assert_eq!(*outcome, Outcome::Applied);
+    }
+    // Each server's one push at a time: the first stripe of its block.
+    let raw = Raw::connect(&pg.schema.name);
+    let stripes: Vec<i16> = raw
+        .rows("SELECT DISTINCT stripe FROM counters ORDER BY stripe")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(stripes, [0, 16, 32]);
+    let city = raw.rows("SELECT SUM(covered)::BIGINT FROM counters WHERE area = '33.72'");
+    assert_eq!(city[0].get::<_, i64>(0), 3);
+    for store in [&pg.store, &second, &third] {
+        let report = store.verify_counters().unwrap();
+        assert!(report.differences.is_empty(), "{report:?}");
+    }
+}

@@ -75,6 +75,9 @@ pub struct PgStore {
     pushed: tokio::sync::Notify,
     /// The counters' stripes this process's write transactions add to.
     stripes: stripes::Stripes,
+    /// Holds this server's claim on its block of stripes (see
+    /// [`stripes::claim_block`]) for as long as the store is open.
+    _stripe_claim: Option<tokio_postgres::Client>,
 }
 
 impl Drop for PgStore {
@@ -158,6 +161,7 @@ impl PgStore {
             .enable_all()
             .build()
             .map_err(|e| StoreError::Task(format!("cannot start the database runtime: {e}")))?;
+        let claim_config = config.clone();
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -181,11 +185,41 @@ impl PgStore {
             taken: Mutex::default(),
             replica_key: ReplicaKey::from_bytes([0; 32]),
             pushed: tokio::sync::Notify::new(),
-            stripes: stripes::Stripes::new(POOL_SIZE),
+            stripes: stripes::Stripes::new(POOL_SIZE, 0),
+            _stripe_claim: None,
         };
         store.replica_key = store.block_on(migrate::to_latest(&store.pool, &store.schema))?;
+        store.claim_stripes(claim_config);
         store.backfill_history()?;
         Ok(store)
+    }
+
+    /// Claims a block of counter stripes of this server's own, on a
+    /// connection kept for it. Without one (the claim failed), the store
+    /// adds to block 0, as a server beyond the blocks does: correct, and
+    /// at worst waiting for another server's transaction on a shared row.
+    fn claim_stripes(&mut self, config: tokio_postgres::Config) {
+        let schema = self.schema.clone();
+        let claimed = self.block_on(async move {
+            let (client, conn) = config.connect(NoTls).await?;
+            tokio::spawn(async move {
+                if let Err(e) = conn.await {
+                    tracing::warn!(error = %e, "the connection holding the counters' stripe block closed");
+                }
+            });
+            let block = stripes::claim_block(&client, &schema).await?;
+            Ok::<_, StoreError>((client, block))
+        });
+        match claimed {
+            Ok((client, block)) => {
+                self.stripes = stripes::Stripes::new(POOL_SIZE, block);
+                self._stripe_claim = Some(client);
+            }
+            Err(e) => tracing::warn!(
+                error = %e,
+                "no block of counter stripes claimed; adding to block 0"
+            ),
+        }
     }
 
     /// The same store reading the time from `clock` (tests).
