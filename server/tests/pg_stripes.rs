@@ -14,7 +14,7 @@ use sigap_server::store::{
     DEFAULT_MAX_CLOCK_SKEW_MILLIS, NewToken, PgStore, Pusher, Role, Store, TokenInfo,
 };
 use sigap_shared::AreaCode;
-use sigap_shared::wire::{Outcome, PushRequest};
+use sigap_shared::wire::{Change, Outcome, PushRequest};
 
 const KELS: [&str; 2] = ["33.72.01.1001", "33.72.02.1003"];
 
@@ -55,21 +55,8 @@ fn agent(store: &PgStore) -> TokenInfo {
         .unwrap()
 }
 
-/// Registers `n` persons across two kecamatan, one push.
-fn register(store: &PgStore, token: &TokenInfo, n: u32) {
-    let mut device = Device::new();
-    let changes = (0..n)
-        .map(|i| {
-            let nik = common::nik("337201", i);
-            device.register(
-                &nik,
-                "Siti Rahayu",
-                KELS[i as usize % 2],
-                1,
-                1 + i as u16 % 3,
-            )
-        })
-        .collect();
+/// Pushes `changes` of `device` as `token`'s agent; every one applied.
+fn push(store: &PgStore, token: &TokenInfo, device: &Device, changes: Vec<Change>) {
     let by = Pusher {
         token_id: token.id,
         token_name: &token.name,
@@ -86,6 +73,24 @@ fn register(store: &PgStore, token: &TokenInfo, n: u32) {
     for r in store.push(&by, &req).unwrap().results {
         assert_eq!(r.outcome, Outcome::Applied, "{r:?}");
     }
+}
+
+/// Registers `n` persons across two kecamatan, one push.
+fn register(store: &PgStore, token: &TokenInfo, n: u32) {
+    let mut device = Device::new();
+    let changes = (0..n)
+        .map(|i| {
+            let nik = common::nik("337201", i);
+            device.register(
+                &nik,
+                "Siti Rahayu",
+                KELS[i as usize % 2],
+                1,
+                1 + i as u16 % 3,
+            )
+        })
+        .collect();
+    push(store, token, &device, changes);
 }
 
 /// What a supervisor reads: the city's coverage down to RT, and today's
@@ -213,21 +218,8 @@ fn servers_on_one_schema_add_to_stripes_of_their_own() {
     let mut device = Device::new();
     for (i, store) in [&pg.store, &second, &third].into_iter().enumerate() {
         let nik = common::nik("337201", 100 + i as u32);
-        let by = Pusher {
-            token_id: token.id,
-            token_name: &token.name,
-            areas: Some(&token.areas),
-            max_skew_millis: DEFAULT_MAX_CLOCK_SKEW_MILLIS * 10_000,
-            gap_wait: Duration::ZERO,
-        };
-        let req = PushRequest {
-            protocol: sigap_shared::PROTOCOL_VERSION,
-            device_id: device.id,
-            changes: vec![device.register(&nik, "Siti Rahayu", KELS[0], 1, 1)],
-            pending: None,
-        };
-        let outcome = &store.push(&by, &req).unwrap().results[0].outcome;
-        assert_eq!(*outcome, Outcome::Applied);
+        let change = device.register(&nik, "Siti Rahayu", KELS[0], 1, 1);
+        push(store, &token, &device, vec![change]);
     }
     // Each server's one push at a time: the first stripe of its block.
     let raw = Raw::connect(&pg.schema.name);
