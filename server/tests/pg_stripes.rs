@@ -212,26 +212,30 @@ fn servers_on_one_schema_add_to_stripes_of_their_own() {
         return;
     };
     let token = agent(&pg.store);
-    // Two more servers on the same schema, while the first runs.
-    let second = PgStore::open(&pg.schema.url()).unwrap();
-    let third = PgStore::open(&pg.schema.url()).unwrap();
+    // Four more servers on the same schema, while the first runs: the
+    // fifth finds every block held and shares block 0.
+    let others: Vec<PgStore> = (0..4)
+        .map(|_| PgStore::open(&pg.schema.url()).unwrap())
+        .collect();
+    let servers: Vec<&PgStore> = std::iter::once(&pg.store).chain(&others).collect();
     let mut device = Device::new();
-    for (i, store) in [&pg.store, &second, &third].into_iter().enumerate() {
+    for (i, store) in servers.iter().enumerate() {
         let nik = common::nik("337201", 100 + i as u32);
         let change = device.register(&nik, "Siti Rahayu", KELS[0], 1, 1);
         push(store, &token, &device, vec![change]);
     }
     // Each server's one push at a time: the first stripe of its block.
     let raw = Raw::connect(&pg.schema.name);
-    let stripes: Vec<i16> = raw
-        .rows("SELECT DISTINCT stripe FROM counters ORDER BY stripe")
+    let stripes: Vec<(i16, i64)> = raw
+        .rows(
+            "SELECT stripe, covered FROM counters WHERE area = '33.72' AND category = 'bpu'
+             ORDER BY stripe",
+        )
         .iter()
-        .map(|r| r.get(0))
+        .map(|r| (r.get(0), r.get(1)))
         .collect();
-    assert_eq!(stripes, [0, 16, 32]);
-    let city = raw.rows("SELECT SUM(covered)::BIGINT FROM counters WHERE area = '33.72'");
-    assert_eq!(city[0].get::<_, i64>(0), 3);
-    for store in [&pg.store, &second, &third] {
+    assert_eq!(stripes, [(0, 2), (16, 1), (32, 1), (48, 1)]);
+    for store in &servers {
         let report = store.verify_counters().unwrap();
         assert!(report.differences.is_empty(), "{report:?}");
     }
