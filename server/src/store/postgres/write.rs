@@ -473,8 +473,28 @@ async fn write_persons(
             Ok(())
         }
     };
-    tokio::try_join!(new.write(tx, first), existing.write(tx, first), generation)?;
-    Ok(())
+    let written = tokio::join!(new.write(tx, first), existing.write(tx, first), generation);
+    first_cause([written.0, written.1, written.2])
+}
+
+/// Why a pipelined batch of statements failed. Once one statement fails,
+/// PostgreSQL answers every later one "current transaction is aborted"
+/// (25P02), which says nothing of why, and the futures may report in
+/// either order; the cause may be worth running the transaction again
+/// for (a person another server wrote first), so it is the one returned.
+fn first_cause<const N: usize>(results: [Result<(), StoreError>; N]) -> Result<(), StoreError> {
+    let aborted = tokio_postgres::error::SqlState::IN_FAILED_SQL_TRANSACTION.code();
+    let mut echo = None;
+    for result in results {
+        match result {
+            Ok(()) => {}
+            Err(StoreError::Database(m)) if m.starts_with(aborted) => {
+                echo.get_or_insert(StoreError::Database(m));
+            }
+            Err(cause) => return Err(cause),
+        }
+    }
+    echo.map_or(Ok(()), Err)
 }
 
 impl Tx for PgTx<'_> {
@@ -1107,5 +1127,32 @@ impl PgStore {
                 }
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cause_of_a_failed_pipeline_wins_over_its_echoes() {
+        let echo = || {
+            Err(StoreError::Database(
+                "25P02: current transaction is aborted".into(),
+            ))
+        };
+        let cause = || Err(StoreError::Retry("23505: duplicate key value".into()));
+        // Whichever statement reports first, the cause is returned.
+        for results in [[echo(), cause(), Ok(())], [cause(), echo(), echo()]] {
+            assert!(
+                matches!(first_cause(results), Err(StoreError::Retry(m)) if m.starts_with("23505"))
+            );
+        }
+        // Only echoes (the cause was elsewhere): still an error.
+        assert!(matches!(
+            first_cause([Ok(()), echo(), echo()]),
+            Err(StoreError::Database(_))
+        ));
+        assert!(first_cause([Ok(()), Ok(()), Ok(())]).is_ok());
     }
 }
