@@ -21,12 +21,18 @@
 //!   [`StoreError::Retry`], and the whole call runs again from the start.
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
+
+use futures_core::Stream;
 
 use sigap_shared::Nik;
 use sigap_shared::merge::{Fields, PersonRecord};
 use sigap_shared::wire::{PushRequest, PushResponse, Receipt, ReceiptHash};
-use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Row, RowStream};
 use uuid::Uuid;
 
 use super::PgStore;
@@ -95,10 +101,14 @@ struct PendingPerson {
     order: u64,
 }
 
-/// One PostgreSQL write transaction as [`Tx`] sees it. Person and change
-/// log writes are kept and written in batches when it ends ([`finish`]).
+/// One PostgreSQL write transaction as [`Tx`] sees it. Person writes are
+/// kept and written in batches when it ends ([`finish`]); change log rows
+/// are sent in batches of [`LOG_BATCH`] as they come, for the database to
+/// insert while the server merges the changes after them.
 pub(super) struct PgTx<'c> {
-    tx: deadpool_postgres::Transaction<'c>,
+    /// Borrowed, not owned, so that inserts sent ahead can hold it while
+    /// the transaction goes on; the caller commits it.
+    tx: &'c deadpool_postgres::Transaction<'c>,
     /// Persons read up front (`None`: not stored), locked.
     prefetched: HashMap<String, Option<Stored>>,
     /// Change ids found in the log up front.
@@ -106,6 +116,11 @@ pub(super) struct PgTx<'c> {
     /// Whether `known_ids` covers every id the transaction asks about.
     ids_prefetched: HashSet<Uuid>,
     logs: Vec<PendingLog>,
+    /// `logs[..sent]` have been sent to the database.
+    sent: usize,
+    /// Inserts of sent log rows the database may still be running, each
+    /// with the number of rows it must add (see [`PgTx::send_logs`]).
+    running: Vec<(Sent<'c>, usize)>,
     log_ids: HashSet<Uuid>,
     persons: HashMap<String, PendingPerson>,
     saves: u64,
@@ -117,22 +132,21 @@ pub(super) struct PgTx<'c> {
 }
 
 impl<'c> PgTx<'c> {
-    pub async fn begin(
-        client: &'c mut deadpool_postgres::Object,
-        stripe: i16,
-    ) -> Result<PgTx<'c>, StoreError> {
-        Ok(PgTx {
-            tx: client.transaction().await?,
+    pub fn new(tx: &'c deadpool_postgres::Transaction<'c>, stripe: i16) -> PgTx<'c> {
+        PgTx {
+            tx,
             prefetched: HashMap::new(),
             known_ids: HashSet::new(),
             ids_prefetched: HashSet::new(),
             logs: Vec::new(),
+            sent: 0,
+            running: Vec::new(),
             log_ids: HashSet::new(),
             persons: HashMap::new(),
             saves: 0,
             counters: Vec::new(),
             stripe,
-        })
+        }
     }
 
     /// Reads and locks the persons `req` names, and finds which of its
@@ -176,35 +190,83 @@ impl<'c> PgTx<'c> {
         Ok(())
     }
 
-    /// Writes what was kept, gives the saved persons their feed positions
-    /// and commits. The counters go in before the feed's lock is taken:
-    /// their rows are this transaction's stripe, so adding to them waits
-    /// for no one, and what runs under the feed's lock (which every write
-    /// queues for) stays short.
+    /// Writes what was kept and gives the saved persons their feed
+    /// positions; the caller commits. The counters go in before the
+    /// feed's lock is taken: their rows are this transaction's stripe, so
+    /// adding to them waits for no one, and what runs under the feed's
+    /// lock (which every write queues for) stays short.
     async fn finish(mut self) -> Result<(), StoreError> {
-        write_logs(&self.tx, &self.logs).await?;
-        self.logs.clear();
+        self.write_logs().await?;
         let counted = !self.counters.is_empty();
         if counted {
-            write_counters(&self.tx, &self.counters, self.stripe).await?;
+            write_counters(self.tx, &self.counters, self.stripe).await?;
         }
-        write_persons(&self.tx, std::mem::take(&mut self.persons), counted).await?;
-        self.tx.commit().await?;
-        Ok(())
+        write_persons(self.tx, std::mem::take(&mut self.persons), counted).await
     }
 
     /// Writes the kept change log rows and persons (the persons under the
     /// feed lock, held from then until commit).
     async fn write_pending(&mut self) -> Result<(), StoreError> {
-        write_logs(&self.tx, &self.logs).await?;
-        self.logs.clear();
-        write_persons(&self.tx, std::mem::take(&mut self.persons), false).await
+        self.write_logs().await?;
+        write_persons(self.tx, std::mem::take(&mut self.persons), false).await
     }
 
     fn pending_log(&self, f: impl Fn(&PendingLog) -> bool) -> Option<&PendingLog> {
         self.logs.iter().rev().find(|l| f(l))
     }
+
+    /// Sends the log rows not sent yet, without waiting for the database
+    /// to insert them: it does so while the caller merges the next
+    /// changes, instead of after the last (PostgreSQL receives the rows
+    /// before this returns, and runs statements in the order they came).
+    /// They stay in `logs`, where the transaction's own lookups find them.
+    async fn send_logs(&mut self) -> Result<(), StoreError> {
+        let rows = &self.logs[self.sent..];
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let n = rows.len();
+        let sent = send(insert_logs(self.tx, rows).await?).await;
+        self.running.push((sent, n));
+        self.sent = self.logs.len();
+        Ok(())
+    }
+
+    /// Sends what is left of the log and waits until every row is in;
+    /// the rows are then dropped from memory.
+    async fn write_logs(&mut self) -> Result<(), StoreError> {
+        self.send_logs().await?;
+        for (stream, expected) in std::mem::take(&mut self.running) {
+            inserted(stream, expected).await?;
+        }
+        self.logs.clear();
+        self.sent = 0;
+        Ok(())
+    }
+
+    /// Why the transaction failed, given the error a statement returned:
+    /// once one statement fails PostgreSQL answers every later one
+    /// "current transaction is aborted" (25P02), so when that is the
+    /// error and log inserts were still running, the cause is theirs (a
+    /// race with another server, say, worth running the transaction
+    /// again for).
+    async fn cause(&mut self, error: StoreError) -> StoreError {
+        let mut results = vec![Err(error)];
+        for (stream, expected) in std::mem::take(&mut self.running) {
+            results.push(inserted(stream, expected).await);
+        }
+        match first_cause(results) {
+            Err(cause) => cause,
+            // Not reached: the first result is an error.
+            Ok(()) => StoreError::Task("a failed write lost its error".into()),
+        }
+    }
 }
+
+/// How many change log rows are sent in one insert while a push merges.
+/// Small enough that the database works on one batch while the server
+/// merges the next; large enough that each insert is worth a round trip.
+const LOG_BATCH: usize = 2_000;
 
 /// Adds to the covered counters of `stripe`, in a fixed order (so that
 /// writers sharing a stripe, from two servers, lock its rows in the same
@@ -242,13 +304,31 @@ async fn write_counters(
     Ok(())
 }
 
-async fn write_logs(
-    tx: &deadpool_postgres::Transaction<'_>,
+/// A statement sent to the database, whose answer is still to be read.
+type Sent<'c> = Pin<Box<dyn Future<Output = Result<RowStream, tokio_postgres::Error>> + Send + 'c>>;
+
+/// Polls `statement` once, which hands it to the connection (tokio-postgres
+/// sends a statement when its future is first polled), and returns it to
+/// be awaited later. PostgreSQL answers a statement only once it has run,
+/// so awaiting it at once would wait for the insert to end.
+async fn send(mut statement: Sent<'_>) -> Sent<'_> {
+    std::future::poll_fn(|cx| {
+        // Ready already (an error, say): awaiting it again is not allowed,
+        // so it is kept as a finished future.
+        Poll::Ready(match statement.as_mut().poll(cx) {
+            Poll::Pending => None,
+            Poll::Ready(r) => Some(r),
+        })
+    })
+    .await
+    .map_or(statement, |r| Box::pin(std::future::ready(r)))
+}
+
+/// The insert of `logs` into the change log, not yet sent (see [`send`]).
+async fn insert_logs<'c>(
+    tx: &'c deadpool_postgres::Transaction<'c>,
     logs: &[PendingLog],
-) -> Result<(), StoreError> {
-    if logs.is_empty() {
-        return Ok(());
-    }
+) -> Result<Sent<'c>, StoreError> {
     let col = |f: &dyn Fn(&PendingLog) -> String| logs.iter().map(f).collect::<Vec<_>>();
     let ids: Vec<Uuid> = logs.iter().map(|l| l.id).collect();
     let devices: Vec<Uuid> = logs.iter().map(|l| l.device_id).collect();
@@ -273,16 +353,24 @@ async fn write_logs(
              ON CONFLICT DO NOTHING",
         )
         .await?;
-    let n = tx
-        .execute(
-            &stmt,
-            &[
-                &ids, &devices, &seqs, &in_log, &niks, &hlcs, &kinds, &fields, &agents, &received,
-                &outcomes, &codes, &reasons,
-            ],
-        )
-        .await?;
-    if usize::try_from(n).ok() != Some(logs.len()) {
+    Ok(Box::pin(async move {
+        let params: [&(dyn ToSql + Sync); 13] = [
+            &ids, &devices, &seqs, &in_log, &niks, &hlcs, &kinds, &fields, &agents, &received,
+            &outcomes, &codes, &reasons,
+        ];
+        tx.query_raw(&stmt, params.iter().map(|p| *p as &dyn ToSql))
+            .await
+    }))
+}
+
+/// Waits for a log insert [`PgTx::send_logs`] sent to end, and checks
+/// that it added all of its `expected` rows.
+async fn inserted(statement: Sent<'_>, expected: usize) -> Result<(), StoreError> {
+    let mut stream = Box::pin(statement.await?);
+    while let Some(row) = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
+        row?;
+    }
+    if stream.rows_affected().and_then(|n| usize::try_from(n).ok()) != Some(expected) {
         // Another server logged one of these ids or numbers meanwhile:
         // the answers worked out here may be wrong, so start again.
         return Err(StoreError::Retry(
@@ -482,7 +570,9 @@ async fn write_persons(
 /// (25P02), which says nothing of why, and the futures may report in
 /// either order; the cause may be worth running the transaction again
 /// for (a person another server wrote first), so it is the one returned.
-fn first_cause<const N: usize>(results: [Result<(), StoreError>; N]) -> Result<(), StoreError> {
+fn first_cause(
+    results: impl IntoIterator<Item = Result<(), StoreError>>,
+) -> Result<(), StoreError> {
     let aborted = tokio_postgres::error::SqlState::IN_FAILED_SQL_TRANSACTION.code();
     let mut echo = None;
     for result in results {
@@ -706,6 +796,9 @@ impl Tx for PgTx<'_> {
             reject_code: row.reject_code.map(str::to_string),
             reject_reason: row.reject_reason.map(str::to_string),
         });
+        if self.logs.len() - self.sent >= LOG_BATCH {
+            self.send_logs().await?;
+        }
         Ok(true)
     }
 
@@ -738,11 +831,11 @@ impl Tx for PgTx<'_> {
         if self.ids_prefetched.contains(id) {
             return Ok(false);
         }
-        super::history::logged(&self.tx, id).await
+        super::history::logged(self.tx, id).await
     }
 
     async fn count_unlogged_rejection(&mut self, agent: &str, now: i64) -> Result<(), StoreError> {
-        super::history::count_unlogged_rejection(&self.tx, agent, now).await
+        super::history::count_unlogged_rejection(self.tx, agent, now).await
     }
 
     async fn load_person(&mut self, nik: &Nik) -> Result<Option<Stored>, StoreError> {
@@ -879,7 +972,7 @@ impl Tx for PgTx<'_> {
     }
 
     async fn load_conflict(&mut self, id: i64) -> Result<Option<Conflict>, StoreError> {
-        super::read::load_conflict(&self.tx, id).await
+        super::read::load_conflict(self.tx, id).await
     }
 
     async fn prefetch_persons(&mut self, niks: &[&Nik]) -> Result<(), StoreError> {
@@ -921,12 +1014,20 @@ macro_rules! in_write_tx {
             let result: Result<_, StoreError> = async {
                 let mut client = $store.client().await?;
                 let stripe = $store.stripes.take();
-                let mut pg_tx = PgTx::begin(&mut client, stripe.id()).await?;
+                let tx = client.transaction().await?;
                 let out = {
-                    let $tx = &mut pg_tx;
-                    $body
-                };
-                pg_tx.finish().await?;
+                    let mut pg_tx = PgTx::new(&tx, stripe.id());
+                    let out: Result<_, StoreError> = async {
+                        let $tx = &mut pg_tx;
+                        Ok($body)
+                    }
+                    .await;
+                    match out {
+                        Ok(out) => pg_tx.finish().await.map(|()| out),
+                        Err(e) => Err(pg_tx.cause(e).await),
+                    }
+                }?;
+                tx.commit().await?;
                 Ok(out)
             }
             .await;
