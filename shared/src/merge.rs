@@ -375,17 +375,26 @@ pub struct Stamps(pub BTreeMap<Field, Hlc>);
 
 impl Serialize for Stamps {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
         // Grouped by timestamp first, so each one is written out once
         // (the text form sorts like the timestamp, so the order holds).
-        let mut grouped: BTreeMap<Hlc, Vec<Field>> = BTreeMap::new();
-        for (field, hlc) in &self.0 {
-            grouped.entry(*hlc).or_default().push(*field);
-        }
-        s.collect_map(
-            grouped
+        // A sort of at most one entry per field, stable so that each
+        // group keeps the fields' order: every saved record is written
+        // through here, and a map of groups cost an allocation per group.
+        let mut by_time: Vec<(Hlc, Field)> = self.0.iter().map(|(f, h)| (*h, *f)).collect();
+        by_time.sort_by_key(|(h, _)| *h);
+        let fields: Vec<Field> = by_time.iter().map(|(_, f)| *f).collect();
+        let mut map = s.serialize_map(None)?;
+        let mut start = 0;
+        while let Some((hlc, _)) = by_time.get(start) {
+            let len = by_time[start..]
                 .iter()
-                .map(|(hlc, fields)| (hlc.to_sortable(), fields)),
-        )
+                .take_while(|(h, _)| h == hlc)
+                .count();
+            map.serialize_entry(&hlc.to_sortable(), &fields[start..start + len])?;
+            start += len;
+        }
+        map.end()
     }
 }
 
@@ -728,7 +737,35 @@ mod tests {
         )
     }
 
+    /// Stamps as they were first serialised: a map of groups.
+    fn stamps_json_by_map(stamps: &Stamps) -> String {
+        let mut grouped: BTreeMap<Hlc, Vec<Field>> = BTreeMap::new();
+        for (field, hlc) in &stamps.0 {
+            grouped.entry(*hlc).or_default().push(*field);
+        }
+        let map: Vec<(String, &Vec<Field>)> = grouped
+            .iter()
+            .map(|(hlc, fields)| (hlc.to_sortable(), fields))
+            .collect();
+        let mut out = String::from("{");
+        for (i, (k, v)) in map.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&serde_json::to_string(k).unwrap());
+            out.push(':');
+            out.push_str(&serde_json::to_string(v).unwrap());
+        }
+        out.push('}');
+        out
+    }
+
     proptest! {
+        #[test]
+        fn stamps_serialise_byte_for_byte_as_the_map_of_groups_did(r in arb_record()) {
+            prop_assert_eq!(serde_json::to_string(&r.stamps).unwrap(), stamps_json_by_map(&r.stamps));
+        }
+
         #[test]
         fn merge_is_commutative(a in arb_record(), b in arb_record()) {
             prop_assert_eq!(merge(&a, &b), merge(&b, &a));
