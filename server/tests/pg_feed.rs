@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use common::Device;
-use sigap_server::store::{DEFAULT_MAX_CLOCK_SKEW_MILLIS, NewToken, PgStore, Pusher, Role, Store};
+use sigap_server::store::{DEFAULT_MAX_CLOCK_SKEW_MILLIS, PgStore, Pusher, Store};
 use sigap_shared::AreaCode;
 use sigap_shared::wire::{Outcome, PushRequest};
 
@@ -39,16 +39,7 @@ fn push_one(store: &PgStore, token: i64, device: &mut Device, nik: &str) -> Outc
 fn a_pull_never_passes_a_transaction_that_commits_late() {
     let Some(url) = common::pg_url() else { return };
     let store = Arc::new(PgStore::open(&url).unwrap());
-    let token = store
-        .create_token(&NewToken {
-            name: "budi".into(),
-            role: Role::Agent,
-            areas: vec![AreaCode::parse("33.72").unwrap()],
-            hash: "h".into(),
-            expires_at: None,
-        })
-        .unwrap()
-        .id;
+    let token = common::kota_agent(&*store, "budi").id;
     let mut device = Device::new();
     let first = common::nik("337201", 1);
     assert_eq!(

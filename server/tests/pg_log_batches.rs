@@ -12,28 +12,13 @@ mod common;
 use std::time::Duration;
 
 use common::{Device, PgTestStore};
-use sigap_server::store::{
-    DEFAULT_MAX_CLOCK_SKEW_MILLIS, NewToken, PgStore, Pusher, Role, Store, StoreError,
-};
+use sigap_server::store::{DEFAULT_MAX_CLOCK_SKEW_MILLIS, PgStore, Pusher, Store, StoreError};
 use sigap_shared::AreaCode;
 use sigap_shared::wire::{Change, Outcome, PushRequest, PushResponse};
 
 const KEL: &str = "33.72.01.1001";
 /// More than two of the store's log batches (2,000 rows each).
 const MANY: u32 = 5_000;
-
-fn agent(store: &PgStore, name: &str) -> i64 {
-    store
-        .create_token(&NewToken {
-            name: name.into(),
-            role: Role::Agent,
-            areas: vec![AreaCode::parse("33.72").unwrap()],
-            hash: format!("h-{name}"),
-            expires_at: None,
-        })
-        .unwrap()
-        .id
-}
 
 fn push(
     store: &PgStore,
@@ -80,7 +65,7 @@ fn count(t: &PgTestStore, sql: &str) -> i64 {
 #[test]
 fn a_push_of_several_log_batches_is_logged_whole_and_answered_again_from_the_log() {
     let Some(t) = PgTestStore::new() else { return };
-    let token = agent(&t.store, "budi");
+    let token = common::kota_agent(&t.store, "budi").id;
     let mut device = Device::new();
     let changes = registrations(&mut device, 0, MANY);
 
@@ -112,8 +97,8 @@ fn a_push_of_several_log_batches_is_logged_whole_and_answered_again_from_the_log
 #[test]
 fn a_failing_log_batch_undoes_the_push_and_is_named_as_its_cause() {
     let Some(t) = PgTestStore::new() else { return };
-    let budi = agent(&t.store, "budi");
-    let sari = agent(&t.store, "sari");
+    let budi = common::kota_agent(&t.store, "budi").id;
+    let sari = common::kota_agent(&t.store, "sari").id;
 
     // A person Sari registered: Budi's registration of the same NIK under
     // another name later in his push makes the merge read the log
@@ -179,7 +164,7 @@ fn a_failing_log_batch_undoes_the_push_and_is_named_as_its_cause() {
 #[test]
 fn a_log_batch_that_adds_fewer_rows_than_sent_fails_the_push_whole() {
     let Some(t) = PgTestStore::new() else { return };
-    let token = agent(&t.store, "budi");
+    let token = common::kota_agent(&t.store, "budi").id;
     let mut device = Device::new();
     let changes = registrations(&mut device, 0, MANY);
     // A row already holding the device's number 1500 (as another server

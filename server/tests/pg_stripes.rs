@@ -10,9 +10,7 @@ mod common;
 use std::time::Duration;
 
 use common::Device;
-use sigap_server::store::{
-    DEFAULT_MAX_CLOCK_SKEW_MILLIS, NewToken, PgStore, Pusher, Role, Store, TokenInfo,
-};
+use sigap_server::store::{DEFAULT_MAX_CLOCK_SKEW_MILLIS, PgStore, Pusher, Store, TokenInfo};
 use sigap_shared::AreaCode;
 use sigap_shared::wire::{Change, Outcome, PushRequest};
 
@@ -41,18 +39,6 @@ impl Raw {
             .block_on(self.client.query(sql, &[]))
             .unwrap_or_else(|e| panic!("{sql}: {e:?}"))
     }
-}
-
-fn agent(store: &PgStore) -> TokenInfo {
-    store
-        .create_token(&NewToken {
-            name: "budi".into(),
-            role: Role::Agent,
-            areas: vec![AreaCode::parse("33.72").unwrap()],
-            hash: "h".into(),
-            expires_at: None,
-        })
-        .unwrap()
 }
 
 /// Pushes `changes` of `device` as `token`'s agent; every one applied.
@@ -117,7 +103,7 @@ fn a_count_is_the_sum_of_its_stripes_in_every_read() {
         return;
     };
     let store = &pg.store;
-    let token = agent(store);
+    let token = common::kota_agent(store, "budi");
     register(store, &token, 12);
     // One push at a time: everything is in stripe 0.
     let raw = Raw::connect(&pg.schema.name);
@@ -211,7 +197,7 @@ fn servers_on_one_schema_add_to_stripes_of_their_own() {
     let Some(pg) = common::PgTestStore::new() else {
         return;
     };
-    let token = agent(&pg.store);
+    let token = common::kota_agent(&pg.store, "budi");
     // Four more servers on the same schema, while the first runs: the
     // fifth finds every block held and shares block 0.
     let others: Vec<PgStore> = (0..4)

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use reqwest::StatusCode;
 use serde_json::Value;
-use sigap_server::store::{NewToken, Role, SqliteStore, Store};
+use sigap_server::store::{NewToken, Role, SqliteStore, Store, TokenInfo};
 use sigap_server::{AppState, app};
 use sigap_shared::merge::Fields;
 use sigap_shared::registration::parse_programs;
@@ -545,4 +545,18 @@ macro_rules! on_both_backends {
             }
         }
     )*};
+}
+
+/// An agent token named `name` for the whole of Kota Surakarta, made
+/// straight in `store` (tests that push through the store, not HTTP).
+pub fn kota_agent<S: Store + ?Sized>(store: &S, name: &str) -> TokenInfo {
+    store
+        .create_token(&NewToken {
+            name: name.into(),
+            role: Role::Agent,
+            areas: vec![AreaCode::parse("33.72").unwrap()],
+            hash: format!("h-{name}"),
+            expires_at: None,
+        })
+        .unwrap()
 }
