@@ -6,6 +6,10 @@
 //! fails undoes the whole push and is named as the cause (not the
 //! "current transaction is aborted" PostgreSQL answers every later
 //! statement with), and a repeated push is answered from the log.
+//!
+//! The push's new persons go in by a `COPY` that a task of its own sends
+//! while the updates are sent after it: a copy the database refuses is
+//! named as the cause in the same way.
 
 mod common;
 
@@ -188,4 +192,67 @@ fn a_log_batch_that_adds_fewer_rows_than_sent_fails_the_push_whole() {
     );
     assert_eq!(count(&t, "SELECT count(*) FROM changes"), 1);
     assert_eq!(count(&t, "SELECT count(*) FROM persons"), 0);
+}
+
+#[test]
+fn a_new_person_the_database_refuses_undoes_the_push_and_is_named_as_its_cause() {
+    let Some(t) = PgTestStore::new() else { return };
+    let token = common::kota_agent(&t.store, "budi").id;
+    // A person known before, written through another server, so that
+    // this store's connection has prepared nothing of persons yet: the
+    // push updates their row after the copy.
+    let mut device = Device::new();
+    let known = registrations(&mut device, 0, 1);
+    let other = PgStore::open(&t.schema.url()).unwrap();
+    push(&other, token, "budi", &device, known).unwrap();
+    drop(other);
+
+    let mut changes = registrations(&mut device, 1, MANY - 1);
+    changes.push(device.change(
+        &common::nik("337201", 0),
+        sigap_shared::wire::ChangeKind::Edit,
+        sigap_shared::merge::Fields {
+            rt: Some(5),
+            ..Default::default()
+        },
+    ));
+    let refused = changes[3_000].nik.as_str().to_string();
+    let (rt, client) = common::pg_raw(&t.schema.name);
+    rt.block_on(client.batch_execute(&format!(
+        "ALTER TABLE persons ADD CONSTRAINT no_such_nik CHECK (nik <> '{refused}')"
+    )))
+    .unwrap();
+
+    let err = push(&t.store, token, "budi", &device, changes.clone()).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("23514") && text.contains("no_such_nik"),
+        "the copy's own error is returned, not an echo: {text}"
+    );
+    assert!(!text.contains("25P02"), "{text}");
+    assert_eq!(count(&t, "SELECT count(*) FROM changes"), 1);
+    assert_eq!(count(&t, "SELECT count(*) FROM persons"), 1);
+
+    rt.block_on(client.batch_execute("ALTER TABLE persons DROP CONSTRAINT no_such_nik"))
+        .unwrap();
+    let ok = push(&t.store, token, "budi", &device, changes).unwrap();
+    assert!(
+        ok.results.iter().all(|r| r.outcome == Outcome::Applied),
+        "every change applied"
+    );
+    assert_eq!(count(&t, "SELECT count(*) FROM persons"), i64::from(MANY));
+    let known = t
+        .store
+        .person(
+            &sigap_shared::Nik::parse(&common::nik("337201", 0)).unwrap(),
+            false,
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        known.fields.rt,
+        Some(5),
+        "the known person's update is written with the copy"
+    );
+    assert!(t.store.verify_counters().unwrap().differences.is_empty());
 }

@@ -31,10 +31,12 @@ pub async fn import_participants<T: Tx>(
     };
     let mut summary = ImportSummary::default();
     let mut w = Writer::new(tx);
-    for chunk in rows.chunks(super::IMPORT_CHUNK) {
-        let niks: Vec<&Nik> = chunk.iter().map(|r| &r.nik).collect();
-        w.tx.prefetch_persons(&niks).await?;
-        for row in chunk {
+    let chunks: Vec<&[RollRow]> = rows.chunks(super::IMPORT_CHUNK).collect();
+    if let Some(first) = chunks.first() {
+        w.tx.prefetch_persons(&niks_of(first)).await?;
+    }
+    for (i, chunk) in chunks.iter().enumerate() {
+        for row in *chunk {
             let fields = Fields {
                 kelurahan: Some(row.kelurahan),
                 rw: Some(row.rw),
@@ -75,10 +77,20 @@ pub async fn import_participants<T: Tx>(
                 }
             }
         }
+        // The next part is read before this one is written, so that a
+        // backend across a network writes this part while the next is
+        // worked out, not before it is read.
+        if let Some(next) = chunks.get(i + 1) {
+            w.tx.prefetch_persons(&niks_of(next)).await?;
+        }
         w.tx.write_so_far().await?;
     }
     w.flush().await?;
     Ok(summary)
+}
+
+fn niks_of(rows: &[RollRow]) -> Vec<&Nik> {
+    rows.iter().map(|r| &r.nik).collect()
 }
 
 /// Applies the supervisor's chosen identity values to conflict `id`'s

@@ -162,14 +162,17 @@ pub trait Tx {
 
     /// A long write (a roll import) is about to load these persons: a
     /// backend across a network reads them in one round trip. SQLite
-    /// reads each as asked.
+    /// reads each as asked. Called for the next part before the part
+    /// before it is written ([`Tx::write_so_far`]): what that part saved
+    /// must still be what a load of its persons finds.
     async fn prefetch_persons(&mut self, niks: &[&Nik]) -> Result<(), StoreError> {
         let _ = niks;
         Ok(())
     }
     /// A long write has done a part: a backend that keeps its writes
     /// until the end may write them now (still uncommitted), so that what
-    /// it keeps stays bounded.
+    /// it keeps stays bounded, and may go on before the database is done
+    /// with them.
     async fn write_so_far(&mut self) -> Result<(), StoreError> {
         Ok(())
     }

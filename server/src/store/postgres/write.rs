@@ -31,8 +31,9 @@ use futures_core::Stream;
 use sigap_shared::Nik;
 use sigap_shared::merge::{Fields, PersonRecord};
 use sigap_shared::wire::{PushRequest, PushResponse, Receipt, ReceiptHash};
-use tokio_postgres::types::ToSql;
-use tokio_postgres::{Row, RowStream};
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{CopyInSink, Row, RowStream, Statement};
 use uuid::Uuid;
 
 use super::PgStore;
@@ -118,9 +119,9 @@ pub(super) struct PgTx<'c> {
     logs: Vec<PendingLog>,
     /// `logs[..sent]` have been sent to the database.
     sent: usize,
-    /// Inserts of sent log rows the database may still be running, each
-    /// with the number of rows it must add (see [`PgTx::send_logs`]).
-    running: Vec<(Sent<'c>, usize)>,
+    /// Writes sent that the database may still be running, in the order
+    /// they were sent (see [`PgTx::send_logs`]).
+    running: Vec<Running<'c>>,
     log_ids: HashSet<Uuid>,
     persons: HashMap<String, PendingPerson>,
     saves: u64,
@@ -169,7 +170,9 @@ impl<'c> PgTx<'c> {
     }
 
     /// Reads and locks the persons of `niks` (sorted: two transactions
-    /// lock shared persons in the same order).
+    /// lock shared persons in the same order). A person this transaction
+    /// has saved is found in `persons` before `prefetched`, so what is
+    /// read here of it is never used while it is kept there.
     async fn lock_persons(&mut self, niks: &[&str]) -> Result<(), StoreError> {
         let stmt = self
             .tx
@@ -179,9 +182,7 @@ impl<'c> PgTx<'c> {
             .await?;
         let rows = self.tx.query(&stmt, &[&niks]).await?;
         for nik in niks {
-            if !self.persons.contains_key(*nik) {
-                self.prefetched.insert((*nik).to_string(), None);
-            }
+            self.prefetched.insert((*nik).to_string(), None);
         }
         for r in &rows {
             let nik: String = r.try_get(11)?;
@@ -201,14 +202,27 @@ impl<'c> PgTx<'c> {
         if counted {
             write_counters(self.tx, &self.counters, self.stripe).await?;
         }
-        write_persons(self.tx, std::mem::take(&mut self.persons), counted).await
+        let sent = write_persons(self.tx, std::mem::take(&mut self.persons), counted).await?;
+        self.running.extend(sent);
+        self.write_logs().await
     }
 
-    /// Writes the kept change log rows and persons (the persons under the
-    /// feed lock, held from then until commit).
+    /// Waits for the writes still running, then sends the kept change log
+    /// rows and persons (the persons under the feed lock, held from then
+    /// until commit) without waiting for the database to write them: it
+    /// does so while the caller works out the next part. The persons
+    /// read ahead for that part (`prefetched`, read before these writes
+    /// were sent) are taken from what is written here where they meet.
     async fn write_pending(&mut self) -> Result<(), StoreError> {
         self.write_logs().await?;
-        write_persons(self.tx, std::mem::take(&mut self.persons), false).await
+        for (nik, p) in &self.persons {
+            if let Some(ahead) = self.prefetched.get_mut(nik) {
+                *ahead = Some(p.stored.clone());
+            }
+        }
+        let sent = write_persons(self.tx, std::mem::take(&mut self.persons), false).await?;
+        self.running.extend(sent);
+        Ok(())
     }
 
     fn pending_log(&self, f: impl Fn(&PendingLog) -> bool) -> Option<&PendingLog> {
@@ -227,17 +241,18 @@ impl<'c> PgTx<'c> {
         }
         let n = rows.len();
         let sent = send(insert_logs(self.tx, rows).await?).await;
-        self.running.push((sent, n));
+        self.running
+            .push(Running::statement(sent, Some(n), LOG_RACE));
         self.sent = self.logs.len();
         Ok(())
     }
 
-    /// Sends what is left of the log and waits until every row is in;
-    /// the rows are then dropped from memory.
+    /// Sends what is left of the log and waits until every write sent is
+    /// done; the log rows are then dropped from memory.
     async fn write_logs(&mut self) -> Result<(), StoreError> {
         self.send_logs().await?;
-        for (stream, expected) in std::mem::take(&mut self.running) {
-            inserted(stream, expected).await?;
+        for running in std::mem::take(&mut self.running) {
+            running.done().await?;
         }
         self.logs.clear();
         self.sent = 0;
@@ -252,8 +267,8 @@ impl<'c> PgTx<'c> {
     /// again for).
     async fn cause(&mut self, error: StoreError) -> StoreError {
         let mut results = vec![Err(error)];
-        for (stream, expected) in std::mem::take(&mut self.running) {
-            results.push(inserted(stream, expected).await);
+        for running in std::mem::take(&mut self.running) {
+            results.push(running.done().await);
         }
         match first_cause(results) {
             Err(cause) => cause,
@@ -363,27 +378,56 @@ async fn insert_logs<'c>(
     }))
 }
 
-/// Waits for a log insert [`PgTx::send_logs`] sent to end, and checks
-/// that it added all of its `expected` rows.
-async fn inserted(statement: Sent<'_>, expected: usize) -> Result<(), StoreError> {
-    let mut stream = Box::pin(statement.await?);
-    while let Some(row) = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
-        row?;
-    }
-    if stream.rows_affected().and_then(|n| usize::try_from(n).ok()) != Some(expected) {
-        // Another server logged one of these ids or numbers meanwhile:
-        // the answers worked out here may be wrong, so start again.
-        return Err(StoreError::Retry(
-            "a change was logged by another server at the same time".into(),
-        ));
-    }
-    Ok(())
+/// A write sent to the database and not yet waited for.
+struct Running<'c> {
+    /// Its end: the number of rows it wrote, when the database says.
+    done: Pin<Box<dyn Future<Output = Result<Option<u64>, StoreError>> + Send + 'c>>,
+    /// The rows it must write, where a shortfall means another server
+    /// wrote one of them meanwhile; `None`: not checked.
+    expected: Option<usize>,
+    /// What the shortfall is reported as.
+    race: &'static str,
 }
 
-/// The columns of one batch of person rows, as arrays for `UNNEST`; the
-/// feed positions come last, once the feed's lock is held.
+/// Another server logged one of a log insert's ids or numbers meanwhile:
+/// the answers worked out here may be wrong, so the call starts again.
+const LOG_RACE: &str = "a change was logged by another server at the same time";
+const PERSON_RACE: &str = "a person changed under another server at the same time";
+
+impl<'c> Running<'c> {
+    /// A statement [`send`] sent.
+    fn statement(sent: Sent<'c>, expected: Option<usize>, race: &'static str) -> Running<'c> {
+        Running {
+            done: Box::pin(async move {
+                let mut stream = Box::pin(sent.await?);
+                while let Some(row) = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await
+                {
+                    row?;
+                }
+                Ok(stream.rows_affected())
+            }),
+            expected,
+            race,
+        }
+    }
+
+    /// Waits for the write to end, and checks that it wrote all of its
+    /// rows.
+    async fn done(self) -> Result<(), StoreError> {
+        let wrote = self.done.await?;
+        match self.expected {
+            Some(n) if wrote.and_then(|r| usize::try_from(r).ok()) != Some(n) => {
+                Err(StoreError::Retry(self.race.into()))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The columns of one batch of person rows, as arrays for `UNNEST` or
+/// rows for `COPY`; the feed positions come last, once the feed's lock is
+/// held.
 struct PersonColumns {
-    existed: bool,
     /// Each row's place in the transaction's order of saves.
     places: Vec<i64>,
     niks: Vec<String>,
@@ -420,7 +464,6 @@ impl PersonColumns {
             batch.iter().map(|b| f(&b.1.stored)).collect::<Vec<_>>()
         };
         Ok(PersonColumns {
-            existed,
             places: batch.iter().map(|b| b.0).collect(),
             niks: batch
                 .iter()
@@ -443,82 +486,140 @@ impl PersonColumns {
         })
     }
 
-    /// Writes the rows at feed positions from `first` on.
-    async fn write(
-        &self,
-        tx: &deadpool_postgres::Transaction<'_>,
+    /// Sends the update of the rows (which existed) to feed positions
+    /// from `first` on.
+    async fn send_update<'c>(
+        self,
+        tx: &'c deadpool_postgres::Transaction<'c>,
+        stmt: Statement,
         first: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Option<Running<'c>> {
         if self.places.is_empty() {
-            return Ok(());
+            return None;
         }
         let seqs: Vec<i64> = self.places.iter().map(|i| first + i).collect();
-        let sql = if self.existed {
-            "UPDATE persons p SET seq = v.seq, record = v.record, kelurahan = v.kelurahan,
-                 participant = v.participant, registered_by = v.registered_by,
-                 registered_hlc = v.registered_hlc, registered_at = v.registered_at,
-                 sole_device = v.sole_device, review = v.review,
-                 last_changed_by = v.last_changed_by, claims = v.claims,
-                 roll_as_of = v.roll_as_of
-             FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::boolean[],
-                         $6::text[], $7::text[], $8::bigint[], $9::uuid[], $10::text[],
-                         $11::text[], $12::text[], $13::text[])
-                  AS v(seq, nik, record, kelurahan, participant, registered_by,
-                       registered_hlc, registered_at, sole_device, review, last_changed_by,
-                       claims, roll_as_of)
-             WHERE p.nik = v.nik"
-        } else {
-            "INSERT INTO persons (seq, nik, record, kelurahan, participant, registered_by,
-                                  registered_hlc, registered_at, sole_device, review,
-                                  last_changed_by, claims, roll_as_of)
-             SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[],
-                                  $5::boolean[], $6::text[], $7::text[], $8::bigint[],
-                                  $9::uuid[], $10::text[], $11::text[], $12::text[],
-                                  $13::text[])"
-        };
-        let stmt = tx.prepare_cached(sql).await?;
-        let n = tx
-            .execute(
-                &stmt,
-                &[
-                    &seqs,
-                    &self.niks,
-                    &self.records,
-                    &self.kelurahan,
-                    &self.participant,
-                    &self.reg_by,
-                    &self.reg_hlc,
-                    &self.reg_at,
-                    &self.sole,
-                    &self.review,
-                    &self.last_by,
-                    &self.claims,
-                    &self.as_of,
-                ],
-            )
-            .await?;
-        if usize::try_from(n).ok() != Some(self.places.len()) {
-            return Err(StoreError::Retry(
-                "a person changed under another server at the same time".into(),
-            ));
+        let expected = self.places.len();
+        let statement: Sent<'c> = Box::pin(async move {
+            let c = self;
+            let params: [&(dyn ToSql + Sync); 13] = [
+                &seqs,
+                &c.niks,
+                &c.records,
+                &c.kelurahan,
+                &c.participant,
+                &c.reg_by,
+                &c.reg_hlc,
+                &c.reg_at,
+                &c.sole,
+                &c.review,
+                &c.last_by,
+                &c.claims,
+                &c.as_of,
+            ];
+            tx.query_raw(&stmt, params.iter().map(|p| *p as &dyn ToSql))
+                .await
+        });
+        Some(Running::statement(
+            send(statement).await,
+            Some(expected),
+            PERSON_RACE,
+        ))
+    }
+
+    /// Copies the rows (which are new) into `persons` at feed positions
+    /// from `first` on, through `sink` (a `COPY` the database has
+    /// started). A task of its own sends them, so that the database takes
+    /// them in while the caller goes on (the statements sent after wait
+    /// for the copy to end, whether or not the caller waits for it).
+    /// A `COPY` takes a third less of the database's time than inserting
+    /// the same rows from arrays.
+    fn copy(self, sink: CopyInSink<bytes::Bytes>, first: i64) -> Running<'static> {
+        let expected = self.places.len();
+        let task = tokio::spawn(async move {
+            let writer = BinaryCopyInWriter::new(sink, &PERSON_COPY_TYPES);
+            let mut writer = std::pin::pin!(writer);
+            for i in 0..expected {
+                let seq = first + self.places[i];
+                let row: [&(dyn ToSql + Sync); 13] = [
+                    &seq,
+                    &self.niks[i],
+                    &self.records[i],
+                    &self.kelurahan[i],
+                    &self.participant[i],
+                    &self.reg_by[i],
+                    &self.reg_hlc[i],
+                    &self.reg_at[i],
+                    &self.sole[i],
+                    &self.review[i],
+                    &self.last_by[i],
+                    &self.claims[i],
+                    &self.as_of[i],
+                ];
+                writer.as_mut().write(&row).await?;
+            }
+            writer.finish().await
+        });
+        Running {
+            done: Box::pin(async move {
+                match task.await {
+                    Ok(copied) => Ok(Some(copied?)),
+                    Err(e) => Err(StoreError::Task(format!("the copy of new persons: {e}"))),
+                }
+            }),
+            expected: Some(expected),
+            race: PERSON_RACE,
         }
-        Ok(())
     }
 }
 
-/// Adds one to the coverage generation (the coverage answers cached
-/// before it are stale).
-async fn bump_generation(tx: &deadpool_postgres::Transaction<'_>) -> Result<(), StoreError> {
-    tx.execute(
-        "UPDATE meta SET value = value + 1 WHERE key = 'generation'",
-        &[],
-    )
-    .await?;
-    Ok(())
+/// Persons' rows that existed, written from arrays.
+const PERSON_UPDATE: &str = "UPDATE persons p SET seq = v.seq, record = v.record, \
+         kelurahan = v.kelurahan, participant = v.participant, registered_by = v.registered_by, \
+         registered_hlc = v.registered_hlc, registered_at = v.registered_at, \
+         sole_device = v.sole_device, review = v.review, last_changed_by = v.last_changed_by, \
+         claims = v.claims, roll_as_of = v.roll_as_of
+     FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], \
+                 $7::text[], $8::bigint[], $9::uuid[], $10::text[], $11::text[], $12::text[], \
+                 $13::text[])
+          AS v(seq, nik, record, kelurahan, participant, registered_by, registered_hlc, \
+               registered_at, sole_device, review, last_changed_by, claims, roll_as_of)
+     WHERE p.nik = v.nik";
+
+/// New persons' rows, copied in binary: the columns (as in `persons`)
+/// and their types.
+const PERSON_COPY: &str = "COPY persons (seq, nik, record, kelurahan, participant, \
+     registered_by, registered_hlc, registered_at, sole_device, review, last_changed_by, \
+     claims, roll_as_of) FROM STDIN (FORMAT binary)";
+const PERSON_COPY_TYPES: [Type; 13] = [
+    Type::INT8,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::BOOL,
+    Type::TEXT,
+    Type::TEXT,
+    Type::INT8,
+    Type::UUID,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+];
+
+/// Sends the adding of one to the coverage generation (the coverage
+/// answers cached before it are stale), prepared as `stmt`.
+async fn bump_generation<'c>(
+    tx: &'c deadpool_postgres::Transaction<'c>,
+    stmt: Statement,
+) -> Running<'c> {
+    let statement: Sent<'c> =
+        Box::pin(async move { tx.query_raw(&stmt, std::iter::empty::<&dyn ToSql>()).await });
+    Running::statement(send(statement).await, None, PERSON_RACE)
 }
 
-/// Gives `persons` their feed positions and writes them, with the
-/// coverage generation bumped too when `counted`. Every write queues for
+/// Gives `persons` their feed positions and sends their writes (the
+/// caller waits for them), with the coverage generation bumped too when
+/// `counted`. Every write queues for
 /// the feed's lock, held from here to commit, so only what needs the
 /// positions runs under it: the rows' columns are built before, and the
 /// inserts, the updates and the generation go to the server together
@@ -527,42 +628,55 @@ async fn bump_generation(tx: &deadpool_postgres::Transaction<'_>) -> Result<(), 
 /// positions, tried first, took the two rows' locks in whatever order the
 /// scan met them: 200 agents took 13.6 s instead of 4, a third of the
 /// backends' samples waiting on `Lock:tuple`, and pushes timed out.
-async fn write_persons(
-    tx: &deadpool_postgres::Transaction<'_>,
+async fn write_persons<'c>(
+    tx: &'c deadpool_postgres::Transaction<'c>,
     persons: HashMap<String, PendingPerson>,
     counted: bool,
-) -> Result<(), StoreError> {
+) -> Result<Vec<Running<'c>>, StoreError> {
+    // Every statement is prepared before the first is sent: a statement
+    // prepared after would wait behind the ones sent, and fail with
+    // their echo ("current transaction is aborted") before their cause
+    // could be read.
+    let generation = tx
+        .prepare_cached("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
+        .await?;
+    let mut sent = Vec::new();
     if persons.is_empty() {
-        return if counted {
-            bump_generation(tx).await
-        } else {
-            Ok(())
-        };
+        if counted {
+            sent.push(bump_generation(tx, generation).await);
+        }
+        return Ok(sent);
     }
+    let feed = tx
+        .prepare_cached("UPDATE meta SET value = value + $1 WHERE key = 'feed_seq' RETURNING value")
+        .await?;
+    let copy = tx.prepare_cached(PERSON_COPY).await?;
+    let update = tx.prepare_cached(PERSON_UPDATE).await?;
     let mut persons: Vec<PendingPerson> = persons.into_values().collect();
     persons.sort_by_key(|p| p.order);
     let n = i64::try_from(persons.len()).map_err(protocol::corrupt)?;
     let new = PersonColumns::of(&mut persons, false)?;
     let existing = PersonColumns::of(&mut persons, true)?;
     drop(persons);
-    // Held until commit: positions become visible in order.
-    let last: i64 = tx
-        .query_one(
-            "UPDATE meta SET value = value + $1 WHERE key = 'feed_seq' RETURNING value",
-            &[&n],
-        )
-        .await?
-        .try_get(0)?;
-    let first = last - n + 1;
-    let generation = async {
-        if counted {
-            bump_generation(tx).await
-        } else {
-            Ok(())
-        }
+    // Held until commit: positions become visible in order. The copy is
+    // started in the same round trip.
+    let params: [&(dyn ToSql + Sync); 1] = [&n];
+    let (last, sink) = if new.places.is_empty() {
+        (tx.query_one(&feed, &params).await, None)
+    } else {
+        let (last, sink) = tokio::join!(tx.query_one(&feed, &params), tx.copy_in(&copy));
+        (last, Some(sink))
     };
-    let written = tokio::join!(new.write(tx, first), existing.write(tx, first), generation);
-    first_cause([written.0, written.1, written.2])
+    let last: i64 = last?.try_get(0)?;
+    let first = last - n + 1;
+    if let Some(sink) = sink {
+        sent.push(new.copy(sink?, first));
+    }
+    sent.extend(existing.send_update(tx, update, first).await);
+    if counted {
+        sent.push(bump_generation(tx, generation).await);
+    }
+    Ok(sent)
 }
 
 /// Why a pipelined batch of statements failed. Once one statement fails,
