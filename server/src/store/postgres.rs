@@ -20,6 +20,7 @@ use super::sqlite::Clock;
 
 mod history;
 mod migrate;
+mod pipeline;
 mod read;
 mod rows;
 mod stripes;

@@ -21,22 +21,18 @@
 //!   [`StoreError::Retry`], and the whole call runs again from the start.
 
 use std::collections::{HashMap, HashSet};
-use std::future::Future;
-use std::pin::Pin;
-use std::task::Poll;
+use std::sync::Arc;
 use std::time::Duration;
-
-use futures_core::Stream;
 
 use sigap_shared::Nik;
 use sigap_shared::merge::{Fields, PersonRecord};
 use sigap_shared::wire::{PushRequest, PushResponse, Receipt, ReceiptHash};
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{CopyInSink, Row, RowStream, Statement};
+use tokio_postgres::{Row, Statement};
 use uuid::Uuid;
 
 use super::PgStore;
+use super::pipeline::{self, CopyRows, Running, Sent, first_cause, send};
 use crate::protocol::{
     self, Closing, ConflictRow, CounterDeltas, DeviceSave, LogRow, LoggedChange, Stored, Tx,
 };
@@ -104,11 +100,12 @@ struct PendingPerson {
 
 /// One PostgreSQL write transaction as [`Tx`] sees it. Person writes are
 /// kept and written in batches when it ends ([`finish`]); change log rows
-/// are sent in batches of [`LOG_BATCH`] as they come, for the database to
-/// insert while the server merges the changes after them.
+/// are copied in batches of [`LOG_BATCH`] as they come, for the database
+/// to write while the server merges the changes after them (see
+/// [`pipeline`]).
 pub(super) struct PgTx<'c> {
-    /// Borrowed, not owned, so that inserts sent ahead can hold it while
-    /// the transaction goes on; the caller commits it.
+    /// Borrowed, not owned, so that statements sent ahead can hold it
+    /// while the transaction goes on; the caller commits it.
     tx: &'c deadpool_postgres::Transaction<'c>,
     /// Persons read up front (`None`: not stored), locked.
     prefetched: HashMap<String, Option<Stored>>,
@@ -116,9 +113,11 @@ pub(super) struct PgTx<'c> {
     known_ids: HashSet<Uuid>,
     /// Whether `known_ids` covers every id the transaction asks about.
     ids_prefetched: HashSet<Uuid>,
+    /// Log rows not sent yet.
     logs: Vec<PendingLog>,
-    /// `logs[..sent]` have been sent to the database.
-    sent: usize,
+    /// Log rows sent to the database, kept for the transaction's own
+    /// lookups until it ends.
+    sent_logs: Vec<Arc<Vec<PendingLog>>>,
     /// Writes sent that the database may still be running, in the order
     /// they were sent (see [`PgTx::send_logs`]).
     running: Vec<Running<'c>>,
@@ -140,7 +139,7 @@ impl<'c> PgTx<'c> {
             known_ids: HashSet::new(),
             ids_prefetched: HashSet::new(),
             logs: Vec::new(),
-            sent: 0,
+            sent_logs: Vec::new(),
             running: Vec::new(),
             log_ids: HashSet::new(),
             persons: HashMap::new(),
@@ -196,7 +195,7 @@ impl<'c> PgTx<'c> {
     /// feed's lock is taken: their rows are this transaction's stripe, so
     /// adding to them waits for no one, and what runs under the feed's
     /// lock (which every write queues for) stays short.
-    async fn finish(mut self) -> Result<(), StoreError> {
+    async fn finish(&mut self) -> Result<(), StoreError> {
         self.write_logs().await?;
         let counted = !self.counters.is_empty();
         if counted {
@@ -225,25 +224,34 @@ impl<'c> PgTx<'c> {
         Ok(())
     }
 
+    /// The latest log row of this transaction that `f` picks.
     fn pending_log(&self, f: impl Fn(&PendingLog) -> bool) -> Option<&PendingLog> {
-        self.logs.iter().rev().find(|l| f(l))
+        self.logs
+            .iter()
+            .rev()
+            .chain(self.sent_logs.iter().rev().flat_map(|b| b.iter().rev()))
+            .find(|l| f(l))
     }
 
-    /// Sends the log rows not sent yet, without waiting for the database
-    /// to insert them: it does so while the caller merges the next
-    /// changes, instead of after the last (PostgreSQL receives the rows
-    /// before this returns, and runs statements in the order they came).
-    /// They stay in `logs`, where the transaction's own lookups find them.
+    /// Copies the log rows not sent yet, without waiting for the database
+    /// to write them: it does so while the caller merges the next
+    /// changes, instead of after the last. They are kept in `sent_logs`,
+    /// where the transaction's own lookups find them.
     async fn send_logs(&mut self) -> Result<(), StoreError> {
-        let rows = &self.logs[self.sent..];
-        if rows.is_empty() {
+        if self.logs.is_empty() {
             return Ok(());
         }
-        let n = rows.len();
-        let sent = send(insert_logs(self.tx, rows).await?).await;
-        self.running
-            .push(Running::statement(sent, Some(n), LOG_RACE));
-        self.sent = self.logs.len();
+        let stmt = self.tx.prepare_cached(LOG_COPY).await?;
+        // Waits for what was sent before (the last batch, say) to end.
+        let sink = self.tx.copy_in(&stmt).await?;
+        let batch = Arc::new(std::mem::take(&mut self.logs));
+        self.running.push(pipeline::copy(
+            sink,
+            &LOG_COPY_TYPES,
+            LogBatch(Arc::clone(&batch)),
+            LOG_RACE,
+        ));
+        self.sent_logs.push(batch);
         Ok(())
     }
 
@@ -254,17 +262,16 @@ impl<'c> PgTx<'c> {
         for running in std::mem::take(&mut self.running) {
             running.done().await?;
         }
-        self.logs.clear();
-        self.sent = 0;
+        self.sent_logs.clear();
         Ok(())
     }
 
     /// Why the transaction failed, given the error a statement returned:
     /// once one statement fails PostgreSQL answers every later one
     /// "current transaction is aborted" (25P02), so when that is the
-    /// error and log inserts were still running, the cause is theirs (a
-    /// race with another server, say, worth running the transaction
-    /// again for).
+    /// error and writes sent earlier were still running, the cause is
+    /// theirs (a race with another server, say, worth running the
+    /// transaction again for).
     async fn cause(&mut self, error: StoreError) -> StoreError {
         let mut results = vec![Err(error)];
         for running in std::mem::take(&mut self.running) {
@@ -278,9 +285,9 @@ impl<'c> PgTx<'c> {
     }
 }
 
-/// How many change log rows are sent in one insert while a push merges.
+/// How many change log rows are sent in one copy while a push merges.
 /// Small enough that the database works on one batch while the server
-/// merges the next; large enough that each insert is worth a round trip.
+/// merges the next; large enough that each copy is worth its round trip.
 const LOG_BATCH: usize = 2_000;
 
 /// Adds to the covered counters of `stripe`, in a fixed order (so that
@@ -319,110 +326,10 @@ async fn write_counters(
     Ok(())
 }
 
-/// A statement sent to the database, whose answer is still to be read.
-type Sent<'c> = Pin<Box<dyn Future<Output = Result<RowStream, tokio_postgres::Error>> + Send + 'c>>;
-
-/// Polls `statement` once, which hands it to the connection (tokio-postgres
-/// sends a statement when its future is first polled), and returns it to
-/// be awaited later. PostgreSQL answers a statement only once it has run,
-/// so awaiting it at once would wait for the insert to end.
-async fn send(mut statement: Sent<'_>) -> Sent<'_> {
-    std::future::poll_fn(|cx| {
-        // Ready already (an error, say): awaiting it again is not allowed,
-        // so it is kept as a finished future.
-        Poll::Ready(match statement.as_mut().poll(cx) {
-            Poll::Pending => None,
-            Poll::Ready(r) => Some(r),
-        })
-    })
-    .await
-    .map_or(statement, |r| Box::pin(std::future::ready(r)))
-}
-
-/// The insert of `logs` into the change log, not yet sent (see [`send`]).
-async fn insert_logs<'c>(
-    tx: &'c deadpool_postgres::Transaction<'c>,
-    logs: &[PendingLog],
-) -> Result<Sent<'c>, StoreError> {
-    let col = |f: &dyn Fn(&PendingLog) -> String| logs.iter().map(f).collect::<Vec<_>>();
-    let ids: Vec<Uuid> = logs.iter().map(|l| l.id).collect();
-    let devices: Vec<Uuid> = logs.iter().map(|l| l.device_id).collect();
-    let seqs: Vec<i64> = logs.iter().map(|l| l.device_seq).collect();
-    let in_log: Vec<bool> = logs.iter().map(|l| l.in_log).collect();
-    let niks = col(&|l| l.nik.clone());
-    let hlcs = col(&|l| l.hlc.clone());
-    let kinds = col(&|l| l.kind.to_string());
-    let fields = col(&|l| l.fields.clone());
-    let agents = col(&|l| l.agent.clone());
-    let received: Vec<i64> = logs.iter().map(|l| l.received_at).collect();
-    let outcomes = col(&|l| l.outcome.clone());
-    let codes: Vec<Option<String>> = logs.iter().map(|l| l.reject_code.clone()).collect();
-    let reasons: Vec<Option<String>> = logs.iter().map(|l| l.reject_reason.clone()).collect();
-    let stmt = tx
-        .prepare_cached(
-            "INSERT INTO changes (id, device_id, device_seq, in_log, nik, hlc, kind, fields,
-                                  agent, received_at, outcome, reject_code, reject_reason)
-             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::bigint[], $4::boolean[],
-                                  $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                                  $10::bigint[], $11::text[], $12::text[], $13::text[])
-             ON CONFLICT DO NOTHING",
-        )
-        .await?;
-    Ok(Box::pin(async move {
-        let params: [&(dyn ToSql + Sync); 13] = [
-            &ids, &devices, &seqs, &in_log, &niks, &hlcs, &kinds, &fields, &agents, &received,
-            &outcomes, &codes, &reasons,
-        ];
-        tx.query_raw(&stmt, params.iter().map(|p| *p as &dyn ToSql))
-            .await
-    }))
-}
-
-/// A write sent to the database and not yet waited for.
-struct Running<'c> {
-    /// Its end: the number of rows it wrote, when the database says.
-    done: Pin<Box<dyn Future<Output = Result<Option<u64>, StoreError>> + Send + 'c>>,
-    /// The rows it must write, where a shortfall means another server
-    /// wrote one of them meanwhile; `None`: not checked.
-    expected: Option<usize>,
-    /// What the shortfall is reported as.
-    race: &'static str,
-}
-
-/// Another server logged one of a log insert's ids or numbers meanwhile:
+/// Another server logged one of a log copy's ids or numbers meanwhile:
 /// the answers worked out here may be wrong, so the call starts again.
 const LOG_RACE: &str = "a change was logged by another server at the same time";
 const PERSON_RACE: &str = "a person changed under another server at the same time";
-
-impl<'c> Running<'c> {
-    /// A statement [`send`] sent.
-    fn statement(sent: Sent<'c>, expected: Option<usize>, race: &'static str) -> Running<'c> {
-        Running {
-            done: Box::pin(async move {
-                let mut stream = Box::pin(sent.await?);
-                while let Some(row) = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await
-                {
-                    row?;
-                }
-                Ok(stream.rows_affected())
-            }),
-            expected,
-            race,
-        }
-    }
-
-    /// Waits for the write to end, and checks that it wrote all of its
-    /// rows.
-    async fn done(self) -> Result<(), StoreError> {
-        let wrote = self.done.await?;
-        match self.expected {
-            Some(n) if wrote.and_then(|r| usize::try_from(r).ok()) != Some(n) => {
-                Err(StoreError::Retry(self.race.into()))
-            }
-            _ => Ok(()),
-        }
-    }
-}
 
 /// The columns of one batch of person rows, as arrays for `UNNEST` or
 /// rows for `COPY`; the feed positions come last, once the feed's lock is
@@ -525,52 +432,98 @@ impl PersonColumns {
             PERSON_RACE,
         ))
     }
+}
 
-    /// Copies the rows (which are new) into `persons` at feed positions
-    /// from `first` on, through `sink` (a `COPY` the database has
-    /// started). A task of its own sends them, so that the database takes
-    /// them in while the caller goes on (the statements sent after wait
-    /// for the copy to end, whether or not the caller waits for it).
-    /// A `COPY` takes a third less of the database's time than inserting
-    /// the same rows from arrays.
-    fn copy(self, sink: CopyInSink<bytes::Bytes>, first: i64) -> Running<'static> {
-        let expected = self.places.len();
-        let task = tokio::spawn(async move {
-            let writer = BinaryCopyInWriter::new(sink, &PERSON_COPY_TYPES);
-            let mut writer = std::pin::pin!(writer);
-            for i in 0..expected {
-                let seq = first + self.places[i];
-                let row: [&(dyn ToSql + Sync); 13] = [
-                    &seq,
-                    &self.niks[i],
-                    &self.records[i],
-                    &self.kelurahan[i],
-                    &self.participant[i],
-                    &self.reg_by[i],
-                    &self.reg_hlc[i],
-                    &self.reg_at[i],
-                    &self.sole[i],
-                    &self.review[i],
-                    &self.last_by[i],
-                    &self.claims[i],
-                    &self.as_of[i],
-                ];
-                writer.as_mut().write(&row).await?;
-            }
-            writer.finish().await
-        });
-        Running {
-            done: Box::pin(async move {
-                match task.await {
-                    Ok(copied) => Ok(Some(copied?)),
-                    Err(e) => Err(StoreError::Task(format!("the copy of new persons: {e}"))),
-                }
-            }),
-            expected: Some(expected),
-            race: PERSON_RACE,
-        }
+/// New persons' rows at feed positions from `first` on, to copy.
+struct PersonCopy {
+    columns: PersonColumns,
+    seqs: Vec<i64>,
+}
+
+impl PersonCopy {
+    fn new(columns: PersonColumns, first: i64) -> PersonCopy {
+        let seqs = columns.places.iter().map(|i| first + i).collect();
+        PersonCopy { columns, seqs }
     }
 }
+
+impl CopyRows<13> for PersonCopy {
+    const WHAT: &'static str = "new persons";
+
+    fn len(&self) -> usize {
+        self.seqs.len()
+    }
+
+    fn row(&self, i: usize) -> [&(dyn ToSql + Sync); 13] {
+        let c = &self.columns;
+        [
+            &self.seqs[i],
+            &c.niks[i],
+            &c.records[i],
+            &c.kelurahan[i],
+            &c.participant[i],
+            &c.reg_by[i],
+            &c.reg_hlc[i],
+            &c.reg_at[i],
+            &c.sole[i],
+            &c.review[i],
+            &c.last_by[i],
+            &c.claims[i],
+            &c.as_of[i],
+        ]
+    }
+}
+
+/// Change log rows sent together, to copy.
+struct LogBatch(Arc<Vec<PendingLog>>);
+
+impl CopyRows<13> for LogBatch {
+    const WHAT: &'static str = "change log rows";
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn row(&self, i: usize) -> [&(dyn ToSql + Sync); 13] {
+        let l = &self.0[i];
+        [
+            &l.id,
+            &l.device_id,
+            &l.device_seq,
+            &l.in_log,
+            &l.nik,
+            &l.hlc,
+            &l.kind,
+            &l.fields,
+            &l.agent,
+            &l.received_at,
+            &l.outcome,
+            &l.reject_code,
+            &l.reject_reason,
+        ]
+    }
+}
+
+/// The change log's rows, copied in binary, and their types. A row
+/// another server logged meanwhile (its id, or its device's number) fails
+/// the copy on that key.
+const LOG_COPY: &str = "COPY changes (id, device_id, device_seq, in_log, nik, hlc, kind, \
+     fields, agent, received_at, outcome, reject_code, reject_reason) FROM STDIN (FORMAT binary)";
+const LOG_COPY_TYPES: [Type; 13] = [
+    Type::UUID,
+    Type::UUID,
+    Type::INT8,
+    Type::BOOL,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::INT8,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+];
 
 /// Persons' rows that existed, written from arrays.
 const PERSON_UPDATE: &str = "UPDATE persons p SET seq = v.seq, record = v.record, \
@@ -619,12 +572,11 @@ async fn bump_generation<'c>(
 
 /// Gives `persons` their feed positions and sends their writes (the
 /// caller waits for them), with the coverage generation bumped too when
-/// `counted`. Every write queues for
-/// the feed's lock, held from here to commit, so only what needs the
-/// positions runs under it: the rows' columns are built before, and the
-/// inserts, the updates and the generation go to the server together
-/// (three round trips under the lock with the commit, where there were
-/// five). Bumping the generation in the statement that takes the
+/// `counted`. Every write queues for the feed's lock, held from here to
+/// commit, so only what needs the positions runs under it: the rows'
+/// columns are built before, the copy of the new persons starts in the
+/// round trip that takes the positions, and the updates and the
+/// generation follow it without waiting. Bumping the generation in the statement that takes the
 /// positions, tried first, took the two rows' locks in whatever order the
 /// scan met them: 200 agents took 13.6 s instead of 4, a third of the
 /// backends' samples waiting on `Lock:tuple`, and pushes timed out.
@@ -670,35 +622,18 @@ async fn write_persons<'c>(
     let last: i64 = last?.try_get(0)?;
     let first = last - n + 1;
     if let Some(sink) = sink {
-        sent.push(new.copy(sink?, first));
+        sent.push(pipeline::copy(
+            sink?,
+            &PERSON_COPY_TYPES,
+            PersonCopy::new(new, first),
+            PERSON_RACE,
+        ));
     }
     sent.extend(existing.send_update(tx, update, first).await);
     if counted {
         sent.push(bump_generation(tx, generation).await);
     }
     Ok(sent)
-}
-
-/// Why a pipelined batch of statements failed. Once one statement fails,
-/// PostgreSQL answers every later one "current transaction is aborted"
-/// (25P02), which says nothing of why, and the futures may report in
-/// either order; the cause may be worth running the transaction again
-/// for (a person another server wrote first), so it is the one returned.
-fn first_cause(
-    results: impl IntoIterator<Item = Result<(), StoreError>>,
-) -> Result<(), StoreError> {
-    let aborted = tokio_postgres::error::SqlState::IN_FAILED_SQL_TRANSACTION.code();
-    let mut echo = None;
-    for result in results {
-        match result {
-            Ok(()) => {}
-            Err(StoreError::Database(m)) if m.starts_with(aborted) => {
-                echo.get_or_insert(StoreError::Database(m));
-            }
-            Err(cause) => return Err(cause),
-        }
-    }
-    echo.map_or(Ok(()), Err)
 }
 
 impl Tx for PgTx<'_> {
@@ -910,7 +845,7 @@ impl Tx for PgTx<'_> {
             reject_code: row.reject_code.map(str::to_string),
             reject_reason: row.reject_reason.map(str::to_string),
         });
-        if self.logs.len() - self.sent >= LOG_BATCH {
+        if self.logs.len() >= LOG_BATCH {
             self.send_logs().await?;
         }
         Ok(true)
@@ -1136,8 +1071,12 @@ macro_rules! in_write_tx {
                         Ok($body)
                     }
                     .await;
-                    match out {
+                    let out = match out {
                         Ok(out) => pg_tx.finish().await.map(|()| out),
+                        Err(e) => Err(e),
+                    };
+                    match out {
+                        Ok(out) => Ok(out),
                         Err(e) => Err(pg_tx.cause(e).await),
                     }
                 }?;
@@ -1342,32 +1281,5 @@ impl PgStore {
                 }
             })
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_cause_of_a_failed_pipeline_wins_over_its_echoes() {
-        let echo = || {
-            Err(StoreError::Database(
-                "25P02: current transaction is aborted".into(),
-            ))
-        };
-        let cause = || Err(StoreError::Retry("23505: duplicate key value".into()));
-        // Whichever statement reports first, the cause is returned.
-        for results in [[echo(), cause(), Ok(())], [cause(), echo(), echo()]] {
-            assert!(
-                matches!(first_cause(results), Err(StoreError::Retry(m)) if m.starts_with("23505"))
-            );
-        }
-        // Only echoes (the cause was elsewhere): still an error.
-        assert!(matches!(
-            first_cause([Ok(()), echo(), echo()]),
-            Err(StoreError::Database(_))
-        ));
-        assert!(first_cause([Ok(()), Ok(()), Ok(())]).is_ok());
     }
 }
