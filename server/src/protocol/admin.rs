@@ -36,6 +36,12 @@ pub async fn import_participants<T: Tx>(
         w.tx.prefetch_persons(&niks_of(first)).await?;
     }
     for (i, chunk) in chunks.iter().enumerate() {
+        // The next part is read while this one is worked out, and this
+        // one written while the next is: a backend across a network keeps
+        // the database busy while the server works.
+        if let Some(next) = chunks.get(i + 1) {
+            w.tx.read_ahead(&niks_of(next)).await?;
+        }
         for row in *chunk {
             let fields = Fields {
                 kelurahan: Some(row.kelurahan),
@@ -76,12 +82,6 @@ pub async fn import_participants<T: Tx>(
                     summary.created += 1;
                 }
             }
-        }
-        // The next part is read before this one is written, so that a
-        // backend across a network writes this part while the next is
-        // worked out, not before it is read.
-        if let Some(next) = chunks.get(i + 1) {
-            w.tx.prefetch_persons(&niks_of(next)).await?;
         }
         w.tx.write_so_far().await?;
     }

@@ -162,10 +162,17 @@ pub trait Tx {
 
     /// A long write (a roll import) is about to load these persons: a
     /// backend across a network reads them in one round trip. SQLite
-    /// reads each as asked. Called for the next part before the part
-    /// before it is written ([`Tx::write_so_far`]): what that part saved
-    /// must still be what a load of its persons finds.
+    /// reads each as asked.
     async fn prefetch_persons(&mut self, niks: &[&Nik]) -> Result<(), StoreError> {
+        let _ = niks;
+        Ok(())
+    }
+    /// The persons the next part of a long write will load, once
+    /// [`Tx::write_so_far`] has ended the current part: a backend across
+    /// a network may start reading them now, while the current part is
+    /// worked out. What the current part saves must still be what a load
+    /// of its persons in the next part finds.
+    async fn read_ahead(&mut self, niks: &[&Nik]) -> Result<(), StoreError> {
         let _ = niks;
         Ok(())
     }

@@ -18,10 +18,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
 
+use bytes::{BufMut, Bytes, BytesMut};
 use futures_core::Stream;
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{CopyInSink, RowStream};
+use futures_sink::Sink;
+use tokio_postgres::types::{IsNull, ToSql, Type};
+use tokio_postgres::{CopyInSink, Row, RowStream};
 
 use crate::store::StoreError;
 
@@ -44,6 +45,51 @@ pub(super) async fn send(mut statement: Sent<'_>) -> Sent<'_> {
     })
     .await
     .map_or(statement, |r| Box::pin(std::future::ready(r)))
+}
+
+/// The rows `sent` answers, once it has run.
+pub(super) async fn rows(sent: Sent<'_>) -> Result<Vec<Row>, StoreError> {
+    let mut stream = Box::pin(sent.await?);
+    let mut rows = Vec::new();
+    while let Some(row) = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
+        rows.push(row?);
+    }
+    Ok(rows)
+}
+
+/// The start of the binary `COPY` format: its signature, no flags, no
+/// header extension.
+const COPY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+
+/// `rows` in the binary `COPY` format, as one buffer: sent as one message
+/// (tokio-postgres's `BinaryCopyInWriter` sends one every 4 KiB, and each
+/// wakes the connection's task: a million persons took ~40,000 `sendto`
+/// and as many futex and epoll calls, a second of system time).
+fn encode<const N: usize, R: CopyRows<N>>(
+    rows: &R,
+    types: &[Type; N],
+) -> Result<Bytes, StoreError> {
+    let columns = i16::try_from(N).map_err(|e| StoreError::Task(e.to_string()))?;
+    let mut buf = BytesMut::with_capacity(COPY_HEADER.len() + rows.len() * 64 * N);
+    buf.put_slice(COPY_HEADER);
+    for i in 0..rows.len() {
+        buf.put_i16(columns);
+        for (value, ty) in rows.row(i).into_iter().zip(types) {
+            let at = buf.len();
+            buf.put_i32(0);
+            let len = match value
+                .to_sql_checked(ty, &mut buf)
+                .map_err(|e| StoreError::Task(format!("{} as {ty}: {e}", R::WHAT)))?
+            {
+                IsNull::Yes => -1,
+                IsNull::No => i32::try_from(buf.len() - at - 4)
+                    .map_err(|e| StoreError::Task(format!("{}: {e}", R::WHAT)))?,
+            };
+            buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
+        }
+    }
+    buf.put_i16(-1);
+    Ok(buf.freeze())
 }
 
 /// Rows to copy, `N` columns each, owned by the task that sends them.
@@ -101,19 +147,18 @@ impl<'c> Running<'c> {
 /// A row another server wrote meanwhile fails the copy on its key
 /// (23505), which runs the call again as a race.
 pub(super) fn copy<const N: usize, R: CopyRows<N>>(
-    sink: CopyInSink<bytes::Bytes>,
+    sink: CopyInSink<Bytes>,
     types: &'static [Type; N],
     rows: R,
     race: &'static str,
 ) -> Running<'static> {
     let expected = rows.len();
     let task = tokio::spawn(async move {
-        let writer = BinaryCopyInWriter::new(sink, types);
-        let mut writer = std::pin::pin!(writer);
-        for i in 0..rows.len() {
-            writer.as_mut().write(&rows.row(i)).await?;
-        }
-        writer.finish().await
+        let data = encode(&rows, types)?;
+        let mut sink = std::pin::pin!(sink);
+        std::future::poll_fn(|cx| sink.as_mut().poll_ready(cx)).await?;
+        sink.as_mut().start_send(data)?;
+        Ok::<u64, StoreError>(sink.as_mut().finish().await?)
     });
     Running {
         done: Box::pin(async move {

@@ -109,6 +109,8 @@ pub(super) struct PgTx<'c> {
     tx: &'c deadpool_postgres::Transaction<'c>,
     /// Persons read up front (`None`: not stored), locked.
     prefetched: HashMap<String, Option<Stored>>,
+    /// The next part's persons, being read (see [`Tx::read_ahead`]).
+    ahead: Option<Ahead<'c>>,
     /// Change ids found in the log up front.
     known_ids: HashSet<Uuid>,
     /// Whether `known_ids` covers every id the transaction asks about.
@@ -136,6 +138,7 @@ impl<'c> PgTx<'c> {
         PgTx {
             tx,
             prefetched: HashMap::new(),
+            ahead: None,
             known_ids: HashSet::new(),
             ids_prefetched: HashSet::new(),
             logs: Vec::new(),
@@ -169,21 +172,23 @@ impl<'c> PgTx<'c> {
     }
 
     /// Reads and locks the persons of `niks` (sorted: two transactions
-    /// lock shared persons in the same order). A person this transaction
-    /// has saved is found in `persons` before `prefetched`, so what is
-    /// read here of it is never used while it is kept there.
+    /// lock shared persons in the same order).
     async fn lock_persons(&mut self, niks: &[&str]) -> Result<(), StoreError> {
-        let stmt = self
-            .tx
-            .prepare_cached(&format!(
-                "SELECT {PERSON_COLUMNS} FROM persons WHERE nik = ANY($1) ORDER BY nik FOR UPDATE"
-            ))
-            .await?;
+        let stmt = self.tx.prepare_cached(&lock_persons_sql()).await?;
         let rows = self.tx.query(&stmt, &[&niks]).await?;
+        self.keep_prefetched(niks.iter().copied(), &rows)
+    }
+
+    /// Keeps what was read of the persons of `niks` (`rows`).
+    fn keep_prefetched<'n>(
+        &mut self,
+        niks: impl Iterator<Item = &'n str>,
+        rows: &[Row],
+    ) -> Result<(), StoreError> {
         for nik in niks {
-            self.prefetched.insert((*nik).to_string(), None);
+            self.prefetched.insert(nik.to_string(), None);
         }
-        for r in &rows {
+        for r in rows {
             let nik: String = r.try_get(11)?;
             self.prefetched.insert(nik, Some(stored_from_row(r)?));
         }
@@ -196,12 +201,13 @@ impl<'c> PgTx<'c> {
     /// adding to them waits for no one, and what runs under the feed's
     /// lock (which every write queues for) stays short.
     async fn finish(&mut self) -> Result<(), StoreError> {
+        let persons = PersonWrites::of(std::mem::take(&mut self.persons))?;
         self.write_logs().await?;
         let counted = !self.counters.is_empty();
         if counted {
             write_counters(self.tx, &self.counters, self.stripe).await?;
         }
-        let sent = write_persons(self.tx, std::mem::take(&mut self.persons), counted).await?;
+        let sent = write_persons(self.tx, persons, counted).await?;
         self.running.extend(sent);
         self.write_logs().await
     }
@@ -209,18 +215,63 @@ impl<'c> PgTx<'c> {
     /// Waits for the writes still running, then sends the kept change log
     /// rows and persons (the persons under the feed lock, held from then
     /// until commit) without waiting for the database to write them: it
-    /// does so while the caller works out the next part. The persons
-    /// read ahead for that part (`prefetched`, read before these writes
-    /// were sent) are taken from what is written here where they meet.
+    /// does so while the caller works out the next part. The persons read
+    /// ahead for that part become the ones prefetched; where they were
+    /// read before these writes were sent, they are taken from what is
+    /// written here.
     async fn write_pending(&mut self) -> Result<(), StoreError> {
+        let carried: Vec<(String, Stored)> = match &self.ahead {
+            Some(ahead) => ahead
+                .niks
+                .iter()
+                .filter_map(|nik| Some((nik.clone(), self.persons.get(nik)?.stored.clone())))
+                .collect(),
+            None => Vec::new(),
+        };
+        // Worked out while the database writes the part before.
+        let persons = PersonWrites::of(std::mem::take(&mut self.persons))?;
         self.write_logs().await?;
-        for (nik, p) in &self.persons {
-            if let Some(ahead) = self.prefetched.get_mut(nik) {
-                *ahead = Some(p.stored.clone());
+        let ahead = self.take_ahead().await?;
+        let sent = write_persons(self.tx, persons, false).await?;
+        self.running.extend(sent);
+        if let Some((niks, rows)) = ahead {
+            self.prefetched.clear();
+            self.keep_prefetched(niks.iter().map(String::as_str), &rows)?;
+            for (nik, stored) in carried {
+                self.prefetched.insert(nik, Some(stored));
             }
         }
-        let sent = write_persons(self.tx, std::mem::take(&mut self.persons), false).await?;
-        self.running.extend(sent);
+        Ok(())
+    }
+
+    /// The persons read ahead, and what was read of them. Taken before any
+    /// other statement's answer is waited for: the connection hands a
+    /// statement's answers over in order, a few messages at a time, so an
+    /// answer of many rows left unread holds back every answer after it.
+    async fn take_ahead(&mut self) -> Result<Option<(Vec<String>, Vec<Row>)>, StoreError> {
+        let Some(ahead) = self.ahead.take() else {
+            return Ok(None);
+        };
+        let rows = match ahead.rows {
+            AheadRows::Sent(sent) => pipeline::rows(sent).await?,
+            AheadRows::Read(rows) => rows,
+        };
+        Ok(Some((ahead.niks, rows)))
+    }
+
+    /// Reads the rows read ahead now, and keeps them for
+    /// [`PgTx::take_ahead`].
+    async fn read_ahead_now(&mut self) -> Result<(), StoreError> {
+        if let Some(ahead) = &mut self.ahead
+            && let AheadRows::Sent(_) = ahead.rows
+        {
+            let AheadRows::Sent(sent) =
+                std::mem::replace(&mut ahead.rows, AheadRows::Read(Vec::new()))
+            else {
+                return Ok(());
+            };
+            ahead.rows = AheadRows::Read(pipeline::rows(sent).await?);
+        }
         Ok(())
     }
 
@@ -285,6 +336,23 @@ impl<'c> PgTx<'c> {
     }
 }
 
+/// The persons of the next part of a long write, being read and locked.
+struct Ahead<'c> {
+    niks: Vec<String>,
+    rows: AheadRows<'c>,
+}
+
+enum AheadRows<'c> {
+    /// Not read yet.
+    Sent(Sent<'c>),
+    Read(Vec<Row>),
+}
+
+/// Reads and locks the persons of the NIKs given as `$1`, in NIK order.
+fn lock_persons_sql() -> String {
+    format!("SELECT {PERSON_COLUMNS} FROM persons WHERE nik = ANY($1) ORDER BY nik FOR UPDATE")
+}
+
 /// How many change log rows are sent in one copy while a push merges.
 /// Small enough that the database works on one batch while the server
 /// merges the next; large enough that each copy is worth its round trip.
@@ -334,6 +402,7 @@ const PERSON_RACE: &str = "a person changed under another server at the same tim
 /// The columns of one batch of person rows, as arrays for `UNNEST` or
 /// rows for `COPY`; the feed positions come last, once the feed's lock is
 /// held.
+#[derive(Default)]
 struct PersonColumns {
     /// Each row's place in the transaction's order of saves.
     places: Vec<i64>,
@@ -352,45 +421,37 @@ struct PersonColumns {
 }
 
 impl PersonColumns {
-    /// The rows of `persons` (in order of their last save) that existed,
-    /// or that are new.
-    /// The records' JSON is taken out of `persons`, not copied.
-    fn of(persons: &mut [PendingPerson], existed: bool) -> Result<PersonColumns, StoreError> {
-        let records: Vec<String> = persons
-            .iter_mut()
-            .filter(|p| p.existed == existed)
-            .map(|p| std::mem::take(&mut p.json))
-            .collect();
-        let batch: Vec<(i64, &PendingPerson)> = persons
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.existed == existed)
-            .map(|(i, p)| (i64::try_from(i).unwrap_or(i64::MAX), p))
-            .collect();
-        let s = |f: &dyn Fn(&Stored) -> Option<String>| {
-            batch.iter().map(|b| f(&b.1.stored)).collect::<Vec<_>>()
-        };
-        Ok(PersonColumns {
-            places: batch.iter().map(|b| b.0).collect(),
-            niks: batch
-                .iter()
-                .map(|b| b.1.stored.record.nik.as_str().to_string())
-                .collect(),
-            records,
-            kelurahan: s(&|p| p.record.fields.kelurahan.map(|k| k.to_string())),
-            participant: batch.iter().map(|b| b.1.stored.participant).collect(),
-            reg_by: s(&|p| p.registered_by.clone()),
-            reg_hlc: s(&|p| p.registered_hlc.clone()),
-            reg_at: batch.iter().map(|b| b.1.stored.registered_at).collect(),
-            sole: batch.iter().map(|b| b.1.stored.sole_device).collect(),
-            review: s(&|p| p.review.clone()),
-            last_by: s(&|p| p.last_changed_by.clone()),
-            claims: s(&|p| p.claims.clone()),
-            as_of: batch
-                .iter()
-                .map(|b| b.1.stored.roll_as_of_text())
-                .collect::<Result<Vec<_>, _>>()?,
-        })
+    /// The rows of `persons`, taken in `order` (of their last save), that
+    /// existed, or that are new. What the rows need of the persons is
+    /// taken out of them, not copied: they are dropped once written.
+    fn of(
+        persons: &mut [PendingPerson],
+        order: &[usize],
+        existed: bool,
+    ) -> Result<PersonColumns, StoreError> {
+        let mut c = PersonColumns::default();
+        for (place, &i) in order.iter().enumerate() {
+            let Some(p) = persons.get_mut(i).filter(|p| p.existed == existed) else {
+                continue;
+            };
+            let s = &mut p.stored;
+            c.places
+                .push(i64::try_from(place).map_err(protocol::corrupt)?);
+            c.niks.push(s.record.nik.as_str().to_string());
+            c.records.push(std::mem::take(&mut p.json));
+            c.kelurahan
+                .push(s.record.fields.kelurahan.map(|k| k.to_string()));
+            c.participant.push(s.participant);
+            c.reg_by.push(s.registered_by.take());
+            c.reg_hlc.push(s.registered_hlc.take());
+            c.reg_at.push(s.registered_at);
+            c.sole.push(s.sole_device);
+            c.review.push(s.review.take());
+            c.last_by.push(s.last_changed_by.take());
+            c.claims.push(s.claims.take());
+            c.as_of.push(s.roll_as_of_text()?);
+        }
+        Ok(c)
     }
 
     /// Sends the update of the rows (which existed) to feed positions
@@ -431,6 +492,35 @@ impl PersonColumns {
             Some(expected),
             PERSON_RACE,
         ))
+    }
+}
+
+/// A transaction's persons as rows to write, worked out before anything
+/// is sent to the database (which then waits for none of it).
+struct PersonWrites {
+    n: i64,
+    new: PersonColumns,
+    existing: PersonColumns,
+    /// What is left of the persons, dropped once the rows are sent.
+    rest: Vec<PendingPerson>,
+}
+
+impl PersonWrites {
+    /// `None` when there are none.
+    fn of(persons: HashMap<String, PendingPerson>) -> Result<Option<PersonWrites>, StoreError> {
+        if persons.is_empty() {
+            return Ok(None);
+        }
+        let mut persons: Vec<PendingPerson> = persons.into_values().collect();
+        // Indices sorted, not the persons: they are large to move.
+        let mut order: Vec<usize> = (0..persons.len()).collect();
+        order.sort_unstable_by_key(|&i| persons[i].order);
+        Ok(Some(PersonWrites {
+            n: i64::try_from(persons.len()).map_err(protocol::corrupt)?,
+            new: PersonColumns::of(&mut persons, &order, false)?,
+            existing: PersonColumns::of(&mut persons, &order, true)?,
+            rest: persons,
+        }))
     }
 }
 
@@ -582,7 +672,7 @@ async fn bump_generation<'c>(
 /// backends' samples waiting on `Lock:tuple`, and pushes timed out.
 async fn write_persons<'c>(
     tx: &'c deadpool_postgres::Transaction<'c>,
-    persons: HashMap<String, PendingPerson>,
+    persons: Option<PersonWrites>,
     counted: bool,
 ) -> Result<Vec<Running<'c>>, StoreError> {
     // Every statement is prepared before the first is sent: a statement
@@ -593,23 +683,23 @@ async fn write_persons<'c>(
         .prepare_cached("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
         .await?;
     let mut sent = Vec::new();
-    if persons.is_empty() {
+    let Some(PersonWrites {
+        n,
+        new,
+        existing,
+        rest,
+    }) = persons
+    else {
         if counted {
             sent.push(bump_generation(tx, generation).await);
         }
         return Ok(sent);
-    }
+    };
     let feed = tx
         .prepare_cached("UPDATE meta SET value = value + $1 WHERE key = 'feed_seq' RETURNING value")
         .await?;
     let copy = tx.prepare_cached(PERSON_COPY).await?;
     let update = tx.prepare_cached(PERSON_UPDATE).await?;
-    let mut persons: Vec<PendingPerson> = persons.into_values().collect();
-    persons.sort_by_key(|p| p.order);
-    let n = i64::try_from(persons.len()).map_err(protocol::corrupt)?;
-    let new = PersonColumns::of(&mut persons, false)?;
-    let existing = PersonColumns::of(&mut persons, true)?;
-    drop(persons);
     // Held until commit: positions become visible in order. The copy is
     // started in the same round trip.
     let params: [&(dyn ToSql + Sync); 1] = [&n];
@@ -633,10 +723,11 @@ async fn write_persons<'c>(
     if counted {
         sent.push(bump_generation(tx, generation).await);
     }
+    drop(rest);
     Ok(sent)
 }
 
-impl Tx for PgTx<'_> {
+impl<'c> Tx for PgTx<'c> {
     async fn device_owner(&mut self, device: &Uuid) -> Result<Option<Option<i64>>, StoreError> {
         let stmt = self
             .tx
@@ -894,6 +985,12 @@ impl Tx for PgTx<'_> {
         if let Some(p) = self.prefetched.get(nik.as_str()) {
             return Ok(p.clone());
         }
+        // Not expected while a part is read ahead (every person of a part
+        // is read before it is worked out); if it happens, the rows read
+        // ahead are kept aside, and this answer is not held back by them.
+        if self.ahead.is_some() {
+            self.read_ahead_now().await?;
+        }
         let stmt = self
             .tx
             .prepare_cached(&format!(
@@ -1031,6 +1128,29 @@ impl Tx for PgTx<'_> {
         niks.sort_unstable();
         niks.dedup();
         self.lock_persons(&niks).await
+    }
+
+    /// Sends the read; the rows are read by [`PgTx::take_ahead`] when the
+    /// part is written. Until then only statements whose answers are not
+    /// waited for (writes sent ahead) may follow it on the connection; a
+    /// load that has to ask the database reads them first.
+    async fn read_ahead(&mut self, niks: &[&Nik]) -> Result<(), StoreError> {
+        let mut niks: Vec<String> = niks.iter().map(|n| n.as_str().to_string()).collect();
+        niks.sort_unstable();
+        niks.dedup();
+        let stmt = self.tx.prepare_cached(&lock_persons_sql()).await?;
+        let tx = self.tx;
+        let asked = niks.clone();
+        let statement: Sent<'c> = Box::pin(async move {
+            let params: [&(dyn ToSql + Sync); 1] = [&asked];
+            tx.query_raw(&stmt, params.iter().map(|p| *p as &dyn ToSql))
+                .await
+        });
+        self.ahead = Some(Ahead {
+            niks,
+            rows: AheadRows::Sent(send(statement).await),
+        });
+        Ok(())
     }
 
     async fn write_so_far(&mut self) -> Result<(), StoreError> {
