@@ -234,8 +234,10 @@ impl<'c> PgTx<'c> {
         let ahead = self.take_ahead().await?;
         let sent = write_persons(self.tx, persons, false).await?;
         self.running.extend(sent);
+        // What was read of this part is stale now: a later load reads the
+        // rows as written.
+        self.prefetched.clear();
         if let Some((niks, rows)) = ahead {
-            self.prefetched.clear();
             self.keep_prefetched(niks.iter().map(String::as_str), &rows)?;
             for (nik, stored) in carried {
                 self.prefetched.insert(nik, Some(stored));
