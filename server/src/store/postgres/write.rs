@@ -212,10 +212,11 @@ impl<'c> PgTx<'c> {
         self.write_logs().await
     }
 
-    /// Waits for the writes still running, then sends the kept change log
-    /// rows and persons (the persons under the feed lock, held from then
-    /// until commit) without waiting for the database to write them: it
-    /// does so while the caller works out the next part. The persons read
+    /// Builds the kept persons' rows, waits for the writes still running,
+    /// then sends the kept change log rows and persons (the persons under
+    /// the feed lock, held from then until commit) without waiting for
+    /// the database to write them: it does so while the caller works out
+    /// the next part. The persons read
     /// ahead for that part become the ones prefetched; where they were
     /// read before these writes were sent, they are taken from what is
     /// written here.
@@ -251,28 +252,17 @@ impl<'c> PgTx<'c> {
     /// statement's answers over in order, a few messages at a time, so an
     /// answer of many rows left unread holds back every answer after it.
     async fn take_ahead(&mut self) -> Result<Option<(Vec<String>, Vec<Row>)>, StoreError> {
-        let Some(ahead) = self.ahead.take() else {
-            return Ok(None);
-        };
-        let rows = match ahead.rows {
-            AheadRows::Sent(sent) => pipeline::rows(sent).await?,
-            AheadRows::Read(rows) => rows,
-        };
-        Ok(Some((ahead.niks, rows)))
+        self.read_ahead_now().await?;
+        Ok(self.ahead.take().map(|a| (a.niks, a.rows)))
     }
 
     /// Reads the rows read ahead now, and keeps them for
     /// [`PgTx::take_ahead`].
     async fn read_ahead_now(&mut self) -> Result<(), StoreError> {
         if let Some(ahead) = &mut self.ahead
-            && let AheadRows::Sent(_) = ahead.rows
+            && let Some(sent) = ahead.sent.take()
         {
-            let AheadRows::Sent(sent) =
-                std::mem::replace(&mut ahead.rows, AheadRows::Read(Vec::new()))
-            else {
-                return Ok(());
-            };
-            ahead.rows = AheadRows::Read(pipeline::rows(sent).await?);
+            ahead.rows = pipeline::rows(sent).await?;
         }
         Ok(())
     }
@@ -341,13 +331,9 @@ impl<'c> PgTx<'c> {
 /// The persons of the next part of a long write, being read and locked.
 struct Ahead<'c> {
     niks: Vec<String>,
-    rows: AheadRows<'c>,
-}
-
-enum AheadRows<'c> {
-    /// Not read yet.
-    Sent(Sent<'c>),
-    Read(Vec<Row>),
+    /// The read, until its rows are read into `rows`.
+    sent: Option<Sent<'c>>,
+    rows: Vec<Row>,
 }
 
 /// Reads and locks the persons of the NIKs given as `$1`, in NIK order.
@@ -1150,7 +1136,8 @@ impl<'c> Tx for PgTx<'c> {
         });
         self.ahead = Some(Ahead {
             niks,
-            rows: AheadRows::Sent(send(statement).await),
+            sent: Some(send(statement).await),
+            rows: Vec::new(),
         });
         Ok(())
     }
