@@ -34,6 +34,7 @@ fn migrations() -> Vec<M<'static>> {
         M::up_with_hook(include_str!("sqlite/schema_v8.sql"), new_replica_key_hook),
         M::up(include_str!("sqlite/schema_v9.sql")),
         M::up(include_str!("sqlite/schema_v10.sql")),
+        M::up(include_str!("sqlite/schema_v11.sql")),
     ]
 }
 
@@ -119,6 +120,41 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Lookaside slots for the writer's small allocations (cursors, records
+/// being built, statement state): the workspace builds SQLite without a
+/// default lookaside (`.cargo/config.toml`: every `sigap` command is a short
+/// process that would build and walk the slab at each open), so without
+/// this every one of them went to `malloc` and `free` through SQLCipher's
+/// allocator, about 40 a change (BENCHMARKS.md, issue 16).
+const LOOKASIDE_SLOT: i32 = 1200;
+const LOOKASIDE_SLOTS: i32 = 512;
+
+/// Gives `conn` its own lookaside memory; a connection that already uses
+/// lookaside memory keeps what it has.
+#[allow(unsafe_code)]
+fn enable_lookaside(conn: &Connection) -> Result<(), StoreError> {
+    // SAFETY: `handle` is this open connection's pointer, used on this
+    // thread while `conn` is borrowed. SQLITE_DBCONFIG_LOOKASIDE takes
+    // exactly a buffer pointer (null: SQLite allocates and owns it) and
+    // two ints, as passed; SQLite refuses (SQLITE_BUSY) rather than
+    // replacing lookaside memory in use.
+    let rc = unsafe {
+        rusqlite::ffi::sqlite3_db_config(
+            conn.handle(),
+            rusqlite::ffi::SQLITE_DBCONFIG_LOOKASIDE,
+            std::ptr::null_mut::<std::ffi::c_void>(),
+            LOOKASIDE_SLOT,
+            LOOKASIDE_SLOTS,
+        )
+    };
+    match rc {
+        rusqlite::ffi::SQLITE_OK | rusqlite::ffi::SQLITE_BUSY => Ok(()),
+        code => Err(StoreError::Task(format!(
+            "cannot give the writer connection lookaside memory (SQLite code {code})"
+        ))),
+    }
+}
+
 /// Syncs the database's folder when this process created its WAL file.
 ///
 /// Why: SQLite is built without its own folder sync (see
@@ -157,6 +193,7 @@ impl SqliteStore {
         let wal = wal_path(path);
         let wal_existed = wal.exists();
         let mut conn = Connection::open(path)?;
+        enable_lookaside(&conn)?;
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Corrupt(format!(
@@ -867,6 +904,121 @@ mod tests {
         let page = store.pull(None, 41, 10, None).unwrap();
         assert_eq!(page.persons.len(), 1);
         assert_eq!(page.persons[0].seq, 42);
+    }
+
+    #[test]
+    fn the_change_log_keeps_its_rows_and_keys_when_it_gets_row_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v10.db");
+        let device = uuid::Uuid::from_u128(9);
+        let ids: Vec<uuid::Uuid> = (1..=3).map(|i| uuid::Uuid::from_u128(100 - i)).collect();
+        let log = "INSERT INTO changes (id, device_id, device_seq, in_log, nik, hlc, kind,
+                                       fields, agent, received_at, outcome, reject_code,
+                                       reject_reason)
+                   VALUES (?1, ?2, ?3, 1, '3372011203850001', ?4, 'edit', '{}', 'budi',
+                           ?5, ?6, ?7, NULL)
+                   ON CONFLICT DO NOTHING";
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            Migrations::new(migrations()[..10].to_vec())
+                .to_latest(&mut conn)
+                .unwrap();
+            // Ids in the opposite order of their numbers and arrival: the
+            // old table was kept in id order.
+            for (i, id) in ids.iter().enumerate() {
+                let seq = i64::try_from(i + 1).unwrap();
+                let (outcome, code) = if seq == 2 {
+                    ("rejected", Some("invalid_nik"))
+                } else {
+                    ("applied", None)
+                };
+                conn.execute(
+                    log,
+                    params![
+                        id.as_bytes().as_slice(),
+                        device.as_bytes().as_slice(),
+                        seq,
+                        format!("h{seq}"),
+                        1_000 + seq,
+                        outcome,
+                        code
+                    ],
+                )
+                .unwrap();
+            }
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let (rows, more) = store.device_changes_impl(device, 0, 10).unwrap();
+        assert!(!more);
+        let got: Vec<(u64, uuid::Uuid, &str, Option<&str>)> = rows
+            .iter()
+            .map(|r| (r.device_seq, r.id, r.outcome.as_str(), r.code.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, ids[0], "applied", None),
+                (2, ids[1], "rejected", Some("invalid_nik")),
+                (3, ids[2], "applied", None)
+            ]
+        );
+        let conn = store.writer().unwrap();
+        // A change id is still one row: a repeated change is not logged again.
+        let again = conn
+            .execute(
+                log,
+                params![
+                    ids[1].as_bytes().as_slice(),
+                    uuid::Uuid::from_u128(10).as_bytes().as_slice(),
+                    7,
+                    "h7",
+                    2_000,
+                    "applied",
+                    None::<&str>
+                ],
+            )
+            .unwrap();
+        assert_eq!(again, 0);
+        // Nor is another change at a number the device's log holds.
+        let taken = conn
+            .execute(
+                log,
+                params![
+                    uuid::Uuid::from_u128(500).as_bytes().as_slice(),
+                    device.as_bytes().as_slice(),
+                    3,
+                    "h8",
+                    2_000,
+                    "applied",
+                    None::<&str>
+                ],
+            )
+            .unwrap();
+        assert_eq!(taken, 0);
+        let indexes: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_index_list('changes') ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            indexes,
+            [
+                "changes_device_seq",
+                "changes_nik",
+                "changes_received",
+                "sqlite_autoindex_changes_1"
+            ]
+        );
+        let by_nik: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM changes WHERE nik = '3372011203850001'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(by_nik, 3);
     }
 
     /// A registration of `nik` at Pajang RW 3 RT 5, written by a device at
