@@ -22,6 +22,7 @@ pub(super) const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/11_erased_persons.sql")),
     M::up(include_str!("migrations/12_replica_appended.sql")),
     M::up(include_str!("migrations/13_replica_keys.sql")),
+    M::up(include_str!("migrations/14_answered_index.sql")),
 ];
 
 /// Brings the schema of `conn` up to date.

@@ -459,13 +459,14 @@ pub fn id_of(conn: &Connection, seq: i64) -> Result<Option<String>> {
         .optional()?)
 }
 
+/// Read through the `changes_answered` index (migration 14).
+const ANSWERED_AFTER: &str = "SELECT device_seq FROM changes
+     WHERE device_seq > ?1 AND state <> 'pending' ORDER BY device_seq";
+
 /// Numbers of the changes above `seq` that the server answered (in any
 /// way): what a server restored to `seq` has lost.
 pub fn answered_after(conn: &Connection, seq: i64) -> Result<Vec<i64>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT device_seq FROM changes WHERE device_seq > ?1 AND state <> 'pending'
-         ORDER BY device_seq",
-    )?;
+    let mut stmt = conn.prepare_cached(ANSWERED_AFTER)?;
     let seqs = stmt
         .query_map([seq], |r| r.get(0))?
         .collect::<rusqlite::Result<Vec<i64>>>()?;
@@ -566,6 +567,43 @@ mod tests {
         assert_eq!(got, expected);
         assert_eq!(count_state(&store.conn, State::Pending).unwrap(), 1);
         assert_eq!(count_state(&store.conn, State::Rejected).unwrap(), 2);
+    }
+
+    #[test]
+    fn answered_changes_above_a_number_are_found_through_their_index() {
+        let (_dir, store) = store_with_edits(6);
+        let rejected = Outcome::Rejected {
+            code: "c".into(),
+            reason: "r".into(),
+        };
+        let answers = [(1, Outcome::Applied), (2, rejected), (4, Outcome::Merged)];
+        let answers: Vec<Answer<'_>> = answers
+            .iter()
+            .map(|(seq, outcome)| Answer {
+                device_seq: *seq,
+                outcome,
+            })
+            .collect();
+        record_answers(&store.conn, &answers, "t1").unwrap();
+        assert_eq!(answered_after(&store.conn, 0).unwrap(), vec![1, 2, 4]);
+        assert_eq!(answered_after(&store.conn, 1).unwrap(), vec![2, 4]);
+        assert_eq!(answered_after(&store.conn, 4).unwrap(), Vec::<i64>::new());
+        requeue(&store.conn, &[2]).unwrap();
+        assert_eq!(answered_after(&store.conn, 0).unwrap(), vec![1, 4]);
+        // Every sync asks this before it sends anything: a scan of the
+        // table would read the whole outbox on a device's first sync.
+        let plan: Vec<String> = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {ANSWERED_AFTER}"))
+            .unwrap()
+            .query_map([0], |r| r.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|p| p.contains("changes_answered")),
+            "{plan:?}"
+        );
     }
 
     #[test]
