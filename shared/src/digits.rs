@@ -15,8 +15,9 @@ pub fn push_padded(out: &mut String, mut v: u64, width: usize) {
         }
     }
     let start = i.min(buf.len().saturating_sub(width));
-    // Only ASCII digits were written, so this never falls back.
-    out.push_str(std::str::from_utf8(&buf[start..]).unwrap_or_default());
+    // Pushed as ASCII characters: checking the digits as UTF-8 cost more
+    // than writing them (callgrind: ~19 calls a change pushed).
+    out.extend(buf[start..].iter().map(|&b| char::from(b)));
 }
 
 #[cfg(test)]
