@@ -144,6 +144,25 @@ macro_rules! for_each_field {
     };
 }
 
+/// Takes `$theirs`, written at `$stamp`, into field `$f` of `$rec` when it
+/// wins over what the record holds there (or the record holds nothing),
+/// and notes the field in `$changed`: the one rule of [`PersonRecord::apply`]
+/// and [`PersonRecord::merge_from`].
+macro_rules! fold_field {
+    ($rec:expr, $changed:expr, $f:ident, $tag:ident, $theirs:expr, $stamp:expr) => {{
+        let (theirs, their_stamp) = ($theirs, $stamp);
+        let take = match (&$rec.fields.$f, $rec.stamps.0.get(&Field::$tag)) {
+            (Some(ours), Some(our_stamp)) => wins(their_stamp, theirs, our_stamp, ours),
+            _ => true,
+        };
+        if take {
+            $rec.fields.$f = Some(theirs.clone());
+            $rec.stamps.0.insert(Field::$tag, *their_stamp);
+            $changed.push(Field::$tag);
+        }
+    }};
+}
+
 fn blank_to_none(s: &Option<String>) -> Option<String> {
     s.as_deref()
         .map(str::trim)
@@ -452,15 +471,7 @@ impl PersonRecord {
         macro_rules! a {
             ($f:ident, $tag:ident) => {
                 if let Some(theirs) = &fields.$f {
-                    let take = match (&self.fields.$f, self.stamps.0.get(&Field::$tag)) {
-                        (Some(ours), Some(our_stamp)) => wins(&hlc, theirs, our_stamp, ours),
-                        _ => true,
-                    };
-                    if take {
-                        self.fields.$f = Some(theirs.clone());
-                        self.stamps.0.insert(Field::$tag, hlc);
-                        changed.push(Field::$tag);
-                    }
+                    fold_field!(self, changed, $f, $tag, theirs, &hlc);
                 }
             };
         }
@@ -477,15 +488,7 @@ impl PersonRecord {
                 if let (Some(theirs), Some(their_stamp)) =
                     (&other.fields.$f, other.stamps.0.get(&Field::$tag))
                 {
-                    let take = match (&self.fields.$f, self.stamps.0.get(&Field::$tag)) {
-                        (Some(ours), Some(our_stamp)) => wins(their_stamp, theirs, our_stamp, ours),
-                        _ => true,
-                    };
-                    if take {
-                        self.fields.$f = Some(theirs.clone());
-                        self.stamps.0.insert(Field::$tag, *their_stamp);
-                        changed.push(Field::$tag);
-                    }
+                    fold_field!(self, changed, $f, $tag, theirs, their_stamp);
                 }
             };
         }

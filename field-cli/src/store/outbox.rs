@@ -522,6 +522,18 @@ mod tests {
         (dir, store)
     }
 
+    /// Records answers (number, outcome) at `t1`; how many changes took them.
+    fn record(store: &crate::store::Store, answers: &[(i64, Outcome)]) -> usize {
+        let answers: Vec<Answer<'_>> = answers
+            .iter()
+            .map(|(seq, outcome)| Answer {
+                device_seq: *seq,
+                outcome,
+            })
+            .collect();
+        record_answers(&store.conn, &answers, "t1").unwrap()
+    }
+
     #[test]
     fn answers_are_recorded_per_change_even_when_written_in_runs() {
         let (_dir, store) = store_with_edits(6);
@@ -536,14 +548,7 @@ mod tests {
             (4, rejected.clone()),
             (5, rejected),
         ];
-        let answers: Vec<Answer<'_>> = answers
-            .iter()
-            .map(|(seq, outcome)| Answer {
-                device_seq: *seq,
-                outcome,
-            })
-            .collect();
-        assert_eq!(record_answers(&store.conn, &answers, "t1").unwrap(), 5);
+        assert_eq!(record(&store, &answers), 5);
         let got: Vec<(String, Option<String>, Option<String>)> = store
             .conn
             .prepare("SELECT state, outcome, reject_code FROM changes ORDER BY device_seq")
@@ -577,14 +582,7 @@ mod tests {
             reason: "r".into(),
         };
         let answers = [(1, Outcome::Applied), (2, rejected), (4, Outcome::Merged)];
-        let answers: Vec<Answer<'_>> = answers
-            .iter()
-            .map(|(seq, outcome)| Answer {
-                device_seq: *seq,
-                outcome,
-            })
-            .collect();
-        record_answers(&store.conn, &answers, "t1").unwrap();
+        record(&store, &answers);
         assert_eq!(answered_after(&store.conn, 0).unwrap(), vec![1, 2, 4]);
         assert_eq!(answered_after(&store.conn, 1).unwrap(), vec![2, 4]);
         assert_eq!(answered_after(&store.conn, 4).unwrap(), Vec::<i64>::new());
@@ -628,14 +626,7 @@ mod tests {
             (4, Outcome::Pending),
             (5, Outcome::Pending),
         ];
-        let answers: Vec<Answer<'_>> = answers
-            .iter()
-            .map(|(seq, outcome)| Answer {
-                device_seq: *seq,
-                outcome,
-            })
-            .collect();
-        assert_eq!(record_answers(&store.conn, &answers, "t1").unwrap(), 5);
+        assert_eq!(record(&store, &answers), 5);
         let h = history(&store.conn, &Nik::parse("3372015204900002").unwrap()).unwrap();
         assert_eq!(h[0].state, "acked");
         assert_eq!(
