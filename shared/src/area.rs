@@ -282,25 +282,86 @@ impl std::hash::Hash for AreaCode {
     }
 }
 
-impl fmt::Display for AreaCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use crate::digits::push_padded;
-        let mut out = String::with_capacity(24);
-        push_padded(&mut out, u64::from(self.province), 2);
+/// An area code as text, kept on the stack. Codes are written for every
+/// change the server applies (the person's kelurahan, the counters' rows,
+/// the kelurahan's name looked up), and a `String` for each was ~3,600
+/// instructions a change (callgrind, BENCHMARKS.md, session 16).
+#[derive(Clone, Copy)]
+pub struct AreaText {
+    /// Room for the longest code any field values allow (29 bytes).
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl AreaText {
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits, dots and slashes are written.
+        self.bytes
+            .get(..self.len)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or_default()
+    }
+
+    fn push(&mut self, b: u8) {
+        if let Some(slot) = self.bytes.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
+        }
+    }
+
+    /// `v` in decimal, left-padded with zeros to at least `width`.
+    fn push_padded(&mut self, mut v: u16, width: usize) {
+        let mut digits = [b'0'; 5];
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        for &d in &digits[i.min(digits.len().saturating_sub(width))..] {
+            self.push(d);
+        }
+    }
+}
+
+impl std::ops::Deref for AreaText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AreaCode {
+    /// The code as written (`33.72.01.1001/3/12`), without allocating.
+    pub fn text(&self) -> AreaText {
+        let mut out = AreaText {
+            bytes: [0; 32],
+            len: 0,
+        };
+        out.push_padded(u16::from(self.province), 2);
         let parts = [
-            (self.regency.map(u16::from), '.', 2),
-            (self.district.map(u16::from), '.', 2),
-            (self.village, '.', 4),
-            (self.rw, '/', 0),
-            (self.rt, '/', 0),
+            (self.regency.map(u16::from), b'.', 2),
+            (self.district.map(u16::from), b'.', 2),
+            (self.village, b'.', 4),
+            (self.rw, b'/', 0),
+            (self.rt, b'/', 0),
         ];
         for (part, sep, width) in parts {
             if let Some(v) = part {
                 out.push(sep);
-                push_padded(&mut out, u64::from(v), width);
+                out.push_padded(v, width);
             }
         }
-        f.write_str(&out)
+        out
+    }
+}
+
+impl fmt::Display for AreaCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text())
     }
 }
 
@@ -432,6 +493,30 @@ mod tests {
             prop_assert_eq!(AreaCode::parse(&code.to_string()).unwrap(), code);
             prop_assert_eq!(code.kelurahan(), Some(kel));
             prop_assert!(kel.contains(&code));
+        }
+
+        /// The text written without allocating is what `format!` writes,
+        /// for every level and any field values, the widest included.
+        #[test]
+        fn text_is_what_format_writes(p in any::<u8>(), r in any::<Option<u8>>(),
+                                      d in any::<Option<u8>>(), v in any::<Option<u16>>(),
+                                      rw in any::<Option<u16>>(), rt in any::<Option<u16>>()) {
+            let code = AreaCode { province: p, regency: r, district: d, village: v, rw, rt };
+            let mut want = format!("{p:02}");
+            for (part, sep, width) in [
+                (r.map(u16::from), '.', 2),
+                (d.map(u16::from), '.', 2),
+                (v, '.', 4),
+                (rw, '/', 0),
+                (rt, '/', 0),
+            ] {
+                if let Some(x) = part {
+                    want.push_str(&format!("{sep}{x:0width$}"));
+                }
+            }
+            let text = code.text();
+            prop_assert_eq!(text.as_str(), want.as_str());
+            prop_assert_eq!(code.to_string(), want);
         }
     }
 }

@@ -67,7 +67,7 @@ pub fn area_name(code: &AreaCode) -> Option<&'static str> {
         v.sort_unstable_by_key(|(c, _)| *c);
         v
     });
-    let text = code.to_string();
+    let text = code.text();
     index
         .binary_search_by_key(&text.as_str(), |(c, _)| c)
         .ok()

@@ -65,7 +65,7 @@ pub(super) fn rebuild(conn: &Connection) -> Result<(), StoreError> {
         "INSERT INTO counters (area, category, since_year, covered) VALUES (?1, ?2, ?3, ?4)",
     )?;
     for ((area, cat, year), n) in buckets {
-        stmt.execute(params![area.to_string(), cat.as_str(), year, n])?;
+        stmt.execute(params![area.text().as_str(), cat.as_str(), year, n])?;
     }
     super::bump_generation(conn)?;
     Ok(())

@@ -141,7 +141,7 @@ fn add_counters(conn: &Connection, deltas: &CounterDeltas) -> Result<(), StoreEr
          DO UPDATE SET covered = covered + excluded.covered",
     )?;
     for (area, cat, year, d) in deltas {
-        stmt.execute(params![area.to_string(), cat.as_str(), year, d])?;
+        stmt.execute(params![area.text().as_str(), cat.as_str(), year, d])?;
     }
     super::bump_generation(conn)
 }
@@ -353,7 +353,8 @@ impl Tx for SqliteTx<'_> {
         } else {
             &mut self.insert_stmt
         };
-        let kelurahan = p.record.fields.kelurahan.map(|k| k.to_string());
+        let kelurahan = p.record.fields.kelurahan.map(|k| k.text());
+        let kelurahan = kelurahan.as_ref().map(|k| k.as_str());
         let nik = p.record.nik.as_str();
         let sole = p.sole_device.as_ref().map(|d| d.as_bytes().as_slice());
         let as_of = p.roll_as_of_text()?;
