@@ -310,18 +310,9 @@ impl AreaText {
     }
 
     /// `v` in decimal, left-padded with zeros to at least `width`.
-    fn push_padded(&mut self, mut v: u16, width: usize) {
-        let mut digits = [b'0'; 5];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        for &d in &digits[i.min(digits.len().saturating_sub(width))..] {
+    fn push_padded(&mut self, v: u16, width: usize) {
+        let mut buf = [0; 20];
+        for &d in crate::digits::padded(&mut buf, u64::from(v), width) {
             self.push(d);
         }
     }
