@@ -51,6 +51,22 @@ struct State {
     /// The first pull from this cursor on is answered this late (a
     /// connection that stalls).
     slow_pull_at: Option<(u64, std::time::Duration)>,
+    /// What the pull answers' `x-sigap-pull-next` header says.
+    pull_header: PullHeader,
+    /// The last pull page's next cursor and `has_more`.
+    last_page: Option<(u64, bool)>,
+}
+
+/// The next-cursor header of the fake's pull answers.
+#[derive(Default, Clone, Copy, PartialEq)]
+enum PullHeader {
+    /// What the body says, as `sigap-server` sends it.
+    #[default]
+    Agrees,
+    /// None: a server older than the header.
+    Absent,
+    /// From this cursor on, a next cursor one past the body's.
+    WrongFrom(u64),
 }
 
 /// The answer to `GET /api/v1/sync/device/{id}/key`.
@@ -158,7 +174,43 @@ fn push(st: &mut State, push: &PushRequest) -> Option<PushResponse> {
 }
 
 fn fake(state: Arc<Mutex<State>>) -> FakeServer {
-    FakeServer::start(Box::new(move |req: &Request| {
+    let pull_header = {
+        let state = state.clone();
+        move |req: &Request| -> Vec<(String, String)> {
+            let Some(cursor) = query(&req.path, "cursor") else {
+                return Vec::new();
+            };
+            let st = state.lock().unwrap();
+            let Some((next, more)) = st.last_page else {
+                return Vec::new();
+            };
+            let next = match st.pull_header {
+                PullHeader::Absent => return Vec::new(),
+                PullHeader::Agrees => next,
+                PullHeader::WrongFrom(from) if cursor >= from => next + 1,
+                PullHeader::WrongFrom(_) => next,
+            };
+            vec![(
+                sigap_shared::wire::PULL_NEXT_HEADER.to_string(),
+                sigap_shared::wire::pull_next_value(next, more),
+            )]
+        }
+    };
+    let mut answer = fake_answer(state);
+    FakeServer::start_with_headers(Box::new(move |req: &Request| {
+        let (status, body) = answer(req);
+        let headers = if status == 200 && req.path.starts_with("/api/v1/sync/pull") {
+            pull_header(req)
+        } else {
+            Vec::new()
+        };
+        (status, headers, body)
+    }))
+}
+
+/// The fake's answers' status and body.
+fn fake_answer(state: Arc<Mutex<State>>) -> impl FnMut(&Request) -> (u16, String) {
+    move |req: &Request| {
         let mut st = state.lock().unwrap();
         if st.fail_next > 0 {
             st.fail_next -= 1;
@@ -216,6 +268,7 @@ fn fake(state: Arc<Mutex<State>>) -> FakeServer {
             let has_more = persons.len() > size;
             persons.truncate(size);
             let next = persons.iter().map(|p| p.seq).max().unwrap_or(cursor);
+            st.last_page = Some((next, has_more));
             let page = PullPage {
                 protocol: sigap_shared::PROTOCOL_VERSION,
                 persons,
@@ -258,7 +311,7 @@ fn fake(state: Arc<Mutex<State>>) -> FakeServer {
             404,
             r#"{"error":{"code":"not_found","message":"no such path"}}"#.into(),
         )
-    }))
+    }
 }
 
 /// A person as the server's pull sends it: masked, keyed by the lookup hash.
@@ -509,6 +562,72 @@ fn a_pull_cut_between_pages_keeps_what_came_and_resumes_without_doubling_anyone(
         .json();
     assert_eq!(agus["replica"]["status"], "void", "{agus}");
     assert_eq!(agus["replica"]["seq"], 6, "{agus}");
+}
+
+/// A feed of `n` roll persons at seq 1..=n, served in pages of `size`.
+fn paged_feed(n: u64, size: usize, header: PullHeader) -> (Arc<Mutex<State>>, FakeServer) {
+    let state = Arc::new(Mutex::new(State {
+        page_size: Some(size),
+        pull_header: header,
+        ..State::default()
+    }));
+    state.lock().unwrap().persons = (1..=n)
+        .map(|i| person(&format!("33720120067{i:05}"), true, i))
+        .collect();
+    let server = fake(state.clone());
+    (state, server)
+}
+
+/// The cursors the pulls after request `from` asked from.
+fn pull_cursors(server: &FakeServer, from: usize) -> Vec<u64> {
+    server.requests()[from..]
+        .iter()
+        .filter(|r| r.path.starts_with("/api/v1/sync/pull"))
+        .map(|r| query(&r.path, "cursor").unwrap())
+        .collect()
+}
+
+#[test]
+fn a_pull_asks_from_each_pages_header_and_keeps_every_person_once_whether_the_server_sends_it_or_not()
+ {
+    for header in [PullHeader::Agrees, PullHeader::Absent] {
+        let (_, server) = paged_feed(7, 2, header);
+        let env = Env::with_server(&server.url);
+        let s = env.run(&["sync", "--json"]).code(0).json();
+        assert_eq!(s["received"], 7, "{s}");
+        assert_eq!(s["pull_cursor"], 7, "{s}");
+        // Each page asked once, from the cursor the one before led to.
+        assert_eq!(pull_cursors(&server, 0), [0, 2, 4, 6]);
+        assert_eq!(env.count("SELECT COUNT(*) FROM replica"), 7);
+        env.run(&["lookup", "3372012006700005"])
+            .code(0)
+            .stdout_has("participant");
+        let again = env.run(&["sync", "--json"]).code(0).json();
+        assert_eq!(again["received"], 0, "{again}");
+    }
+}
+
+#[test]
+fn a_page_whose_header_disagrees_with_its_body_is_refused_and_the_pages_before_it_are_kept() {
+    // Pages of two; the third page's header says 7 where its body says 6:
+    // the page asked from the header's cursor would skip the person at 7.
+    let (state, server) = paged_feed(9, 2, PullHeader::WrongFrom(4));
+    let env = Env::with_server(&server.url);
+    env.run(&["sync"])
+        .code(5)
+        .stderr_has("is not the one its header gave");
+    assert_eq!(env.count("SELECT COUNT(*) FROM replica"), 4);
+    env.run(&["lookup", "3372012006700005"])
+        .code(0)
+        .stdout_has("is not registered");
+    // Once the server says the same in both, the pull resumes after the
+    // pages it kept and misses nobody.
+    state.lock().unwrap().pull_header = PullHeader::Agrees;
+    let before = server.requests().len();
+    let s = env.run(&["sync", "--json"]).code(0).json();
+    assert_eq!(s["received"], 5, "{s}");
+    assert_eq!(pull_cursors(&server, before)[0], 4);
+    assert_eq!(env.count("SELECT COUNT(*) FROM replica"), 9);
 }
 
 /// `person` voided by a supervisor.

@@ -230,21 +230,40 @@ async fn pull_pages_through_the_agents_areas_only(backend: Backend) {
     assert!(outcomes(&r).iter().all(|o| o == "applied"), "{r}");
     let mut cursor = 0;
     let mut seen = 0;
+    let mut pages = 0;
     loop {
-        let (st, page) = s
-            .get(
-                &agent,
-                &format!("/api/v1/sync/pull?cursor={cursor}&limit=2"),
-            )
-            .await;
-        assert_eq!(st, StatusCode::OK);
+        let r = s
+            .client
+            .get(format!(
+                "{}/api/v1/sync/pull?cursor={cursor}&limit=2",
+                s.url
+            ))
+            .bearer_auth(&agent)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let header = r
+            .headers()
+            .get(sigap_shared::wire::PULL_NEXT_HEADER)
+            .map(|v| v.to_str().unwrap().to_string());
+        let page: Value = r.json().await.unwrap();
+        pages += 1;
         seen += page["persons"].as_array().unwrap().len();
         cursor = page["next_cursor"].as_u64().unwrap();
-        if !page["has_more"].as_bool().unwrap() {
+        let more = page["has_more"].as_bool().unwrap();
+        // The header says before the body where the next page starts.
+        assert_eq!(
+            header.as_deref().and_then(sigap_shared::wire::parse_pull_next),
+            Some((cursor, more)),
+            "{header:?} {page}"
+        );
+        if !more {
             break;
         }
     }
     assert_eq!(seen, 5);
+    assert_eq!(pages, 3);
     let (_, empty) = s
         .get(&agent, &format!("/api/v1/sync/pull?cursor={cursor}"))
         .await;

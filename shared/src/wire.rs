@@ -29,6 +29,34 @@ pub const MIN_PROTOCOL_VERSION: u32 = 3;
 /// response.
 pub const PROTOCOL_HEADER: &str = "x-sigap-protocol";
 
+/// HTTP header of a pull answer: the page's `next_cursor`, followed by
+/// `+` when `has_more` (e.g. `81234+`), as in its body. A client reads it
+/// before the body, so it can ask for the next page while it decodes
+/// this one; a server without it is asked one page after another.
+pub const PULL_NEXT_HEADER: &str = "x-sigap-pull-next";
+
+/// [`PULL_NEXT_HEADER`]'s value for a page.
+pub fn pull_next_value(next_cursor: u64, has_more: bool) -> String {
+    if has_more {
+        format!("{next_cursor}+")
+    } else {
+        next_cursor.to_string()
+    }
+}
+
+/// Reads a [`PULL_NEXT_HEADER`] value: the next cursor and whether more
+/// follow; `None` when it is not one.
+pub fn parse_pull_next(value: &str) -> Option<(u64, bool)> {
+    let (digits, more) = match value.strip_suffix('+') {
+        Some(d) => (d, true),
+        None => (value, false),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((digits.parse().ok()?, more))
+}
+
 /// Most changes a client sends in one push.
 pub const MAX_PUSH_CHANGES: usize = 10000;
 /// Most persons a server returns in one pull page.
@@ -582,6 +610,18 @@ mod tests {
                 details: None,
             },
         });
+    }
+
+    #[test]
+    fn the_pull_next_header_reads_back_what_it_writes() {
+        for (cursor, more) in [(0, false), (0, true), (81_234, true), (u64::MAX, false)] {
+            let v = pull_next_value(cursor, more);
+            assert_eq!(parse_pull_next(&v), Some((cursor, more)), "{v}");
+        }
+        assert_eq!(pull_next_value(7, true), "7+");
+        for bad in ["", "+", "-1", "12a", " 12", "1+2", "18446744073709551616"] {
+            assert_eq!(parse_pull_next(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -27,6 +27,7 @@ push-bar = sending
 push-thread-failed = the push thread failed
 push-none-answered = the server answered none of the { $count } change(s) sent; nothing was lost, try `sigap sync` later
 pull-stuck = the server says there is more to pull but sent nothing; try `sigap sync` later
+pull-inconsistent = the server sent a page whose cursor ({ $body }) is not the one its header gave ({ $header }); nothing of it was saved: run `sigap sync` again, and if it says so again, tell the server's administrator
 pull-bar = receiving
 
 client-no-server = no server is set: run `sigap init --server URL`

@@ -27,6 +27,7 @@ push-bar = mengirim
 push-thread-failed = proses pengiriman gagal
 push-none-answered = server tidak menjawab satu pun dari { $count } perubahan yang dikirim; tidak ada yang hilang, coba `sigap sync` nanti
 pull-stuck = server menyebut masih ada data untuk diambil tetapi tidak mengirim apa pun; coba `sigap sync` nanti
+pull-inconsistent = server mengirim halaman dengan kursor ({ $body }) yang berbeda dari header-nya ({ $header }); tidak ada yang disimpan dari halaman itu: jalankan `sigap sync` lagi, dan bila pesan ini muncul lagi, beri tahu administrator server
 pull-bar = menerima
 
 client-no-server = server belum diatur: jalankan `sigap init --server URL`

@@ -14,8 +14,8 @@ use serde::de::DeserializeOwned;
 use sigap_shared::ReplicaKey;
 use sigap_shared::visit_wire::{VisitsRequest, VisitsResponse};
 use sigap_shared::wire::{
-    DeviceStatus, ErrorBody, PROTOCOL_HEADER, PROTOCOL_VERSION, PullPage, PushResponse,
-    ReplicaKeyResponse,
+    DeviceStatus, ErrorBody, PROTOCOL_HEADER, PROTOCOL_VERSION, PULL_NEXT_HEADER, PushResponse,
+    ReplicaKeyResponse, parse_pull_next,
 };
 use uuid::Uuid;
 
@@ -36,6 +36,16 @@ pub struct HeldPage {
     pub changes: Vec<HeldChange>,
     #[serde(default)]
     pub has_more: bool,
+}
+
+/// A successful answer, read whole but not decoded.
+pub struct Answer {
+    body: bytes::Bytes,
+    /// The protocol the server said it speaks.
+    proto: Option<u32>,
+    /// A pull page's next cursor and whether more follow, from its
+    /// header (`wire::PULL_NEXT_HEADER`); none from a server without it.
+    pub pull_next: Option<(u64, bool)>,
 }
 
 pub struct Client {
@@ -142,9 +152,11 @@ impl Client {
         })
     }
 
-    /// A page of the feed; persons only `device` has written are left
-    /// out (this device has them already).
-    pub fn pull(&self, cursor: u64, limit: usize, device: Option<Uuid>) -> Result<PullPage> {
+    /// A page of the feed (a `PullPage`) as the server sent it, not yet
+    /// decoded: its [`Answer::pull_next`] says where the next page
+    /// starts. Persons only `device` has written are left out (this
+    /// device has them already).
+    pub fn pull_answer(&self, cursor: u64, limit: usize, device: Option<Uuid>) -> Result<Answer> {
         let mut url = format!(
             "{}/api/v1/sync/pull?cursor={cursor}&limit={limit}",
             self.base
@@ -152,7 +164,14 @@ impl Client {
         if let Some(d) = device {
             url.push_str(&format!("&device={d}"));
         }
-        self.send(&t!("request-pull"), |h| h.get(&url))
+        self.fetch(&t!("request-pull"), |h| h.get(&url), false)?
+            .ok_or_else(|| {
+                CliError::Refused(t!(
+                    "client-no-endpoint",
+                    server = self.base,
+                    what = t!("request-pull")
+                ))
+            })
     }
 
     /// Sends a batch of visits (`POST /api/v1/visits`); `None` from an
@@ -241,6 +260,25 @@ impl Client {
         build: impl Fn(&Http) -> RequestBuilder,
         missing_ok: bool,
     ) -> Result<Option<T>> {
+        match self.fetch(what, build, missing_ok)? {
+            Some(answer) => self.decode(what, &answer).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Reads a successful answer's JSON body as `T`.
+    pub fn decode<T: DeserializeOwned>(&self, what: &str, answer: &Answer) -> Result<T> {
+        serde_json::from_slice(&answer.body).map_err(|e| self.undecodable(what, answer.proto, &e))
+    }
+
+    /// Sends a request until a successful answer's body is read whole
+    /// (retrying what a retry may mend), without decoding it.
+    fn fetch(
+        &self,
+        what: &str,
+        build: impl Fn(&Http) -> RequestBuilder,
+        missing_ok: bool,
+    ) -> Result<Option<Answer>> {
         let mut last = String::new();
         for attempt in 0..self.attempts {
             if attempt > 0 {
@@ -274,11 +312,14 @@ impl Client {
             {
                 *clock = Some((server, local_millis()));
             }
-            let proto = resp
-                .headers()
-                .get(PROTOCOL_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u32>().ok());
+            let header = |name: &str| {
+                resp.headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::trim)
+            };
+            let proto = header(PROTOCOL_HEADER).and_then(|v| v.parse::<u32>().ok());
+            let pull_next = header(PULL_NEXT_HEADER).and_then(parse_pull_next);
             // Bytes, not text: a pulled page is megabytes of JSON, which
             // serde_json checks as it reads (reading it as text first
             // cost a twentieth of a pull's CPU).
@@ -294,9 +335,11 @@ impl Client {
                 }
             };
             if status.is_success() {
-                return serde_json::from_slice(&body)
-                    .map(Some)
-                    .map_err(|e| self.undecodable(what, proto, &e));
+                return Ok(Some(Answer {
+                    body,
+                    proto,
+                    pull_next,
+                }));
             }
             if missing_ok && status == StatusCode::NOT_FOUND {
                 return Ok(None);

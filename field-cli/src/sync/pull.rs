@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use sigap_shared::wire::{MAX_PULL_LIMIT, PullPage};
 use uuid::Uuid;
 
-use super::client::Client;
+use super::client::{Answer, Client};
 use super::{Reporter, Summary};
 use crate::error::{CliError, Result};
 use crate::i18n::t;
@@ -40,37 +40,115 @@ pub fn cursor(store: &Store) -> Result<u64> {
         .unwrap_or(0))
 }
 
+/// What the asking thread hands the decoding one, in the feed's order.
+enum Fetched {
+    /// A page not yet decoded, and the cursor it was asked from.
+    Answer(Answer, u64),
+    /// A page already decoded (a server without the next cursor in its
+    /// header), with the cursor it leads to.
+    Page(PullPage, u64),
+}
+
 /// Fetches pages from `from` on, sending each (with the cursor it leads
-/// to) until the server has no more or the receiver hangs up.
+/// to) until the server has no more or the receiver hangs up. One thread
+/// asks for the pages and another decodes them: the next cursor comes in
+/// the answer's header, so the server builds the next page while this
+/// one is decoded.
 fn fetch(
     client: &Client,
     device: Option<Uuid>,
-    mut from: u64,
+    from: u64,
     pages: &mpsc::SyncSender<Result<(PullPage, u64)>>,
 ) {
+    std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::sync_channel(1);
+        scope.spawn(move || decode(client, &rx, pages));
+        ask(client, device, from, &tx);
+    });
+}
+
+/// Asks for the pages in turn; an error goes after the pages before it.
+fn ask(
+    client: &Client,
+    device: Option<Uuid>,
+    mut from: u64,
+    out: &mpsc::SyncSender<Result<Fetched>>,
+) {
     loop {
-        let page = match client.pull(from, MAX_PULL_LIMIT, device) {
-            Ok(p) => p,
+        let answer = match client.pull_answer(from, MAX_PULL_LIMIT, device) {
+            Ok(a) => a,
             Err(e) => {
-                let _ = pages.send(Err(e));
+                let _ = out.send(Err(e));
                 return;
             }
         };
-        let next = page.next_cursor.max(from);
-        let stuck = next == from && page.persons.is_empty() && page.has_more;
-        let more = page.has_more;
-        if pages.send(Ok((page, next))).is_err() {
-            return;
-        }
-        if stuck {
-            let _ = pages.send(Err(CliError::Refused(t!("pull-stuck"))));
+        let (next, more, fetched) = match answer.pull_next {
+            Some((next, more)) => (next.max(from), more, Fetched::Answer(answer, from)),
+            None => {
+                // A server without the header: the page gives the cursor.
+                let page: PullPage = match client.decode(&t!("request-pull"), &answer) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        let _ = out.send(Err(e));
+                        return;
+                    }
+                };
+                let next = page.next_cursor.max(from);
+                (next, page.has_more, Fetched::Page(page, next))
+            }
+        };
+        if out.send(Ok(fetched)).is_err() {
             return;
         }
         if !more {
             return;
         }
+        if next == from {
+            // More, the server says, yet it examined nothing: asking
+            // again would get the same answer for ever.
+            let _ = out.send(Err(CliError::Refused(t!("pull-stuck"))));
+            return;
+        }
         from = next;
     }
+}
+
+/// Decodes the pages [`ask`] fetched, in order, and sends them on.
+fn decode(
+    client: &Client,
+    fetched: &mpsc::Receiver<Result<Fetched>>,
+    pages: &mpsc::SyncSender<Result<(PullPage, u64)>>,
+) {
+    for got in fetched {
+        let page = got.and_then(|f| match f {
+            Fetched::Page(page, next) => Ok((page, next)),
+            Fetched::Answer(answer, from) => decode_answer(client, &answer, from),
+        });
+        let failed = page.is_err();
+        if pages.send(page).is_err() || failed {
+            return;
+        }
+    }
+}
+
+/// A page read from its answer, which must say in its body what its
+/// header said: the next page was asked for from the header's cursor.
+fn decode_answer(client: &Client, answer: &Answer, from: u64) -> Result<(PullPage, u64)> {
+    let page: PullPage = client.decode(&t!("request-pull"), answer)?;
+    let body = (page.next_cursor, page.has_more);
+    match answer.pull_next {
+        Some(header) if header == body => Ok((page, body.0.max(from))),
+        header => Err(CliError::Refused(t!(
+            "pull-inconsistent",
+            body = next_text(body),
+            header = header.map(next_text).unwrap_or_default()
+        ))),
+    }
+}
+
+/// A next cursor as the header writes it (`81234+` when more follow).
+fn next_text((cursor, more): (u64, bool)) -> String {
+    sigap_shared::wire::pull_next_value(cursor, more)
 }
 
 /// Pulls the feed into the replica. Persons only `device` (this one) has

@@ -24,6 +24,8 @@ impl Request {
 }
 
 pub type Handler = Box<dyn FnMut(&Request) -> (u16, String) + Send>;
+/// A handler whose answers may carry headers of their own.
+pub type HeaderHandler = Box<dyn FnMut(&Request) -> (u16, Vec<(String, String)>, String) + Send>;
 
 pub struct FakeServer {
     pub url: String,
@@ -43,6 +45,13 @@ pub fn http_date(t: time::OffsetDateTime) -> String {
 
 impl FakeServer {
     pub fn start(mut handler: Handler) -> FakeServer {
+        FakeServer::start_with_headers(Box::new(move |req: &Request| {
+            let (status, answer) = handler(req);
+            (status, Vec::new(), answer)
+        }))
+    }
+
+    pub fn start_with_headers(mut handler: HeaderHandler) -> FakeServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -84,7 +93,7 @@ impl FakeServer {
                     headers,
                     body: String::from_utf8_lossy(&body).into_owned(),
                 };
-                let (status, answer) = handler(&req);
+                let (status, extra, answer) = handler(&req);
                 log.lock().unwrap().push(req);
                 if status == 0 {
                     // Drop the connection without answering.
@@ -92,8 +101,9 @@ impl FakeServer {
                 }
                 let now = time::OffsetDateTime::now_utc()
                     + time::Duration::seconds(offset.load(Ordering::SeqCst));
+                let extra: String = extra.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
                 let resp = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nDate: {}\r\nx-sigap-protocol: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nDate: {}\r\nx-sigap-protocol: {}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{answer}",
                     http_date(now),
                     sigap_shared::PROTOCOL_VERSION,
                     answer.len()

@@ -1,14 +1,15 @@
 //! `/api/v1/sync/*`: push, pull and the device log (agents).
 
 use axum::extract::{Path, State};
-use axum::http::header;
+use axum::http::{HeaderName, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use sigap_shared::wire::{
     DeviceStatus, ErrorBody, MAX_PULL_LIMIT, MAX_PUSH_CHANGES, MIN_PROTOCOL_VERSION, Outcome,
-    PROTOCOL_VERSION, PullPage, PushRequest, PushResponse, ReplicaKeyResponse,
+    PROTOCOL_VERSION, PULL_NEXT_HEADER, PullPage, PushRequest, PushResponse, ReplicaKeyResponse,
+    pull_next_value,
 };
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -135,7 +136,8 @@ fn check_limit(limit: Option<usize>) -> Result<usize, ApiError> {
     security(("bearer" = [])),
     params(PullQuery),
     responses(
-        (status = 200, description = "One page of the feed; ask again with `next_cursor` while `has_more`.", body = PullPage),
+        (status = 200, description = "One page of the feed; ask again with `next_cursor` while `has_more`.", body = PullPage,
+            headers(("x-sigap-pull-next" = String, description = "The page's `next_cursor`, with `+` after it when `has_more` (e.g. `81234+`): a client can ask for the next page before it reads this one."))),
         (status = 400, description = "A query value that does not parse (`invalid_query`), limit 0 (`invalid_limit`), a device that is not a UUID or is reserved (`invalid_device_id`), or a bad protocol header.", body = ErrorBody),
         (status = 403, description = "Not an agent token.", body = ErrorBody),
     )
@@ -151,12 +153,20 @@ async fn pull(
     let skip = q.device.as_deref().map(parse_device).transpose()?;
     let store = state.store.clone();
     let cursor = q.cursor.unwrap_or(0);
-    let body = blocking(move || {
+    let (body, next) = blocking(move || {
         let page = store.pull(areas.as_deref(), cursor, limit, skip)?;
-        page_json(&page)
+        let next = pull_next_value(page.next_cursor, page.has_more);
+        Ok((page_json(&page)?, next))
     })
     .await?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (HeaderName::from_static(PULL_NEXT_HEADER), next),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 /// A pull page's JSON, written off the async threads into a buffer of
