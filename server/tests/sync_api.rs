@@ -254,7 +254,9 @@ async fn pull_pages_through_the_agents_areas_only(backend: Backend) {
         let more = page["has_more"].as_bool().unwrap();
         // The header says before the body where the next page starts.
         assert_eq!(
-            header.as_deref().and_then(sigap_shared::wire::parse_pull_next),
+            header
+                .as_deref()
+                .and_then(sigap_shared::wire::parse_pull_next),
             Some((cursor, more)),
             "{header:?} {page}"
         );

@@ -369,16 +369,32 @@ impl FromStr for AreaCode {
     }
 }
 
+// Written and read without a `String` of their own: the pull feed
+// writes a kelurahan for each of up to a million persons, and reads one
+// from each stored record.
 impl Serialize for AreaCode {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        s.serialize_str(&self.text())
     }
 }
 
 impl<'de> Deserialize<'de> for AreaCode {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        AreaCode::parse(&text).map_err(serde::de::Error::custom)
+        d.deserialize_str(AreaVisitor)
+    }
+}
+
+struct AreaVisitor;
+
+impl serde::de::Visitor<'_> for AreaVisitor {
+    type Value = AreaCode;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an area code such as 33.72.01.1001")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<AreaCode, E> {
+        AreaCode::parse(text).map_err(E::custom)
     }
 }
 
@@ -475,6 +491,17 @@ mod tests {
         assert!(err.contains("not a kelurahan"), "{err}");
     }
 
+    #[test]
+    fn json_reads_an_escaped_code_and_says_what_is_wrong_with_a_bad_one() {
+        // Escapes leave no text to borrow: the visitor gets it unescaped.
+        let code: AreaCode = serde_json::from_str(r#""33.72\u002e01.1001""#).unwrap();
+        assert_eq!(code.to_string(), "33.72.01.1001");
+        let bad = serde_json::from_str::<AreaCode>(r#""33.72.1""#).unwrap_err();
+        assert!(bad.to_string().contains("33.72.1"), "{bad}");
+        let not_text = serde_json::from_str::<AreaCode>("3372").unwrap_err();
+        assert!(not_text.to_string().contains("an area code"), "{not_text}");
+    }
+
     proptest! {
         #[test]
         fn display_parse_round_trip(p in 11u32..99, r in 1u32..99, d in 1u32..99,
@@ -484,6 +511,10 @@ mod tests {
             prop_assert_eq!(AreaCode::parse(&code.to_string()).unwrap(), code);
             prop_assert_eq!(code.kelurahan(), Some(kel));
             prop_assert!(kel.contains(&code));
+            // As JSON: the text, read back the same.
+            let json = serde_json::to_string(&code).unwrap();
+            prop_assert_eq!(&json, &format!("\"{code}\""));
+            prop_assert_eq!(serde_json::from_str::<AreaCode>(&json).unwrap(), code);
         }
 
         /// The text written without allocating is what `format!` writes,

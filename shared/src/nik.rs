@@ -188,7 +188,11 @@ impl Nik {
     pub fn masked_for_replica(&self) -> String {
         let digits = self.as_str();
         let tail = digits.get(digits.len().saturating_sub(2)..).unwrap_or("");
-        format!("{}{tail}", "*".repeat(digits.len() - tail.len()))
+        // Pushed, not formatted: the feed masks every NIK it sends.
+        let mut out = String::with_capacity(digits.len());
+        out.extend(std::iter::repeat_n('*', digits.len() - tail.len()));
+        out.push_str(tail);
+        out
     }
 }
 
@@ -302,7 +306,10 @@ pub fn nik_lookup_hash(key: &ReplicaKey, nik: &Nik) -> String {
     let mut text = [0u8; 64];
     // 32 bytes always fill 64 hex digits, which are ASCII.
     match hex::encode_to_slice(mac.finalize().into_bytes(), &mut text) {
-        Ok(()) => String::from_utf8_lossy(&text).into_owned(),
+        Ok(()) => match std::str::from_utf8(&text) {
+            Ok(hex) => hex.to_owned(),
+            Err(_) => unreachable!("hex digits are ASCII"),
+        },
         Err(_) => unreachable!("32 bytes are 64 hex digits"),
     }
 }

@@ -468,7 +468,7 @@ impl PgStore {
                 let stmt = client.prepare_cached(&sql).await?;
                 client.query(&stmt, &[&cursor_param, &rows_param]).await?
             };
-            let mut persons = Vec::new();
+            let mut persons = Vec::with_capacity(rows.len().min(limit));
             let mut has_more = false;
             let mut last_seq = cursor;
             for (examined, r) in rows.iter().enumerate() {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use sigap_shared::merge::Field;
-use sigap_shared::wire::{PROTOCOL_VERSION, PersonState, PullPage, Receipt};
+use sigap_shared::wire::{MAX_PULL_LIMIT, PROTOCOL_VERSION, PersonState, PullPage, Receipt};
 use sigap_shared::{AreaCode, Level, Nik};
 use uuid::Uuid;
 
@@ -226,7 +226,8 @@ impl SqliteStore {
         self.read(|c| {
             let mut stmt = c.prepare_cached(&sql)?;
             let mut rows = stmt.query(params_from_iter(values.iter()))?;
-            let mut persons = Vec::new();
+            // A full page is the usual one: taken at once, not grown.
+            let mut persons = Vec::with_capacity(limit.min(MAX_PULL_LIMIT));
             let mut has_more = false;
             let mut examined = 0usize;
             let mut last_seq = cursor;
