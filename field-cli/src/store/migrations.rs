@@ -514,11 +514,13 @@ pub(crate) mod tests {
         let tx = store.conn.unchecked_transaction().unwrap();
         let mut unindexed = replica::Unindexed::default();
         {
+            let persons: Vec<_> = order.iter().map(|&(h, seq)| person(h, seq)).collect();
+            let batch: Vec<_> = persons
+                .iter()
+                .map(|p| (replica::StoredHash::parse(&p.nik_hash).unwrap(), p))
+                .collect();
             let mut w = replica::Writer::new(&tx, &mut unindexed).unwrap();
-            for (hash, seq) in order {
-                let h = replica::StoredHash::parse(hash).unwrap();
-                w.upsert(&h, &person(hash, seq)).unwrap();
-            }
+            w.append(&batch).unwrap();
         }
         replica::index(&tx, &mut unindexed).unwrap();
         tx.commit().unwrap();
@@ -549,6 +551,73 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_page_written_many_rows_a_statement_keeps_each_persons_last_write() {
+        let (_dir, store, base) = store_and_budi();
+        let person = |n: u64, seq: u64| sigap_shared::wire::PersonState {
+            nik_hash: format!(
+                "{:016x}{}",
+                n.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                "0".repeat(48)
+            ),
+            seq,
+            ..base.clone()
+        };
+        // 101 writes: three statements of many rows and five of one. Each
+        // of 50 persons is written twice, the later write in another
+        // statement (or, for the last ones, in the single-row tail); the
+        // 101st is a person of its own.
+        let mut persons: Vec<_> = (0..50).map(|n| person(n, 1)).collect();
+        persons.extend((0..50).map(|n| person(n, 2)));
+        persons.push(person(50, 1));
+        let batch: Vec<_> = persons
+            .iter()
+            .map(|p| (replica::StoredHash::parse(&p.nik_hash).unwrap(), p))
+            .collect();
+        let tx = store.conn.unchecked_transaction().unwrap();
+        let mut unindexed = replica::Unindexed::default();
+        replica::Writer::new(&tx, &mut unindexed)
+            .unwrap()
+            .append(&batch)
+            .unwrap();
+        replica::index(&tx, &mut unindexed).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(replica::count(&store.conn).unwrap(), 51);
+        for n in 0..=50 {
+            let want = person(n, if n < 50 { 2 } else { 1 });
+            assert_eq!(
+                replica::get_by_hash(&store.conn, want.nik_hash.clone()).unwrap(),
+                Some(want),
+                "person {n}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_replica_out_of_row_numbers_refuses_the_write_rather_than_mix_persons() {
+        let (_dir, store, base) = store_and_budi();
+        // The largest row number SQLite allows is taken: it would number
+        // the next rows at random, which the writer cannot know.
+        store
+            .conn
+            .execute(
+                "INSERT INTO replica(id, nik_hash, nik_masked, participant, seq)
+                 VALUES (9223372036854775807, x'00', '****', 0, 1)",
+                [],
+            )
+            .unwrap();
+        let p = sigap_shared::wire::PersonState {
+            nik_hash: "ab".repeat(32),
+            ..base.clone()
+        };
+        let h = replica::StoredHash::parse(&p.nik_hash).unwrap();
+        let mut unindexed = replica::Unindexed::default();
+        let written = replica::Writer::new(&store.conn, &mut unindexed)
+            .and_then(|mut w| w.append(&[(h, &p)]));
+        let err = written.unwrap_err().to_string();
+        assert!(err.contains("replica row numbers"), "{err}");
+    }
+
+    #[test]
     fn pages_written_while_the_keys_are_indexed_go_into_the_next_pass() {
         let (_dir, store, base) = store_and_budi();
         // Hashes spread over the keys, as real ones are.
@@ -566,7 +635,7 @@ pub(crate) mod tests {
             let h = replica::StoredHash::parse(&p.nik_hash).unwrap();
             replica::Writer::new(conn, into)
                 .unwrap()
-                .upsert(&h, &p)
+                .append(&[(h, &p)])
                 .unwrap();
         };
         let tx = store.conn.unchecked_transaction().unwrap();

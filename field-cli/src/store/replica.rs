@@ -14,8 +14,8 @@ use sigap_shared::{AreaCode, Nik, ReplicaKey, Status, nik_lookup_hash};
 
 use crate::error::{CliError, Result};
 
-/// The columns of a person after its hash, in the order [`upsert`] binds
-/// them and [`get`] reads them.
+/// The columns of a person after its hash, in the order [`bind_person`]
+/// binds them and [`get`] reads them.
 const COLUMNS: &str = "nik_masked, name_masked, participant, registered_by, registered_at,
     kelurahan, rw, rt, category, status, seq, voided_at, void_reason, last_changed_by, erased_at";
 
@@ -82,7 +82,7 @@ impl StoredHash {
 /// hashes share their first 60 bits (about one chance in 10^6 in a
 /// replica of a million) cannot both be in `replica`: the later one goes
 /// to `replica_collisions`, keyed by the whole hash. (The pull parses
-/// each hash itself and calls [`Writer::upsert`].)
+/// each hash itself and calls [`Writer::append`].)
 #[cfg(test)]
 pub fn upsert(conn: &Connection, p: &PersonState) -> Result<()> {
     let hash = StoredHash::parse(&p.nik_hash).ok_or_else(|| {
@@ -95,7 +95,7 @@ pub fn upsert(conn: &Connection, p: &PersonState) -> Result<()> {
         ))
     })?;
     let mut keys = Unindexed::default();
-    Writer::new(conn, &mut keys)?.upsert(&hash, p)?;
+    Writer::new(conn, &mut keys)?.append(&[(hash, p)])?;
     index(conn, &mut keys)
 }
 
@@ -123,59 +123,136 @@ impl Unindexed {
     }
 }
 
-/// Writes pulled persons with their statement prepared once (a pull
+/// Persons written by one `INSERT` of a pull: the statement's own work
+/// (stepping, halting, resetting, finding the table's end) is paid once
+/// for all of them rather than once a person.
+const ROWS: usize = 32;
+
+/// Writes pulled persons with their statements prepared once (a pull
 /// writes a million of them).
 pub struct Writer<'c, 'k> {
     conn: &'c Connection,
-    insert: rusqlite::CachedStatement<'c>,
+    one: rusqlite::CachedStatement<'c>,
+    many: rusqlite::CachedStatement<'c>,
+    /// The row number the next person gets: one more than the table's
+    /// last row.
+    next_id: i64,
     unindexed: &'k mut Unindexed,
 }
 
 impl<'c, 'k> Writer<'c, 'k> {
     pub fn new(conn: &'c Connection, unindexed: &'k mut Unindexed) -> Result<Writer<'c, 'k>> {
+        let last: i64 =
+            conn.query_row("SELECT COALESCE(MAX(id), 0) FROM replica", [], |r| r.get(0))?;
+        let next_id = last.checked_add(1).ok_or_else(|| {
+            CliError::Local(crate::i18n::t!(
+                "damaged-replica",
+                what = "replica row numbers"
+            ))
+        })?;
         Ok(Writer {
             conn,
-            insert: conn.prepare_cached(INSERT)?,
+            one: conn.prepare_cached(&insert_sql(1))?,
+            many: conn.prepare_cached(&insert_sql(ROWS))?,
+            next_id,
             unindexed,
         })
     }
 
-    /// Appends a person whose hash is already parsed; it replaces the
-    /// one with the same hash once [`index`]ed.
-    pub fn upsert(&mut self, hash: &StoredHash, p: &PersonState) -> Result<()> {
-        let millis = |v: Option<u64>| v.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
-        let kelurahan = p.kelurahan.map(|k| k.to_string());
-        self.insert.execute(params![
-            &hash.bytes[..],
-            p.nik_masked,
-            p.name_masked,
-            p.participant,
-            p.registered_by,
-            millis(p.registered_at),
-            kelurahan,
-            p.rw,
-            p.rt,
-            p.category.map(|c| c.as_str()),
-            p.status.map(|s| s.as_str()),
-            i64::try_from(p.seq).unwrap_or(i64::MAX),
-            millis(p.voided_at),
-            p.void_reason,
-            p.last_changed_by,
-            millis(p.erased_at),
-        ])?;
-        // Not `RETURNING id`: SQLite gathers those in a temporary table
-        // per statement, a tenth of the pull's time.
-        self.unindexed
-            .0
-            .push((hash.key, self.conn.last_insert_rowid()));
+    /// Appends persons whose hashes are already parsed, in order; each
+    /// replaces the one with the same hash once [`index`]ed.
+    pub fn append(&mut self, persons: &[(StoredHash, &PersonState)]) -> Result<()> {
+        let mut chunks = persons.chunks_exact(ROWS);
+        for chunk in &mut chunks {
+            for (i, person) in chunk.iter().enumerate() {
+                bind_person(&mut self.many, i * COLUMN_COUNT, person)?;
+            }
+            self.many.raw_execute()?;
+            self.numbered(chunk)?;
+        }
+        for person in chunks.remainder() {
+            bind_person(&mut self.one, 0, person)?;
+            self.one.raw_execute()?;
+            self.numbered(std::slice::from_ref(person))?;
+        }
+        Ok(())
+    }
+
+    /// Notes the keys of persons just written, numbered from `next_id`
+    /// on. SQLite gives each row of a statement one more than the
+    /// table's last row (only a table whose last row is the largest
+    /// number would get random ones), so the statement's last row has
+    /// the number the count says; anything else stops the pull before a
+    /// key points at the wrong person.
+    fn numbered(&mut self, written: &[(StoredHash, &PersonState)]) -> Result<()> {
+        let first = self.next_id;
+        let last = first.checked_add(written.len() as i64 - 1);
+        if last != Some(self.conn.last_insert_rowid()) {
+            return Err(CliError::Local(crate::i18n::t!(
+                "damaged-replica",
+                what = "replica row numbers"
+            )));
+        }
+        for (hash, _) in written {
+            self.unindexed.0.push((hash.key, self.next_id));
+            self.next_id += 1;
+        }
         Ok(())
     }
 }
 
-const INSERT: &str = "INSERT INTO replica(nik_hash, nik_masked, name_masked, participant,
+/// Values bound for each person written.
+const COLUMN_COUNT: usize = 16;
+
+/// Binds one person's values from parameter `after + 1` on.
+fn bind_person(
+    stmt: &mut rusqlite::Statement<'_>,
+    after: usize,
+    (hash, p): &(StoredHash, &PersonState),
+) -> Result<()> {
+    let millis = |v: Option<u64>| v.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
+    let kelurahan = p.kelurahan.map(|k| k.text());
+    stmt.raw_bind_parameter(after + 1, &hash.bytes[..])?;
+    stmt.raw_bind_parameter(after + 2, &p.nik_masked)?;
+    stmt.raw_bind_parameter(after + 3, &p.name_masked)?;
+    stmt.raw_bind_parameter(after + 4, p.participant)?;
+    stmt.raw_bind_parameter(after + 5, &p.registered_by)?;
+    stmt.raw_bind_parameter(after + 6, millis(p.registered_at))?;
+    stmt.raw_bind_parameter(after + 7, kelurahan.as_deref())?;
+    stmt.raw_bind_parameter(after + 8, p.rw)?;
+    stmt.raw_bind_parameter(after + 9, p.rt)?;
+    stmt.raw_bind_parameter(after + 10, p.category.map(|c| c.as_str()))?;
+    stmt.raw_bind_parameter(after + 11, p.status.map(|s| s.as_str()))?;
+    stmt.raw_bind_parameter(after + 12, i64::try_from(p.seq).unwrap_or(i64::MAX))?;
+    stmt.raw_bind_parameter(after + 13, millis(p.voided_at))?;
+    stmt.raw_bind_parameter(after + 14, &p.void_reason)?;
+    stmt.raw_bind_parameter(after + 15, &p.last_changed_by)?;
+    stmt.raw_bind_parameter(after + 16, millis(p.erased_at))?;
+    Ok(())
+}
+
+/// The `INSERT` of `rows` persons.
+fn insert_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO replica(nik_hash, nik_masked, name_masked, participant,
         registered_by, registered_at, kelurahan, rw, rt, category, status, seq,
-        voided_at, void_reason, last_changed_by, erased_at)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+        voided_at, void_reason, last_changed_by, erased_at) VALUES ",
+    );
+    for row in 0..rows {
+        if row > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for column in 0..COLUMN_COUNT {
+            if column > 0 {
+                sql.push(',');
+            }
+            sql.push('?');
+        }
+        sql.push(')');
+    }
+    sql
+}
 
 /// Adds the keys of the rows appended since the last call, in key order,
 /// to `replica_keys` (see [`index_keys`]).

@@ -393,7 +393,7 @@ impl Batch {
         erased: &mut HashMap<String, u64>,
         unindexed: &mut replica::Unindexed,
     ) -> Result<()> {
-        let mut writer = replica::Writer::new(conn, unindexed)?;
+        let mut persons = Vec::with_capacity(page.persons.len());
         for p in &page.persons {
             let hash = replica::StoredHash::parse(&p.nik_hash).ok_or_else(|| {
                 CliError::Refused(t!(
@@ -403,13 +403,13 @@ impl Batch {
                     detail = "nik_hash is not 64 hexadecimal digits"
                 ))
             })?;
-            writer.upsert(&hash, p)?;
+            persons.push((hash, p));
             if let Some(at) = p.erased_at {
                 let e = erased.entry(p.nik_hash.clone()).or_insert(at);
                 *e = (*e).max(at);
             }
         }
-        Ok(())
+        replica::Writer::new(conn, unindexed)?.append(&persons)
     }
 
     /// Commits the open transaction with the cursor its pages lead to,
