@@ -371,3 +371,95 @@ fn unlock_keeps_the_key_for_a_while_and_lock_forgets_it() {
     .code(0);
     no_passphrase(&["status"]).code(LOCKED);
 }
+
+/// Turns the database of `env` into one an earlier version made: pages
+/// checked with HMAC-SHA-512 (SQLCipher's default), and settings that do
+/// not name the page HMAC.
+fn to_sha512_version(env: &Env) {
+    let old = env.path("sha512.db");
+    {
+        let conn = open_db(&env.db);
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        let key = pragma_key(&env.db, PASSPHRASE);
+        conn.execute(
+            "ATTACH DATABASE ?1 AS old KEY ?2",
+            [old.to_str().unwrap(), key.trim_matches('"')],
+        )
+        .unwrap();
+        conn.execute_batch("PRAGMA old.cipher_hmac_algorithm = HMAC_SHA512;")
+            .unwrap();
+        conn.query_row("SELECT sqlcipher_export('old')", [], |_| Ok(()))
+            .unwrap();
+        conn.execute_batch(&format!(
+            "PRAGMA old.user_version = {version}; DETACH DATABASE old;"
+        ))
+        .unwrap();
+    }
+    let salt = with_suffix(&env.db, ".salt");
+    let mut header: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&salt).unwrap()).unwrap();
+    header.as_object_mut().unwrap().remove("page_hmac");
+    for f in files_of(env) {
+        std::fs::remove_file(f).unwrap();
+    }
+    std::fs::rename(&old, &env.db).unwrap();
+    std::fs::write(&salt, header.to_string()).unwrap();
+    assert_eq!(page_hmac(&env.db), "HMAC_SHA512");
+}
+
+/// Whether the database at `db` opens with the test key and `hmac`.
+fn opens_with(db: &Path, hmac: &str) -> bool {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute_batch(&format!(
+        "PRAGMA key = {}; PRAGMA cipher_hmac_algorithm = {hmac};",
+        pragma_key(db, PASSPHRASE)
+    ))
+    .unwrap();
+    conn.query_row("SELECT COUNT(*) FROM records", [], |r| r.get::<_, i64>(0))
+        .is_ok()
+}
+
+#[test]
+fn a_new_database_checks_its_pages_with_hmac_sha256_and_says_so_beside_it() {
+    let env = filled();
+    let copy = env.path("backup.db");
+    env.run(&["backup", copy.to_str().unwrap()]).code(0);
+    for db in [&env.db, &copy] {
+        assert_eq!(page_hmac(db), "HMAC_SHA256", "{}", db.display());
+        assert!(opens_with(db, "HMAC_SHA256"), "{}", db.display());
+        assert!(!opens_with(db, "HMAC_SHA512"), "{}", db.display());
+    }
+    // A database encrypted on first use gets it too.
+    decrypt_to_old_version(&env);
+    env.run(&["status"]).code(0).stderr_has("encrypted now");
+    assert_eq!(page_hmac(&env.db), "HMAC_SHA256");
+    assert!(opens_with(&env.db, "HMAC_SHA256"));
+    assert_eq!(names(&env), ["Budi Santoso", "Siti Aminah"]);
+}
+
+#[test]
+fn a_database_an_earlier_version_made_with_hmac_sha512_keeps_working() {
+    let env = filled();
+    to_sha512_version(&env);
+    assert!(opens_with(&env.db, "HMAC_SHA512"));
+    assert!(!opens_with(&env.db, "HMAC_SHA256"));
+    // Read and written as before.
+    assert_eq!(names(&env), ["Budi Santoso", "Siti Aminah"]);
+    env.run(&with(budi_args(), "--nik", "3372011203850003"))
+        .code(0);
+    assert_eq!(env.count("SELECT COUNT(*) FROM records"), 3);
+    // Its backup is a copy of the same kind, and opens.
+    let copy = env.path("backup.db");
+    env.run(&["backup", copy.to_str().unwrap()]).code(0);
+    assert_eq!(page_hmac(&copy), "HMAC_SHA512");
+    assert!(opens_with(&copy, "HMAC_SHA512"));
+    // A new passphrase keeps the page HMAC the file has.
+    let new = [("SIGAP_PASSPHRASE", "sandi baru yang panjang")];
+    env.run_env(&["passphrase"], &[("SIGAP_NEW_PASSPHRASE", new[0].1)])
+        .code(0);
+    assert_eq!(page_hmac(&env.db), "HMAC_SHA512");
+    let list = env.run_env(&["list", "--json"], &new).code(0).json();
+    assert_eq!(list.as_array().map(Vec::len), Some(3));
+}

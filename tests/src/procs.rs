@@ -300,9 +300,17 @@ pub fn open_agent_db(db: &Path) -> rusqlite::Connection {
         .hash_password_into(AGENT_PASSPHRASE.as_bytes(), &salt, &mut key)
         .unwrap();
     let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    // SQLCipher's default HMAC when the settings do not name one.
+    let hmac = match header["page_hmac"].as_str() {
+        None | Some("sha512") => "HMAC_SHA512",
+        Some("sha256") => "HMAC_SHA256",
+        Some(other) => panic!("page_hmac {other:?}"),
+    };
     let conn = rusqlite::Connection::open(db).unwrap();
-    conn.execute_batch(&format!("PRAGMA key = \"x'{hex}'\";"))
-        .unwrap();
+    conn.execute_batch(&format!(
+        "PRAGMA key = \"x'{hex}'\"; PRAGMA cipher_hmac_algorithm = {hmac};"
+    ))
+    .unwrap();
     conn
 }
 

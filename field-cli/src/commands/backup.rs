@@ -11,7 +11,7 @@ use crate::cli::BackupArgs;
 use crate::error::{CliError, exit};
 use crate::i18n::{n, t};
 use crate::output;
-use crate::store::kdf::{DbKey, header_path};
+use crate::store::kdf::{DbKey, PageHmac, header_path};
 use crate::store::{Store, encryption};
 
 pub fn run(store: &Store, key: &DbKey, args: BackupArgs, json: bool) -> anyhow::Result<ExitCode> {
@@ -22,7 +22,8 @@ pub fn run(store: &Store, key: &DbKey, args: BackupArgs, json: bool) -> anyhow::
             return Err(CliError::Input(t!("backup-exists", file = f.display())).into());
         }
     }
-    encryption::backup_to(&store.conn, key, &dest)?;
+    let hmac = PageHmac::of(&store.path)?;
+    encryption::backup_to(&store.conn, key, hmac, &dest)?;
     std::fs::copy(header_path(&store.path), &salt).map_err(|e| {
         // Without its settings the copy cannot be opened: no half backup.
         let _ = std::fs::remove_file(&dest);

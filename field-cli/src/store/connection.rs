@@ -143,7 +143,8 @@ impl Store {
         super::cipher_provider::prepare();
         let mut conn = Connection::open(path).map_err(|e| fail(&t!("step-open"), &e))?;
         if let Some(key) = key {
-            encryption::apply_key(&conn, key).map_err(|e| fail(&t!("step-key"), &e))?;
+            let hmac = super::kdf::PageHmac::of(path)?;
+            encryption::apply_key(&conn, key, hmac).map_err(|e| fail(&t!("step-key"), &e))?;
         }
         if locking == Locking::Exclusive {
             // Set before the first read, which takes the lock. No waiting

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
-use super::kdf::{DbKey, KdfHeader};
+use super::kdf::{DbKey, KdfHeader, PageHmac};
 use crate::error::{CliError, Result};
 use crate::i18n::t;
 
@@ -59,13 +59,15 @@ pub fn file_state(path: &Path) -> Result<FileState> {
     })
 }
 
-/// Gives a new connection its key: the first statement on it.
-pub fn apply_key(conn: &Connection, key: &DbKey) -> rusqlite::Result<()> {
+/// Gives a new connection its key and its database's page HMAC: the
+/// first statements on it.
+pub fn apply_key(conn: &Connection, key: &DbKey, hmac: PageHmac) -> rusqlite::Result<()> {
     // SQLCipher logs a wrong key's failed page checks to stderr itself;
     // the agent gets one clear message from this tool instead.
     conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
     let sql = zeroize::Zeroizing::new(format!("PRAGMA key = {};", key.pragma_value().as_str()));
-    conn.execute_batch(&sql)
+    conn.execute_batch(&sql)?;
+    conn.execute_batch(&hmac.pragma("main"))
 }
 
 /// Whether `err` is SQLCipher's answer to a wrong key.
@@ -123,6 +125,7 @@ pub fn encrypt_plain(path: &Path, header: &KdfHeader, key: &DbKey) -> Result<()>
             "ATTACH DATABASE ?1 AS encrypted KEY ?2",
             rusqlite::params![tmp.to_string_lossy(), raw.as_str()],
         )
+        .and_then(|_| conn.execute_batch(&header.page_hmac.pragma("encrypted")))
         .map_err(|e| fail(&t!("step-attach"), &e))?;
         conn.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))
             .map_err(|e| fail(&t!("step-copy"), &e))?;
@@ -146,9 +149,10 @@ pub fn encrypt_plain(path: &Path, header: &KdfHeader, key: &DbKey) -> Result<()>
 }
 
 /// Writes a consistent copy of the open database to `dest` (a new file,
-/// mode 0600), encrypted with the same `key`: `sqlcipher_export` reads one
-/// snapshot, so commands of other sigap processes wait at most a moment.
-pub fn backup_to(conn: &Connection, key: &DbKey, dest: &Path) -> Result<()> {
+/// mode 0600), encrypted with the same `key` and page HMAC: `sqlcipher_export`
+/// reads one snapshot, so commands of other sigap processes wait at most a
+/// moment.
+pub fn backup_to(conn: &Connection, key: &DbKey, hmac: PageHmac, dest: &Path) -> Result<()> {
     let fail = |what: &str, e: &dyn std::fmt::Display| {
         CliError::Local(t!(
             "db-cannot-backup",
@@ -166,6 +170,7 @@ pub fn backup_to(conn: &Connection, key: &DbKey, dest: &Path) -> Result<()> {
         "ATTACH DATABASE ?1 AS backup KEY ?2",
         rusqlite::params![dest.to_string_lossy(), raw.as_str()],
     )
+    .and_then(|_| conn.execute_batch(&hmac.pragma("backup")))
     .map_err(|e| fail(&t!("step-attach"), &e))?;
     let copied = conn
         .query_row("SELECT sqlcipher_export('backup')", [], |_| Ok(()))

@@ -45,11 +45,29 @@ pub fn pragma_key(db: &Path, passphrase: &str) -> String {
     format!("\"x'{hex}'\"")
 }
 
+/// SQLCipher's name of the page HMAC kept beside `db` (`page_hmac`;
+/// SHA-512, SQLCipher's default, when it is not there).
+pub fn page_hmac(db: &Path) -> &'static str {
+    let mut header_path = db.as_os_str().to_owned();
+    header_path.push(".salt");
+    let header: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(header_path).unwrap()).unwrap();
+    match header["page_hmac"].as_str() {
+        None | Some("sha512") => "HMAC_SHA512",
+        Some("sha256") => "HMAC_SHA256",
+        Some(other) => panic!("page_hmac {other:?}"),
+    }
+}
+
 /// The test database at `db` opened directly (SQLCipher, test passphrase).
 pub fn open_db(db: &Path) -> rusqlite::Connection {
     let conn = rusqlite::Connection::open(db).unwrap();
-    conn.execute_batch(&format!("PRAGMA key = {};", pragma_key(db, PASSPHRASE)))
-        .unwrap();
+    conn.execute_batch(&format!(
+        "PRAGMA key = {}; PRAGMA cipher_hmac_algorithm = {};",
+        pragma_key(db, PASSPHRASE),
+        page_hmac(db)
+    ))
+    .unwrap();
     conn
 }
 

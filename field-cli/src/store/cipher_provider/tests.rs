@@ -323,9 +323,11 @@ impl Drop for Restore {
 const KEY: &str =
     "PRAGMA key = \"x'2b7e151628aed2a6abf7158809cf4f3c2b7e151628aed2a6abf7158809cf4f3c'\";";
 
-fn open(path: &std::path::Path, expect: &str) -> Connection {
+fn open(path: &std::path::Path, expect: &str, hmac: &str) -> Connection {
     let conn = Connection::open(path).unwrap();
     conn.execute_batch(KEY).unwrap();
+    conn.execute_batch(&format!("PRAGMA cipher_hmac_algorithm = {hmac};"))
+        .unwrap();
     let provider: String = conn
         .query_row("PRAGMA cipher_provider", [], |r| r.get(0))
         .unwrap();
@@ -366,6 +368,14 @@ fn add(conn: &Connection, from: i64) {
 
 #[test]
 fn a_database_written_through_either_provider_opens_through_the_other() {
+    // SQLCipher's default page HMAC (databases made before `page_hmac`)
+    // and the one new databases get.
+    for hmac in ["HMAC_SHA512", "HMAC_SHA256"] {
+        written_through_either_provider(hmac);
+    }
+}
+
+fn written_through_either_provider(hmac: &str) {
     let _alone = SWITCHING.lock().unwrap_or_else(|e| e.into_inner());
     let (mine, theirs) = (ours(), openssl());
     let _restore = Restore(mine);
@@ -375,7 +385,7 @@ fn a_database_written_through_either_provider_opens_through_the_other() {
     // Written as SQLCipher with OpenSSL writes it (today's laptops).
     use_provider(theirs);
     {
-        let conn = open(&path, "openssl");
+        let conn = open(&path, "openssl", hmac);
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);",
         )
@@ -387,7 +397,7 @@ fn a_database_written_through_either_provider_opens_through_the_other() {
     // Read and extended through this module.
     use_provider(mine);
     {
-        let conn = open(&path, NAME.to_str().unwrap());
+        let conn = open(&path, NAME.to_str().unwrap(), hmac);
         assert_eq!(rows(&conn), (400, expected.clone()));
         intact(&conn);
         add(&conn, 400);
@@ -399,7 +409,7 @@ fn a_database_written_through_either_provider_opens_through_the_other() {
     // And read back through OpenSSL: every page's HMAC checks.
     use_provider(theirs);
     {
-        let conn = open(&path, "openssl");
+        let conn = open(&path, "openssl", hmac);
         assert_eq!(rows(&conn), (800, expected.clone()));
         intact(&conn);
     }
@@ -410,6 +420,8 @@ fn a_database_written_through_either_provider_opens_through_the_other() {
     conn.execute_batch("PRAGMA cipher_log_level = NONE;")
         .unwrap();
     conn.execute_batch(&KEY.replace("2b7e", "0000")).unwrap();
+    conn.execute_batch(&format!("PRAGMA cipher_hmac_algorithm = {hmac};"))
+        .unwrap();
     let err = conn
         .query_row("SELECT COUNT(*) FROM t", [], |r| r.get::<_, i64>(0))
         .unwrap_err();
