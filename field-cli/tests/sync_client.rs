@@ -1304,11 +1304,10 @@ fn a_clock_off_by_minutes_is_warned_about_and_within_five_minutes_it_is_not() {
     assert!(!r.stderr.contains("warning"), "{}", r.stderr);
 }
 
-/// Copies the database as a backup would (consistent, WAL included).
+/// Copies the database as the agent would (`sigap backup`: consistent,
+/// WAL included, encrypted as the database is).
 fn backup(env: &Env, to: &std::path::Path) {
-    open_db(&env.db)
-        .execute("VACUUM INTO ?1", [to.to_str().unwrap()])
-        .unwrap();
+    env.run(&["backup", to.to_str().unwrap()]).code(0);
 }
 
 /// Puts a backup back in place of the database.

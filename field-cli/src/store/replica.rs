@@ -180,10 +180,10 @@ impl<'c, 'k> Writer<'c, 'k> {
 
     /// Notes the keys of persons just written, numbered from `next_id`
     /// on. SQLite gives each row of a statement one more than the
-    /// table's last row (only a table whose last row is the largest
-    /// number would get random ones), so the statement's last row has
-    /// the number the count says; anything else stops the pull before a
-    /// key points at the wrong person.
+    /// table's last row (random numbers only once the last row holds the
+    /// largest number it allows), so the statement's last row has the
+    /// number the count says; anything else stops the pull before a key
+    /// points at the wrong person.
     fn numbered(&mut self, written: &[(StoredHash, &PersonState)]) -> Result<()> {
         let first = self.next_id;
         let last = first.checked_add(written.len() as i64 - 1);
