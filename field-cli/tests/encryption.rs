@@ -171,27 +171,33 @@ fn without_a_passphrase_nor_a_terminal_the_command_stops_and_says_how_to_give_on
     assert!(!fresh.db.exists());
 }
 
+/// Copies the database of `env` (schema, rows and version) into a new
+/// file `to` keyed with `key` (`''`: not encrypted), `settings` run on
+/// the copy before it is written.
+fn export_copy(env: &Env, to: &Path, key: &str, settings: &str) {
+    let conn = open_db(&env.db);
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    conn.execute(
+        "ATTACH DATABASE ?1 AS copy KEY ?2",
+        [to.to_str().unwrap(), key],
+    )
+    .unwrap();
+    conn.execute_batch(settings).unwrap();
+    conn.query_row("SELECT sqlcipher_export('copy')", [], |_| Ok(()))
+        .unwrap();
+    conn.execute_batch(&format!(
+        "PRAGMA copy.user_version = {version}; DETACH DATABASE copy;"
+    ))
+    .unwrap();
+}
+
 /// Turns the encrypted database of `env` into the unencrypted one the
 /// version before encryption kept (same schema and rows).
 fn decrypt_to_old_version(env: &Env) {
     let plain = env.path("plain.db");
-    {
-        let conn = open_db(&env.db);
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
-        conn.execute(
-            "ATTACH DATABASE ?1 AS plaintext KEY ''",
-            [plain.to_str().unwrap()],
-        )
-        .unwrap();
-        conn.query_row("SELECT sqlcipher_export('plaintext')", [], |_| Ok(()))
-            .unwrap();
-        conn.execute_batch(&format!(
-            "PRAGMA plaintext.user_version = {version}; DETACH DATABASE plaintext;"
-        ))
-        .unwrap();
-    }
+    export_copy(env, &plain, "", "");
     for f in files_of(env) {
         std::fs::remove_file(f).unwrap();
     }
@@ -377,26 +383,13 @@ fn unlock_keeps_the_key_for_a_while_and_lock_forgets_it() {
 /// not name the page HMAC.
 fn to_sha512_version(env: &Env) {
     let old = env.path("sha512.db");
-    {
-        let conn = open_db(&env.db);
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
-        let key = pragma_key(&env.db, PASSPHRASE);
-        conn.execute(
-            "ATTACH DATABASE ?1 AS old KEY ?2",
-            [old.to_str().unwrap(), key.trim_matches('"')],
-        )
-        .unwrap();
-        conn.execute_batch("PRAGMA old.cipher_hmac_algorithm = HMAC_SHA512;")
-            .unwrap();
-        conn.query_row("SELECT sqlcipher_export('old')", [], |_| Ok(()))
-            .unwrap();
-        conn.execute_batch(&format!(
-            "PRAGMA old.user_version = {version}; DETACH DATABASE old;"
-        ))
-        .unwrap();
-    }
+    let key = pragma_key(&env.db, PASSPHRASE);
+    export_copy(
+        env,
+        &old,
+        key.trim_matches('"'),
+        "PRAGMA copy.cipher_hmac_algorithm = HMAC_SHA512;",
+    );
     let salt = with_suffix(&env.db, ".salt");
     let mut header: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&salt).unwrap()).unwrap();
