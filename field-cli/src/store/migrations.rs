@@ -590,6 +590,32 @@ pub(crate) mod tests {
                 "person {n}"
             );
         }
+        // A later batch of 70 (more keys than one statement adds) finds
+        // 51 of its keys held by the rows above: the new rows replace them.
+        let later: Vec<_> = (0..70).map(|n| person(n, 3)).collect();
+        let batch: Vec<_> = later
+            .iter()
+            .map(|p| (replica::StoredHash::parse(&p.nik_hash).unwrap(), p))
+            .collect();
+        let tx = store.conn.unchecked_transaction().unwrap();
+        replica::Writer::new(&tx, &mut unindexed)
+            .unwrap()
+            .append(&batch)
+            .unwrap();
+        replica::index(&tx, &mut unindexed).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(replica::count(&store.conn).unwrap(), 70);
+        for want in later {
+            assert_eq!(
+                replica::get_by_hash(&store.conn, want.nik_hash.clone()).unwrap(),
+                Some(want)
+            );
+        }
+        let rows: i64 = store
+            .conn
+            .query_row("SELECT COUNT(*) FROM replica", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 70, "the replaced rows are gone");
     }
 
     #[test]

@@ -281,17 +281,56 @@ pub fn index_keys(
     mut between: impl FnMut() -> Result<()>,
 ) -> Result<()> {
     keys.sort_unstable();
-    let mut add = conn.prepare_cached(
-        "INSERT INTO replica_keys(hash_key, person) VALUES (?1, ?2)
-         ON CONFLICT(hash_key) DO NOTHING",
-    )?;
+    let mut many = conn.prepare_cached(&keys_sql(KEYS_A_STATEMENT))?;
+    let mut one = conn.prepare_cached(&keys_sql(1))?;
     for step in keys.chunks(INDEX_STEP) {
-        for &(key, row) in step {
-            if add.execute(params![key, row])? == 0 {
-                settle_held_key(conn, key, row)?;
-            }
+        let mut groups = step.chunks_exact(KEYS_A_STATEMENT);
+        for group in &mut groups {
+            add_keys(conn, &mut many, group)?;
+        }
+        for pair in groups.remainder() {
+            add_keys(conn, &mut one, std::slice::from_ref(pair))?;
         }
         between()?;
+    }
+    Ok(())
+}
+
+/// Keys added by one `INSERT` of [`index_keys`] (as the pull's rows: the
+/// statement's own work paid once for all of them).
+const KEYS_A_STATEMENT: usize = 64;
+
+/// The `INSERT` of `keys` pairs (key, row) that leaves a held key as it is.
+fn keys_sql(keys: usize) -> String {
+    let mut sql = String::from("INSERT INTO replica_keys(hash_key, person) VALUES ");
+    for k in 0..keys {
+        sql.push_str(if k == 0 { "(?,?)" } else { ",(?,?)" });
+    }
+    sql.push_str(" ON CONFLICT(hash_key) DO NOTHING");
+    sql
+}
+
+/// Adds `group` (in key order) with `stmt`; the keys it found held are
+/// settled one by one, in order, so that a person's later write is the
+/// one kept.
+fn add_keys(
+    conn: &Connection,
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    group: &[(i64, i64)],
+) -> Result<()> {
+    for (i, &(key, row)) in group.iter().enumerate() {
+        stmt.raw_bind_parameter(2 * i + 1, key)?;
+        stmt.raw_bind_parameter(2 * i + 2, row)?;
+    }
+    if stmt.raw_execute()? == group.len() {
+        return Ok(());
+    }
+    let mut holder = conn.prepare_cached("SELECT person FROM replica_keys WHERE hash_key = ?1")?;
+    for &(key, row) in group {
+        let person: i64 = holder.query_row([key], |r| r.get(0))?;
+        if person != row {
+            settle_held_key(conn, key, row)?;
+        }
     }
     Ok(())
 }
