@@ -439,6 +439,31 @@ pub(crate) mod tests {
         assert_eq!(replica::count(&store.conn).unwrap(), 1);
     }
 
+    /// Writes `persons` into the replica as a pull writes one batch (one
+    /// `append`, then the key pass) and commits it.
+    fn write_batch(store: &Store, persons: &[sigap_shared::wire::PersonState]) {
+        let batch: Vec<_> = persons
+            .iter()
+            .map(|p| (replica::StoredHash::parse(&p.nik_hash).unwrap(), p))
+            .collect();
+        let tx = store.conn.unchecked_transaction().unwrap();
+        let mut unindexed = replica::Unindexed::default();
+        replica::Writer::new(&tx, &mut unindexed)
+            .unwrap()
+            .append(&batch)
+            .unwrap();
+        replica::index(&tx, &mut unindexed).unwrap();
+        tx.commit().unwrap();
+    }
+
+    /// Rows of the `replica` table itself (collisions aside).
+    fn replica_rows(store: &Store) -> i64 {
+        store
+            .conn
+            .query_row("SELECT COUNT(*) FROM replica", [], |r| r.get(0))
+            .unwrap()
+    }
+
     /// A new store, and Budi as the replica holds him (seq 1).
     fn store_and_budi() -> (tempfile::TempDir, Store, sigap_shared::wire::PersonState) {
         let dir = tempfile::tempdir().unwrap();
@@ -490,11 +515,11 @@ pub(crate) mod tests {
         replica::upsert(&store.conn, &again).unwrap();
         assert_eq!(replica::get(&store.conn, &nik).unwrap(), Some(again));
         assert_eq!(replica::count(&store.conn).unwrap(), 2);
-        let rows: i64 = store
-            .conn
-            .query_row("SELECT COUNT(*) FROM replica", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(rows, 2, "the replaced row is gone from the table");
+        assert_eq!(
+            replica_rows(&store),
+            2,
+            "the replaced row is gone from the table"
+        );
     }
 
     #[test]
@@ -511,19 +536,8 @@ pub(crate) mod tests {
         // One batch, as a pull writes it: each of a, b and c twice, the
         // later write last; b collides with a.
         let order = [(&b, 1), (&a, 2), (&c, 3), (&a, 4), (&b, 5), (&c, 6)];
-        let tx = store.conn.unchecked_transaction().unwrap();
-        let mut unindexed = replica::Unindexed::default();
-        {
-            let persons: Vec<_> = order.iter().map(|&(h, seq)| person(h, seq)).collect();
-            let batch: Vec<_> = persons
-                .iter()
-                .map(|p| (replica::StoredHash::parse(&p.nik_hash).unwrap(), p))
-                .collect();
-            let mut w = replica::Writer::new(&tx, &mut unindexed).unwrap();
-            w.append(&batch).unwrap();
-        }
-        replica::index(&tx, &mut unindexed).unwrap();
-        tx.commit().unwrap();
+        let persons: Vec<_> = order.iter().map(|&(h, seq)| person(h, seq)).collect();
+        write_batch(&store, &persons);
         for (hash, seq) in [(&a, 4), (&b, 5), (&c, 6)] {
             assert_eq!(
                 replica::get_by_hash(&store.conn, hash.clone()).unwrap(),
@@ -569,18 +583,7 @@ pub(crate) mod tests {
         let mut persons: Vec<_> = (0..50).map(|n| person(n, 1)).collect();
         persons.extend((0..50).map(|n| person(n, 2)));
         persons.push(person(50, 1));
-        let batch: Vec<_> = persons
-            .iter()
-            .map(|p| (replica::StoredHash::parse(&p.nik_hash).unwrap(), p))
-            .collect();
-        let tx = store.conn.unchecked_transaction().unwrap();
-        let mut unindexed = replica::Unindexed::default();
-        replica::Writer::new(&tx, &mut unindexed)
-            .unwrap()
-            .append(&batch)
-            .unwrap();
-        replica::index(&tx, &mut unindexed).unwrap();
-        tx.commit().unwrap();
+        write_batch(&store, &persons);
         assert_eq!(replica::count(&store.conn).unwrap(), 51);
         for n in 0..=50 {
             let want = person(n, if n < 50 { 2 } else { 1 });
@@ -593,17 +596,7 @@ pub(crate) mod tests {
         // A later batch of 70 (more keys than one statement adds) finds
         // 51 of its keys held by the rows above: the new rows replace them.
         let later: Vec<_> = (0..70).map(|n| person(n, 3)).collect();
-        let batch: Vec<_> = later
-            .iter()
-            .map(|p| (replica::StoredHash::parse(&p.nik_hash).unwrap(), p))
-            .collect();
-        let tx = store.conn.unchecked_transaction().unwrap();
-        replica::Writer::new(&tx, &mut unindexed)
-            .unwrap()
-            .append(&batch)
-            .unwrap();
-        replica::index(&tx, &mut unindexed).unwrap();
-        tx.commit().unwrap();
+        write_batch(&store, &later);
         assert_eq!(replica::count(&store.conn).unwrap(), 70);
         for want in later {
             assert_eq!(
@@ -611,11 +604,7 @@ pub(crate) mod tests {
                 Some(want)
             );
         }
-        let rows: i64 = store
-            .conn
-            .query_row("SELECT COUNT(*) FROM replica", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(rows, 70, "the replaced rows are gone");
+        assert_eq!(replica_rows(&store), 70, "the replaced rows are gone");
     }
 
     #[test]
@@ -689,11 +678,11 @@ pub(crate) mod tests {
         tx.commit().unwrap();
         let held = i64::try_from(20_000 + arrivals).unwrap();
         assert_eq!(replica::count(&store.conn).unwrap(), held);
-        let rows: i64 = store
-            .conn
-            .query_row("SELECT COUNT(*) FROM replica", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(rows, held, "no row is left behind unindexed");
+        assert_eq!(
+            replica_rows(&store),
+            held,
+            "no row is left behind unindexed"
+        );
         for n in [7, 8, 14, 100_001, 20_000] {
             let newer = n % 7 == 0 || n > 100_000;
             let want = person(n, if newer { 2 } else { 1 });
