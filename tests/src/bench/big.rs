@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use sigap_shared::wire::MAX_PUSH_CHANGES;
 
-use super::common::{self, assert_outcomes, verify_clean};
+use super::common::{self, CoverageAsker, assert_outcomes, verify_clean};
 use super::{Row, Scale, coverage_live, per_sec, ratio, row};
 use crate::measure::{mib, ms, percentile, secs, time_command, wait_output_with_peak};
 use crate::people::{change, person, registrations_csv, roll_csv};
@@ -43,6 +43,10 @@ fn roll_server(n: u64) -> (Server, String) {
     let _ = std::fs::remove_file(&roll);
     let sup = server.token("supervisor", "spv", &["33.72"]);
     assert_eq!(common::covered(&server, &sup), n, "covered after the roll");
+    // The roll went in through another process: the server's checkpoint
+    // thread would be copying its WAL into the database for seconds, on
+    // the cores the rows after this are timed on.
+    checkpoint(&server);
     (server, sup)
 }
 
@@ -95,27 +99,13 @@ pub fn rows(scale: Scale, parts: Parts, log: &mut dyn FnMut(&str)) -> Vec<Row> {
         if parts.coverage {
             log("  coverage, cached answers (nothing written between asks)");
             let year = crate::this_year();
-            // The roll went in through another process: the server's
-            // checkpoint thread would be copying its WAL into the database
-            // for seconds, writes the row's "nothing written" excludes.
-            checkpoint(&server);
-            let client = reqwest::blocking::Client::new();
+            let asker = CoverageAsker::default();
+            let query = format!("area=33.72&year={year}&depth=4");
             let mut samples = Vec::new();
             for _ in 0..=scale.reps {
-                let start = Instant::now();
-                let resp = client
-                    .get(format!(
-                        "{}/api/v1/coverage?area=33.72&year={year}&depth=4",
-                        server.url()
-                    ))
-                    .bearer_auth(&sup)
-                    .send()
-                    .expect("coverage");
-                assert!(resp.status().is_success());
-                let body = resp.bytes().expect("coverage body");
-                samples.push(start.elapsed());
-                let v: Value = serde_json::from_slice(&body).expect("coverage JSON");
-                assert_eq!(v["figures"]["covered"].as_u64(), Some(n));
+                let a = asker.ask(&server.url(), &sup, &query);
+                assert_eq!(a.covered, n, "covered in a cached answer");
+                samples.push(a.took());
             }
             // The first answer is built; nothing is written after it, so
             // every other one is served from the cache.

@@ -249,3 +249,84 @@ pub fn assert_outcomes(what: &str, pushed: &Pushed, expected: &[(&str, u64)]) {
         .collect();
     assert_eq!(got, want, "{what}: the answers differ from what was sent");
 }
+
+/// Asks for coverage answers as the coverage rows time them: one kept
+/// connection driven on the asking thread (a current-thread runtime),
+/// each answer timed from the request to its last byte, and its covered
+/// figure read without building the answer's JSON tree.
+///
+/// Not `reqwest::blocking` and a `Value`: the blocking client hands each
+/// chunk of a 1.4 MB answer from its own runtime thread to the caller,
+/// and a `Value` of that answer is tens of thousands of small
+/// allocations, whose release glibc consolidates inside the next timed
+/// request. Together they were most of what the cached rows measured
+/// (BENCHMARKS.md, issue 16: p50 ~2 ms against the server's ~0.8 ms).
+pub struct CoverageAsker {
+    runtime: tokio::runtime::Runtime,
+    client: reqwest::Client,
+}
+
+/// One coverage answer: when it was asked, when its last byte arrived,
+/// and the persons it counts.
+pub struct Asked {
+    pub sent: Instant,
+    pub end: Instant,
+    pub covered: u64,
+}
+
+impl Asked {
+    pub fn took(&self) -> Duration {
+        self.end - self.sent
+    }
+}
+
+/// The one figure every coverage check reads; the rest of the answer is
+/// parsed (it must be JSON) and skipped.
+#[derive(serde::Deserialize)]
+struct CoverageFigures {
+    figures: Covered,
+}
+
+#[derive(serde::Deserialize)]
+struct Covered {
+    covered: u64,
+}
+
+impl Default for CoverageAsker {
+    fn default() -> CoverageAsker {
+        CoverageAsker {
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the coverage asks"),
+            client: reqwest::Client::new(),
+        }
+    }
+}
+
+impl CoverageAsker {
+    /// `GET {base}/api/v1/coverage?{query}` with `token`.
+    pub fn ask(&self, base: &str, token: &str, query: &str) -> Asked {
+        let url = format!("{base}/api/v1/coverage?{query}");
+        let sent = Instant::now();
+        let body = self.runtime.block_on(async {
+            let resp = self
+                .client
+                .get(&url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("coverage");
+            assert!(resp.status().is_success(), "coverage: {}", resp.status());
+            resp.bytes().await.expect("coverage body")
+        });
+        let end = Instant::now();
+        let answer: CoverageFigures =
+            serde_json::from_slice(&body).expect("a coverage answer with figures.covered");
+        Asked {
+            sent,
+            end,
+            covered: answer.figures.covered,
+        }
+    }
+}

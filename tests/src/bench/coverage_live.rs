@@ -30,9 +30,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
-use super::common::{self, outcome_name, push_page};
+use super::common::{self, CoverageAsker, outcome_name, push_page};
 use crate::people::change;
 use crate::procs::Server;
 
@@ -81,25 +79,13 @@ struct Answer {
 }
 
 /// Asks for the coverage of Kota Surakarta to RT depth once.
-fn ask(client: &reqwest::blocking::Client, url: &str, sup: &str, year: &str) -> Answer {
-    let sent = Instant::now();
-    let resp = client
-        .get(format!(
-            "{url}/api/v1/coverage?area=33.72&year={year}&depth=4"
-        ))
-        .bearer_auth(sup)
-        .send()
-        .expect("coverage");
-    assert!(resp.status().is_success(), "coverage: {}", resp.status());
-    // The answer in full, as bytes: decoding it is the client's cost.
-    let body = resp.bytes().expect("coverage body");
-    let end = Instant::now();
-    let v: Value = serde_json::from_slice(&body).expect("coverage JSON");
+fn ask(asker: &CoverageAsker, url: &str, sup: &str, year: &str) -> Answer {
+    let a = asker.ask(url, sup, &format!("area=33.72&year={year}&depth=4"));
     Answer {
-        sent,
-        end,
-        took: end - sent,
-        covered: v["figures"]["covered"].as_u64().expect("covered"),
+        sent: a.sent,
+        end: a.end,
+        took: a.took(),
+        covered: a.covered,
     }
 }
 
@@ -165,11 +151,11 @@ pub fn measure(server: &Server, persons: u64, first_person: u64, reps: usize) ->
         })
     };
 
-    let client = reqwest::blocking::Client::new();
+    let asker = CoverageAsker::default();
     let (mut built, mut cached, mut unsure) = (Vec::new(), Vec::new(), 0usize);
     let deadline = Instant::now() + Duration::from_secs(90);
     // The first answer fills the cache; it is not counted.
-    let mut prev = ask(&client, &url, &sup, &year);
+    let mut prev = ask(&asker, &url, &sup, &year);
     let classify = |prev: &Answer,
                     a: &Answer,
                     acked_before: u64,
@@ -208,7 +194,7 @@ pub fn measure(server: &Server, persons: u64, first_person: u64, reps: usize) ->
         }
         for _ in 0..2 {
             let before = timeline.lock().expect("timeline").acked;
-            let a = ask(&client, &url, &sup, &year);
+            let a = ask(&asker, &url, &sup, &year);
             let after = timeline.lock().expect("timeline").sent;
             classify(
                 &prev,
