@@ -630,6 +630,34 @@ fn a_page_whose_header_disagrees_with_its_body_is_refused_and_the_pages_before_i
     assert_eq!(env.count("SELECT COUNT(*) FROM replica"), 9);
 }
 
+#[test]
+fn a_page_with_an_unreadable_hash_is_refused_and_the_pages_before_it_are_kept() {
+    // Pages of two; the person at 6 comes with a hash that is not 64
+    // hexadecimal digits, so the third page cannot be written.
+    let (state, server) = paged_feed(9, 2, PullHeader::Agrees);
+    let good = state.lock().unwrap().persons[5].nik_hash.clone();
+    state.lock().unwrap().persons[5].nik_hash = "not-a-hash".into();
+    let env = Env::with_server(&server.url);
+    env.run(&["sync"])
+        .code(5)
+        .stderr_has("nik_hash is not 64 hexadecimal digits");
+    assert_eq!(env.count("SELECT COUNT(*) FROM replica"), 4);
+    env.run(&["lookup", "3372012006700004"])
+        .code(0)
+        .stdout_has("participant");
+    // Once the server sends it right, the pull resumes after the pages it
+    // kept and misses nobody.
+    state.lock().unwrap().persons[5].nik_hash = good;
+    let before = server.requests().len();
+    let s = env.run(&["sync", "--json"]).code(0).json();
+    assert_eq!(s["received"], 5, "{s}");
+    assert_eq!(pull_cursors(&server, before)[0], 4);
+    assert_eq!(env.count("SELECT COUNT(*) FROM replica"), 9);
+    env.run(&["lookup", "3372012006700006"])
+        .code(0)
+        .stdout_has("participant");
+}
+
 /// `person` voided by a supervisor.
 fn voided(nik: &str, participant: bool, seq: u64) -> PersonState {
     PersonState {

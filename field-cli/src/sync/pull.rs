@@ -45,6 +45,36 @@ pub fn cursor(store: &Store) -> Result<u64> {
         .unwrap_or(0))
 }
 
+/// A page ready to be written: decoded, its persons' hashes parsed, and
+/// the cursor it leads to. Made on the decoding thread, which also frees
+/// it once written (see [`decode`]): the writing thread is the pull's
+/// slowest, and does neither.
+struct Decoded {
+    page: PullPage,
+    hashes: Vec<replica::StoredHash>,
+    next: u64,
+}
+
+impl Decoded {
+    fn of(client: &Client, page: PullPage, next: u64) -> Result<Decoded> {
+        let hashes = page
+            .persons
+            .iter()
+            .map(|p| {
+                replica::StoredHash::parse(&p.nik_hash).ok_or_else(|| {
+                    CliError::Refused(t!(
+                        "client-unreadable-answer",
+                        server = client.base(),
+                        what = t!("request-pull"),
+                        detail = "nik_hash is not 64 hexadecimal digits"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Decoded { page, hashes, next })
+    }
+}
+
 /// What the asking thread hands the decoding one, in the feed's order.
 enum Fetched {
     /// A page not yet decoded, and the cursor it was asked from.
@@ -63,13 +93,14 @@ fn fetch(
     client: &Client,
     device: Option<Uuid>,
     from: u64,
-    pages: &mpsc::SyncSender<Result<(PullPage, u64)>>,
+    pages: &mpsc::SyncSender<Result<Decoded>>,
+    spent: mpsc::Receiver<Decoded>,
 ) {
     std::thread::scope(|scope| {
         // Handed over, not queued: one page is fetched while one is
         // decoded, and no more are held (see `AHEAD`).
         let (tx, rx) = mpsc::sync_channel(0);
-        scope.spawn(move || decode(client, &rx, pages));
+        scope.spawn(move || decode(client, &rx, pages, &spent));
         ask(client, device, from, &tx);
     });
 }
@@ -120,17 +151,24 @@ fn ask(
     }
 }
 
-/// Decodes the pages [`ask`] fetched, in order, and sends them on.
+/// Decodes the pages [`ask`] fetched, in order, and sends them on. The
+/// pages the writer has written come back to be freed here, where their
+/// memory was taken, before the next is decoded: a page written is never
+/// held longer than one decoded page.
 fn decode(
     client: &Client,
     fetched: &mpsc::Receiver<Result<Fetched>>,
-    pages: &mpsc::SyncSender<Result<(PullPage, u64)>>,
+    pages: &mpsc::SyncSender<Result<Decoded>>,
+    spent: &mpsc::Receiver<Decoded>,
 ) {
     for got in fetched {
-        let page = got.and_then(|f| match f {
-            Fetched::Page(page, next) => Ok((page, next)),
-            Fetched::Answer(answer, from) => decode_answer(client, &answer, from),
-        });
+        spent.try_iter().for_each(drop);
+        let page = got
+            .and_then(|f| match f {
+                Fetched::Page(page, next) => Ok((page, next)),
+                Fetched::Answer(answer, from) => decode_answer(client, &answer, from),
+            })
+            .and_then(|(page, next)| Decoded::of(client, page, next));
         let failed = page.is_err();
         if pages.send(page).is_err() || failed {
             return;
@@ -181,11 +219,12 @@ pub fn pull_all(
         .execute_batch(&format!("PRAGMA cache_size=-{PULL_CACHE_KIB}"))?;
     let pulled = std::thread::scope(|scope| -> Result<()> {
         let (tx, rx) = mpsc::sync_channel(AHEAD);
-        scope.spawn(move || fetch(client, device, from, &tx));
+        let (spent, written) = mpsc::channel();
+        scope.spawn(move || fetch(client, device, from, &tx, written));
         let mut pull = Pull {
             store,
-            client,
             rx,
+            spent: Some(spent),
             summary,
             rep: &mut rep,
             batch: Batch::default(),
@@ -211,8 +250,10 @@ const PASSES_TAKING_PAGES: usize = 2;
 /// batch they are written into.
 struct Pull<'a> {
     store: &'a Store,
-    client: &'a Client,
-    rx: mpsc::Receiver<Result<(PullPage, u64)>>,
+    rx: mpsc::Receiver<Result<Decoded>>,
+    /// Where written pages go to be freed (see [`decode`]); without it,
+    /// or once the decoding thread has ended, they are freed here.
+    spent: Option<mpsc::Sender<Decoded>>,
     summary: &'a mut Summary,
     rep: &'a mut Reporter,
     batch: Batch,
@@ -260,19 +301,24 @@ impl Pull<'_> {
     }
 
     /// Writes a page the fetching thread sent, or keeps its error.
-    fn take(&mut self, got: Result<(PullPage, u64)>) -> Result<()> {
-        let (page, next) = match got {
+    fn take(&mut self, got: Result<Decoded>) -> Result<()> {
+        let decoded = match got {
             Ok(v) => v,
             Err(e) => {
                 self.failed = Some(e);
                 return Ok(());
             }
         };
-        let n = page.persons.len();
-        self.batch.write(self.store, self.client, &page, next)?;
+        let n = decoded.page.persons.len();
+        self.batch.write(self.store, &decoded)?;
         self.summary.received += n as u64;
-        self.summary.pull_cursor = next;
+        self.summary.pull_cursor = decoded.next;
         self.rep.step(n as u64);
+        if let Some(spent) = &self.spent {
+            // Sent back to be freed; if the decoding thread has ended, the
+            // page comes back in the error and is freed here.
+            let _ = spent.send(decoded);
+        }
         Ok(())
     }
 
@@ -365,45 +411,35 @@ impl Batch {
         self.began.map(|t| HOLD_AT_MOST.saturating_sub(t.elapsed()))
     }
 
-    fn write(&mut self, store: &Store, client: &Client, page: &PullPage, next: u64) -> Result<()> {
+    fn write(&mut self, store: &Store, decoded: &Decoded) -> Result<()> {
         if self.began.is_none() {
             store.conn.execute_batch("BEGIN IMMEDIATE")?;
             self.began = Some(Instant::now());
         }
-        let written = Self::write_persons(
-            &store.conn,
-            client,
-            page,
-            &mut self.erased,
-            &mut self.unindexed,
-        );
+        let written =
+            Self::write_persons(&store.conn, decoded, &mut self.erased, &mut self.unindexed);
         if written.is_err() {
             self.abandon(store)?;
             return written;
         }
-        self.persons += page.persons.len();
-        self.cursor = Some(next);
+        self.persons += decoded.page.persons.len();
+        self.cursor = Some(decoded.next);
         Ok(())
     }
 
     fn write_persons(
         conn: &rusqlite::Connection,
-        client: &Client,
-        page: &PullPage,
+        decoded: &Decoded,
         erased: &mut HashMap<String, u64>,
         unindexed: &mut replica::Unindexed,
     ) -> Result<()> {
-        let mut persons = Vec::with_capacity(page.persons.len());
-        for p in &page.persons {
-            let hash = replica::StoredHash::parse(&p.nik_hash).ok_or_else(|| {
-                CliError::Refused(t!(
-                    "client-unreadable-answer",
-                    server = client.base(),
-                    what = t!("request-pull"),
-                    detail = "nik_hash is not 64 hexadecimal digits"
-                ))
-            })?;
-            persons.push((hash, p));
+        let persons: Vec<_> = decoded
+            .hashes
+            .iter()
+            .copied()
+            .zip(&decoded.page.persons)
+            .collect();
+        for p in &decoded.page.persons {
             if let Some(at) = p.erased_at {
                 let e = erased.entry(p.nik_hash.clone()).or_insert(at);
                 *e = (*e).max(at);
@@ -514,8 +550,8 @@ mod tests {
         let mut rep = Reporter::new();
         let mut pull = Pull {
             store: &store,
-            client: &client,
             rx,
+            spent: None,
             summary: &mut summary,
             rep: &mut rep,
             batch: Batch::default(),
@@ -523,14 +559,18 @@ mod tests {
             failed: None,
             spare: Vec::new(),
         };
+        let ready = |ns| {
+            let (page, next) = page(ns);
+            Decoded::of(&client, page, next)
+        };
         let (first, _) = page(1..=600);
-        pull.take(Ok(page(1..=600))).unwrap();
+        pull.take(ready(1..=600)).unwrap();
         // On their way while the commit indexes the first page's keys.
         let (second, _) = page(601..=900);
-        tx.send(Ok(page(601..=900))).unwrap();
+        tx.send(ready(601..=900)).unwrap();
         tx.send(Err(CliError::Network("connection reset by peer".into())))
             .unwrap();
-        tx.send(Ok(page(901..=950))).unwrap();
+        tx.send(ready(901..=950)).unwrap();
         pull.commit().unwrap();
         assert!(pull.failed.is_some(), "the failure was taken mid-pass");
         assert!(!pull.batch.is_open(), "the batch was committed");
