@@ -608,6 +608,58 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn every_value_of_a_page_is_written_whatever_the_person_before_held() {
+        use sigap_shared::{AreaCode, Category, Status};
+        let (_dir, store, _) = store_and_budi();
+        let kelurahan = [
+            None,
+            Some(AreaCode::parse("33.72.01.1001").unwrap()),
+            Some(AreaCode::parse("33.72.05.1003").unwrap()),
+        ];
+        let text = |n: u64, k: u64, what: &str| match n % k {
+            0 => None,
+            1 => Some(what.to_string()),
+            _ => Some(format!("{what} {}", n % 5)),
+        };
+        let when = |n: u64, k: u64| (!n.is_multiple_of(k)).then_some(1_700_000_000_000 + n % 3);
+        // Each value moves between none, a value held by the person
+        // before and a new one, at its own pace, so that every parameter
+        // of the statements (and of the single-row tail) is bound anew,
+        // left as it was, and set back to NULL along the page.
+        let person = |n: u64| sigap_shared::wire::PersonState {
+            nik_hash: format!(
+                "{:016x}{}",
+                n.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                "1".repeat(48)
+            ),
+            nik_masked: format!("**************{:02}", n % 100),
+            name_masked: text(n, 3, "B***"),
+            participant: n % 4 == 1,
+            registered_by: text(n, 5, "agen"),
+            registered_at: when(n, 2),
+            kelurahan: kelurahan[(n % 3) as usize],
+            rw: (!n.is_multiple_of(4)).then_some((n % 3) as u16),
+            rt: (!n.is_multiple_of(5)).then_some((n % 2) as u16),
+            category: [None, Some(Category::Pu), Some(Category::Bpu)][(n % 3) as usize],
+            status: [Some(Status::Registered), None, Some(Status::Void)][(n / 2 % 3) as usize],
+            seq: n + 1,
+            voided_at: when(n, 7),
+            void_reason: text(n, 7, "pindah"),
+            last_changed_by: text(n, 2, "membership roll"),
+            erased_at: when(n, 11),
+        };
+        let persons: Vec<_> = (0..101).map(person).collect();
+        write_batch(&store, &persons);
+        assert_eq!(replica::count(&store.conn).unwrap(), 101);
+        for want in persons {
+            assert_eq!(
+                replica::get_by_hash(&store.conn, want.nik_hash.clone()).unwrap(),
+                Some(want)
+            );
+        }
+    }
+
+    #[test]
     fn a_replica_out_of_row_numbers_refuses_the_write_rather_than_mix_persons() {
         let (_dir, store, base) = store_and_budi();
         // The largest row number SQLite allows is taken: it would number

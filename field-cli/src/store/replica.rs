@@ -14,7 +14,7 @@ use sigap_shared::{AreaCode, Nik, ReplicaKey, Status, nik_lookup_hash};
 
 use crate::error::{CliError, Result};
 
-/// The columns of a person after its hash, in the order [`bind_person`]
+/// The columns of a person after its hash, in the order [`Bindings::person`]
 /// binds them and [`get`] reads them.
 const COLUMNS: &str = "nik_masked, name_masked, participant, registered_by, registered_at,
     kelurahan, rw, rt, category, status, seq, voided_at, void_reason, last_changed_by, erased_at";
@@ -132,8 +132,8 @@ const ROWS: usize = 32;
 /// writes a million of them).
 pub struct Writer<'c, 'k> {
     conn: &'c Connection,
-    one: rusqlite::CachedStatement<'c>,
-    many: rusqlite::CachedStatement<'c>,
+    one: Bindings<'c>,
+    many: Bindings<'c>,
     /// The row number the next person gets: one more than the table's
     /// last row.
     next_id: i64,
@@ -152,8 +152,8 @@ impl<'c, 'k> Writer<'c, 'k> {
         })?;
         Ok(Writer {
             conn,
-            one: conn.prepare_cached(&insert_sql(1))?,
-            many: conn.prepare_cached(&insert_sql(ROWS))?,
+            one: Bindings::new(conn.prepare_cached(&insert_sql(1))?, 1),
+            many: Bindings::new(conn.prepare_cached(&insert_sql(ROWS))?, ROWS),
             next_id,
             unindexed,
         })
@@ -165,14 +165,14 @@ impl<'c, 'k> Writer<'c, 'k> {
         let mut chunks = persons.chunks_exact(ROWS);
         for chunk in &mut chunks {
             for (i, person) in chunk.iter().enumerate() {
-                bind_person(&mut self.many, i * COLUMN_COUNT, person)?;
+                self.many.person(i * COLUMN_COUNT, person)?;
             }
-            self.many.raw_execute()?;
+            self.many.stmt.raw_execute()?;
             self.numbered(chunk)?;
         }
         for person in chunks.remainder() {
-            bind_person(&mut self.one, 0, person)?;
-            self.one.raw_execute()?;
+            self.one.person(0, person)?;
+            self.one.stmt.raw_execute()?;
             self.numbered(std::slice::from_ref(person))?;
         }
         Ok(())
@@ -204,31 +204,130 @@ impl<'c, 'k> Writer<'c, 'k> {
 /// Values bound for each person written.
 const COLUMN_COUNT: usize = 16;
 
-/// Binds one person's values from parameter `after + 1` on.
-fn bind_person(
-    stmt: &mut rusqlite::Statement<'_>,
-    after: usize,
-    (hash, p): &(StoredHash, &PersonState),
-) -> Result<()> {
-    let millis = |v: Option<u64>| v.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
-    let kelurahan = p.kelurahan.map(|k| k.text());
-    stmt.raw_bind_parameter(after + 1, &hash.bytes[..])?;
-    stmt.raw_bind_parameter(after + 2, &p.nik_masked)?;
-    stmt.raw_bind_parameter(after + 3, &p.name_masked)?;
-    stmt.raw_bind_parameter(after + 4, p.participant)?;
-    stmt.raw_bind_parameter(after + 5, &p.registered_by)?;
-    stmt.raw_bind_parameter(after + 6, millis(p.registered_at))?;
-    stmt.raw_bind_parameter(after + 7, kelurahan.as_deref())?;
-    stmt.raw_bind_parameter(after + 8, p.rw)?;
-    stmt.raw_bind_parameter(after + 9, p.rt)?;
-    stmt.raw_bind_parameter(after + 10, p.category.map(|c| c.as_str()))?;
-    stmt.raw_bind_parameter(after + 11, p.status.map(|s| s.as_str()))?;
-    stmt.raw_bind_parameter(after + 12, i64::try_from(p.seq).unwrap_or(i64::MAX))?;
-    stmt.raw_bind_parameter(after + 13, millis(p.voided_at))?;
-    stmt.raw_bind_parameter(after + 14, &p.void_reason)?;
-    stmt.raw_bind_parameter(after + 15, &p.last_changed_by)?;
-    stmt.raw_bind_parameter(after + 16, millis(p.erased_at))?;
-    Ok(())
+/// A value as bound to one parameter of a statement.
+#[derive(Debug, PartialEq)]
+enum Bound {
+    Null,
+    Int(i64),
+    Text(String),
+}
+
+/// A value to bind: a text borrowed from the person.
+#[derive(Clone, Copy)]
+enum Value<'v> {
+    Null,
+    Int(i64),
+    Text(&'v str),
+}
+
+impl Value<'_> {
+    fn of_text(text: Option<&str>) -> Value<'_> {
+        text.map_or(Value::Null, Value::Text)
+    }
+
+    fn of_int(n: Option<i64>) -> Value<'static> {
+        n.map_or(Value::Null, Value::Int)
+    }
+
+    fn is(&self, bound: &Bound) -> bool {
+        match (self, bound) {
+            (Value::Null, Bound::Null) => true,
+            (Value::Int(a), Bound::Int(b)) => a == b,
+            (Value::Text(a), Bound::Text(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// An `INSERT` of the pull and what each of its parameters holds.
+///
+/// SQLite keeps a statement's bindings from one execution to the next, so
+/// a parameter that is to hold what it already holds is not bound again.
+/// Most of a person's values are the same as those of the person written
+/// by the statement before (the NULLs of who was never voided or erased,
+/// the category, the source of the last change), and binding was a fifth
+/// of the writing thread's instructions in a pull (each text is copied
+/// into memory SQLite allocates). The record of what is held lives as long as
+/// the statement is out of the cache, which clears its bindings when it
+/// takes it back; a parameter is recorded only once its binding
+/// succeeded.
+struct Bindings<'c> {
+    stmt: rusqlite::CachedStatement<'c>,
+    /// Per parameter (the first is index 0): what it holds, if known.
+    held: Vec<Option<Bound>>,
+}
+
+impl<'c> Bindings<'c> {
+    fn new(stmt: rusqlite::CachedStatement<'c>, rows: usize) -> Bindings<'c> {
+        let mut held = Vec::new();
+        held.resize_with(rows * COLUMN_COUNT, || None);
+        Bindings { stmt, held }
+    }
+
+    /// Binds one person's values from parameter `after + 1` on.
+    fn person(&mut self, after: usize, (hash, p): &(StoredHash, &PersonState)) -> Result<()> {
+        let millis =
+            |v: Option<u64>| Value::of_int(v.map(|v| i64::try_from(v).unwrap_or(i64::MAX)));
+        let kelurahan = p.kelurahan.map(|k| k.text());
+        // The hash is every person's own: bound each time.
+        self.stmt.raw_bind_parameter(after + 1, &hash.bytes[..])?;
+        self.held[after] = None;
+        let values = [
+            Value::Text(&p.nik_masked),
+            Value::of_text(p.name_masked.as_deref()),
+            Value::Int(i64::from(p.participant)),
+            Value::of_text(p.registered_by.as_deref()),
+            millis(p.registered_at),
+            Value::of_text(kelurahan.as_deref()),
+            Value::of_int(p.rw.map(i64::from)),
+            Value::of_int(p.rt.map(i64::from)),
+            Value::of_text(p.category.map(|c| c.as_str())),
+            Value::of_text(p.status.map(|s| s.as_str())),
+            Value::Int(i64::try_from(p.seq).unwrap_or(i64::MAX)),
+            millis(p.voided_at),
+            Value::of_text(p.void_reason.as_deref()),
+            Value::of_text(p.last_changed_by.as_deref()),
+            millis(p.erased_at),
+        ];
+        for (i, value) in values.into_iter().enumerate() {
+            self.bind(after + 1 + i, value)?;
+        }
+        Ok(())
+    }
+
+    /// Binds parameter `index` (from 0) unless it holds `value` already.
+    fn bind(&mut self, index: usize, value: Value<'_>) -> Result<()> {
+        if self.held[index].as_ref().is_some_and(|b| value.is(b)) {
+            return Ok(());
+        }
+        // Unknown until the binding succeeds.
+        let held = self.held[index].take();
+        let number = index + 1;
+        let now = match value {
+            Value::Null => {
+                self.stmt
+                    .raw_bind_parameter(number, rusqlite::types::Null)?;
+                Bound::Null
+            }
+            Value::Int(n) => {
+                self.stmt.raw_bind_parameter(number, n)?;
+                Bound::Int(n)
+            }
+            Value::Text(text) => {
+                self.stmt.raw_bind_parameter(number, text)?;
+                // The held text's buffer is used again.
+                let mut kept = match held {
+                    Some(Bound::Text(kept)) => kept,
+                    _ => String::new(),
+                };
+                kept.clear();
+                kept.push_str(text);
+                Bound::Text(kept)
+            }
+        };
+        self.held[index] = Some(now);
+        Ok(())
+    }
 }
 
 /// The `INSERT` of `rows` persons.
