@@ -248,9 +248,18 @@ impl PgStore {
         self.replica_key.clone()
     }
 
-    /// Runs `f` to completion on the store's runtime. From inside another
-    /// runtime (a test calling the store from async code) it waits on a
-    /// thread of its own, since a thread may not block on two runtimes.
+    /// Runs `f` to completion on the store's runtime.
+    ///
+    /// The server calls the store from its blocking threads, which carry
+    /// the server runtime's handle but run no task of it: there
+    /// `block_in_place` runs its closure as it is and the store's runtime
+    /// may block the thread. On a multi-threaded runtime's own thread it
+    /// hands that thread's tasks to another first. Only a current-thread
+    /// runtime (a test calling the store from async code) cannot lend its
+    /// thread: `f` then waits on a thread of its own. That thread had been
+    /// spawned for every call from inside any runtime, the server's too: a
+    /// cached coverage answer, two store calls, took p50 1.3–1.5 ms by
+    /// curl with it and 1.0–1.2 ms without (BENCHMARKS.md, issue 16).
     pub(super) fn block_on<F: Future + Send>(&self, f: F) -> F::Output
     where
         F::Output: Send,
@@ -258,8 +267,12 @@ impl PgStore {
         let Some(rt) = self.rt.as_ref() else {
             unreachable_runtime()
         };
-        if tokio::runtime::Handle::try_current().is_err() {
-            return rt.block_on(f);
+        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Err(_) => return rt.block_on(f),
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
+                return tokio::task::block_in_place(|| rt.block_on(f));
+            }
+            Ok(_) => {}
         }
         std::thread::scope(|s| {
             match s.spawn(|| rt.block_on(f)).join() {
