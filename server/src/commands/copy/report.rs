@@ -109,15 +109,21 @@ impl Copier {
         }
         let mut persons = Check::new("persons", src.count("persons")?, present);
         // Every position given out is at most the feed's counter, or a
-        // later write could take one a pull has passed.
-        let feed_seq: i64 = client
-            .query_one("SELECT value FROM meta WHERE key = 'feed_seq'", &[])
-            .await?
-            .get(0);
-        let max_seq = client
-            .query_one("SELECT COALESCE(MAX(seq), 0) FROM persons", &[])
-            .await?
-            .get::<_, i64>(0);
+        // later write could take one a pull has passed. Both read by one
+        // statement, so in one snapshot: a server pushing into the target
+        // meanwhile commits its persons and the counter together, and read
+        // one after the other they could fall on either side of it.
+        let row = client
+            .query_one(
+                "SELECT (SELECT value FROM meta WHERE key = 'feed_seq'),
+                        (SELECT COALESCE(MAX(seq), 0) FROM persons)",
+                &[],
+            )
+            .await?;
+        let feed_seq: i64 = row
+            .try_get::<_, Option<i64>>(0)?
+            .ok_or_else(|| super::corrupt("the target has no feed_seq in meta"))?;
+        let max_seq: i64 = row.try_get(1)?;
         if waiting > 0 {
             persons.fail(format!("{waiting} not yet in the feed"));
         } else if max_seq > feed_seq {
