@@ -1201,3 +1201,47 @@ fn two_servers_never_make_two_tokens_of_one_name() {
     }
     assert_eq!(servers[1].list_tokens().unwrap().len(), 10);
 }
+
+/// The store blocks on its own runtime from every kind of thread a caller
+/// has: none (the CLI), the server's blocking threads, a multi-threaded
+/// runtime's worker, and a current-thread runtime (which cannot lend its
+/// thread, so the call waits on one of its own). Each path of
+/// `PgStore::block_on`; using the wrong one for a thread panics.
+#[test]
+fn the_store_answers_from_every_kind_of_thread() {
+    let Some(url) = common::pg_url() else {
+        return;
+    };
+    let pg = Arc::new(PgStore::open(&url).unwrap());
+    let want = pg.schema_version().unwrap();
+
+    let multi = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (on_worker, on_blocking) = multi.block_on({
+        let pg = pg.clone();
+        async move {
+            let worker = {
+                let pg = pg.clone();
+                tokio::spawn(async move { pg.schema_version().unwrap() })
+                    .await
+                    .unwrap()
+            };
+            let blocking = tokio::task::spawn_blocking(move || pg.schema_version().unwrap())
+                .await
+                .unwrap();
+            (worker, blocking)
+        }
+    });
+    assert_eq!(on_worker, want, "from a multi-threaded runtime's worker");
+    assert_eq!(on_blocking, want, "from a blocking thread");
+
+    let current = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let on_current = current.block_on(async { pg.schema_version().unwrap() });
+    assert_eq!(on_current, want, "from a current-thread runtime");
+}

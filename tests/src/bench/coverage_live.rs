@@ -30,7 +30,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::common::{self, CoverageAsker, outcome_name, push_page};
+use super::common::{self, Asked, CoverageAsker, outcome_name, push_page};
 use crate::people::change;
 use crate::procs::Server;
 
@@ -70,23 +70,9 @@ pub struct Live {
     pub push_latencies: Vec<Duration>,
 }
 
-/// One answer of the loop.
-struct Answer {
-    sent: Instant,
-    end: Instant,
-    took: Duration,
-    covered: u64,
-}
-
 /// Asks for the coverage of Kota Surakarta to RT depth once.
-fn ask(asker: &CoverageAsker, url: &str, sup: &str, year: &str) -> Answer {
-    let a = asker.ask(url, sup, &format!("area=33.72&year={year}&depth=4"));
-    Answer {
-        sent: a.sent,
-        end: a.end,
-        took: a.took(),
-        covered: a.covered,
-    }
+fn ask(asker: &CoverageAsker, url: &str, sup: &str, year: &str) -> Asked {
+    asker.ask(url, sup, &format!("area=33.72&year={year}&depth=4"))
 }
 
 /// Asks for the coverage while one agent pushes 100 changes/s, until
@@ -156,8 +142,8 @@ pub fn measure(server: &Server, persons: u64, first_person: u64, reps: usize) ->
     let deadline = Instant::now() + Duration::from_secs(90);
     // The first answer fills the cache; it is not counted.
     let mut prev = ask(&asker, &url, &sup, &year);
-    let classify = |prev: &Answer,
-                    a: &Answer,
+    let classify = |prev: &Asked,
+                    a: &Asked,
                     acked_before: u64,
                     sent_after: u64,
                     built: &mut Vec<Duration>,
@@ -171,13 +157,13 @@ pub fn measure(server: &Server, persons: u64, first_person: u64, reps: usize) ->
             persons + sent_after
         );
         if a.covered != prev.covered {
-            built.push(a.took);
+            built.push(a.took());
         } else if !timeline
             .lock()
             .expect("timeline")
             .push_during(prev.sent, a.end)
         {
-            cached.push(a.took);
+            cached.push(a.took());
         } else {
             *unsure += 1;
         }
