@@ -119,6 +119,7 @@ conformance!(
     tokens_are_made_found_listed_expired_and_revoked,
     devices_are_claimed_assigned_and_refused,
     pushes_register_edit_void_and_answer_each_change,
+    a_number_used_twice_in_one_push_is_a_seq_conflict,
     a_later_page_waits_and_an_early_edit_is_superseded,
     the_feed_pages_by_cursor_and_skips_the_pulling_device,
     conflicts_open_and_are_resolved,
@@ -764,6 +765,59 @@ fn pushes_register_edit_void_and_answer_each_change(x: &Subject<'_>) -> Log {
     let data = s.area_data(&area("33.72"), 2025, i32::MAX).unwrap();
     assert_eq!(covered(&data, "33.72"), [0, 4, 0, 0]);
     log.add("counters", area_data(&data));
+    log.add("verify", verified_clean(s));
+    log
+}
+
+/// Numbers are checked against the push's own changes as well as the
+/// log: a push that uses a number twice, first among many, then after
+/// it (PostgreSQL keeps a push's log rows in memory until it ends).
+fn a_number_used_twice_in_one_push_is_a_seq_conflict(x: &Subject<'_>) -> Log {
+    let s = x.s;
+    let mut log = Log::default();
+    let agent = token(s, "ani", Role::Agent, &["33.72.01"]);
+    let mut d = Dev::new(1);
+    let mut batch: Vec<Change> = (0..300)
+        .map(|i| d.register(&nik("337201", i), "Warga", PAJANG, 1, 1))
+        .collect();
+    // Three more under numbers the push has already used: its first,
+    // one in the middle, and the one just before.
+    for (i, used) in [(300, 1), (301, 150), (302, 300)] {
+        let mut again = d.register(&nik("337201", i), "Ulang", PAJANG, 1, 1);
+        again.device_seq = used;
+        d.d.seq -= 1;
+        batch.push(again);
+    }
+    batch.push(d.register(&nik("337201", 303), "Akhir", PAJANG, 1, 1));
+    let r = push(s, &agent, d.id(), &batch);
+    let got = outcomes(&r);
+    assert_eq!(got[..300], vec!["applied".to_string(); 300][..]);
+    assert_eq!(
+        got[300..],
+        [
+            "rejected seq_conflict",
+            "rejected seq_conflict",
+            "rejected seq_conflict",
+            "applied"
+        ]
+    );
+    assert_eq!((r.receipt.count, r.receipt.highest_seq), (301, 301));
+    log.add("one push", &r);
+    // The same push again: every held change a duplicate, the reused
+    // numbers refused again, nothing counted twice.
+    let again = push(s, &agent, d.id(), &batch);
+    assert_eq!(again.receipt, r.receipt);
+    let expected: Vec<&str> = (0..batch.len())
+        .map(|i| match i {
+            300..=302 => "rejected seq_conflict",
+            _ => "duplicate",
+        })
+        .collect();
+    assert_eq!(outcomes(&again), expected);
+    log.add("again", &again);
+    assert_eq!(s.person(&nik_of(&nik("337201", 301)), false).unwrap(), None);
+    let data = s.area_data(&area("33.72"), 2025, i32::MAX).unwrap();
+    assert_eq!(covered(&data, "33.72"), [0, 301, 0, 0]);
     log.add("verify", verified_clean(s));
     log
 }

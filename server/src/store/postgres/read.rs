@@ -431,8 +431,14 @@ impl PgStore {
         } else {
             limit
         };
-        const COLUMNS: &str = "SELECT nik, record, participant, registered_by, registered_at, seq,
-                    sole_device, last_changed_by
+        // The record of a person the page skips is not sent: a fresh
+        // device's first pull after its push examines every person it
+        // registered, 100,000 records of ~470 bytes read, sent and
+        // decoded for nothing (BENCHMARKS.md, session 20). `$2` is the
+        // skipped device, or NULL, which skips nobody.
+        const COLUMNS: &str = "SELECT nik,
+                    CASE WHEN sole_device = $2 THEN NULL ELSE record END,
+                    participant, registered_by, registered_at, seq, sole_device, last_changed_by
              FROM persons WHERE seq > $1";
         // A kelurahan is matched by its code, a wider area by its prefix
         // (as SQLite's `GLOB 'code.*'`).
@@ -456,17 +462,22 @@ impl PgStore {
             let client = self.client().await?;
             let rows = if areas.is_some() {
                 let sql = format!(
-                    "{COLUMNS} AND (kelurahan = ANY($2) OR kelurahan LIKE ANY($3))
-                     ORDER BY seq LIMIT $4"
+                    "{COLUMNS} AND (kelurahan = ANY($3) OR kelurahan LIKE ANY($4))
+                     ORDER BY seq LIMIT $5"
                 );
                 let stmt = client.prepare_cached(&sql).await?;
                 client
-                    .query(&stmt, &[&cursor_param, &exact, &prefixes, &rows_param])
+                    .query(
+                        &stmt,
+                        &[&cursor_param, &skip, &exact, &prefixes, &rows_param],
+                    )
                     .await?
             } else {
-                let sql = format!("{COLUMNS} ORDER BY seq LIMIT $2");
+                let sql = format!("{COLUMNS} ORDER BY seq LIMIT $3");
                 let stmt = client.prepare_cached(&sql).await?;
-                client.query(&stmt, &[&cursor_param, &rows_param]).await?
+                client
+                    .query(&stmt, &[&cursor_param, &skip, &rows_param])
+                    .await?
             };
             let mut persons = Vec::with_capacity(rows.len().min(limit));
             let mut has_more = false;

@@ -124,6 +124,11 @@ pub(super) struct PgTx<'c> {
     /// they were sent (see [`PgTx::send_logs`]).
     running: Vec<Running<'c>>,
     log_ids: HashSet<Uuid>,
+    /// The id logged under each device number this transaction logged
+    /// (`in_log` rows): looking a number up in the rows themselves was a
+    /// scan of every row of the push for every change, a third of the
+    /// server's CPU on a page of 10,000 (BENCHMARKS.md, session 20).
+    logged_seqs: HashMap<(Uuid, i64), Uuid>,
     persons: HashMap<String, PendingPerson>,
     saves: u64,
     /// Covered-count changes, written at the end: a counter row is shared
@@ -145,6 +150,7 @@ impl<'c> PgTx<'c> {
             sent_logs: Vec::new(),
             running: Vec::new(),
             log_ids: HashSet::new(),
+            logged_seqs: HashMap::new(),
             persons: HashMap::new(),
             saves: 0,
             counters: Vec::new(),
@@ -831,7 +837,13 @@ impl<'c> Tx for PgTx<'c> {
     }
 
     async fn earlier_change(&mut self, id: &Uuid) -> Result<Option<LoggedChange>, StoreError> {
-        if let Some(l) = self.pending_log(|l| l.id == *id) {
+        // Only an id this transaction logged can be among its rows.
+        if let Some(l) = self
+            .log_ids
+            .contains(id)
+            .then(|| self.pending_log(|l| l.id == *id))
+            .flatten()
+        {
             return Ok(Some(LoggedChange {
                 outcome: l.outcome.clone(),
                 reject_code: l.reject_code.clone(),
@@ -872,10 +884,8 @@ impl<'c> Tx for PgTx<'c> {
     }
 
     async fn logged_at(&mut self, device: &Uuid, seq: i64) -> Result<Option<Uuid>, StoreError> {
-        if let Some(l) =
-            self.pending_log(|l| l.in_log && l.device_id == *device && l.device_seq == seq)
-        {
-            return Ok(Some(l.id));
+        if let Some(id) = self.logged_seqs.get(&(*device, seq)) {
+            return Ok(Some(*id));
         }
         let stmt = self
             .tx
@@ -895,10 +905,8 @@ impl<'c> Tx for PgTx<'c> {
         }
         if row.in_log
             && self
-                .pending_log(|l| {
-                    l.in_log && l.device_id == row.device_id && l.device_seq == row.device_seq
-                })
-                .is_some()
+                .logged_seqs
+                .contains_key(&(row.device_id, row.device_seq))
         {
             return Ok(false);
         }
@@ -909,6 +917,10 @@ impl<'c> Tx for PgTx<'c> {
         // checked against the log by the caller; above it none is taken
         // (the device's row is locked).
         self.log_ids.insert(row.id);
+        if row.in_log {
+            self.logged_seqs
+                .insert((row.device_id, row.device_seq), row.id);
+        }
         self.logs.push(PendingLog {
             id: row.id,
             device_id: row.device_id,
