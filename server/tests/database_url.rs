@@ -42,7 +42,7 @@ fn migrate_says_the_schema_version_of_each_backend() {
         let (code, out, err) = server(&["migrate"], Some(&pg), dir.path());
         assert_eq!(code, 0, "{err}");
         assert!(out.contains("PostgreSQL (schema t_"), "{out}");
-        assert!(out.contains("schema at version 2, up to date"), "{out}");
+        assert!(out.contains("schema at version 3, up to date"), "{out}");
         // Again: nothing to do, same answer.
         let (code, again, _) = server(&["migrate"], Some(&pg), dir.path());
         assert_eq!((code, again), (0, out));

@@ -166,7 +166,18 @@ fn a_version_1_database_keeps_its_counts_in_stripe_0() {
     );
 
     let store = PgStore::open(&schema.url()).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), 3);
+    // Version 3 leaves half of each counters page for updated rows.
+    let options = raw.rows(&format!(
+        "SELECT array_to_string(reloptions, ',') FROM pg_class c
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = '{}' AND c.relname = 'counters'",
+        schema.name
+    ));
+    assert_eq!(
+        options[0].get::<_, Option<String>>(0).as_deref(),
+        Some("fillfactor=50")
+    );
     let rows = raw.rows("SELECT area, category, since_year, covered, stripe FROM counters");
     assert_eq!(rows.len(), 4);
     assert!(rows.iter().all(|r| r.get::<_, i16>(4) == 0));

@@ -11,6 +11,7 @@ use crate::store::StoreError;
 const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("migrations/0001_schema.sql")),
     (2, include_str!("migrations/0002_counter_stripes.sql")),
+    (3, include_str!("migrations/0003_counters_fillfactor.sql")),
 ];
 
 /// The advisory lock key of migrations ("sigap" in ASCII).
