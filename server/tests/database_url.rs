@@ -29,20 +29,20 @@ fn migrate_says_the_schema_version_of_each_backend() {
     let (code, out, err) = server(&["migrate"], None, dir.path());
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("SQLite sigap-server.db: schema at version 11"),
+        out.contains("SQLite sigap-server.db: schema at version 12"),
         "{out}"
     );
     let path = dir.path().join("other.db");
     let url = format!("sqlite:{}", path.display());
     let (code, out, err) = server(&["migrate"], Some(&url), dir.path());
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("other.db: schema at version 11"), "{out}");
+    assert!(out.contains("other.db: schema at version 12"), "{out}");
     assert!(path.exists());
     if let Some(pg) = common::pg_url() {
         let (code, out, err) = server(&["migrate"], Some(&pg), dir.path());
         assert_eq!(code, 0, "{err}");
         assert!(out.contains("PostgreSQL (schema t_"), "{out}");
-        assert!(out.contains("schema at version 3, up to date"), "{out}");
+        assert!(out.contains("schema at version 4, up to date"), "{out}");
         // Again: nothing to do, same answer.
         let (code, again, _) = server(&["migrate"], Some(&pg), dir.path());
         assert_eq!((code, again), (0, out));

@@ -166,7 +166,15 @@ fn a_version_1_database_keeps_its_counts_in_stripe_0() {
     );
 
     let store = PgStore::open(&schema.url()).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 3);
+    assert_eq!(store.schema_version().unwrap(), 4);
+    // Version 4 says how a person's record may hold its stamps.
+    let comment = raw.rows(&format!(
+        "SELECT col_description(attrelid, attnum) FROM pg_attribute
+         WHERE attrelid = '{}.persons'::regclass AND attname = 'record'",
+        schema.name
+    ));
+    let comment = comment[0].get::<_, Option<String>>(0).unwrap_or_default();
+    assert!(comment.contains("bit mask"), "{comment:?}");
     // Version 3 leaves half of each counters page for updated rows.
     let options = raw.rows(&format!(
         "SELECT array_to_string(reloptions, ',') FROM pg_class c

@@ -76,6 +76,47 @@ impl Field {
     /// one of these open a conflict for a supervisor.
     pub const IDENTITY: [Field; 3] = [Field::Name, Field::BirthDate, Field::Sex];
 
+    /// Every field, in the order of their bits ([`Field::bit`]).
+    pub const ALL: [Field; 13] = [
+        Field::Name,
+        Field::BirthDate,
+        Field::Sex,
+        Field::Phone,
+        Field::Kelurahan,
+        Field::Rw,
+        Field::Rt,
+        Field::Category,
+        Field::Occupation,
+        Field::Employer,
+        Field::Programs,
+        Field::Status,
+        Field::VoidReason,
+    ];
+
+    /// Every field's bit.
+    pub const ALL_BITS: u32 = (1 << Field::ALL.len()) - 1;
+
+    /// The field's bit in a stored record's stamps
+    /// ([`Stamps::serialize_stored`]). Stored data depends on it: a new
+    /// field takes the next bit, and no field's bit ever moves.
+    pub fn bit(self) -> u32 {
+        1 << match self {
+            Field::Name => 0,
+            Field::BirthDate => 1,
+            Field::Sex => 2,
+            Field::Phone => 3,
+            Field::Kelurahan => 4,
+            Field::Rw => 5,
+            Field::Rt => 6,
+            Field::Category => 7,
+            Field::Occupation => 8,
+            Field::Employer => 9,
+            Field::Programs => 10,
+            Field::Status => 11,
+            Field::VoidReason => 12,
+        }
+    }
+
     /// The field's name as used in flags, files and JSON.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -394,6 +435,32 @@ pub struct Stamps(pub BTreeMap<Field, Hlc>);
 
 impl Serialize for Stamps {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.serialize_groups(s, |fields| fields.to_vec())
+    }
+}
+
+impl Stamps {
+    /// The stored form (a server's person records): each group's fields
+    /// as a bit mask ([`Field::bit`]) rather than a list of names, a
+    /// quarter of a registration's record (`{"<hlc>": 8191}` against the
+    /// 13 names). [`Stamps`]' `Deserialize` reads both forms; what people
+    /// read (an API's JSON, the field database) keeps the names.
+    pub fn serialize_stored<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.serialize_groups(s, |fields| {
+            fields.iter().fold(0u32, |mask, f| mask | f.bit())
+        })
+    }
+
+    /// [`Stamps::serialize_stored`] as a value to serialise.
+    pub fn stored(&self) -> StoredStamps<'_> {
+        StoredStamps(self)
+    }
+
+    fn serialize_groups<S, V>(&self, s: S, value: impl Fn(&[Field]) -> V) -> Result<S::Ok, S::Error>
+    where
+        S: serde::Serializer,
+        V: Serialize,
+    {
         use serde::ser::SerializeMap;
         // Grouped by timestamp first, so each one is written out once
         // (the text form sorts like the timestamp, so the order holds).
@@ -410,26 +477,108 @@ impl Serialize for Stamps {
                 .iter()
                 .take_while(|(h, _)| h == hlc)
                 .count();
-            map.serialize_entry(&hlc.to_sortable(), &fields[start..start + len])?;
+            map.serialize_entry(&hlc.to_sortable(), &value(&fields[start..start + len]))?;
             start += len;
         }
         map.end()
     }
 }
 
-impl<'de> Deserialize<'de> for Stamps {
+/// [`Stamps`] in their stored form ([`Stamps::serialize_stored`]).
+pub struct StoredStamps<'a>(&'a Stamps);
+
+impl Serialize for StoredStamps<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize_stored(s)
+    }
+}
+
+/// One group's fields as written: names, or the stored form's mask.
+struct GroupFields(Vec<Field>);
+
+impl<'de> Deserialize<'de> for GroupFields {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let grouped = BTreeMap::<String, Vec<Field>>::deserialize(d)?;
-        let mut out = BTreeMap::new();
-        for (text, fields) in grouped {
-            let hlc = Hlc::from_sortable(&text).ok_or_else(|| {
-                serde::de::Error::custom(format!("timestamp {text:?} is not valid"))
-            })?;
-            for f in fields {
-                out.insert(f, hlc);
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = GroupFields;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of field names or a field mask")
+            }
+            fn visit_u64<E: serde::de::Error>(self, mask: u64) -> Result<GroupFields, E> {
+                if mask & !u64::from(Field::ALL_BITS) != 0 {
+                    return Err(E::custom(format!(
+                        "field mask {mask} names no field (a record from a newer sigap-server?)"
+                    )));
+                }
+                Ok(GroupFields(
+                    Field::ALL
+                        .into_iter()
+                        .filter(|f| mask & u64::from(f.bit()) != 0)
+                        .collect(),
+                ))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<GroupFields, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(f) = seq.next_element()? {
+                    out.push(f);
+                }
+                Ok(GroupFields(out))
             }
         }
-        Ok(Stamps(out))
+        d.deserialize_any(Visit)
+    }
+}
+
+/// A group's timestamp, read straight from its key's text.
+struct GroupKey(Hlc);
+
+impl<'de> Deserialize<'de> for GroupKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = GroupKey;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a timestamp")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<GroupKey, E> {
+                Hlc::from_sortable(text)
+                    .map(GroupKey)
+                    .ok_or_else(|| E::custom(format!("timestamp {text:?} is not valid")))
+            }
+        }
+        d.deserialize_str(Visit)
+    }
+}
+
+impl<'de> Deserialize<'de> for Stamps {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Stamps;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of timestamps to fields")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Stamps, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((GroupKey(hlc), GroupFields(fields))) = map.next_entry()? {
+                    // A field named in two groups (never written so)
+                    // keeps the later timestamp, as when groups were
+                    // read in the order of their keys.
+                    for f in fields {
+                        let at = out.entry(f).or_insert(hlc);
+                        *at = (*at).max(hlc);
+                    }
+                }
+                Ok(Stamps(out))
+            }
+        }
+        d.deserialize_map(Visit)
     }
 }
 
@@ -438,6 +587,7 @@ impl<'de> Deserialize<'de> for Stamps {
 pub struct PersonRecord {
     pub nik: Nik,
     pub fields: Fields,
+    #[serde(serialize_with = "Stamps::serialize_stored")]
     pub stamps: Stamps,
 }
 
@@ -783,7 +933,115 @@ mod tests {
         out
     }
 
+    #[test]
+    fn field_bits_are_fixed_and_each_field_has_one() {
+        // Stored records depend on these: never renumber.
+        let bits: Vec<(&str, u32)> = Field::ALL.iter().map(|f| (f.as_str(), f.bit())).collect();
+        assert_eq!(
+            bits,
+            [
+                ("name", 1),
+                ("birth_date", 2),
+                ("sex", 4),
+                ("phone", 8),
+                ("kelurahan", 16),
+                ("rw", 32),
+                ("rt", 64),
+                ("category", 128),
+                ("occupation", 256),
+                ("employer", 512),
+                ("programs", 1024),
+                ("status", 2048),
+                ("void_reason", 4096),
+            ]
+        );
+        assert_eq!(
+            Field::ALL.iter().fold(0, |m, f| m | f.bit()),
+            Field::ALL_BITS
+        );
+    }
+
+    #[test]
+    fn a_stored_record_writes_each_group_as_a_mask_and_reads_back() {
+        let mut r = PersonRecord::from_write(
+            nik(),
+            &Fields {
+                name: Some("A".into()),
+                sex: Some(Sex::L),
+                rt: Some(2),
+                ..Default::default()
+            },
+            hlc(5, 0, 1),
+        );
+        r.apply(
+            &Fields {
+                rt: Some(3),
+                ..Default::default()
+            },
+            hlc(6, 0, 2),
+        );
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            json["stamps"],
+            serde_json::json!({
+                hlc(5, 0, 1).to_sortable(): Field::Name.bit() | Field::Sex.bit(),
+                hlc(6, 0, 2).to_sortable(): Field::Rt.bit(),
+            })
+        );
+        let back: PersonRecord = serde_json::from_value(json).unwrap();
+        assert_eq!(back, r);
+        // What people read names the fields, as before.
+        assert_eq!(
+            serde_json::to_value(&r.stamps).unwrap()[hlc(5, 0, 1).to_sortable()],
+            serde_json::json!(["name", "sex"])
+        );
+    }
+
+    #[test]
+    fn a_mask_naming_no_field_is_refused() {
+        let text = format!(
+            r#"{{"{}": {}}}"#,
+            hlc(5, 0, 1).to_sortable(),
+            Field::ALL_BITS + 1
+        );
+        let err = serde_json::from_str::<Stamps>(&text).unwrap_err();
+        assert!(err.to_string().contains("names no field"), "{err}");
+        assert!(serde_json::from_str::<Stamps>(r#"{"x": 1}"#).is_err());
+        assert!(serde_json::from_str::<Stamps>(r#"{"0001-0-x": "name"}"#).is_err());
+    }
+
+    #[test]
+    fn a_field_in_two_groups_keeps_the_later_stamp_in_either_order() {
+        let (early, late) = (hlc(5, 0, 1), hlc(6, 0, 1));
+        for (a, b) in [(early, late), (late, early)] {
+            let text = format!(
+                r#"{{"{}": ["name"], "{}": {}}}"#,
+                a.to_sortable(),
+                b.to_sortable(),
+                Field::Name.bit()
+            );
+            let stamps: Stamps = serde_json::from_str(&text).unwrap();
+            assert_eq!(stamps.0.get(&Field::Name), Some(&late), "{text}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn a_record_reads_back_from_its_stored_form_and_from_names(r in arb_record()) {
+            let stored = serde_json::to_string(&r).unwrap();
+            prop_assert_eq!(serde_json::from_str::<PersonRecord>(&stored).unwrap(), r.clone());
+            let names = serde_json::json!({
+                "nik": r.nik,
+                "fields": r.fields,
+                "stamps": serde_json::to_value(&r.stamps).unwrap(),
+            });
+            prop_assert_eq!(serde_json::from_value::<PersonRecord>(names).unwrap(), r.clone());
+            prop_assert_eq!(
+                serde_json::to_string(&r.stamps.stored()).unwrap(),
+                serde_json::to_value(&r).unwrap()["stamps"].to_string()
+            );
+        }
+
         #[test]
         fn stamps_serialise_byte_for_byte_as_the_map_of_groups_did(r in arb_record()) {
             prop_assert_eq!(serde_json::to_string(&r.stamps).unwrap(), stamps_json_by_map(&r.stamps));

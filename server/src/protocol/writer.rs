@@ -99,7 +99,7 @@ pub fn record_json(record: &PersonRecord, fields_json: Option<&str>) -> Result<S
             out.extend_from_slice(b",\"fields\":");
             out.extend_from_slice(fields.as_bytes());
             out.extend_from_slice(b",\"stamps\":");
-            serde_json::to_writer(&mut out, &record.stamps).map_err(corrupt)?;
+            serde_json::to_writer(&mut out, &record.stamps.stored()).map_err(corrupt)?;
             out.push(b'}');
         }
     }

@@ -35,6 +35,7 @@ fn migrations() -> Vec<M<'static>> {
         M::up(include_str!("sqlite/schema_v9.sql")),
         M::up(include_str!("sqlite/schema_v10.sql")),
         M::up(include_str!("sqlite/schema_v11.sql")),
+        M::up(include_str!("sqlite/schema_v12.sql")),
     ]
 }
 
@@ -1168,5 +1169,98 @@ mod tests {
             .unwrap();
         assert_eq!(summary.unchanged, 1);
         assert_eq!(covered(2023, 2023), [1, 1, 0, 0]);
+    }
+
+    #[test]
+    fn a_version_11_database_keeps_its_records_and_writes_stamps_as_masks_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v11.db");
+        let niks: Vec<Nik> = ["3372011203850001", "3372011203850003"]
+            .iter()
+            .map(|n| Nik::parse(n).unwrap())
+            .collect();
+        let records: Vec<PersonRecord> = niks
+            .iter()
+            .map(|n| field_record(n, 1_719_792_000_000, sigap_shared::Status::Registered))
+            .collect();
+        // As a version 11 server wrote them: each group's fields by name.
+        let names_form = |r: &PersonRecord| {
+            serde_json::json!({
+                "nik": r.nik,
+                "fields": r.fields,
+                "stamps": serde_json::to_value(&r.stamps).unwrap(),
+            })
+            .to_string()
+        };
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            Migrations::new(migrations()[..11].to_vec())
+                .to_latest(&mut conn)
+                .unwrap();
+            for (i, r) in records.iter().enumerate() {
+                let json = names_form(r);
+                assert!(json.contains(r#"["name","birth_date""#), "{json}");
+                conn.execute(
+                    "INSERT INTO persons (seq, nik, record, kelurahan, participant, registered_at)
+                     VALUES (?1, ?2, ?3, '33.72.01.1001', 0, 1719792000000)",
+                    params![i64::try_from(i + 1).unwrap(), r.nik.as_str(), json],
+                )
+                .unwrap();
+            }
+            counters::rebuild(&conn).unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 12);
+        let report = store.verify_counters().unwrap();
+        assert!(report.differences.is_empty(), "{report:?}");
+        // A supervisor moves the first person: saved again, in masks.
+        let to = Fields {
+            rt: Some(6),
+            ..Fields::default()
+        };
+        let moved = store.move_person(&niks[0], &to, "spv").unwrap();
+        let raw = |nik: &Nik| -> String {
+            store
+                .read(|c| {
+                    Ok(c.query_row(
+                        "SELECT record FROM persons WHERE nik = ?1",
+                        [nik.as_str()],
+                        |r| r.get(0),
+                    )?)
+                })
+                .unwrap()
+        };
+        let saved: serde_json::Value = serde_json::from_str(&raw(&niks[0])).unwrap();
+        let groups = saved["stamps"].as_object().unwrap();
+        assert!(
+            groups.values().all(serde_json::Value::is_u64),
+            "stamps not stored as masks: {saved}"
+        );
+        // Every field but the RT at the registration's time; the RT at the
+        // move's.
+        let mut masks: Vec<u64> = groups.values().filter_map(|v| v.as_u64()).collect();
+        masks.sort_unstable();
+        let written = records[0].stamps.0.keys().fold(0, |m, f| m | f.bit());
+        let rt = sigap_shared::Field::Rt.bit();
+        assert_eq!(masks, vec![u64::from(rt), u64::from(written & !rt)]);
+        // The untouched person's row is as the old server left it, and
+        // both read back whole, the stamps shown by name as before.
+        assert_eq!(raw(&niks[1]), names_form(&records[1]));
+        let view = store.person(&niks[0], false).unwrap().unwrap();
+        assert_eq!(view.fields, moved.fields);
+        assert_eq!(view.stamps, serde_json::to_value(&moved.stamps).unwrap());
+        assert!(
+            view.stamps.to_string().contains(r#"["rt"]"#),
+            "{}",
+            view.stamps
+        );
+        let old = store.person(&niks[1], false).unwrap().unwrap();
+        assert_eq!(
+            old.stamps,
+            serde_json::to_value(&records[1].stamps).unwrap()
+        );
+        assert_eq!(old.fields, records[1].fields);
+        let report = store.verify_counters().unwrap();
+        assert!(report.differences.is_empty(), "{report:?}");
     }
 }

@@ -19,8 +19,8 @@ use crate::engine;
 use crate::store::sqlite::counters::{parse_date_text, roll_since};
 use crate::store::{CounterDiff, VerifyReport};
 
-/// The SQLite schema version this build reads (schema_v1 … schema_v11).
-pub const SQLITE_SCHEMA_VERSION: i64 = 11;
+/// The SQLite schema version this build reads (schema_v1 … schema_v12).
+pub const SQLITE_SCHEMA_VERSION: i64 = 12;
 
 /// The office's tables copy knows; anything else stops it.
 const KNOWN_TABLES: &[&str] = &[

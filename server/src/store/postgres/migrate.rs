@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("migrations/0001_schema.sql")),
     (2, include_str!("migrations/0002_counter_stripes.sql")),
     (3, include_str!("migrations/0003_counters_fillfactor.sql")),
+    (4, include_str!("migrations/0004_stamps_as_masks.sql")),
 ];
 
 /// The advisory lock key of migrations ("sigap" in ASCII).

@@ -52,12 +52,16 @@ impl<'c> SqliteTx<'c> {
                                       last_changed_by, claims, roll_as_of)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )?,
+            // The NIK is matched, not set: SQLite rewrites the entry of
+            // every index on a column an UPDATE sets, even to the same
+            // value, and the NIK's index is in random order (an edit's
+            // update took a quarter longer with it set; BENCHMARKS.md).
             update_stmt: conn.prepare_cached(
-                "UPDATE persons SET nik = ?1, record = ?2, kelurahan = ?3, participant = ?4,
+                "UPDATE persons SET record = ?2, kelurahan = ?3, participant = ?4,
                     registered_by = ?5, registered_hlc = ?6, registered_at = ?7, seq = ?8,
                     sole_device = ?9, review = ?10, last_changed_by = ?11, claims = ?12,
                     roll_as_of = ?13
-                 WHERE seq = ?14",
+                 WHERE seq = ?14 AND nik = ?1",
             )?,
             log_stmt: conn.prepare_cached(
                 "INSERT INTO changes (id, device_id, device_seq, in_log, nik, hlc, kind, fields,
@@ -376,7 +380,13 @@ impl Tx for SqliteTx<'_> {
         if let Some(old) = &p.seq {
             args.push(old);
         }
-        stmt.execute(args.as_slice())?;
+        if stmt.execute(args.as_slice())? != 1 {
+            return Err(corrupt(format!(
+                "no person {} at feed position {} to update",
+                p.record.nik.masked(),
+                p.seq.unwrap_or_default()
+            )));
+        }
         Ok(seq)
     }
 
@@ -1104,5 +1114,51 @@ mod tests {
         let built = record_json(&record, Some(&fields_json)).unwrap();
         assert_eq!(built, serde_json::to_string(&record).unwrap());
         assert_eq!(super::parse_record(&built).unwrap(), record);
+    }
+
+    #[test]
+    fn an_update_that_finds_no_such_person_at_its_place_is_refused() {
+        use crate::protocol::{Stored, Tx};
+        use crate::store::SqliteStore;
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("update.db")).unwrap();
+        let record = |nik: &str| {
+            PersonRecord::from_write(
+                Nik::parse(nik).unwrap(),
+                &Fields {
+                    name: Some("Warga".into()),
+                    ..Fields::default()
+                },
+                Hlc {
+                    millis: 1_764_000_000_000,
+                    counter: 0,
+                    device: Uuid::now_v7(),
+                },
+            )
+        };
+        let (a, b) = (record("3372015204900002"), record("3372011203850001"));
+        let result = store.in_write_tx(async |t| {
+            let seq_a = t.save_person(&Stored::new(a.clone()), "{}").await?;
+            t.save_person(&Stored::new(b.clone()), "{}").await?;
+            // B as if it were stored where A is: the update must not
+            // overwrite A, nor pass as done.
+            let mut wrong = Stored::new(b.clone());
+            wrong.seq = Some(seq_a);
+            t.save_person(&wrong, "{}").await
+        });
+        let err = result.unwrap_err().to_string();
+        assert!(
+            err.contains("no person") && err.contains("feed position 1"),
+            "{err}"
+        );
+        assert!(
+            !err.contains("3372011203850001"),
+            "the NIK is masked: {err}"
+        );
+        let persons: i64 = store
+            .read(|c| Ok(c.query_row("SELECT COUNT(*) FROM persons", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(persons, 0, "the failed transaction is rolled back");
     }
 }

@@ -1,0 +1,8 @@
+-- No table changes. From this version on, a person's stored record
+-- (`persons.record`) may write its stamps' fields as a bit mask
+-- (`{"<hlc>": 8191}`, sigap_shared::merge::Field::bit) rather than a list
+-- of names: a quarter of a registration's record (BENCHMARKS.md, session
+-- 22). This build reads both forms, so rows written before stay as they
+-- are until they are saved again; the version is raised so that an older
+-- sigap-server, which reads only names, refuses the database instead of
+-- failing on its first rewritten person.
