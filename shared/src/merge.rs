@@ -140,22 +140,7 @@ impl Field {
 impl Field {
     /// The field named `name` (as [`Field::as_str`] writes it).
     pub fn from_name(name: &str) -> Option<Field> {
-        const ALL: [Field; 13] = [
-            Field::Name,
-            Field::BirthDate,
-            Field::Sex,
-            Field::Phone,
-            Field::Kelurahan,
-            Field::Rw,
-            Field::Rt,
-            Field::Category,
-            Field::Occupation,
-            Field::Employer,
-            Field::Programs,
-            Field::Status,
-            Field::VoidReason,
-        ];
-        ALL.into_iter().find(|f| f.as_str() == name)
+        Field::ALL.into_iter().find(|f| f.as_str() == name)
     }
 }
 
@@ -435,7 +420,7 @@ pub struct Stamps(pub BTreeMap<Field, Hlc>);
 
 impl Serialize for Stamps {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.serialize_groups(s, |fields| fields.to_vec())
+        self.serialize_groups(s, Form::Names)
     }
 }
 
@@ -446,9 +431,7 @@ impl Stamps {
     /// 13 names). [`Stamps`]' `Deserialize` reads both forms; what people
     /// read (an API's JSON, the field database) keeps the names.
     pub fn serialize_stored<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.serialize_groups(s, |fields| {
-            fields.iter().fold(0u32, |mask, f| mask | f.bit())
-        })
+        self.serialize_groups(s, Form::Masks)
     }
 
     /// [`Stamps::serialize_stored`] as a value to serialise.
@@ -456,11 +439,7 @@ impl Stamps {
         StoredStamps(self)
     }
 
-    fn serialize_groups<S, V>(&self, s: S, value: impl Fn(&[Field]) -> V) -> Result<S::Ok, S::Error>
-    where
-        S: serde::Serializer,
-        V: Serialize,
-    {
+    fn serialize_groups<S: serde::Serializer>(&self, s: S, form: Form) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         // Grouped by timestamp first, so each one is written out once
         // (the text form sorts like the timestamp, so the order holds).
@@ -477,11 +456,25 @@ impl Stamps {
                 .iter()
                 .take_while(|(h, _)| h == hlc)
                 .count();
-            map.serialize_entry(&hlc.to_sortable(), &value(&fields[start..start + len]))?;
+            let group = &fields[start..start + len];
+            match form {
+                Form::Names => map.serialize_entry(&hlc.to_sortable(), group)?,
+                Form::Masks => map.serialize_entry(
+                    &hlc.to_sortable(),
+                    &group.iter().fold(0u32, |mask, f| mask | f.bit()),
+                )?,
+            }
             start += len;
         }
         map.end()
     }
+}
+
+/// How [`Stamps`] write each group's fields.
+#[derive(Clone, Copy)]
+enum Form {
+    Names,
+    Masks,
 }
 
 /// [`Stamps`] in their stored form ([`Stamps::serialize_stored`]).
@@ -587,6 +580,8 @@ impl<'de> Deserialize<'de> for Stamps {
 pub struct PersonRecord {
     pub nik: Nik,
     pub fields: Fields,
+    /// A whole record is written as it is stored (masks); API answers
+    /// and the field database serialise `stamps` alone, by name.
     #[serde(serialize_with = "Stamps::serialize_stored")]
     pub stamps: Stamps,
 }
@@ -962,6 +957,24 @@ mod tests {
     }
 
     #[test]
+    fn every_field_has_its_place_in_all() {
+        // A field left out of `Field::ALL` would get a bit that reading
+        // refuses: every field the records know must be listed.
+        let mut known = Vec::new();
+        macro_rules! k {
+            ($f:ident, $tag:ident) => {
+                known.push(Field::$tag);
+            };
+        }
+        for_each_field!(k);
+        assert_eq!(known, Field::ALL);
+        for (i, f) in Field::ALL.iter().enumerate() {
+            assert_eq!(f.bit(), 1 << i, "{f}");
+            assert_eq!(Field::from_name(f.as_str()), Some(*f));
+        }
+    }
+
+    #[test]
     fn a_stored_record_writes_each_group_as_a_mask_and_reads_back() {
         let mut r = PersonRecord::from_write(
             nik(),
@@ -1007,7 +1020,11 @@ mod tests {
         let err = serde_json::from_str::<Stamps>(&text).unwrap_err();
         assert!(err.to_string().contains("names no field"), "{err}");
         assert!(serde_json::from_str::<Stamps>(r#"{"x": 1}"#).is_err());
-        assert!(serde_json::from_str::<Stamps>(r#"{"0001-0-x": "name"}"#).is_err());
+        let key = hlc(5, 0, 1).to_sortable();
+        for value in [r#""name""#, "-1", "1.5", r#"["nama"]"#] {
+            let text = format!(r#"{{"{key}": {value}}}"#);
+            assert!(serde_json::from_str::<Stamps>(&text).is_err(), "{text}");
+        }
     }
 
     #[test]
