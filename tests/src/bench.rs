@@ -342,66 +342,6 @@ fn import_and_sync(scale: Scale, floor: Duration) -> Vec<Row> {
     ]
 }
 
-/// Pushes `changes` in batches of `batch` over HTTP, `in_flight` at a
-/// time (each connection sends its next batch when its last is answered,
-/// as `sigap sync` does); returns each push's latency.
-fn push_pipelined(
-    url: &str,
-    token: &str,
-    changes: Vec<sigap_shared::Change>,
-    batch: usize,
-    in_flight: usize,
-) -> Vec<Duration> {
-    let chunks: Vec<Vec<sigap_shared::Change>> = changes.chunks(batch).map(<[_]>::to_vec).collect();
-    let queue = std::sync::Mutex::new(chunks.into_iter());
-    let latencies = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..in_flight.max(1) {
-            scope.spawn(|| {
-                // One connection per worker, kept for all its pages.
-                let client = reqwest::blocking::Client::new();
-                loop {
-                    let next = queue.lock().expect("queue").next();
-                    let Some(chunk) = next else { break };
-                    let mut l = push_with(&client, url, token, chunk, batch);
-                    latencies.lock().expect("latencies").append(&mut l);
-                }
-            });
-        }
-    });
-    latencies.into_inner().expect("latencies")
-}
-
-/// Pushes `changes` in batches of `batch` over HTTP, one after the other;
-/// returns each push's latency.
-fn push_all(
-    url: &str,
-    token: &str,
-    changes: Vec<sigap_shared::Change>,
-    batch: usize,
-) -> Vec<Duration> {
-    push_with(
-        &reqwest::blocking::Client::new(),
-        url,
-        token,
-        changes,
-        batch,
-    )
-}
-
-fn push_with(
-    client: &reqwest::blocking::Client,
-    url: &str,
-    token: &str,
-    changes: Vec<sigap_shared::Change>,
-    batch: usize,
-) -> Vec<Duration> {
-    changes
-        .chunks(batch)
-        .map(|chunk| common::push_page(client, url, token, chunk.to_vec()).0)
-        .collect::<Vec<Duration>>()
-}
-
 fn device_changes(device: uuid::Uuid, people: std::ops::Range<u64>) -> Vec<sigap_shared::Change> {
     let first = people.start;
     people.map(|n| change(n, device, n - first + 1)).collect()
@@ -421,9 +361,8 @@ fn new_persons(total: u64) -> OneAgent {
     let token = server.token("agent", "one", &["33.72"]);
     let sup = server.token("supervisor", "spv", &["33.72"]);
     let changes = device_changes(uuid::Uuid::now_v7(), 0..total);
-    let start = Instant::now();
     let pushed = common::push_changes(&server.url(), &token, changes, MAX_PUSH_CHANGES, 2);
-    let took = start.elapsed();
+    let took = pushed.wall;
     common::assert_outcomes("new persons", &pushed, &[("applied", total)]);
     assert_eq!(
         common::covered(&server, &sup),
@@ -478,9 +417,8 @@ fn concurrent_agents(scale: Scale, one: &OneAgent) -> Row {
             )
         })
         .collect();
-    let start = Instant::now();
     let pushed = common::push_at_once(&server.url(), batches);
-    let many = start.elapsed();
+    let many = pushed.wall;
     // Every change applied once: each answered `applied`, each device's
     // receipt counts its own, the server holds and covers each person once.
     common::assert_outcomes("concurrent agents", &pushed, &[("applied", total)]);

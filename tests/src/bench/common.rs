@@ -20,7 +20,9 @@ use crate::procs::{Server, bin};
 /// Everything the server answered to a run of pushes.
 #[derive(Debug, Default)]
 pub struct Pushed {
-    /// Each push's latency, request to decoded answer.
+    /// From the first request sent to the last answer received.
+    pub wall: Duration,
+    /// Each push's latency, request to the answer's last byte.
     pub latencies: Vec<Duration>,
     /// Every change's answer (in no particular order when pages were in
     /// flight together).
@@ -30,12 +32,6 @@ pub struct Pushed {
 }
 
 impl Pushed {
-    fn absorb(&mut self, mut other: Pushed) {
-        self.latencies.append(&mut other.latencies);
-        self.results.append(&mut other.results);
-        self.receipts.append(&mut other.receipts);
-    }
-
     /// How many answers of each kind: `applied`, `merged`, …, and
     /// `rejected:CODE` per rejection code.
     pub fn outcomes(&self) -> BTreeMap<String, u64> {
@@ -64,26 +60,62 @@ pub fn outcome_name(o: &Outcome) -> String {
     }
 }
 
-/// One push of `changes` (one device's, in order); its latency and answer.
-pub fn push_page(
-    client: &reqwest::blocking::Client,
-    url: &str,
-    token: &str,
-    changes: Vec<Change>,
-) -> (Duration, PushResponse) {
-    let sent = changes.len();
-    let req = PushRequest {
-        protocol: PROTOCOL_VERSION,
-        device_id: changes[0].device_id,
-        changes,
-        pending: None,
-    };
-    let start = Instant::now();
+/// A push's request body, made before it is sent: an agent's device
+/// encodes its own pages, so the harness does it before the clock runs
+/// rather than on the cores the server is measured on.
+pub struct Body {
+    json: Vec<u8>,
+    changes: usize,
+}
+
+impl Body {
+    /// The push of `changes` (one device's, in order).
+    pub fn of(changes: Vec<Change>) -> Body {
+        let req = PushRequest {
+            protocol: PROTOCOL_VERSION,
+            device_id: changes[0].device_id,
+            changes,
+            pending: None,
+        };
+        let json = serde_json::to_vec(&req).expect("push request as JSON");
+        Body {
+            json,
+            changes: req.changes.len(),
+        }
+    }
+}
+
+/// A push's answer as it arrived, decoded after the clock stops.
+struct Answer {
+    sent_at: Instant,
+    answered_at: Instant,
+    bytes: Vec<u8>,
+    changes: usize,
+}
+
+impl Answer {
+    fn took(&self) -> Duration {
+        self.answered_at - self.sent_at
+    }
+
+    fn decode(self) -> (Duration, PushResponse) {
+        let body: PushResponse = serde_json::from_slice(&self.bytes).expect("push response");
+        assert_eq!(body.results.len(), self.changes, "one answer per change");
+        (self.took(), body)
+    }
+}
+
+/// Sends `body` and waits for the whole answer; its latency runs from
+/// the request to the answer's last byte.
+fn send(client: &reqwest::blocking::Client, url: &str, token: &str, body: Body) -> Answer {
+    let changes = body.changes;
+    let sent_at = Instant::now();
     let resp = client
         .post(format!("{url}/api/v1/sync/push"))
         .bearer_auth(token)
         .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
-        .json(&req)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body.json)
         .send()
         .expect("push");
     assert!(
@@ -91,10 +123,45 @@ pub fn push_page(
         "push answered {}",
         resp.status()
     );
-    let body: PushResponse = resp.json().expect("push response");
-    let took = start.elapsed();
-    assert_eq!(body.results.len(), sent, "one answer per change");
-    (took, body)
+    let bytes = resp.bytes().expect("push response").to_vec();
+    Answer {
+        sent_at,
+        answered_at: Instant::now(),
+        bytes,
+        changes,
+    }
+}
+
+/// One push of `changes` (one device's, in order); its latency (request
+/// to the answer's last byte) and answer.
+pub fn push_page(
+    client: &reqwest::blocking::Client,
+    url: &str,
+    token: &str,
+    changes: Vec<Change>,
+) -> (Duration, PushResponse) {
+    send(client, url, token, Body::of(changes)).decode()
+}
+
+/// Everything answered to `answers`, decoded, with the wall time from
+/// the first request to the last answer.
+fn collect(answers: Vec<Answer>) -> Pushed {
+    let first = answers.iter().map(|a| a.sent_at).min();
+    let last = answers.iter().map(|a| a.answered_at).max();
+    let mut all = Pushed {
+        wall: match (first, last) {
+            (Some(f), Some(l)) => l - f,
+            _ => Duration::ZERO,
+        },
+        ..Pushed::default()
+    };
+    for a in answers {
+        let (took, body) = a.decode();
+        all.latencies.push(took);
+        all.results.extend(body.results);
+        all.receipts.push(body.receipt);
+    }
+    all
 }
 
 /// Pushes `pages` pages, page `i` made by `make(i)` when a connection is
@@ -109,17 +176,31 @@ pub fn push_pages(
     make: &(dyn Fn(usize) -> Vec<Change> + Sync),
     in_flight: usize,
 ) -> Pushed {
+    push_bodies(url, token, pages, &|i| Body::of(make(i)), in_flight)
+}
+
+/// [`push_pages`] of bodies made by `make`.
+fn push_bodies(
+    url: &str,
+    token: &str,
+    pages: usize,
+    make: &(dyn Fn(usize) -> Body + Sync),
+    in_flight: usize,
+) -> Pushed {
     let next = Mutex::new(0usize);
-    let all = Mutex::new(Pushed::default());
+    let answers = Mutex::new(Vec::with_capacity(pages));
+    let clients: Vec<reqwest::blocking::Client> = (0..in_flight.max(1))
+        .map(|_| reqwest::blocking::Client::new())
+        .collect();
     std::thread::scope(|scope| {
-        for _ in 0..in_flight.max(1) {
-            scope.spawn(|| {
-                // One connection per worker, kept for all its pages.
-                let client = reqwest::blocking::Client::new();
+        // One connection per worker, kept for all its pages.
+        for client in &clients {
+            let (next, answers) = (&next, &answers);
+            scope.spawn(move || {
                 loop {
                     // The page is made while its number is held, so
                     // pages leave in order.
-                    let page = {
+                    let body = {
                         let mut n = next.lock().expect("next page");
                         if *n >= pages {
                             break;
@@ -127,20 +208,18 @@ pub fn push_pages(
                         *n += 1;
                         make(*n - 1)
                     };
-                    let (took, body) = push_page(&client, url, token, page);
-                    let mut a = all.lock().expect("answers");
-                    a.latencies.push(took);
-                    a.results.extend(body.results);
-                    a.receipts.push(body.receipt);
+                    let answer = send(client, url, token, body);
+                    answers.lock().expect("answers").push(answer);
                 }
             });
         }
     });
-    all.into_inner().expect("answers")
+    collect(answers.into_inner().expect("answers"))
 }
 
 /// Pushes `changes` (one device's, built beforehand) in pages of `page`,
-/// `in_flight` at a time.
+/// `in_flight` at a time. Every page is encoded before the first is
+/// sent; [`Pushed::wall`] runs from the first request to the last answer.
 pub fn push_changes(
     url: &str,
     token: &str,
@@ -148,17 +227,16 @@ pub fn push_changes(
     page: usize,
     in_flight: usize,
 ) -> Pushed {
-    // Split by moving, not copying: the caller's clock is running.
-    let mut pages: Vec<Mutex<Option<Vec<Change>>>> = Vec::new();
+    let mut pages: Vec<Mutex<Option<Body>>> = Vec::new();
     let mut rest = changes.into_iter();
     loop {
         let next: Vec<Change> = rest.by_ref().take(page.max(1)).collect();
         if next.is_empty() {
             break;
         }
-        pages.push(Mutex::new(Some(next)));
+        pages.push(Mutex::new(Some(Body::of(next))));
     }
-    push_pages(
+    push_bodies(
         url,
         token,
         pages.len(),
@@ -174,26 +252,35 @@ pub fn push_changes(
 }
 
 /// Pushes each device's changes in one push, all devices at once (one
-/// thread each, released together by a barrier).
+/// thread each, released together by a barrier once every connection's
+/// client is built and every body encoded). [`Pushed::wall`] runs from
+/// the first request to the last answer.
 pub fn push_at_once(url: &str, batches: Vec<(String, Vec<Change>)>) -> Pushed {
-    let barrier = std::sync::Barrier::new(batches.len());
-    let all = Mutex::new(Pushed::default());
+    push_at_once_to(
+        batches
+            .into_iter()
+            .map(|(token, changes)| (url.to_string(), token, changes))
+            .collect(),
+    )
+}
+
+/// [`push_at_once`] with each push's server: (url, token, changes).
+pub fn push_at_once_to(pushes: Vec<(String, String, Vec<Change>)>) -> Pushed {
+    let barrier = std::sync::Barrier::new(pushes.len());
+    let answers = Mutex::new(Vec::with_capacity(pushes.len()));
     std::thread::scope(|scope| {
-        for (token, changes) in batches {
-            let (barrier, all) = (&barrier, &all);
+        for (url, token, changes) in pushes {
+            let (barrier, answers) = (&barrier, &answers);
             scope.spawn(move || {
                 let client = reqwest::blocking::Client::new();
+                let body = Body::of(changes);
                 barrier.wait();
-                let (took, body) = push_page(&client, url, &token, changes);
-                let mut one = Pushed::default();
-                one.latencies.push(took);
-                one.results = body.results;
-                one.receipts.push(body.receipt);
-                all.lock().expect("answers").absorb(one);
+                let answer = send(&client, &url, &token, body);
+                answers.lock().expect("answers").push(answer);
             });
         }
     });
-    all.into_inner().expect("answers")
+    collect(answers.into_inner().expect("answers"))
 }
 
 /// `sigap-server coverage verify` (a full recount of every person

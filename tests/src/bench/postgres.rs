@@ -13,15 +13,15 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio_postgres::types::{ToSql, Type};
 
 use super::common::CoverageAsker;
-use super::{Row, Scale, device_changes, push_all, push_pipelined, ratio, row};
+use super::{Row, Scale, common, device_changes, ratio, row};
 use crate::measure::{ms, percentile, secs, time_command};
 use crate::people::{registrations_csv, roll_csv};
 use crate::procs::{Agent, Server, bin, free_port};
@@ -724,11 +724,11 @@ fn merge_once(
     let token = server.token("agent", "one", &["33.72"]);
     let sup = server.token("supervisor", "spv", &["33.72"]);
     let changes = device_changes(uuid::Uuid::now_v7(), 0..total);
-    let (took, lat) = watched(probe, "the pushes", notes, || {
-        let start = Instant::now();
-        let lat = push_pipelined(&server.url(), &token, changes, MAX_PUSH_CHANGES, 2);
-        (start.elapsed(), lat)
+    let pushed = watched(probe, "the pushes", notes, || {
+        common::push_changes(&server.url(), &token, changes, MAX_PUSH_CHANGES, 2)
     });
+    common::assert_outcomes("the pushes", &pushed, &[("applied", total)]);
+    let (took, lat) = (pushed.wall, pushed.latencies);
     assert_eq!(server.covered(&sup), total, "covered after the pushes");
     server.verify_clean();
     (took, lat)
@@ -751,31 +751,20 @@ fn agents_once(
     let batches: Vec<Vec<sigap_shared::Change>> = (0..agents)
         .map(|i| device_changes(uuid::Uuid::now_v7(), i * per_agent..(i + 1) * per_agent))
         .collect();
-    let barrier = Arc::new(Barrier::new(batches.len()));
     let urls: Vec<String> = servers.iter().map(|s| s.url()).collect();
-    let watch = probe.map(Watch::start);
-    let start = Instant::now();
-    let handles: Vec<_> = batches
+    let pushes = batches
         .into_iter()
         .zip(tokens)
         .enumerate()
-        .map(|(i, (b, t))| {
-            let barrier = barrier.clone();
-            let url = urls[i % urls.len()].clone();
-            std::thread::spawn(move || {
-                barrier.wait();
-                push_all(&url, &t, b, usize::MAX)
-            })
-        })
+        .map(|(i, (b, t))| (urls[i % urls.len()].clone(), t, b))
         .collect();
-    let latencies: Vec<Duration> = handles
-        .into_iter()
-        .flat_map(|h| h.join().expect("an agent's pushes failed"))
-        .collect();
-    let took = start.elapsed();
+    let watch = probe.map(Watch::start);
+    let pushed = common::push_at_once_to(pushes);
     if let (Some(w), Some(p)) = (watch, probe) {
         notes.extend(w.finish("the pushes", p.sample));
     }
+    common::assert_outcomes("the pushes", &pushed, &[("applied", total)]);
+    let (took, latencies) = (pushed.wall, pushed.latencies);
     assert_eq!(latencies.len() as u64, agents, "one push per agent");
     for s in servers {
         assert_eq!(s.covered(&sup), total, "covered, asked of {}", s.url());
