@@ -422,19 +422,7 @@ fn concurrent_agents(scale: Scale, one: &OneAgent) -> Row {
     // Every change applied once: each answered `applied`, each device's
     // receipt counts its own, the server holds and covers each person once.
     common::assert_outcomes("concurrent agents", &pushed, &[("applied", total)]);
-    assert_eq!(
-        pushed.latencies.len() as u64,
-        scale.agents,
-        "one push per agent"
-    );
-    assert!(
-        pushed
-            .receipts
-            .iter()
-            .all(|r| r.count == scale.per_agent && r.highest_seq == scale.per_agent),
-        "a device's receipt does not count its {} changes",
-        scale.per_agent
-    );
+    pushed.assert_each_device_holds(scale.agents, scale.per_agent);
     assert_eq!(
         common::db_count(&server.db(), "SELECT count(*) FROM persons"),
         total,

@@ -46,6 +46,18 @@ impl Pushed {
     pub fn last_receipt(&self) -> Option<&Receipt> {
         self.receipts.iter().max_by_key(|r| r.count)
     }
+
+    /// Checks that every device pushed once and its receipt counts its
+    /// `per_device` changes, all held in order.
+    pub fn assert_each_device_holds(&self, devices: u64, per_device: u64) {
+        assert_eq!(self.receipts.len() as u64, devices, "one push per device");
+        assert!(
+            self.receipts
+                .iter()
+                .all(|r| r.count == per_device && r.highest_seq == per_device),
+            "a device's receipt does not count its {per_device} changes"
+        );
+    }
 }
 
 /// An answer as one word (`rejected:CODE` for a rejection).
@@ -415,5 +427,62 @@ impl CoverageAsker {
             end,
             covered: answer.figures.covered,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(sent_ms: u64, answered_ms: u64, base: Instant, device: uuid::Uuid) -> Answer {
+        let response = PushResponse {
+            protocol: PROTOCOL_VERSION,
+            results: Vec::new(),
+            receipt: Receipt {
+                device_id: device,
+                count: 0,
+                highest_seq: 0,
+                max_seq: 0,
+                hash: String::new(),
+            },
+        };
+        Answer {
+            sent_at: base + Duration::from_millis(sent_ms),
+            answered_at: base + Duration::from_millis(answered_ms),
+            bytes: serde_json::to_vec(&response).expect("response"),
+            changes: 0,
+        }
+    }
+
+    #[test]
+    fn the_wall_runs_from_the_first_request_to_the_last_answer() {
+        let base = Instant::now();
+        let device = uuid::Uuid::nil();
+        // Answers arrive out of order: the wall is not the last one's
+        // latency, nor the sum of the latencies.
+        let pushed = collect(vec![
+            answer(30, 90, base, device),
+            answer(10, 50, base, device),
+            answer(20, 140, base, device),
+        ]);
+        assert_eq!(pushed.wall, Duration::from_millis(130));
+        let mut latencies = pushed.latencies.clone();
+        latencies.sort();
+        assert_eq!(
+            latencies,
+            [40, 60, 120].map(Duration::from_millis).to_vec(),
+            "each push's latency is its own request to its own answer"
+        );
+        assert_eq!(pushed.receipts.len(), 3);
+        assert_eq!(collect(Vec::new()).wall, Duration::ZERO);
+    }
+
+    #[test]
+    #[should_panic(expected = "one answer per change")]
+    fn an_answer_that_leaves_changes_unanswered_stops_the_run() {
+        let base = Instant::now();
+        let mut short = answer(0, 1, base, uuid::Uuid::nil());
+        short.changes = 2;
+        collect(vec![short]);
     }
 }

@@ -764,15 +764,8 @@ fn agents_once(
         notes.extend(w.finish("the pushes", p.sample));
     }
     common::assert_outcomes("the pushes", &pushed, &[("applied", total)]);
-    assert!(
-        pushed
-            .receipts
-            .iter()
-            .all(|r| r.count == per_agent && r.highest_seq == per_agent),
-        "a device's receipt does not count its {per_agent} changes"
-    );
+    pushed.assert_each_device_holds(agents, per_agent);
     let (took, latencies) = (pushed.wall, pushed.latencies);
-    assert_eq!(latencies.len() as u64, agents, "one push per agent");
     for s in servers {
         assert_eq!(s.covered(&sup), total, "covered, asked of {}", s.url());
     }
