@@ -15,8 +15,9 @@
 //! Scenarios (`--only` names; every row beside a baseline taken in the same
 //! run, every server checked with `sigap-server coverage verify` after):
 //!
-//! - `sync`: `sigap import`, then the end-to-end `sigap sync`, against the
-//!   floor (rows inserted through rusqlite in one transaction);
+//! - `sync`: `sigap import`, then the end-to-end `sigap sync`, three times
+//!   on fresh servers and devices, their medians against the floor (rows
+//!   inserted through rusqlite in one transaction);
 //! - `mix`: merge throughput of a realistic mix (new persons, edits of the
 //!   device's own, registrations of persons another device holds, some
 //!   conflicting, voids, edits after a supervisor's resolution), beside new
